@@ -1,0 +1,82 @@
+"""Authentication of callers and the mapping of refusals to HTTP errors."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+
+from aiohttp import web
+
+from backend.api.http import ACTOR_KEY, DB_KEY
+from backend.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
+from backend.services import actors
+
+log = logging.getLogger("backend.api")
+
+STATUS_BY_ERROR = {
+    InvalidInput: 400,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooManyAttempts: 429,
+}
+PUBLIC_PATHS = {"/health"}
+ACTING_FOR_HEADER = "X-Acting-For"
+VERIFIED_EMAIL_HEADER = "X-Verified-Email"
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def errors(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DomainError as error:
+        status = next((code for kind, code in STATUS_BY_ERROR.items()
+                       if isinstance(error, kind)), 422)
+        log.info("%s %s refused (%s): %s", request.method, request.path, error.code,
+                 error.message)
+        return error_response(status, error.code, error.message)
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(413, "too_large", "The request body is too large.")
+    except web.HTTPException as http_error:
+        if http_error.status < 400:
+            raise
+        return error_response(http_error.status, "http_error", http_error.reason)
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(500, "internal", "Something went wrong on our side. "
+                              "It has been logged; please try again later.")
+
+
+def make_authentication(service_token: str):
+    token = service_token.encode()
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler) -> web.StreamResponse:
+        if request.path in PUBLIC_PATHS:
+            return await handler(request)
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), token):
+            return error_response(401, "unauthenticated",
+                                  "A valid service credential (Bearer token) is required.")
+        acting_for = request.headers.get(ACTING_FOR_HEADER)
+        if not acting_for:
+            return error_response(400, "no_identity",
+                                  f"Name the verified chat identity in {ACTING_FOR_HEADER}.")
+        request[ACTOR_KEY] = await asyncio.to_thread(
+            actors.resolve, request.app[DB_KEY], acting_for,
+            request.headers.get(VERIFIED_EMAIL_HEADER))
+        return await handler(request)
+
+    return authenticate

@@ -1,0 +1,1 @@
+"""One route table per group of use cases."""

@@ -1,0 +1,1 @@
+"""The rules of PRODUCT.md in plain Python: no database, no web."""

@@ -1,0 +1,61 @@
+"""The domain's vocabulary, as in PRODUCT.md."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Role(str, Enum):
+    MEMBER = "member"
+    ADMIN = "admin"
+
+
+class Coverage(str, Enum):
+    FIRST_RELATIONSHIP = "first_relationship"
+    EXISTING_RELATIONSHIP = "existing_relationship"
+    NEW_RELATIONSHIP = "new_relationship"
+
+
+class Access(str, Enum):
+    INVITE_ONLY = "invite_only"
+    ALL_MEMBERS = "all_members"
+
+
+class AuthorisationStatus(str, Enum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    REVOKED = "revoked"
+
+
+class Modality(str, Enum):
+    IN_PERSON = "in_person"
+    VIDEO = "video"
+    PHONE = "phone"
+
+
+class BookingStatus(str, Enum):
+    REQUESTED = "requested"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+# A slot is taken while a booking on it is in one of these states.
+ACTIVE_BOOKING_STATUSES = (BookingStatus.REQUESTED, BookingStatus.CONFIRMED)
+# A member has "seen" a therapist once a booking with them reached one of these states.
+RELATIONSHIP_BOOKING_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
+
+
+class VoucherStatus(str, Enum):
+    HELD = "held"  # holds one session of the grant while the booking is open
+    RELEASED = "released"  # given back to the grant (declined, or cancelled in time)
+    USED = "used"  # the session counts as used: it is (or will be) charged
+
+
+class ChargeStatus(str, Enum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REQUIRES_ACTION = "requires_action"
+    REFUNDED = "refunded"

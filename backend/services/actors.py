@@ -1,0 +1,143 @@
+"""Who is asking: a verified chat identity resolved to a member, admin or therapist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.db import Database
+from backend.domain.enums import Role
+from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from backend.models import ChatIdentity, Member
+
+MAX_IDENTITY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Actor:
+    channel: str
+    external_id: str
+    member_id: int | None = None
+    organisation_id: int | None = None
+    role: Role | None = None
+    therapist_id: int | None = None
+    # An email address the channel has verified for this identity, if any.
+    verified_email: str | None = None
+
+    @property
+    def identity(self) -> str:
+        return f"{self.channel}:{self.external_id}"
+
+    @property
+    def label(self) -> str:
+        """How the audit log names this actor."""
+        if self.member_id is not None:
+            return f"member:{self.member_id}"
+        if self.therapist_id is not None:
+            return f"therapist:{self.therapist_id}"
+        return f"identity:{self.identity}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+SYSTEM = Actor(channel="system", external_id="backend")
+
+
+def parse_identity(value: str) -> tuple[str, str]:
+    """Split "slack:T123:U456" into ("slack", "T123:U456")."""
+    channel, sep, external_id = value.strip().partition(":")
+    if not sep or not channel or not external_id or len(value) > MAX_IDENTITY_LENGTH:
+        raise InvalidInput(
+            "The acting identity must look like 'channel:id', e.g. 'slack:T123:U456'."
+        )
+    return channel.lower(), external_id
+
+
+def resolve(db: Database, identity: str, verified_email: str | None = None) -> Actor:
+    channel, external_id = parse_identity(identity)
+    email = verified_email.strip().lower() if verified_email else None
+    with db.reader() as session:
+        row = session.execute(
+            select(ChatIdentity, Member)
+            .outerjoin(Member, Member.id == ChatIdentity.member_id)
+            .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
+        ).first()
+    if row is None:
+        return Actor(channel, external_id, verified_email=email)
+    link, member = row
+    return Actor(
+        channel,
+        external_id,
+        member_id=member.id if member else None,
+        organisation_id=member.organisation_id if member else None,
+        role=member.role if member else None,
+        therapist_id=link.therapist_id,
+        verified_email=email,
+    )
+
+
+def link_identity(session: Session, actor: Actor, member: Member) -> Actor:
+    """Bind the actor's chat identity to a member (first contact, redemption, registration)."""
+    existing = session.scalar(
+        select(ChatIdentity).where(
+            ChatIdentity.channel == actor.channel, ChatIdentity.external_id == actor.external_id
+        )
+    )
+    if existing is not None and existing.member_id not in (None, member.id):
+        raise Conflict("This chat account already belongs to someone else here.")
+    if existing is None:
+        session.add(ChatIdentity(channel=actor.channel, external_id=actor.external_id,
+                                 member_id=member.id))
+    else:
+        existing.member_id = member.id
+    return Actor(
+        actor.channel,
+        actor.external_id,
+        member_id=member.id,
+        organisation_id=member.organisation_id,
+        role=member.role,
+        verified_email=actor.verified_email,
+    )
+
+
+def find_member_by_email(session: Session, organisation_id: int, email: str) -> Member | None:
+    return session.scalar(
+        select(Member).where(
+            Member.organisation_id == organisation_id,
+            func.lower(Member.email) == email.strip().lower(),
+        )
+    )
+
+
+def require_member(actor: Actor) -> int:
+    """The actor's organisation, or a refusal if they belong to none yet."""
+    if actor.member_id is None or actor.organisation_id is None:
+        raise PermissionDenied(
+            "I don't know which organisation you belong to yet. Redeem an invite code, "
+            "or ask your organisation's admin to add you."
+        )
+    return actor.organisation_id
+
+
+def require_admin(actor: Actor) -> int:
+    organisation_id = require_member(actor)
+    if not actor.is_admin:
+        raise PermissionDenied("Only your organisation's admins can do that.")
+    return organisation_id
+
+
+def require_therapist(actor: Actor) -> int:
+    if actor.therapist_id is None:
+        raise PermissionDenied("Only the therapist of this booking can do that.")
+    return actor.therapist_id
+
+
+def ensure_same_organisation(actor_organisation_id: int, owner_organisation_id: int | None,
+                             what: str) -> None:
+    """Another organisation's data is reported as missing, so that ids reveal nothing."""
+    if owner_organisation_id != actor_organisation_id:
+        raise NotFound(f"No {what} with that id in your organisation.")

@@ -1,0 +1,179 @@
+"""Authorisations: created, listed with usage, paused, resumed, revoked and topped up by admins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+
+from backend.db import Database
+from backend.domain.enums import Access, AuthorisationStatus, ChargeStatus, Coverage, VoucherStatus
+from backend.domain.errors import Conflict, InvalidInput
+from backend.models import Authorisation, Charge, Grant, Voucher
+from backend.services import audit
+from backend.services.actors import Actor, ensure_same_organisation, require_admin
+from backend.services.validation import choice, text, whole_number
+from backend.settings import get_settings
+
+MAX_SESSIONS_PER_USER = 100
+MAX_USER_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What an admin may see: counts and sums; figures about too few people are withheld."""
+
+    places_taken: int
+    sessions_booked: int | None
+    sessions_used: int | None
+    spend_minor: int | None
+    withheld_reason: str | None
+
+
+@dataclass(frozen=True)
+class AuthorisationView:
+    id: int
+    name: str
+    coverage: Coverage
+    sessions_per_user: int
+    user_limit: int | None
+    access: Access
+    status: AuthorisationStatus
+    places_left: int | None
+    usage: Usage
+
+
+def create(db: Database, actor: Actor, *, coverage: object, sessions_per_user: object,
+           user_limit: object, access: object = Access.INVITE_ONLY.value,
+           name: object = None) -> AuthorisationView:
+    organisation_id = require_admin(actor)
+    coverage = choice(coverage, Coverage, "coverage")
+    sessions = whole_number(sessions_per_user, "number of sessions per user",
+                            maximum=MAX_SESSIONS_PER_USER)
+    limit = None if user_limit is None else whole_number(
+        user_limit, "number of users", maximum=MAX_USER_LIMIT)
+    access = choice(access, Access, "access")
+    label = text(name, "name", max_length=200) if name else _default_name(coverage, sessions, limit)
+    with db.transaction() as session:
+        authorisation = Authorisation(
+            organisation_id=organisation_id, name=label, coverage=coverage,
+            sessions_per_user=sessions, user_limit=limit, access=access,
+            created_by_member_id=actor.member_id,
+        )
+        session.add(authorisation)
+        session.flush()
+        audit.record(session, actor, "authorisation.created", "authorisation", authorisation.id,
+                     organisation_id=organisation_id, coverage=coverage.value,
+                     sessions_per_user=sessions, user_limit=limit, access=access.value)
+        return _view(session, authorisation)
+
+
+def _default_name(coverage: Coverage, sessions: int, limit: int | None) -> str:
+    users = "unlimited users" if limit is None else f"{limit} users"
+    kind = coverage.value.replace("_", " ")
+    return f"{sessions} sessions, {users}, {kind}"
+
+
+def list_for_admin(db: Database, actor: Actor) -> list[AuthorisationView]:
+    organisation_id = require_admin(actor)
+    with db.reader() as session:
+        rows = session.scalars(
+            select(Authorisation)
+            .where(Authorisation.organisation_id == organisation_id)
+            .order_by(Authorisation.id)
+        ).all()
+        return [_view(session, row) for row in rows]
+
+
+def get(db: Database, actor: Actor, authorisation_id: int) -> AuthorisationView:
+    organisation_id = require_admin(actor)
+    with db.reader() as session:
+        authorisation = session.get(Authorisation, authorisation_id)
+        ensure_same_organisation(organisation_id, getattr(authorisation, "organisation_id", None),
+                                 "authorisation")
+        return _view(session, authorisation)
+
+
+_TRANSITIONS = {
+    "pause": ({AuthorisationStatus.ACTIVE}, AuthorisationStatus.PAUSED),
+    "resume": ({AuthorisationStatus.PAUSED}, AuthorisationStatus.ACTIVE),
+    "revoke": ({AuthorisationStatus.ACTIVE, AuthorisationStatus.PAUSED},
+               AuthorisationStatus.REVOKED),
+}
+
+
+def change_status(db: Database, actor: Actor, authorisation_id: int,
+                  verb: str) -> AuthorisationView:
+    """Pause (no new places or bookings), resume, or revoke (for good)."""
+    organisation_id = require_admin(actor)
+    if verb not in _TRANSITIONS:
+        raise InvalidInput("The action must be pause, resume or revoke.")
+    allowed_from, target = _TRANSITIONS[verb]
+    with db.transaction() as session:
+        authorisation = session.get(Authorisation, authorisation_id)
+        ensure_same_organisation(organisation_id, getattr(authorisation, "organisation_id", None),
+                                 "authorisation")
+        if authorisation.status not in allowed_from:
+            raise Conflict(
+                f"This authorisation is {authorisation.status.value}; it cannot be {verb}d."
+            )
+        authorisation.status = target
+        audit.record(session, actor, f"authorisation.{target.value}", "authorisation",
+                     authorisation.id, organisation_id=organisation_id)
+        return _view(session, authorisation)
+
+
+def top_up(db: Database, actor: Actor, authorisation_id: int,
+           extra_sessions: object) -> AuthorisationView:
+    """Give every place on the authorisation more sessions."""
+    organisation_id = require_admin(actor)
+    extra = whole_number(extra_sessions, "number of extra sessions", maximum=MAX_SESSIONS_PER_USER)
+    with db.transaction() as session:
+        authorisation = session.get(Authorisation, authorisation_id)
+        ensure_same_organisation(organisation_id, getattr(authorisation, "organisation_id", None),
+                                 "authorisation")
+        if authorisation.status is AuthorisationStatus.REVOKED:
+            raise Conflict("This authorisation is revoked; create a new one instead.")
+        authorisation.sessions_per_user += extra
+        audit.record(session, actor, "authorisation.topped_up", "authorisation",
+                     authorisation.id, organisation_id=organisation_id, extra_sessions=extra)
+        return _view(session, authorisation)
+
+
+def _view(session, authorisation: Authorisation) -> AuthorisationView:
+    return AuthorisationView(
+        id=authorisation.id,
+        name=authorisation.name,
+        coverage=authorisation.coverage,
+        sessions_per_user=authorisation.sessions_per_user,
+        user_limit=authorisation.user_limit,
+        access=authorisation.access,
+        status=authorisation.status,
+        places_left=authorisation.places_left,
+        usage=_usage(session, authorisation),
+    )
+
+
+def _usage(session, authorisation: Authorisation) -> Usage:
+    places = authorisation.grants_count
+    minimum = get_settings().reporting_min_group
+    if places < minimum:
+        return Usage(places, None, None, None,
+                     f"Session and spend figures appear once at least {minimum} people "
+                     "have taken a place, so that nobody can be singled out.")
+    booked, used = session.execute(
+        select(
+            func.count(Voucher.id),
+            func.coalesce(func.sum(case((Voucher.status == VoucherStatus.USED, 1), else_=0)), 0),
+        )
+        .join(Grant, Grant.id == Voucher.grant_id)
+        .where(Grant.authorisation_id == authorisation.id,
+               Voucher.status != VoucherStatus.RELEASED)
+    ).one()
+    spend = session.scalar(
+        select(func.coalesce(func.sum(Charge.amount_minor), 0)).where(
+            Charge.authorisation_id == authorisation.id,
+            Charge.status == ChargeStatus.SUCCEEDED,
+        )
+    )
+    return Usage(places, booked, used, spend, None)

@@ -1,0 +1,84 @@
+"""Registering an organisation and managing its admins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from backend.db import Database
+from backend.domain.enums import Role
+from backend.domain.errors import Conflict
+from backend.models import Member, Organisation
+from backend.services import audit
+from backend.services.actors import Actor, find_member_by_email, link_identity, require_admin
+from backend.services.validation import email_address, optional_domain, text
+
+
+@dataclass(frozen=True)
+class OrganisationView:
+    id: int
+    name: str
+    email_domain: str | None
+    cancellation_window_hours: int | None
+    admins: int
+    members: int
+
+
+def register(db: Database, actor: Actor, *, name: str, admin_name: str,
+             admin_email: str, email_domain: str | None = None) -> Actor:
+    """A new organisation with the speaker as its first admin."""
+    name = text(name, "organisation name", max_length=200)
+    admin_name = text(admin_name, "your name", max_length=200)
+    admin_email = email_address(admin_email)
+    email_domain = optional_domain(email_domain)
+    if actor.member_id is not None:
+        raise Conflict("You already belong to an organisation here.")
+    with db.transaction() as session:
+        organisation = Organisation(name=name, email_domain=email_domain)
+        session.add(organisation)
+        session.flush()
+        admin = Member(organisation_id=organisation.id, name=admin_name, email=admin_email,
+                       role=Role.ADMIN)
+        session.add(admin)
+        session.flush()
+        linked = link_identity(session, actor, admin)
+        audit.record(session, linked, "organisation.registered", "organisation",
+                     organisation.id, organisation_id=organisation.id, name=name)
+        return linked
+
+
+def add_admin(db: Database, actor: Actor, *, name: str, email: str) -> int:
+    """Make someone an admin of the actor's organisation (a new or an existing member)."""
+    organisation_id = require_admin(actor)
+    name = text(name, "name", max_length=200)
+    email = email_address(email)
+    with db.transaction() as session:
+        member = find_member_by_email(session, organisation_id, email)
+        if member is None:
+            member = Member(organisation_id=organisation_id, name=name, email=email,
+                            role=Role.ADMIN)
+            session.add(member)
+        else:
+            member.role = Role.ADMIN
+        session.flush()
+        audit.record(session, actor, "admin.added", "member", member.id,
+                     organisation_id=organisation_id)
+        return member.id
+
+
+def describe(db: Database, actor: Actor) -> OrganisationView:
+    organisation_id = require_admin(actor)
+    with db.reader() as session:
+        organisation = session.get(Organisation, organisation_id)
+        roles = session.scalars(
+            select(Member.role).where(Member.organisation_id == organisation_id)
+        ).all()
+    return OrganisationView(
+        id=organisation.id,
+        name=organisation.name,
+        email_domain=organisation.email_domain,
+        cancellation_window_hours=organisation.cancellation_window_hours,
+        admins=sum(role is Role.ADMIN for role in roles),
+        members=len(roles),
+    )

@@ -1,0 +1,37 @@
+"""Configuration from environment variables, with documented defaults (see README)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_URL = f"sqlite:///{REPO_ROOT / 'data' / 'backend.sqlite3'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    database_url: str = Field(DEFAULT_SQLITE_URL, alias="DATABASE_URL")
+    host: str = Field("127.0.0.1", alias="BACKEND_HOST")
+    port: int = Field(8000, alias="BACKEND_PORT")
+    # Shared secret of the trusted callers (action server, channels). Change it outside development.
+    service_token: str = Field("dev-service-token", alias="BACKEND_SERVICE_TOKEN")
+    max_body_bytes: int = Field(64 * 1024, alias="BACKEND_MAX_BODY_BYTES")
+
+    cancellation_window_hours: int = Field(48, alias="CANCELLATION_WINDOW_HOURS")
+    invite_ttl_days: int = Field(30, alias="INVITE_TTL_DAYS")
+    redeem_attempts_limit: int = Field(5, alias="REDEEM_ATTEMPTS_LIMIT")
+    redeem_attempts_window_minutes: int = Field(15, alias="REDEEM_ATTEMPTS_WINDOW_MINUTES")
+    reporting_min_group: int = Field(5, alias="REPORTING_MIN_GROUP")
+    timezone: str = Field("Europe/London", alias="SERVICE_TIMEZONE")
+    session_minutes: int = Field(50, alias="SESSION_MINUTES")
+    booking_horizon_days: int = Field(28, alias="BOOKING_HORIZON_DAYS")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
