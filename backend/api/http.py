@@ -20,7 +20,7 @@ from backend.services.actors import Actor
 T = TypeVar("T")
 
 DB_KEY = web.AppKey("db", Database)
-ACTOR_KEY = "actor"
+ACTOR_KEY = web.RequestKey("actor", Actor)
 
 
 def _default(value: Any) -> Any:
