@@ -1,0 +1,88 @@
+# Set-up and commands of the therapy-sessions assistant. `make help` lists the targets.
+# Two Python 3.10 environments, each synced exactly to its lock file:
+#   .venv       backend, action server (rasa-sdk), dev tools   <- requirements/dev.lock
+#   .venv-rasa  Rasa server (rasa 3.6 + channels/)              <- requirements/rasa.lock
+# They are rebuilt only when their lock (or the set-up script) changes: see the .synced stamps.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+export RASA_TELEMETRY_ENABLED ?= false
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export UV_PYTHON_DOWNLOADS ?= never
+# PostgreSQL database the test suite runs against (besides SQLite). Override on the command line
+# or in the environment: make test TEST_POSTGRES_URL=postgresql+psycopg://user@host:5432/db
+export TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Optional: the Python 3.10 interpreter to build the environments with (else found automatically).
+ifdef PYTHON310
+export PYTHON310
+endif
+
+# True when the bot has landed; bot steps are skipped (with a message) before that.
+HAVE_BOT := $(if $(wildcard bot/domain.yml),yes,)
+
+# ---------------------------------------------------------------------------------------------
+# Steps of `make test`, run in this order; the first failure stops the run.
+# >>> Later issues add bot steps here (e.g. test-bot-train, test-bot-rasa-test) and define them
+# >>> below next to test-bot-validate.
+TEST_STEPS := test-lint test-bot-validate test-pytest
+# ---------------------------------------------------------------------------------------------
+
+.PHONY: help setup test lint train run lock $(TEST_STEPS)
+
+help: ## List the targets
+	@echo "Usage: make <target>   (the usual two: make run, make test)"
+	@echo
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  %-8s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables: TEST_POSTGRES_URL=$(TEST_POSTGRES_URL)"
+	@echo "           PYTHON310=/path/to/python3.10 (default: found on PATH or under pyenv)"
+	@echo "           PYTEST_ARGS=\"-k name -x\" passes arguments to pytest in make test"
+	@echo "           UPGRADE=1 with 'make lock' moves every pin to the newest allowed version"
+
+setup: .venv/.synced .venv-rasa/.synced data/.keep ## Create/sync both environments (.venv, .venv-rasa) and data/, models/
+	@echo "==> setup: environments up to date (.venv = requirements/dev.lock, .venv-rasa = requirements/rasa.lock)"
+
+.venv/.synced: requirements/dev.lock scripts/setup-env.sh
+	@scripts/setup-env.sh dev
+
+.venv-rasa/.synced: requirements/rasa.lock scripts/setup-env.sh | .venv/.synced
+	@scripts/setup-env.sh rasa
+
+data/.keep:
+	@mkdir -p data models
+	@touch data/.keep
+
+test: setup ## Lint, validate the bot's data (once it exists), run the test suite (SQLite + PostgreSQL)
+	@for step in $(TEST_STEPS); do \
+	  echo "==> test: $$step"; \
+	  $(MAKE) $$step || { echo "==> test: FAILED at $$step"; exit 1; }; \
+	done
+	@echo "==> test: all steps passed ($(TEST_STEPS))"
+
+lint: .venv/.synced ## Run ruff over the repository
+	.venv/bin/ruff check .
+
+test-lint: lint
+
+test-bot-validate:
+ifeq ($(HAVE_BOT),yes)
+	.venv-rasa/bin/rasa data validate --domain bot/domain.yml --data bot/data --config config.yml
+else
+	@echo "bot/domain.yml does not exist yet; skipping rasa data validate"
+endif
+
+test-pytest:
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+train: setup ## Train the Rasa model into models/ if config.yml, bot/domain.yml or bot/data/ changed
+	@scripts/train.sh
+
+run: setup ## Migrate, seed demo data, train if needed, print demo identities, start everything (Ctrl-C stops)
+	@scripts/run.sh
+
+lock: .venv/.synced ## Regenerate requirements/*.lock from requirements/*.in (UPGRADE=1 to upgrade all)
+	@scripts/lock.sh $(if $(UPGRADE),--upgrade,)
