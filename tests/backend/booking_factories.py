@@ -1,0 +1,66 @@
+"""Builders for booking tests: therapists with weekly availability, slots, relationships."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import update
+
+from backend.db import Database
+from backend.models import Availability, Booking, ChatIdentity, Therapist
+from backend.services import actors, bookings
+from tests.backend import factories
+
+ALL_DAY = [(weekday, 0, 24 * 60) for weekday in range(7)]
+
+_counter = itertools.count(1)
+_seen_slots = itertools.count(1)
+
+
+def therapist(db: Database, *, windows: list[tuple[int, int, int]] | None = None,
+              in_person: bool = False, video: bool = True, phone: bool = False) -> int:
+    """A therapist available in the given weekly windows (every hour of every day by default:
+    then any future whole UTC hour inside the horizon is a slot)."""
+    n = next(_counter)
+    with db.transaction() as session:
+        row = Therapist(name=f"Dr Therapist {n}", gender="female", fee_minor=8000,
+                        location="London" if in_person else None, offers_in_person=in_person,
+                        offers_video=video, offers_phone=phone)
+        row.availability = [Availability(weekday=day, start_minute=start, end_minute=end)
+                            for day, start, end in (windows or ALL_DAY)]
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def therapist_actor(db: Database, therapist_id: int) -> actors.Actor:
+    """A chat identity bound to the therapist."""
+    identity = factories.new_identity("therapist")
+    channel, external_id = actors.parse_identity(identity)
+    with db.transaction() as session:
+        session.add(ChatIdentity(channel=channel, external_id=external_id,
+                                 therapist_id=therapist_id))
+    return actors.resolve(db, identity)
+
+
+def slot(hours_ahead: int) -> datetime:
+    """The first whole UTC hour at least `hours_ahead` hours from now."""
+    at_least = datetime.now(timezone.utc) + timedelta(hours=hours_ahead)
+    return at_least.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
+def make_seen(db: Database, member: actors.Actor, therapist_id: int) -> None:
+    """Give the member a relationship with the therapist: a self-paid booking they confirmed."""
+    starts_at = slot(24 * 20 + next(_seen_slots) % 150)
+    booked = bookings.book(db, member, therapist_id=therapist_id, starts_at=starts_at,
+                           modality="video", self_pay=True)
+    bookings.confirm(db, therapist_actor(db, therapist_id), booked.id)
+
+
+def move_into_past(db: Database, booking_id: int, hours: int = 2) -> None:
+    """Pretend the session has started (so it can be completed)."""
+    start = datetime.now(timezone.utc) - timedelta(hours=hours)
+    with db.transaction() as session:
+        session.execute(update(Booking).where(Booking.id == booking_id)
+                        .values(starts_at=start, ends_at=start + timedelta(minutes=50)))
