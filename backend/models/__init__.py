@@ -1,0 +1,39 @@
+"""SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
+
+from backend.models.audit import AuditEvent, HandoffRequest
+from backend.models.authorisation import Authorisation, Grant, Invite, RedeemAttempt
+from backend.models.base import Base
+from backend.models.booking import Booking, Charge, Voucher
+from backend.models.organisation import ChatIdentity, Member, Organisation
+from backend.models.payments import Notification, PaymentCard, StripeEvent
+from backend.models.therapist import (
+    Availability,
+    Therapist,
+    TherapistIssue,
+    TherapistLanguage,
+    TherapistTherapyType,
+)
+
+__all__ = [
+    "AuditEvent",
+    "Authorisation",
+    "Availability",
+    "Base",
+    "Booking",
+    "Charge",
+    "ChatIdentity",
+    "Grant",
+    "HandoffRequest",
+    "Invite",
+    "Member",
+    "Notification",
+    "Organisation",
+    "PaymentCard",
+    "RedeemAttempt",
+    "StripeEvent",
+    "Therapist",
+    "TherapistIssue",
+    "TherapistLanguage",
+    "TherapistTherapyType",
+    "Voucher",
+]

@@ -1,0 +1,243 @@
+"""The therapist directory: profiles, what they offer, and weekly availability.
+
+The normalised tables (issues, therapy types, languages, availability) are the truth. Each
+therapist row also carries a denormalised copy for search: one bitmask per list, a modality
+mask, and per weekday a mask of the local hours at which a session may start. They are kept in
+step by `refresh_search_data`, which runs after every ORM flush that touches a profile; bulk
+Core inserts compute the same values with `search_columns`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from itertools import chain
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Connection,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    bindparam,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from backend.models.base import Base, UTCDateTime, utcnow
+
+# The directory's vocabulary. Order is storage: a value's position is its bit in the search
+# masks, so only ever append (and re-run `refresh_search_data` after renaming anything).
+ISSUES: tuple[str, ...] = (
+    "anxiety", "depression", "stress", "relationships", "trauma", "grief and loss",
+    "self-esteem", "work and career", "burnout", "addiction", "eating disorders", "OCD",
+    "panic attacks", "anger", "family issues", "sleep problems", "PTSD", "bipolar disorder",
+    "loneliness", "sexuality", "gender identity", "life transitions", "phobias",
+    "postnatal depression", "ADHD", "autism", "chronic illness", "abuse", "self-harm",
+    "parenting", "infertility", "divorce and separation", "bullying", "health anxiety",
+)
+THERAPY_TYPES: tuple[str, ...] = (
+    "CBT", "person-centred", "integrative", "psychodynamic", "EMDR", "DBT", "ACT",
+    "schema therapy", "couples therapy", "family therapy", "mindfulness-based", "psychoanalytic",
+    "gestalt", "existential", "solution-focused", "cognitive analytic therapy",
+    "compassion-focused", "transactional analysis",
+)
+LANGUAGES: tuple[str, ...] = (
+    "English", "Polish", "Spanish", "French", "German", "Italian", "Portuguese", "Arabic",
+    "Urdu", "Hindi", "Punjabi", "Bengali", "Gujarati", "Mandarin", "Cantonese", "Turkish",
+    "Greek", "Romanian", "Russian", "Farsi", "Hebrew", "Welsh", "Somali", "Tamil", "Japanese",
+    "Dutch", "British Sign Language",
+)
+GENDERS: tuple[str, ...] = ("female", "male", "non-binary")
+LOCATIONS: tuple[str, ...] = (
+    "London", "Manchester", "Birmingham", "Leeds", "Glasgow", "Edinburgh", "Bristol",
+    "Liverpool", "Sheffield", "Newcastle", "Nottingham", "Cardiff", "Belfast", "Brighton",
+    "Oxford", "Cambridge", "Leicester", "Southampton", "York", "Bath", "Norwich", "Aberdeen",
+)
+# Bits of `modalities_mask`, in the order of backend.domain.enums.Modality.
+MODALITY_BITS = {"in_person": 1, "video": 2, "phone": 4}
+# `hours_<day>` columns, Monday first (weekday 0 as in `Availability`).
+HOUR_COLUMNS: tuple[str, ...] = tuple(
+    f"hours_{day}" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+)
+
+
+class Therapist(Base):
+    __tablename__ = "therapists"
+    __table_args__ = (
+        # Covers every search predicate, so a search reads this index and never the wide rows.
+        Index("ix_therapists_search", "gender", "modalities_mask", "languages_mask",
+              "issues_mask", "therapy_types_mask", "location", *HOUR_COLUMNS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    gender: Mapped[str] = mapped_column(String(32), index=True)
+    bio: Mapped[str] = mapped_column(Text, default="")
+    fee_minor: Mapped[int]  # per session, in minor units of `currency`
+    currency: Mapped[str] = mapped_column(String(3), default="GBP")
+    # In-person sessions happen here; None when the therapist works only remotely.
+    location: Mapped[str | None] = mapped_column(String(120), index=True)
+    offers_in_person: Mapped[bool] = mapped_column(default=False)
+    offers_video: Mapped[bool] = mapped_column(default=True)
+    offers_phone: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Denormalised search data (see the module docstring); never written by hand.
+    issues_mask: Mapped[int] = mapped_column(BigInteger, default=0)
+    therapy_types_mask: Mapped[int] = mapped_column(BigInteger, default=0)
+    languages_mask: Mapped[int] = mapped_column(BigInteger, default=0)
+    modalities_mask: Mapped[int] = mapped_column(default=0)
+    # Bit h: a session may start at local hour h on that weekday (a window is open at h:00).
+    hours_mon: Mapped[int] = mapped_column(default=0)
+    hours_tue: Mapped[int] = mapped_column(default=0)
+    hours_wed: Mapped[int] = mapped_column(default=0)
+    hours_thu: Mapped[int] = mapped_column(default=0)
+    hours_fri: Mapped[int] = mapped_column(default=0)
+    hours_sat: Mapped[int] = mapped_column(default=0)
+    hours_sun: Mapped[int] = mapped_column(default=0)
+
+    issues: Mapped[list[TherapistIssue]] = relationship(cascade="all, delete-orphan")
+    therapy_types: Mapped[list[TherapistTherapyType]] = relationship(
+        cascade="all, delete-orphan"
+    )
+    languages: Mapped[list[TherapistLanguage]] = relationship(cascade="all, delete-orphan")
+    availability: Mapped[list[Availability]] = relationship(cascade="all, delete-orphan")
+
+
+class TherapistIssue(Base):
+    __tablename__ = "therapist_issues"
+
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"), primary_key=True)
+    issue: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class TherapistTherapyType(Base):
+    __tablename__ = "therapist_therapy_types"
+
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"), primary_key=True)
+    therapy_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class TherapistLanguage(Base):
+    __tablename__ = "therapist_languages"
+
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Availability(Base):
+    """A weekly window in the service's time zone, e.g. Tuesdays 17:00-20:00."""
+
+    __tablename__ = "availability"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("start_minute < end_minute", name="window_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"), index=True)
+    weekday: Mapped[int]  # Monday is 0
+    start_minute: Mapped[int]  # minutes after local midnight
+    end_minute: Mapped[int]
+
+
+def mask_of(values: Iterable[str], vocabulary: Sequence[str], what: str) -> int:
+    mask = 0
+    for value in values:
+        try:
+            mask |= 1 << vocabulary.index(value)
+        except ValueError:
+            raise ValueError(f"unknown {what} {value!r}; add it to the vocabulary first") from None
+    return mask
+
+
+def window_hours(start_minute: int, end_minute: int) -> int:
+    """Hours h with start <= h:00 < end: every hour a session could start in the window,
+    whatever the session length (the slot rules then check that the session fits)."""
+    first = -(-start_minute // 60)
+    last = min(23, (end_minute - 1) // 60)
+    return sum(1 << hour for hour in range(first, last + 1))
+
+
+def search_columns(*, issues: Iterable[str], therapy_types: Iterable[str],
+                   languages: Iterable[str], in_person: bool, video: bool, phone: bool,
+                   windows: Iterable[tuple[int, int, int]]) -> dict[str, int]:
+    """The denormalised search values of one profile; windows are (weekday, start, end)."""
+    hours = [0] * 7
+    for weekday, start_minute, end_minute in windows:
+        hours[weekday] |= window_hours(start_minute, end_minute)
+    modalities = ((MODALITY_BITS["in_person"] if in_person else 0)
+                  | (MODALITY_BITS["video"] if video else 0)
+                  | (MODALITY_BITS["phone"] if phone else 0))
+    return {
+        "issues_mask": mask_of(issues, ISSUES, "issue"),
+        "therapy_types_mask": mask_of(therapy_types, THERAPY_TYPES, "therapy type"),
+        "languages_mask": mask_of(languages, LANGUAGES, "language"),
+        "modalities_mask": modalities,
+        **dict(zip(HOUR_COLUMNS, hours, strict=True)),
+    }
+
+
+def refresh_search_data(connection: Connection, therapist_ids: Iterable[int]) -> None:
+    """Recompute the denormalised search data of these therapists from the normalised rows."""
+    ids = sorted(set(therapist_ids))
+    if not ids:
+        return
+    lists: dict[int, dict[str, list]] = {
+        tid: {"issues": [], "therapy_types": [], "languages": [], "windows": []} for tid in ids
+    }
+    for key, column in (("issues", TherapistIssue.issue),
+                        ("therapy_types", TherapistTherapyType.therapy_type),
+                        ("languages", TherapistLanguage.language)):
+        parent = column.class_.therapist_id
+        for tid, value in connection.execute(select(parent, column).where(parent.in_(ids))):
+            lists[tid][key].append(value)
+    for tid, *window in connection.execute(
+            select(Availability.therapist_id, Availability.weekday, Availability.start_minute,
+                   Availability.end_minute).where(Availability.therapist_id.in_(ids))):
+        lists[tid]["windows"].append(tuple(window))
+    rows = connection.execute(
+        select(Therapist.id, Therapist.offers_in_person, Therapist.offers_video,
+               Therapist.offers_phone).where(Therapist.id.in_(ids))).all()
+    values = [
+        {"tid": tid, **search_columns(in_person=in_person, video=video, phone=phone, **lists[tid])}
+        for tid, in_person, video, phone in rows
+    ]
+    if values:
+        table = Therapist.__table__
+        connection.execute(
+            update(table).where(table.c.id == bindparam("tid"))
+            .values({name: bindparam(name) for name in values[0] if name != "tid"}),
+            values,
+        )
+
+
+_PROFILE_PARTS = (TherapistIssue, TherapistTherapyType, TherapistLanguage, Availability)
+_TOUCHED = "therapist_search_touched"
+
+
+@event.listens_for(Session, "before_flush")
+def _note_profile_writes(session: Session, _context, _instances) -> None:
+    touched = session.info.setdefault(_TOUCHED, [])
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, (Therapist, *_PROFILE_PARTS)):
+            touched.append(obj)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _refresh_touched_profiles(session: Session, _context) -> None:
+    touched = session.info.pop(_TOUCHED, [])
+    ids = {obj.id if isinstance(obj, Therapist) else obj.therapist_id for obj in touched}
+    ids.discard(None)
+    if not ids:
+        return
+    refresh_search_data(session.connection(), ids)
+    for obj in touched:
+        if isinstance(obj, Therapist) and obj in session and obj not in session.deleted:
+            session.expire(obj, ["issues_mask", "therapy_types_mask", "languages_mask",
+                                 "modalities_mask", *HOUR_COLUMNS])
