@@ -31,6 +31,16 @@ class Settings(BaseSettings):
     session_minutes: int = Field(50, alias="SESSION_MINUTES")
     booking_horizon_days: int = Field(28, alias="BOOKING_HORIZON_DAYS")
 
+    # Payments. Without a Stripe key an offline gateway records charges locally and serves a
+    # stand-in for Stripe's hosted card page, so the demo works end to end.
+    stripe_api_key: str = Field("", alias="STRIPE_API_KEY")
+    stripe_webhook_secret: str = Field("", alias="STRIPE_WEBHOOK_SECRET")
+    # Override Stripe's API address (tests point it at a local stand-in).
+    stripe_api_base: str = Field("", alias="STRIPE_API_BASE")
+    stripe_webhook_tolerance_seconds: int = Field(300, alias="STRIPE_WEBHOOK_TOLERANCE_SECONDS")
+    # Where people's browsers reach this backend (success/cancel pages, offline card page).
+    public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
+
 
 @lru_cache
 def get_settings() -> Settings:

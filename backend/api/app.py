@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from backend.adapters.payments import PaymentGateway, build_gateway
 from backend.api import middleware
 from backend.api.http import DB_KEY
-from backend.api.routes import authorisations, bookings, organisations, therapists
+from backend.api.routes import authorisations, bookings, organisations, payments, therapists
 from backend.db import Database
 from backend.settings import Settings
 
-ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes]
+ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
+                payments.routes]
 
 
-def create_app(db: Database, settings: Settings) -> web.Application:
+def create_app(db: Database, settings: Settings,
+               gateway: PaymentGateway | None = None) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[middleware.errors, middleware.make_authentication(settings.service_token)],
     )
     app[DB_KEY] = db
+    app[payments.SETTINGS_KEY] = settings
+    app[payments.GATEWAY_KEY] = gateway or build_gateway(settings)
     for table in ROUTE_TABLES:
         app.add_routes(table)
     return app

@@ -28,7 +28,7 @@ STATUS_BY_ERROR = {
     Conflict: 409,
     TooManyAttempts: 429,
 }
-PUBLIC_PATHS = {"/health"}
+PUBLIC_PATHS = {"/health", "/stripe/webhook", "/offline-checkout", "/card-setup/finished"}
 ACTING_FOR_HEADER = "X-Acting-For"
 VERIFIED_EMAIL_HEADER = "X-Verified-Email"
 

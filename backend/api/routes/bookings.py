@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from backend.api.http import actor, call, json_body, path_id, respond
+from backend.api.routes.payments import settle_booking_payment
 from backend.domain.errors import InvalidInput
 from backend.services import bookings
 
@@ -60,7 +61,9 @@ async def cancellation_preview(request: web.Request) -> web.Response:
 
 @routes.post("/bookings/{id}/cancel")
 async def cancel(request: web.Request) -> web.Response:
-    return respond(await call(request, bookings.cancel, actor(request), path_id(request)))
+    cancelled = await call(request, bookings.cancel, actor(request), path_id(request))
+    await settle_booking_payment(request, cancelled.id)
+    return respond(cancelled)
 
 
 @routes.post("/bookings/{id}/reschedule")
@@ -68,6 +71,7 @@ async def reschedule(request: web.Request) -> web.Response:
     body = await json_body(request)
     moved = await call(request, bookings.reschedule, actor(request), path_id(request),
                        starts_at=body.get("starts_at"))
+    await settle_booking_payment(request, path_id(request))
     return respond(moved, status=201)
 
 
@@ -81,4 +85,6 @@ async def therapist_bookings(request: web.Request) -> web.Response:
 @routes.post("/therapist/bookings/{id}/{verb:confirm|decline|complete|cancel|waive}")
 async def therapist_action(request: web.Request) -> web.Response:
     service = _THERAPIST_ACTIONS[request.match_info["verb"]]
-    return respond(await call(request, service, actor(request), path_id(request)))
+    changed = await call(request, service, actor(request), path_id(request))
+    await settle_booking_payment(request, changed.id)
+    return respond(changed)

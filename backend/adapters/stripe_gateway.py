@@ -1,0 +1,158 @@
+"""The payment gateway on Stripe: Checkout in setup mode for cards, off-session PaymentIntents
+for charges, refunds. Runs unchanged against Stripe's test mode or a local stand-in."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+import stripe
+
+from backend.adapters.payments import (
+    CardSetupLink,
+    ChargeRequest,
+    ChargeResult,
+    GatewayUnavailable,
+    PaymentOutcome,
+    RefundResult,
+    SavedCard,
+)
+
+log = logging.getLogger("backend.payments.stripe")
+
+MAX_NETWORK_RETRIES = 2  # safe: every write carries an idempotency key
+_OUTCOME_BY_STATUS = {
+    "succeeded": PaymentOutcome.SUCCEEDED,
+    "processing": PaymentOutcome.PROCESSING,
+    "requires_capture": PaymentOutcome.PROCESSING,
+    "requires_action": PaymentOutcome.REQUIRES_ACTION,
+    "requires_confirmation": PaymentOutcome.REQUIRES_ACTION,
+}
+_AUTHENTICATION_CODES = {"authentication_required"}
+
+
+def card_setup_return_url(public_base_url: str, result: str) -> str:
+    return f"{public_base_url.rstrip('/')}/card-setup/finished?result={result}"
+
+
+def _reference(value: Any) -> str | None:
+    """An id, whether Stripe sent the object expanded or only its id."""
+    if value is None or isinstance(value, str):
+        return value
+    return value["id"]
+
+
+class StripeGateway:
+    def __init__(self, api_key: str, *, public_base_url: str, api_base: str | None = None):
+        base_addresses = {"api": api_base} if api_base else None
+        self._client = stripe.StripeClient(api_key, base_addresses=base_addresses,
+                                           max_network_retries=MAX_NETWORK_RETRIES)
+        self._public_base_url = public_base_url
+
+    @property
+    def is_offline(self) -> bool:
+        return False
+
+    def create_customer(self, *, organisation_id: int, name: str) -> str:
+        customer = self._call(
+            self._client.v1.customers.create,
+            params={"name": name, "metadata": {"organisation_id": str(organisation_id)}},
+            options={"idempotency_key": f"organisation-{organisation_id}-customer"},
+        )
+        return customer.id
+
+    def create_card_setup(self, *, customer_reference: str,
+                          organisation_id: int) -> CardSetupLink:
+        metadata = {"organisation_id": str(organisation_id)}
+        session = self._call(
+            self._client.v1.checkout.sessions.create,
+            params={
+                "mode": "setup",
+                "customer": customer_reference,
+                "payment_method_types": ["card"],
+                "success_url": card_setup_return_url(self._public_base_url, "saved"),
+                "cancel_url": card_setup_return_url(self._public_base_url, "cancelled"),
+                "metadata": metadata,
+                "setup_intent_data": {"metadata": metadata},
+            },
+        )
+        return CardSetupLink(reference=session.id, url=session.url)
+
+    def saved_card(self, setup_reference: str) -> SavedCard | None:
+        intent = self._call(self._client.v1.setup_intents.retrieve, setup_reference,
+                            params={"expand": ["payment_method"]})
+        if intent.status != "succeeded" or intent.payment_method is None:
+            return None
+        method = intent.payment_method
+        if isinstance(method, str):
+            method = self._call(self._client.v1.payment_methods.retrieve, method)
+        card = method.card
+        return SavedCard(
+            customer_reference=_reference(intent.customer) or _reference(method.customer),
+            payment_method_reference=method.id,
+            brand=card.brand,
+            last4=card.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            set_up_at=datetime.fromtimestamp(intent.created, timezone.utc),
+        )
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        params = {
+            "amount": request.amount_minor,
+            "currency": request.currency.lower(),
+            "customer": request.customer_reference,
+            "payment_method": request.payment_method_reference,
+            "payment_method_types": ["card"],
+            "confirm": True,
+            "off_session": True,
+            "metadata": request.metadata,
+        }
+        try:
+            intent = self._client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": request.idempotency_key})
+        except stripe.CardError as error:
+            return self._card_error_result(error)
+        except stripe.InvalidRequestError as error:
+            # Permanent for this card (e.g. it was removed): a new card is needed.
+            log.warning("payment refused by Stripe: %s", error.user_message or error)
+            return ChargeResult(PaymentOutcome.DECLINED, None, error.code or "invalid_request")
+        except stripe.StripeError as error:
+            raise GatewayUnavailable(str(error)) from error
+        outcome = _OUTCOME_BY_STATUS.get(intent.status, PaymentOutcome.DECLINED)
+        failure = None if outcome is not PaymentOutcome.DECLINED else intent.status
+        return ChargeResult(outcome, intent.id, failure)
+
+    @staticmethod
+    def _card_error_result(error: stripe.CardError) -> ChargeResult:
+        details = error.error
+        intent = getattr(details, "payment_intent", None) if details else None
+        decline_code = getattr(details, "decline_code", None) if details else None
+        code = error.code or decline_code or "card_declined"
+        needs_authentication = {code, decline_code} & _AUTHENTICATION_CODES
+        outcome = (PaymentOutcome.REQUIRES_ACTION if needs_authentication
+                   else PaymentOutcome.DECLINED)
+        return ChargeResult(outcome, _reference(intent), decline_code or code)
+
+    def refund(self, *, payment_reference: str, idempotency_key: str,
+               metadata: dict[str, str]) -> RefundResult:
+        try:
+            refund = self._client.v1.refunds.create(
+                params={"payment_intent": payment_reference, "metadata": metadata},
+                options={"idempotency_key": idempotency_key})
+        except stripe.InvalidRequestError as error:
+            if error.code == "charge_already_refunded":
+                return RefundResult(reference=None, succeeded=True)
+            raise GatewayUnavailable(str(error)) from error
+        except stripe.StripeError as error:
+            raise GatewayUnavailable(str(error)) from error
+        return RefundResult(reference=refund.id, succeeded=refund.status in ("succeeded",
+                                                                             "pending"))
+
+    @staticmethod
+    def _call(method, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except stripe.StripeError as error:
+            raise GatewayUnavailable(str(error)) from error

@@ -1,0 +1,125 @@
+"""The company card, Stripe's webhooks, notifications for the bot, and spend reports.
+
+`/stripe/webhook`, `/offline-checkout` and `/card-setup/finished` are public (no service
+token): Stripe and people's browsers call them. The webhook is authenticated by Stripe's
+signature; the offline page by its unguessable session id, and it exists only without Stripe.
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from aiohttp import web
+
+from backend.adapters.offline_gateway import OfflineGateway
+from backend.adapters.payments import PaymentGateway
+from backend.api.http import actor, call, respond
+from backend.services import notifications, payments, reports
+from backend.settings import Settings
+
+log = logging.getLogger("backend.payments")
+routes = web.RouteTableDef()
+
+GATEWAY_KEY = web.AppKey("payment_gateway", PaymentGateway)
+SETTINGS_KEY = web.AppKey("settings", Settings)
+
+
+def _gateway(request: web.Request) -> PaymentGateway:
+    return request.app[GATEWAY_KEY]
+
+
+async def settle_booking_payment(request: web.Request, booking_id: int) -> None:
+    """After a booking change has committed: charge it, or refund it, as it now requires.
+    The change stands whatever happens here; a payment problem reaches the admins as a
+    notification, never as an error to the person who changed the booking."""
+    try:
+        await call(request, payments.settle_booking, _gateway(request), booking_id)
+    except Exception:
+        log.exception("settling the payment of booking %s failed", booking_id)
+
+
+@routes.get("/organisation/card")
+async def show_card(request: web.Request) -> web.Response:
+    return respond({"card": await call(request, payments.card_on_file, actor(request))})
+
+
+@routes.post("/organisation/card/setup")
+async def start_card_setup(request: web.Request) -> web.Response:
+    return respond(await call(request, payments.start_card_setup, _gateway(request),
+                              actor(request)), status=201)
+
+
+@routes.get("/me/notifications")
+async def my_notifications(request: web.Request) -> web.Response:
+    return respond({"notifications": await call(request, notifications.take_mine,
+                                                actor(request))})
+
+
+@routes.get("/reports/spend")
+async def spend_report(request: web.Request) -> web.Response:
+    return respond(await call(request, reports.spend, actor(request)))
+
+
+@routes.post("/stripe/webhook")
+async def stripe_webhook(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS_KEY]
+    event = payments.verify_event(await request.read(), request.headers.get("Stripe-Signature"),
+                                  settings.stripe_webhook_secret,
+                                  settings.stripe_webhook_tolerance_seconds)
+    result = await call(request, payments.handle_event, _gateway(request), event)
+    return respond({"received": True, "outcome": result.outcome})
+
+
+# --- pages people's browsers open ------------------------------------------------------------
+
+
+def _page(title: str, body: str, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status, content_type="text/html",
+        text=(f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+              f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+              f"<title>{escape(title)}</title></head><body style='font-family:sans-serif;"
+              f"max-width:32rem;margin:3rem auto'><h1>{escape(title)}</h1>{body}</body></html>"))
+
+
+def _offline_setup(request: web.Request) -> tuple[OfflineGateway, str]:
+    gateway = _gateway(request)
+    session_id = request.query.get("session", "")
+    if not isinstance(gateway, OfflineGateway) or not gateway.knows_setup(session_id):
+        raise web.HTTPNotFound(reason="This card page has expired. Ask the assistant for a "
+                                      "new link.")
+    return gateway, session_id
+
+
+@routes.get("/offline-checkout")
+async def offline_checkout(request: web.Request) -> web.Response:
+    _, session_id = _offline_setup(request)
+    action = f"/offline-checkout?session={escape(session_id, quote=True)}"
+    return _page("Add the company card (test mode)", (
+        "<p>Payments are in offline test mode: no real card is needed and nothing is charged. "
+        "This page stands in for Stripe's secure card page.</p>"
+        f"<form method='post' action='{action}'>"
+        "<button type='submit' name='card' value='test'>Save test card</button> "
+        "<button type='submit' name='card' value='declining'>Save a card that will be "
+        "declined</button></form>"))
+
+
+@routes.post("/offline-checkout")
+async def offline_checkout_save(request: web.Request) -> web.Response:
+    gateway, session_id = _offline_setup(request)
+    form = await request.post()
+    event = gateway.complete_setup(session_id, declining=form.get("card") == "declining")
+    await call(request, payments.handle_event, gateway, event)  # what Stripe's webhook does
+    return _page("Card saved", "<p>The test card is saved. You can close this page and go "
+                               "back to the chat.</p>")
+
+
+@routes.get("/card-setup/finished")
+async def card_setup_finished(request: web.Request) -> web.Response:
+    if request.query.get("result") == "saved":
+        return _page("Thank you", "<p>Your card details went to our payment provider. The "
+                                  "assistant will confirm in the chat once the card is saved. "
+                                  "You can close this page.</p>")
+    return _page("No card added", "<p>Nothing was saved. You can ask the assistant for a new "
+                                  "link whenever you are ready.</p>")
