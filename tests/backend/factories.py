@@ -8,7 +8,6 @@ from backend.db import Database
 from backend.domain.enums import Role
 from backend.models import ChatIdentity, Member
 from backend.services import actors, authorisations, invites, organisations
-from backend.settings import get_settings
 
 _counter = itertools.count(1)
 
@@ -47,7 +46,9 @@ def stranger(db: Database) -> actors.Actor:
     return actors.resolve(db, new_identity())
 
 
-def authorisation(db: Database, admin: actors.Actor, **overrides) -> authorisations.AuthorisationView:
+def authorisation(
+    db: Database, admin: actors.Actor, **overrides
+) -> authorisations.AuthorisationView:
     fields = {"coverage": "first_relationship", "sessions_per_user": 7, "user_limit": 5}
     fields.update(overrides)
     return authorisations.create(db, admin, **fields)

@@ -8,9 +8,16 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.domain import invite_codes
-from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooManyAttempts
+from backend.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
 from backend.models import AuditEvent, Grant, Invite
 from backend.services import authorisations, grants, invites
+from backend.settings import get_settings
 from tests.backend import factories
 
 
@@ -113,7 +120,7 @@ def test_revoked_expired_and_email_bound_invites_are_refused(db):
 
 def test_wrong_codes_are_throttled_per_identity(db, monkeypatch):
     monkeypatch.setenv("REDEEM_ATTEMPTS_LIMIT", "3")
-    factories.get_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         admin = factories.register_organisation(db)
         offer = factories.authorisation(db, admin)
@@ -126,7 +133,7 @@ def test_wrong_codes_are_throttled_per_identity(db, monkeypatch):
             invites.redeem(db, guesser, invite.code)  # even the right code waits now
         assert invites.redeem(db, factories.stranger(db), invite.code).grant
     finally:
-        factories.get_settings.cache_clear()
+        get_settings.cache_clear()
 
 
 def test_user_limit_is_enforced(db):

@@ -113,7 +113,7 @@ async def test_other_organisations_ids_are_refused_and_nothing_changes(api, db):
                          ("POST", f"/authorisations/{offer['id']}/revoke"),
                          ("POST", f"/authorisations/{offer['id']}/invites"),
                          ("GET", f"/authorisations/{offer['id']}/invites")]:
-        status, error = await api.request(method, path, identity="test:globex-admin", json={})
+        status, _ = await api.request(method, path, identity="test:globex-admin", json={})
         assert status == 404, (method, path)
     status, offer_now = await api.request("GET", f"/authorisations/{offer['id']}",
                                           identity="test:acme-admin")
