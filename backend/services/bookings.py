@@ -35,7 +35,6 @@ from backend.models import (
     Authorisation,
     Availability,
     Booking,
-    Charge,
     Grant,
     Member,
     Organisation,
@@ -283,14 +282,11 @@ def cancel_by_therapist(db: Database, actor: Actor, booking_id: object) -> Booki
 
 
 def waive_late_cancellation(db: Database, actor: Actor, booking_id: object) -> BookingView:
-    """The therapist lets a late cancellation off: the session goes back to the grant."""
+    """The therapist lets a late cancellation off: the session goes back to the grant (the
+    payments work refunds a charge already taken for it)."""
     def change(session: Session, booking: Booking) -> None:
-        voucher = _voucher(session, booking.id)
-        if booking.status is not BookingStatus.CANCELLED or voucher is None:
-            raise Conflict("There is no late cancellation to waive on this booking.")
-        if session.scalar(select(Charge.id).where(Charge.booking_id == booking.id)) is not None:
-            raise Conflict("This session has already been charged; it can no longer be waived.")
-        if not _settle(session, booking.id, VoucherStatus.RELEASED, from_status=VoucherStatus.USED):
+        if booking.status is not BookingStatus.CANCELLED or not _settle(
+                session, booking.id, VoucherStatus.RELEASED, from_status=VoucherStatus.USED):
             raise Conflict("There is no late cancellation to waive on this booking.")
 
     return _therapist_change(db, actor, booking_id, "booking.late_cancellation_waived", change)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from backend.db import Database
-from backend.models import Availability, Booking, ChatIdentity, Therapist
+from backend.models import (
+    AuditEvent,
+    Availability,
+    Booking,
+    ChatIdentity,
+    Grant,
+    Therapist,
+    Voucher,
+)
 from backend.services import actors, bookings
 from tests.backend import factories
 
@@ -64,3 +73,26 @@ def move_into_past(db: Database, booking_id: int, hours: int = 2) -> None:
     with db.transaction() as session:
         session.execute(update(Booking).where(Booking.id == booking_id)
                         .values(starts_at=start, ends_at=start + timedelta(minutes=50)))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    bookings: list[tuple[int, str]]
+    vouchers: list[tuple[int, int, str]]
+    committed: list[tuple[int, int]]
+    booking_events: int
+
+
+def snapshot(db) -> Snapshot:
+    """Everything a booking use case may change, read from the rows."""
+    with db.reader() as session:
+        return Snapshot(
+            bookings=[(b.id, b.status.value) for b in session.scalars(
+                select(Booking).order_by(Booking.id))],
+            vouchers=[(v.booking_id, v.grant_id, v.status.value) for v in session.scalars(
+                select(Voucher).order_by(Voucher.id))],
+            committed=[(g.id, g.sessions_committed) for g in session.scalars(
+                select(Grant).order_by(Grant.id))],
+            booking_events=session.scalar(select(func.count(AuditEvent.id)).where(
+                AuditEvent.subject_type == "booking")),
+        )

@@ -7,37 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from backend.domain.enums import BookingStatus, VoucherStatus
 from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from backend.models import AuditEvent, Booking, Grant, Organisation, Voucher
+from backend.models import AuditEvent, Grant, Organisation, Voucher
 from backend.services import authorisations, bookings, invites
 from tests.backend import booking_factories as bf
 from tests.backend import factories
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    bookings: list[tuple[int, str]]
-    vouchers: list[tuple[int, int, str]]
-    committed: list[tuple[int, int]]
-    booking_events: int
-
-
-def snapshot(db) -> Snapshot:
-    """Everything a booking use case may change, read from the rows."""
-    with db.reader() as session:
-        return Snapshot(
-            bookings=[(b.id, b.status.value) for b in session.scalars(
-                select(Booking).order_by(Booking.id))],
-            vouchers=[(v.booking_id, v.grant_id, v.status.value) for v in session.scalars(
-                select(Voucher).order_by(Voucher.id))],
-            committed=[(g.id, g.sessions_committed) for g in session.scalars(
-                select(Grant).order_by(Grant.id))],
-            booking_events=session.scalar(select(func.count(AuditEvent.id)).where(
-                AuditEvent.subject_type == "booking")),
-        )
 
 
 def committed(db, grant_id: int) -> int:
@@ -142,7 +119,7 @@ def test_an_existing_relationship_voucher_cannot_pay_a_therapist_never_seen(db):
     seen, stranger_therapist = bf.therapist(db), bf.therapist(db)
     bf.make_seen(db, member, seen)
     grant = grant_for(db, admin, member, coverage="existing_relationship")
-    before = snapshot(db)
+    before = bf.snapshot(db)
     with pytest.raises(Conflict, match="already seen") as refused:
         bookings.book(db, member, therapist_id=stranger_therapist, starts_at=bf.slot(60),
                       modality="video", grant_id=grant.id)
@@ -150,7 +127,7 @@ def test_an_existing_relationship_voucher_cannot_pay_a_therapist_never_seen(db):
     with pytest.raises(Conflict, match="None of your organisation's offers"):
         bookings.book(db, member, therapist_id=stranger_therapist, starts_at=bf.slot(60),
                       modality="video")
-    assert snapshot(db) == before
+    assert bf.snapshot(db) == before
     assert bookings.book(db, member, therapist_id=seen, starts_at=bf.slot(60),
                          modality="video", grant_id=grant.id).paid_by_organisation
 
@@ -166,12 +143,12 @@ def test_without_a_usable_grant_booking_needs_an_explicit_self_pay(db):
     admin = factories.register_organisation(db)
     member = factories.add_member(db, admin.organisation_id)
     therapist_id = bf.therapist(db)
-    before = snapshot(db)
+    before = bf.snapshot(db)
     with pytest.raises(Conflict, match="self-paid") as refused:
         bookings.book(db, member, therapist_id=therapist_id, starts_at=bf.slot(60),
                       modality="video")
     assert refused.value.code == "no_usable_grant"
-    assert snapshot(db) == before
+    assert bf.snapshot(db) == before
     booked = bookings.book(db, member, therapist_id=therapist_id, starts_at=bf.slot(60),
                            modality="video", self_pay=True)
     assert not booked.paid_by_organisation and booked.grant_id is None
@@ -187,13 +164,13 @@ def test_self_pay_books_without_touching_a_grant(world):
 @pytest.mark.parametrize("verb", ["pause", "revoke"])
 def test_a_paused_or_revoked_authorisation_pays_for_no_new_bookings(world, verb):
     authorisations.change_status(world.db, world.admin, world.offer_id, verb)
-    before = snapshot(world.db)
+    before = bf.snapshot(world.db)
     with pytest.raises(Conflict, match=verb.rstrip("e")) as refused:
         world.book(grant_id=world.grant_id)
     assert refused.value.code == "authorisation_inactive"
     with pytest.raises(Conflict, match="None of your organisation's offers"):
         world.book()
-    assert snapshot(world.db) == before
+    assert bf.snapshot(world.db) == before
 
 
 def test_a_grant_never_books_more_sessions_than_allowed(db):
@@ -204,7 +181,7 @@ def test_a_grant_never_books_more_sessions_than_allowed(db):
     for hours in (50, 51):
         bookings.book(db, member, therapist_id=therapist_id, starts_at=bf.slot(hours),
                       modality="video")
-    before = snapshot(db)
+    before = bf.snapshot(db)
     with pytest.raises(Conflict, match="used all 2 sessions") as refused:
         bookings.book(db, member, therapist_id=therapist_id, starts_at=bf.slot(52),
                       modality="video", grant_id=grant.id)
@@ -212,18 +189,18 @@ def test_a_grant_never_books_more_sessions_than_allowed(db):
     with pytest.raises(Conflict, match="used all 2 sessions"):
         bookings.book(db, member, therapist_id=therapist_id, starts_at=bf.slot(52),
                       modality="video")
-    assert snapshot(db) == before and committed(db, grant.id) == 2
+    assert bf.snapshot(db) == before and committed(db, grant.id) == 2
 
 
 def test_a_slot_cannot_be_booked_twice(world):
     starts = bf.slot(80)
     world.book(starts_at=starts)
     other, _ = factories.member_with_grant(world.db, world.admin, world.offer_id)
-    before = snapshot(world.db)
+    before = bf.snapshot(world.db)
     with pytest.raises(Conflict, match="just been taken") as refused:
         world.book(starts_at=starts, actor=other)
     assert refused.value.code == "slot_taken"
-    assert snapshot(world.db) == before
+    assert bf.snapshot(world.db) == before
 
 
 def test_the_unique_index_is_the_last_line_of_defence(world, monkeypatch):
@@ -232,19 +209,19 @@ def test_the_unique_index_is_the_last_line_of_defence(world, monkeypatch):
     starts = bf.slot(80)
     world.book(starts_at=starts)
     monkeypatch.setattr(bookings, "_is_free_slot", lambda *args: True)
-    before = snapshot(world.db)
+    before = bf.snapshot(world.db)
     with pytest.raises(Conflict, match="just been taken"):
         world.book(starts_at=starts, self_pay=True)
     with pytest.raises(Conflict, match="just been taken"):
         world.book(starts_at=starts)
-    assert snapshot(world.db) == before
+    assert bf.snapshot(world.db) == before
 
 
 def test_a_modality_the_therapist_does_not_offer_is_refused(world):
-    before = snapshot(world.db)
+    before = bf.snapshot(world.db)
     with pytest.raises(InvalidInput, match="doesn't offer phone sessions; they offer video"):
         world.book(modality="phone")
-    assert snapshot(world.db) == before
+    assert bf.snapshot(world.db) == before
     in_person = bf.therapist(world.db, in_person=True, video=False)
     assert world.book(therapist_id=in_person, modality="in_person").modality.value == "in_person"
 
@@ -253,12 +230,12 @@ def test_only_slots_inside_the_weekly_windows_can_be_booked(world):
     # Mondays 09:00-12:00 local time: 09:00, 10:00 and 11:00 starts (50-minute sessions).
     mondays = bf.therapist(world.db, windows=[(0, 9 * 60, 12 * 60)])
     slot = _next_local(weekday=0, hour=10)
-    before = snapshot(world.db)
+    before = bf.snapshot(world.db)
     for wrong in (slot + timedelta(hours=2), slot + timedelta(minutes=30),
                   slot + timedelta(days=1)):
         with pytest.raises(InvalidInput, match="no session starting at that time"):
             world.book(therapist_id=mondays, starts_at=wrong)
-    assert snapshot(world.db) == before
+    assert bf.snapshot(world.db) == before
     assert world.book(therapist_id=mondays, starts_at=slot).starts_at == slot
 
 
@@ -297,10 +274,10 @@ BAD_BOOKINGS = [
 
 @pytest.mark.parametrize(("fields", "error", "fragment"), BAD_BOOKINGS)
 def test_bad_booking_input_is_refused_and_changes_nothing(world, fields, error, fragment):
-    before = snapshot(world.db)
+    before = bf.snapshot(world.db)
     with pytest.raises(error, match=f"(?i){fragment}"):
         world.book(**fields)
-    assert snapshot(world.db) == before
+    assert bf.snapshot(world.db) == before
 
 
 def test_another_members_or_organisations_grant_cannot_pay(world):
@@ -309,11 +286,11 @@ def test_another_members_or_organisations_grant_cannot_pay(world):
     other_admin = factories.register_organisation(db, "Globex")
     other_offer = factories.authorisation(db, other_admin)
     _, foreign_grant = factories.member_with_grant(db, other_admin, other_offer.id)
-    before = snapshot(db)
+    before = bf.snapshot(db)
     for grant_id in (colleague_grant.id, foreign_grant.id):
         with pytest.raises(NotFound):
             world.book(grant_id=grant_id)
-    assert snapshot(db) == before
+    assert bf.snapshot(db) == before
 
 
 def test_people_outside_an_organisation_and_therapists_cannot_book(world):
@@ -379,17 +356,17 @@ def test_invalid_transitions_are_refused_and_change_nothing(world, setup, action
         bookings.complete(db, therapist, booked.id)
     if setup == "cancelled":
         bookings.cancel(db, world.member, booked.id)
-    before = snapshot(db)
+    before = bf.snapshot(db)
     with pytest.raises(Conflict, match=fragment):
         action(db, therapist, booked.id)
-    assert snapshot(db) == before
+    assert bf.snapshot(db) == before
 
 
 def test_only_the_bookings_therapist_acts_on_it(world):
     db = world.db
     booked = world.book(50)
     other_therapist = bf.therapist_actor(db, bf.therapist(db))
-    before = snapshot(db)
+    before = bf.snapshot(db)
     for action in (bookings.confirm, bookings.decline, bookings.complete,
                    bookings.cancel_by_therapist, bookings.waive_late_cancellation):
         with pytest.raises(NotFound):
@@ -400,7 +377,7 @@ def test_only_the_bookings_therapist_acts_on_it(world):
             action(db, world.therapist, 999_999)
         with pytest.raises(InvalidInput):
             action(db, world.therapist, "1")
-    assert snapshot(db) == before
+    assert bf.snapshot(db) == before
     with pytest.raises(NotFound):
         bookings.get(db, other_therapist, booked.id)
     assert bookings.get(db, world.therapist, booked.id).member_name
@@ -435,10 +412,10 @@ def test_cancelling_late_uses_the_session_unless_the_therapist_waives_it(world):
     waived = bookings.waive_late_cancellation(db, world.therapist, booked.id)
     assert waived.voucher_status is VoucherStatus.RELEASED
     assert committed(db, world.grant_id) == 0
-    before = snapshot(db)
+    before = bf.snapshot(db)
     with pytest.raises(Conflict, match="no late cancellation"):
         bookings.waive_late_cancellation(db, world.therapist, booked.id)
-    assert snapshot(db) == before
+    assert bf.snapshot(db) == before
 
 
 def test_a_therapist_cancelling_late_never_costs_the_member_the_session(world):
@@ -464,12 +441,12 @@ def test_the_organisations_own_cancellation_window_applies(world):
 def test_a_booking_is_cancelled_once(world):
     booked = world.book(72)
     bookings.cancel(world.db, world.member, booked.id)
-    before = snapshot(world.db)
+    before = bf.snapshot(world.db)
     with pytest.raises(Conflict, match="has been cancelled"):
         bookings.cancel(world.db, world.member, booked.id)
     with pytest.raises(Conflict, match="has been cancelled"):
         bookings.cancellation_preview(world.db, world.member, booked.id)
-    assert snapshot(world.db) == before
+    assert bf.snapshot(world.db) == before
 
 
 def test_self_paid_cancellation_preview_mentions_no_allowance(world):
@@ -503,18 +480,18 @@ def test_rescheduling_moves_the_same_voucher_to_the_new_slot(world):
 
 def test_rescheduling_inside_the_window_is_refused_with_a_reason(world):
     old = world.book(20)
-    before = snapshot(world.db)
+    before = bf.snapshot(world.db)
     with pytest.raises(Conflict, match="less than 48 hours") as refused:
         bookings.reschedule(world.db, world.member, old.id, starts_at=bf.slot(100))
     assert refused.value.code == "inside_cancellation_window"
-    assert snapshot(world.db) == before
+    assert bf.snapshot(world.db) == before
 
 
 def test_rescheduling_to_a_bad_slot_changes_nothing(world):
     db = world.db
     old = world.book(72)
     taken = world.book(90, self_pay=True)
-    before = snapshot(db)
+    before = bf.snapshot(db)
     for starts_at, error, fragment in [
         (taken.starts_at, Conflict, "just been taken"),
         (old.starts_at, InvalidInput, "already the time"),
@@ -524,7 +501,7 @@ def test_rescheduling_to_a_bad_slot_changes_nothing(world):
     ]:
         with pytest.raises(error, match=fragment):
             bookings.reschedule(db, world.member, old.id, starts_at=starts_at)
-    assert snapshot(db) == before
+    assert bf.snapshot(db) == before
     bookings.cancel(db, world.member, taken.id)
     with pytest.raises(Conflict, match="has been cancelled"):
         bookings.reschedule(db, world.member, taken.id, starts_at=bf.slot(110))
@@ -538,7 +515,7 @@ def test_only_the_member_and_the_therapist_see_a_booking(world):
     booked = world.book(72)
     colleague, _ = factories.member_with_grant(db, world.admin, world.offer_id)
     other_admin = factories.register_organisation(db, "Globex")
-    before = snapshot(db)
+    before = bf.snapshot(db)
     for outsider in (world.admin, colleague, other_admin):
         with pytest.raises(NotFound):
             bookings.get(db, outsider, booked.id)
@@ -549,7 +526,7 @@ def test_only_the_member_and_the_therapist_see_a_booking(world):
         with pytest.raises(NotFound):
             bookings.reschedule(db, outsider, booked.id, starts_at=bf.slot(100))
         assert bookings.list_mine(db, outsider) == []
-    assert snapshot(db) == before
+    assert bf.snapshot(db) == before
     assert bookings.get(db, world.member, booked.id).id == booked.id
     with pytest.raises(NotFound):
         bookings.get(db, world.member, 999_999)
