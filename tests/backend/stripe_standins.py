@@ -1,0 +1,310 @@
+"""Stripe without the internet: localstripe in a subprocess, a small front that adds what
+localstripe lacks, and webhook events signed exactly the way Stripe signs them.
+
+The front speaks Stripe's HTTP shape and forwards everything else to localstripe:
+- `Idempotency-Key`: the first answer for a key is stored and replayed for every later request
+  with that key (`Idempotent-Replayed: true`); concurrent requests with one key are serialised.
+- Checkout Sessions in setup mode (`POST/GET /v1/checkout/sessions`), backed by a real
+  SetupIntent at localstripe.
+- `authentication_required`: a PaymentIntent for a payment method listed in
+  `requires_authentication` is answered with HTTP 402 and a card_error, as Stripe does for an
+  off-session payment whose bank wants the card holder to authenticate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+import aiohttp
+from aiohttp import web
+
+from backend.adapters.payments import PaymentGateway
+from backend.db import Database
+from backend.services import bookings
+from backend.services.actors import Actor
+from tests.backend import booking_factories, factories
+
+API_KEY = "sk_test_standin"
+WEBHOOK_SECRET = "whsec_test_standin"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"localstripe exited with code {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"localstripe did not listen on port {port} within {timeout}s")
+
+
+class LocalStripe:
+    """`python -m localstripe` on a free port; stopped by its own pid."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "localstripe", "--port", str(self.port), "--from-scratch"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_for_port(self.port, self.process)
+        except Exception:
+            self.stop()
+            raise
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return dict(parse_qsl(body.decode(), keep_blank_values=True))
+
+
+def _metadata(form: dict[str, str]) -> dict[str, str]:
+    return {key[len("metadata["):-1]: value for key, value in form.items()
+            if key.startswith("metadata[")}
+
+
+class StripeFront:
+    """An aiohttp server in a background thread in front of localstripe."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.requires_authentication: set[str] = set()
+        self.payment_intents_created = 0  # PaymentIntent creations that reached a card network
+        self.checkout_sessions: dict[str, dict[str, Any]] = {}
+        self._replies: dict[str, tuple[int, bytes]] = {}
+        self._key_locks: dict[str, asyncio.Lock] = {}
+        self._ids = itertools.count(1)
+        self._loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        if not self._started.wait(10):
+            raise RuntimeError("the Stripe front did not start")
+
+    # --- lifecycle ---
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/v1/checkout/sessions", self._create_checkout_session)
+        app.router.add_get("/v1/checkout/sessions/{id}", self._get_checkout_session)
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        self._runner = web.AppRunner(app)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._session = aiohttp.ClientSession(loop=self._loop)
+        self._started.set()
+        self._loop.run_forever()
+
+    def stop(self) -> None:
+        async def shutdown() -> None:
+            await self._session.close()
+            await self._runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    # --- the HTTP shape ---
+
+    async def _upstream(self, method: str, path: str, *, body: bytes = b"",
+                        query: str = "") -> tuple[int, bytes]:
+        url = f"{self.upstream}{path}" + (f"?{query}" if query else "")
+        headers = {"Authorization": f"Bearer {API_KEY}",
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        async with self._session.request(method, url, data=body, headers=headers) as reply:
+            return reply.status, await reply.read()
+
+    @staticmethod
+    def _json(status: int, payload: bytes, *, replayed: bool = False) -> web.Response:
+        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        return web.Response(status=status, body=payload, content_type="application/json",
+                            headers=headers)
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not key:
+            return self._json(*await self._answer(request, body))
+        lock = self._key_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if key in self._replies:
+                return self._json(*self._replies[key], replayed=True)
+            self._replies[key] = await self._answer(request, body)
+            return self._json(*self._replies[key])
+
+    async def _answer(self, request: web.Request, body: bytes) -> tuple[int, bytes]:
+        if request.method == "POST" and request.path == "/v1/payment_intents":
+            form = _form(body)
+            if form.get("payment_method") in self.requires_authentication:
+                return self._authentication_required(form)
+            status, payload = await self._upstream("POST", request.path, body=body)
+            if status == 200 or status == 402:
+                self.payment_intents_created += 1
+            return status, payload
+        return await self._upstream(request.method, request.path, body=body,
+                                    query=request.query_string)
+
+    def _authentication_required(self, form: dict[str, str]) -> tuple[int, bytes]:
+        error = {"type": "card_error", "code": "authentication_required",
+                 "decline_code": "authentication_required",
+                 "message": "Your card was declined. This transaction requires authentication."}
+        intent = {
+            "id": f"pi_standin_{next(self._ids)}", "object": "payment_intent",
+            "amount": int(form["amount"]), "currency": form["currency"],
+            "customer": form.get("customer"), "payment_method": None,
+            "status": "requires_payment_method", "metadata": _metadata(form),
+            "last_payment_error": error,
+        }
+        return 402, json.dumps({"error": {**error, "payment_intent": intent}}).encode()
+
+    async def _create_checkout_session(self, request: web.Request) -> web.Response:
+        form = _form(await request.read())
+        if form.get("mode") != "setup" or not form.get("customer"):
+            return self._json(400, json.dumps({"error": {
+                "type": "invalid_request_error", "message": "setup mode and customer only"
+            }}).encode())
+        status, payload = await self._upstream(
+            "POST", "/v1/setup_intents",
+            body=f"customer={form['customer']}&payment_method_types[0]=card".encode())
+        if status != 200:
+            return self._json(status, payload)
+        session_id = f"cs_test_{secrets.token_hex(8)}"
+        session = {
+            "id": session_id, "object": "checkout.session", "mode": "setup", "status": "open",
+            "customer": form["customer"], "setup_intent": json.loads(payload)["id"],
+            "url": f"https://checkout.stripe.test/c/pay/{session_id}",
+            "success_url": form.get("success_url"), "cancel_url": form.get("cancel_url"),
+            "metadata": _metadata(form),
+        }
+        self.checkout_sessions[session_id] = session
+        return self._json(200, json.dumps(session).encode())
+
+    async def _get_checkout_session(self, request: web.Request) -> web.Response:
+        session = self.checkout_sessions.get(request.match_info["id"])
+        if session is None:
+            return self._json(404, b'{"error": {"type": "invalid_request_error"}}')
+        return self._json(200, json.dumps(session).encode())
+
+    # --- what a person does on the hosted page ---
+
+    def complete_checkout(self, session_id: str, payment_method: str) -> dict[str, Any]:
+        """Enter a test card on the hosted page: the SetupIntent is confirmed at localstripe
+        and the session completes; returns the checkout.session.completed event."""
+        session = self.checkout_sessions[session_id]
+
+        async def confirm() -> tuple[int, bytes]:
+            return await self._upstream(
+                "POST", f"/v1/setup_intents/{session['setup_intent']}/confirm",
+                body=f"payment_method={payment_method}".encode())
+
+        status, payload = asyncio.run_coroutine_threadsafe(confirm(), self._loop).result(10)
+        if status != 200:
+            raise RuntimeError(f"setup confirmation failed: {status} {payload!r}")
+        session["status"] = "complete"
+        return event("checkout.session.completed", session)
+
+    def latest_checkout_session(self) -> str:
+        return list(self.checkout_sessions)[-1]
+
+
+# --- webhook events --------------------------------------------------------------------------
+
+_event_ids = itertools.count(1)
+
+
+def event(kind: str, obj: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    return {"id": event_id or f"evt_test_{next(_event_ids)}_{secrets.token_hex(4)}",
+            "object": "event", "type": kind, "created": int(time.time()),
+            "data": {"object": obj}}
+
+
+def sign(payload: str, secret: str = WEBHOOK_SECRET, *, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header: t=<ts>,v1=<hex HMAC-SHA256 of "<ts>.<payload>">."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(),
+                      hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+# --- an organisation that pays for its people's sessions -------------------------------------
+
+
+@dataclass
+class PayingOrganisation:
+    """An admin, an authorisation, a member with a grant and a therapist (fee 8000 GBP)."""
+
+    db: Database
+    gateway: PaymentGateway
+    admin: Actor
+    offer_id: int
+    member: Actor
+    therapist_id: int
+
+    @property
+    def organisation_id(self) -> int:
+        return self.admin.organisation_id
+
+    @property
+    def therapist(self) -> Actor:
+        return booking_factories.therapist_actor(self.db, self.therapist_id)
+
+    def book(self, hours_ahead: int = 24 * 7, member: Actor | None = None) -> int:
+        return bookings.book(self.db, member or self.member, therapist_id=self.therapist_id,
+                             starts_at=booking_factories.slot(hours_ahead),
+                             modality="video").id
+
+    def confirmed_booking(self, hours_ahead: int = 24 * 7, member: Actor | None = None) -> int:
+        """Booked and confirmed by the therapist; the charge is what the route triggers next."""
+        booking_id = self.book(hours_ahead, member)
+        bookings.confirm(self.db, self.therapist, booking_id)
+        return booking_id
+
+    def another_member(self) -> Actor:
+        return factories.member_with_grant(self.db, self.admin, self.offer_id)[0]
+
+
+def paying_organisation(db: Database, gateway: PaymentGateway,
+                        user_limit: int = 10) -> PayingOrganisation:
+    admin = factories.register_organisation(db)
+    offer = factories.authorisation(db, admin, user_limit=user_limit)
+    member, _ = factories.member_with_grant(db, admin, offer.id)
+    return PayingOrganisation(db, gateway, admin, offer.id, member,
+                              booking_factories.therapist(db))
+
+
+def offline_session_id(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["session"][0]
