@@ -30,7 +30,7 @@ HAVE_BOT := $(if $(wildcard bot/domain.yml),yes,)
 TEST_STEPS := test-lint test-bot-validate test-pytest
 # ---------------------------------------------------------------------------------------------
 
-.PHONY: help setup test lint train run lock $(TEST_STEPS)
+.PHONY: help setup test lint train run chat lock $(TEST_STEPS)
 
 help: ## List the targets
 	@echo "Usage: make <target>   (the usual two: make run, make test)"
@@ -83,6 +83,9 @@ train: setup ## Train the Rasa model into models/ if config.yml, bot/domain.yml 
 
 run: setup ## Migrate, seed demo data, train if needed, print demo identities, start everything (Ctrl-C stops)
 	@scripts/run.sh
+
+chat: .venv/.synced ## Chat in the terminal with the running assistant: make chat AS=ben
+	@.venv/bin/python scripts/chat.py --as $(or $(AS),ben)
 
 lock: .venv/.synced ## Regenerate requirements/*.lock from requirements/*.in (UPGRADE=1 to upgrade all)
 	@scripts/lock.sh $(if $(UPGRADE),--upgrade,)
