@@ -30,10 +30,8 @@ from backend.domain.enums import (
     VoucherStatus,
 )
 from backend.domain.errors import Conflict, InvalidInput, NotFound
-from backend.domain.slots import Window, is_slot_start
 from backend.models import (
     Authorisation,
-    Availability,
     Booking,
     Grant,
     Member,
@@ -44,6 +42,7 @@ from backend.models import (
 from backend.models.base import utcnow
 from backend.services import audit, grants
 from backend.services.actors import Actor, require_member, require_therapist
+from backend.services.therapists import is_free_slot
 from backend.services.validation import choice, identifier
 from backend.settings import get_settings
 
@@ -310,24 +309,6 @@ def _therapist_change(db: Database, actor: Actor, booking_id: object, action: st
 # --- slots -------------------------------------------------------------------------------------
 
 
-def _is_free_slot(session: Session, therapist_id: int, starts_at: datetime) -> bool:
-    """Stand-in for `therapists.is_free_slot` (same contract) until therapist search lands:
-    a slot start in the therapist's weekly windows, in the future, inside the horizon, free."""
-    config = get_settings()
-    now = utcnow()
-    if not now < starts_at <= now + timedelta(days=config.booking_horizon_days):
-        return False
-    windows = [
-        Window(row.weekday, row.start_minute, row.end_minute)
-        for row in session.scalars(select(Availability).where(
-            Availability.therapist_id == therapist_id))
-    ]
-    if not is_slot_start(windows, starts_at, zone=ZoneInfo(config.timezone),
-                         session_minutes=config.session_minutes):
-        return False
-    return not _slot_taken(session, therapist_id, starts_at)
-
-
 def _slot_taken(session: Session, therapist_id: int, starts_at: datetime) -> bool:
     return session.scalar(
         select(Booking.id).where(Booking.therapist_id == therapist_id,
@@ -337,7 +318,7 @@ def _slot_taken(session: Session, therapist_id: int, starts_at: datetime) -> boo
 
 
 def _check_free_slot(session: Session, therapist: Therapist, moment: datetime) -> None:
-    if _is_free_slot(session, therapist.id, moment):
+    if is_free_slot(session, therapist.id, moment):
         return
     if _slot_taken(session, therapist.id, moment):
         raise Conflict(SLOT_TAKEN, code="slot_taken")

@@ -208,7 +208,7 @@ def test_the_unique_index_is_the_last_line_of_defence(world, monkeypatch):
     the refusal is the same friendly Conflict."""
     starts = bf.slot(80)
     world.book(starts_at=starts)
-    monkeypatch.setattr(bookings, "_is_free_slot", lambda *args: True)
+    monkeypatch.setattr(bookings, "is_free_slot", lambda *args: True)
     before = bf.snapshot(world.db)
     with pytest.raises(Conflict, match="just been taken"):
         world.book(starts_at=starts, self_pay=True)
