@@ -1,0 +1,231 @@
+"""The real `stripe` library against localstripe (plus the front in stripe_standins for what
+localstripe lacks): customer, card setup, charge, decline, authentication_required, refund,
+idempotent retries, and concurrent charging on both databases."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import stripe
+from sqlalchemy import func, select, update
+
+from backend.adapters.payments import ChargeRequest, PaymentOutcome
+from backend.adapters.stripe_gateway import StripeGateway
+from backend.domain.enums import ChargeStatus
+from backend.models import Charge, Organisation, PaymentCard
+from backend.models.base import utcnow
+from backend.services import bookings, notifications, payments
+from tests.backend.stripe_standins import (
+    API_KEY,
+    LocalStripe,
+    PayingOrganisation,
+    StripeFront,
+    event,
+    paying_organisation,
+)
+
+
+@pytest.fixture(scope="module")
+def localstripe() -> Iterator[LocalStripe]:
+    local = LocalStripe()
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def front(localstripe) -> Iterator[StripeFront]:
+    """A fresh front per test: its idempotency keys (like Stripe's) are per account, and the
+    two databases of a parametrised test would otherwise share booking ids, hence keys."""
+    standin = StripeFront(localstripe.url)
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def client(front) -> stripe.StripeClient:
+    """Our own view of what Stripe holds, to check what the backend did there."""
+    return stripe.StripeClient(API_KEY, base_addresses={"api": front.url})
+
+
+@pytest.fixture
+def org(db, front) -> PayingOrganisation:
+    gateway = StripeGateway(API_KEY, public_base_url="http://backend.test", api_base=front.url)
+    return paying_organisation(db, gateway)
+
+
+def save_card(org: PayingOrganisation, front: StripeFront,
+              payment_method: str = "pm_card_visa") -> str:
+    """The admin opens Stripe's page and enters a test card; Stripe's webhook arrives.
+    Returns the saved PaymentMethod's id."""
+    setup = payments.start_card_setup(org.db, org.gateway, org.admin)
+    session_id = front.latest_checkout_session()
+    assert setup.url == front.checkout_sessions[session_id]["url"]
+    completed = front.complete_checkout(session_id, payment_method)
+    assert payments.handle_event(org.db, org.gateway, completed).outcome == "applied"
+    with org.db.reader() as session:
+        return session.scalar(select(PaymentCard.provider_reference)
+                              .where(PaymentCard.organisation_id == org.organisation_id)
+                              .order_by(PaymentCard.id.desc()).limit(1))
+
+
+def intents_for(client: stripe.StripeClient, org: PayingOrganisation, booking_id: object) -> list:
+    """The PaymentIntents at Stripe for one of this organisation's bookings."""
+    with org.db.reader() as session:
+        customer = session.get(Organisation, org.organisation_id).stripe_customer_id
+    return [intent for intent in client.v1.payment_intents.list(params={"limit": 100})
+            .auto_paging_iter()
+            if intent.customer == customer
+            and intent.metadata.to_dict().get("booking_id") == str(booking_id)]
+
+
+def test_card_setup_then_a_charge_on_stripe(org, front, client):
+    db = org.db
+    method = save_card(org, front)
+    with db.reader() as session:
+        customer_id = session.get(Organisation, org.organisation_id).stripe_customer_id
+    customer = client.v1.customers.retrieve(customer_id)
+    assert customer.metadata["organisation_id"] == str(org.organisation_id)
+    checkout = front.checkout_sessions[front.latest_checkout_session()]
+    assert (checkout["mode"], checkout["customer"]) == ("setup", customer_id)
+    assert checkout["success_url"].startswith("http://backend.test/card-setup/finished")
+    assert payments.card_on_file(db, org.admin) == payments.CardView("visa", "4242", 12, 2030)
+
+    booking_id = org.confirmed_booking()
+    charge = payments.charge_booking(db, org.gateway, booking_id)
+    assert charge.status is ChargeStatus.SUCCEEDED
+    [intent] = intents_for(client, org, booking_id)
+    assert (intent.status, intent.amount, intent.currency) == ("succeeded", 8000, "gbp")
+    assert (intent.customer, intent.payment_method) == (customer_id, method)
+    assert intent.metadata.to_dict() == {
+        "booking_id": str(booking_id), "organisation_id": str(org.organisation_id),
+        "authorisation_id": str(org.offer_id), "charge_attempt": "1"}
+    with db.reader() as session:
+        assert session.scalar(select(Charge.provider_reference)
+                              .where(Charge.booking_id == booking_id)) == intent.id
+
+
+def test_a_second_setup_reuses_the_customer_and_both_events_save_one_card(org, front):
+    save_card(org, front)
+    payments.start_card_setup(org.db, org.gateway, org.admin)
+    session_id = front.latest_checkout_session()
+    completed = front.complete_checkout(session_id, "pm_card_visa")
+    setup_intent = {"id": front.checkout_sessions[session_id]["setup_intent"],
+                    "object": "setup_intent", "status": "succeeded"}
+    payments.handle_event(org.db, org.gateway, event("setup_intent.succeeded", setup_intent))
+    payments.handle_event(org.db, org.gateway, completed)
+    customers = {s["customer"] for s in front.checkout_sessions.values()
+                 if s["metadata"].get("organisation_id") == str(org.organisation_id)}
+    assert len(customers) == 1
+    with org.db.reader() as session:
+        assert session.scalar(select(func.count(PaymentCard.id)).where(
+            PaymentCard.organisation_id == org.organisation_id)) == 2
+
+
+def test_a_declined_charge_then_a_new_card_charges_once(org, front, client):
+    db = org.db
+    save_card(org, front, "pm_card_chargeCustomerFail")  # saves fine, declines when charged
+    notifications.take_mine(db, org.admin)
+    booking_id = org.confirmed_booking()
+    declined = payments.charge_booking(db, org.gateway, booking_id)
+    assert (declined.status, declined.failure_code) == (ChargeStatus.FAILED, "card_declined")
+    assert [n.kind for n in notifications.take_mine(db, org.admin)] == ["charge_failed"]
+
+    save_card(org, front)
+    paid = payments.charge_for_booking(db, booking_id)
+    assert (paid.status, paid.attempt) == (ChargeStatus.SUCCEEDED, 2)
+    statuses = sorted(intent.status for intent in intents_for(client, org, booking_id))
+    assert statuses == ["requires_payment_method", "succeeded"]
+
+
+def test_authentication_required_is_recorded_and_admins_asked_to_update_the_card(org, front,
+                                                                                  client):
+    db = org.db
+    method = save_card(org, front)
+    front.requires_authentication.add(method)
+    notifications.take_mine(db, org.admin)
+    booking_id = org.confirmed_booking()
+    charge = payments.charge_booking(db, org.gateway, booking_id)
+    assert (charge.status, charge.failure_code) == (ChargeStatus.REQUIRES_ACTION,
+                                                   "authentication_required")
+    with db.reader() as session:
+        reference = session.scalar(select(Charge.provider_reference)
+                                   .where(Charge.booking_id == booking_id))
+    assert reference.startswith("pi_standin_")
+    [note] = notifications.take_mine(db, org.admin)
+    assert "authenticate" in note.text and "update the company card" in note.text
+
+    save_card(org, front)
+    assert payments.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED
+    assert [intent.status for intent in intents_for(client, org, booking_id)] == ["succeeded"]
+
+
+def test_refund_once_when_an_in_time_cancellation_follows_the_charge(org, front, client):
+    db = org.db
+    save_card(org, front)
+    booking_id = org.confirmed_booking()
+    charged = payments.charge_booking(db, org.gateway, booking_id)
+    bookings.cancel(db, org.member, booking_id)
+    refunded = payments.on_booking_cancelled(db, org.gateway, booking_id)
+    assert refunded.status is ChargeStatus.REFUNDED
+    assert payments.refund_charge(db, org.gateway, charged.id) == refunded
+    [intent] = intents_for(client, org, booking_id)
+    refunds = client.v1.refunds.list(params={"payment_intent": intent.id}).data
+    assert [(r.amount, r.status) for r in refunds] == [(8000, "succeeded")]
+
+
+def test_the_same_idempotency_key_twice_gives_one_payment(org, front, client):
+    method = save_card(org, front)
+    with org.db.reader() as session:
+        customer = session.get(Organisation, org.organisation_id).stripe_customer_id
+    request = ChargeRequest(customer, method, 1234, "GBP", f"test-{org.organisation_id}-once",
+                            {"booking_id": "key-test"})
+    created_before = front.payment_intents_created
+    first = org.gateway.charge(request)
+    second = org.gateway.charge(request)
+    assert first == second and first.outcome is PaymentOutcome.SUCCEEDED
+    assert front.payment_intents_created == created_before + 1
+    assert len(intents_for(client, org, "key-test")) == 1
+
+
+def test_a_charge_whose_answer_was_lost_is_asked_again_without_paying_twice(org, front, client):
+    db = org.db
+    save_card(org, front)
+    booking_id = org.confirmed_booking()
+    payments.charge_booking(db, org.gateway, booking_id)
+    with db.transaction() as session:  # as if the process stopped before recording the answer
+        session.execute(update(Charge).where(Charge.booking_id == booking_id).values(
+            status=ChargeStatus.PENDING, provider_reference=None,
+            updated_at=utcnow() - timedelta(hours=1)))
+    assert payments.resume_pending_charges(db, org.gateway) == 1
+    assert payments.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED
+    assert len(intents_for(client, org, booking_id)) == 1
+
+
+def test_concurrent_charges_of_one_booking_make_one_row_and_one_payment(org, front, client):
+    save_card(org, front)
+    booking_id = org.confirmed_booking()
+    created_before = front.payment_intents_created
+    start = threading.Barrier(8)
+    errors: list[Exception] = []
+
+    def charge() -> None:
+        try:
+            start.wait()
+            payments.charge_booking(org.db, org.gateway, booking_id)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=charge) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with org.db.reader() as session:
+        assert session.scalar(select(func.count(Charge.id))
+                              .where(Charge.booking_id == booking_id)) == 1
+    assert front.payment_intents_created == created_before + 1
+    assert [intent.status for intent in intents_for(client, org, booking_id)] == ["succeeded"]
