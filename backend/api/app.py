@@ -7,16 +7,26 @@ from aiohttp import web
 from backend.adapters.payments import PaymentGateway, build_gateway
 from backend.api import middleware
 from backend.api.http import DB_KEY
-from backend.api.routes import authorisations, bookings, organisations, payments, therapists
+from backend.api.routes import (
+    authorisations,
+    bookings,
+    identities,
+    organisations,
+    payments,
+    portal,
+    therapists,
+)
 from backend.db import Database
+from backend.services.portal import PortalSettings
 from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
-                payments.routes]
+                payments.routes, identities.routes]
 
 
 def create_app(db: Database, settings: Settings,
-               gateway: PaymentGateway | None = None) -> web.Application:
+               gateway: PaymentGateway | None = None,
+               portal_settings: PortalSettings | None = None) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[middleware.errors, middleware.make_authentication(settings.service_token)],
@@ -26,4 +36,5 @@ def create_app(db: Database, settings: Settings,
     app[payments.GATEWAY_KEY] = gateway or build_gateway(settings)
     for table in ROUTE_TABLES:
         app.add_routes(table)
+    portal.setup(app, portal_settings or PortalSettings())
     return app

@@ -21,6 +21,10 @@ class Organisation(Base):
     # Policy overrides; None means the operator's default (see Settings).
     cancellation_window_hours: Mapped[int | None]
     stripe_customer_id: Mapped[str | None] = mapped_column(String(100))
+    # The Slack workspace (team id "T...") and Microsoft Teams tenant (AAD tenant id) whose
+    # verified users this organisation recognises (see backend/services/identities.py).
+    slack_team_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    teams_tenant_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     members: Mapped[list[Member]] = relationship(back_populates="organisation")
