@@ -2,13 +2,13 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 20:11:14.167171
+Create Date: 2026-11-24 20:27:42.097006
 """
 
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import backend.models.base
+
 
 revision = '0001'
 down_revision = None
@@ -24,8 +24,12 @@ def upgrade() -> None:
     sa.Column('email_domain', sa.String(length=200), nullable=True),
     sa.Column('cancellation_window_hours', sa.Integer(), nullable=True),
     sa.Column('stripe_customer_id', sa.String(length=100), nullable=True),
+    sa.Column('slack_team_id', sa.String(length=64), nullable=True),
+    sa.Column('teams_tenant_id', sa.String(length=64), nullable=True),
     sa.Column('created_at', backend.models.base.UTCDateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations')),
+    sa.UniqueConstraint('slack_team_id', name=op.f('uq_organisations_slack_team_id')),
+    sa.UniqueConstraint('teams_tenant_id', name=op.f('uq_organisations_teams_tenant_id'))
     )
     with op.batch_alter_table('organisations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_organisations_email_domain'), ['email_domain'], unique=False)
@@ -41,6 +45,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_redeem_attempts_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_redeem_attempts_identity'), ['identity'], unique=False)
 
+    op.create_table('stripe_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.String(length=255), nullable=False),
+    sa.Column('type', sa.String(length=100), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=False),
+    sa.Column('received_at', backend.models.base.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stripe_events')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_stripe_events_event_id'))
+    )
     op.create_table('therapists',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -53,11 +66,23 @@ def upgrade() -> None:
     sa.Column('offers_video', sa.Boolean(), nullable=False),
     sa.Column('offers_phone', sa.Boolean(), nullable=False),
     sa.Column('created_at', backend.models.base.UTCDateTime(), nullable=False),
+    sa.Column('issues_mask', sa.BigInteger(), nullable=False),
+    sa.Column('therapy_types_mask', sa.BigInteger(), nullable=False),
+    sa.Column('languages_mask', sa.BigInteger(), nullable=False),
+    sa.Column('modalities_mask', sa.Integer(), nullable=False),
+    sa.Column('hours_mon', sa.Integer(), nullable=False),
+    sa.Column('hours_tue', sa.Integer(), nullable=False),
+    sa.Column('hours_wed', sa.Integer(), nullable=False),
+    sa.Column('hours_thu', sa.Integer(), nullable=False),
+    sa.Column('hours_fri', sa.Integer(), nullable=False),
+    sa.Column('hours_sat', sa.Integer(), nullable=False),
+    sa.Column('hours_sun', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_therapists'))
     )
     with op.batch_alter_table('therapists', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_therapists_gender'), ['gender'], unique=False)
         batch_op.create_index(batch_op.f('ix_therapists_location'), ['location'], unique=False)
+        batch_op.create_index('ix_therapists_search', ['gender', 'modalities_mask', 'languages_mask', 'issues_mask', 'therapy_types_mask', 'location', 'hours_mon', 'hours_tue', 'hours_wed', 'hours_thu', 'hours_fri', 'hours_sat', 'hours_sun'], unique=False)
 
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -102,6 +127,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_members_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('payment_cards',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('provider_reference', sa.String(length=100), nullable=False),
+    sa.Column('brand', sa.String(length=32), nullable=False),
+    sa.Column('last4', sa.String(length=4), nullable=False),
+    sa.Column('exp_month', sa.Integer(), nullable=True),
+    sa.Column('exp_year', sa.Integer(), nullable=True),
+    sa.Column('set_up_at', backend.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', backend.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_payment_cards_organisation_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_cards')),
+    sa.UniqueConstraint('organisation_id', 'provider_reference', name=op.f('uq_payment_cards_organisation_id'))
+    )
+    with op.batch_alter_table('payment_cards', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_cards_organisation_id'), ['organisation_id'], unique=False)
 
     op.create_table('therapist_issues',
     sa.Column('therapist_id', sa.Integer(), nullable=False),
@@ -194,6 +236,22 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_handoff_requests_organisation_id_organisations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_handoff_requests'))
     )
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', backend.models.base.UTCDateTime(), nullable=False),
+    sa.Column('delivered_at', backend.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_notifications_member_id_members')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_notifications_organisation_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notifications_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index('ix_notifications_pending', ['member_id', 'delivered_at'], unique=False)
+
     op.create_table('charges',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('booking_id', sa.Integer(), nullable=False),
@@ -202,8 +260,10 @@ def upgrade() -> None:
     sa.Column('amount_minor', sa.Integer(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('status', sa.Enum('pending', 'succeeded', 'failed', 'requires_action', 'refunded', name='chargestatus', native_enum=False, length=32), nullable=False),
+    sa.Column('attempt', sa.Integer(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=100), nullable=False),
     sa.Column('provider_reference', sa.String(length=100), nullable=True),
+    sa.Column('refund_reference', sa.String(length=100), nullable=True),
     sa.Column('failure_code', sa.String(length=100), nullable=True),
     sa.Column('created_at', backend.models.base.UTCDateTime(), nullable=False),
     sa.Column('updated_at', backend.models.base.UTCDateTime(), nullable=False),
@@ -217,6 +277,7 @@ def upgrade() -> None:
     with op.batch_alter_table('charges', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_charges_authorisation_id'), ['authorisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_charges_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_charges_provider_reference'), ['provider_reference'], unique=False)
 
     op.create_table('invites',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -295,10 +356,16 @@ def downgrade() -> None:
 
     op.drop_table('invites')
     with op.batch_alter_table('charges', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_charges_provider_reference'))
         batch_op.drop_index(batch_op.f('ix_charges_organisation_id'))
         batch_op.drop_index(batch_op.f('ix_charges_authorisation_id'))
 
     op.drop_table('charges')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_pending')
+        batch_op.drop_index(batch_op.f('ix_notifications_organisation_id'))
+
+    op.drop_table('notifications')
     op.drop_table('handoff_requests')
     with op.batch_alter_table('chat_identities', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_chat_identities_therapist_id'))
@@ -318,6 +385,10 @@ def downgrade() -> None:
     op.drop_table('therapist_therapy_types')
     op.drop_table('therapist_languages')
     op.drop_table('therapist_issues')
+    with op.batch_alter_table('payment_cards', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_cards_organisation_id'))
+
+    op.drop_table('payment_cards')
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_members_organisation_id'))
 
@@ -332,10 +403,12 @@ def downgrade() -> None:
 
     op.drop_table('audit_events')
     with op.batch_alter_table('therapists', schema=None) as batch_op:
+        batch_op.drop_index('ix_therapists_search')
         batch_op.drop_index(batch_op.f('ix_therapists_location'))
         batch_op.drop_index(batch_op.f('ix_therapists_gender'))
 
     op.drop_table('therapists')
+    op.drop_table('stripe_events')
     with op.batch_alter_table('redeem_attempts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_redeem_attempts_identity'))
         batch_op.drop_index(batch_op.f('ix_redeem_attempts_at'))
