@@ -28,7 +28,10 @@ STATUS_BY_ERROR = {
     Conflict: 409,
     TooManyAttempts: 429,
 }
-PUBLIC_PATHS = {"/health", "/stripe/webhook", "/offline-checkout", "/card-setup/finished"}
+PUBLIC_PATHS = {"/health", "/stripe/webhook", "/offline-checkout", "/card-setup/finished",
+                "/portal"}
+# The portal page's assets and API, called by people's browsers (see routes/portal.py).
+PUBLIC_PREFIXES = ("/portal/",)
 ACTING_FOR_HEADER = "X-Acting-For"
 VERIFIED_EMAIL_HEADER = "X-Verified-Email"
 
@@ -64,7 +67,7 @@ def make_authentication(service_token: str):
 
     @web.middleware
     async def authenticate(request: web.Request, handler) -> web.StreamResponse:
-        if request.path in PUBLIC_PATHS:
+        if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
             return await handler(request)
         scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), token):
