@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -109,19 +110,39 @@ def add_therapist(session: Session, profile: Profile) -> int:
     return therapist.id
 
 
+class _Weighted:
+    """Draws from fixed relative weights (cumulative weights computed once)."""
+
+    def __init__(self, weights: dict):
+        self.names = list(weights)
+        self.cumulative = list(accumulate(weights.values()))
+
+    def one(self, rng: random.Random):
+        return rng.choices(self.names, cum_weights=self.cumulative)[0]
+
+    def distinct(self, rng: random.Random, count: int) -> tuple:
+        """`count` different values, the likelier ones more often."""
+        chosen: list = []
+        while len(chosen) < min(count, len(self.names)):
+            value = self.one(rng)
+            if value not in chosen:
+                chosen.append(value)
+        return tuple(chosen)
+
+
 # Rough shares in UK private practice; the weights are relative.
-_GENDER_WEIGHTS = {"female": 74, "male": 23, "non-binary": 3}
-_ISSUE_WEIGHTS = dict(zip(ISSUES, (
+_GENDERS = _Weighted({"female": 74, "male": 23, "non-binary": 3})
+_ISSUES = _Weighted(dict(zip(ISSUES, (
     60, 45, 50, 35, 25, 20, 30, 22, 18, 10, 8, 9, 15, 10, 18, 8, 10, 4, 10, 8, 5, 15, 6, 4,
-    5, 3, 6, 8, 6, 7, 3, 8, 5, 6), strict=True))
-_TYPE_WEIGHTS = dict(zip(THERAPY_TYPES, (
-    45, 30, 35, 25, 12, 6, 8, 5, 10, 6, 15, 6, 4, 5, 6, 4, 6, 5), strict=True))
+    5, 3, 6, 8, 6, 7, 3, 8, 5, 6), strict=True)))
+_THERAPY_TYPES = _Weighted(dict(zip(THERAPY_TYPES, (
+    45, 30, 35, 25, 12, 6, 8, 5, 10, 6, 15, 6, 4, 5, 6, 4, 6, 5), strict=True)))
 # Other languages spoken besides English, by UK prevalence.
-_OTHER_LANGUAGE_WEIGHTS = dict(zip(LANGUAGES[1:], (
+_OTHER_LANGUAGES = _Weighted(dict(zip(LANGUAGES[1:], (
     20, 14, 12, 10, 9, 6, 8, 7, 6, 6, 4, 4, 3, 3, 4, 4, 4, 3, 4, 2, 4, 2, 2, 1, 2, 2),
-    strict=True))
-_LOCATION_WEIGHTS = dict(zip(LOCATIONS, (
-    40, 9, 8, 6, 6, 6, 5, 5, 4, 4, 4, 4, 3, 4, 3, 3, 3, 3, 2, 2, 2, 2), strict=True))
+    strict=True)))
+_LOCATIONS = _Weighted(dict(zip(LOCATIONS, (
+    40, 9, 8, 6, 6, 6, 5, 5, 4, 4, 4, 4, 3, 4, 3, 3, 3, 3, 2, 2, 2, 2), strict=True)))
 _FIRST_NAMES = {
     "female": ("Olivia", "Amelia", "Sophie", "Emily", "Grace", "Hannah", "Priya", "Aisha",
                "Chloe", "Zofia", "Maria", "Fatima", "Rachel", "Laura", "Niamh", "Siobhan",
@@ -139,58 +160,34 @@ _SURNAMES = ("Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson
 # (first local start hour, last start hour, (shortest, longest) window in hours)
 _DAY_PARTS = {"morning": (7, 10, (2, 4)), "afternoon": (12, 15, (2, 4)),
               "evening": (17, 19, (2, 3))}
-_PART_WEIGHTS = {"morning": 35, "afternoon": 35, "evening": 30}
-_WEEKDAY_WEIGHTS = (18, 18, 18, 18, 15, 8, 5)
-
-
-def _weighted_sample(rng: random.Random, weights: dict[str, int], count: int) -> tuple[str, ...]:
-    """`count` distinct values, likelier ones first more often."""
-    names, chosen = list(weights), []
-    pool = list(weights.values())
-    for _ in range(min(count, len(names))):
-        index = rng.choices(range(len(names)), weights=pool)[0]
-        chosen.append(names[index])
-        pool[index] = 0
-    return tuple(chosen)
-
-
-def _one(rng: random.Random, weights: dict[str, int]) -> str:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
+_PARTS = _Weighted({"morning": 35, "afternoon": 35, "evening": 30})
+_WEEKDAYS = _Weighted(dict(enumerate((18, 18, 18, 18, 15, 8, 5))))
 
 
 def _windows(rng: random.Random) -> tuple[Window, ...]:
-    days = sorted(_distinct_days(rng, rng.randint(1, 4)))
+    # One window a day at most, so that windows never overlap.
+    days = sorted(_WEEKDAYS.distinct(rng, rng.randint(1, 4)))
     windows = []
     for day in days:
-        first, last, (shortest, longest) = _DAY_PARTS[_one(rng, _PART_WEIGHTS)]
+        first, last, (shortest, longest) = _DAY_PARTS[_PARTS.one(rng)]
         start = rng.randint(first, last) * 60 + rng.choice((0, 0, 0, 30))
         end = min(start + rng.randint(shortest, longest) * 60, 22 * 60)
         windows.append(Window(day, start, end))
     return tuple(windows)
 
 
-def _distinct_days(rng: random.Random, count: int) -> list[int]:
-    days: list[int] = []
-    weights = list(_WEEKDAY_WEIGHTS)
-    for _ in range(count):
-        day = rng.choices(range(7), weights=weights)[0]
-        days.append(day)
-        weights[day] = 0  # one window a day keeps windows from overlapping
-    return days
-
-
 def _profile(rng: random.Random) -> Profile:
-    gender = _one(rng, _GENDER_WEIGHTS)
+    gender = _GENDERS.one(rng)
     name = f"{rng.choice(_FIRST_NAMES[gender])} {rng.choice(_SURNAMES)}"
-    issues = _weighted_sample(rng, _ISSUE_WEIGHTS, rng.randint(2, 7))
-    therapy_types = _weighted_sample(rng, _TYPE_WEIGHTS, rng.choice((1, 1, 2, 2, 2, 3)))
+    issues = _ISSUES.distinct(rng, rng.randint(2, 7))
+    therapy_types = _THERAPY_TYPES.distinct(rng, rng.choice((1, 1, 2, 2, 2, 3)))
     languages: tuple[str, ...] = ("English",)
     if rng.random() < 0.22:
-        languages += _weighted_sample(rng, _OTHER_LANGUAGE_WEIGHTS, rng.choice((1, 1, 1, 2)))
+        languages += _OTHER_LANGUAGES.distinct(rng, rng.choice((1, 1, 1, 2)))
     in_person = rng.random() < 0.55
     video = rng.random() < 0.9 or not in_person
     phone = rng.random() < 0.4
-    location = _one(rng, _LOCATION_WEIGHTS) if in_person else None
+    location = _LOCATIONS.one(rng) if in_person else None
     fee_minor = 100 * min(150, max(50, 5 * round(rng.gauss(85, 18) / 5)))
     bio = (f"{therapy_types[0][0].upper()}{therapy_types[0][1:]} therapist"
            f"{f' in {location}' if location else ''}, working with {issues[0]} and {issues[1]}.")

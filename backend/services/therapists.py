@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import insort
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -397,14 +397,20 @@ def _coverage_condition(session: Session, actor: Actor, grant_id: int) -> Column
     return _T.id.in_(covered_seen) if covered_seen else false()
 
 
-def _matches_expression(query: Query):
+def _phases(query: Query) -> list[tuple[list[ColumnElement[bool]], ColumnElement[int]]]:
+    """Extra conditions and the matched-issues count, phase by phase, in ranking order.
+
+    With several issues, therapists who help with all of them come first and need no count
+    per row; the others (a larger set, ranked by a count) are read only if the first phase
+    cannot fill the page.
+    """
     if len(query.issues) < 2:
-        return literal(len(query.issues))
-    total = None
-    for issue in query.issues:
-        one = case((_bit_set(_T.issues_mask, 1 << ISSUES.index(issue)), 1), else_=0)
-        total = one if total is None else total + one
-    return total
+        return [([], literal(len(query.issues)))]
+    wanted = _mask(query.issues, ISSUES)
+    every = _T.issues_mask.bitwise_and(wanted) == wanted
+    total = sum((case((_bit_set(_T.issues_mask, 1 << ISSUES.index(issue)), 1), else_=0)
+                 for issue in query.issues), start=literal(0))
+    return [([every], literal(len(query.issues))), ([~every], total)]
 
 
 def _bound_expression(query: Query, local_now: datetime, horizon_days: int):
@@ -436,24 +442,36 @@ def _bound_time(bound: int, local_now: datetime) -> datetime:
     return midnight + timedelta(days=bound >> _DAY_SHIFT, hours=hour)
 
 
+def _pages(session: Session, query: Query, conditions: list[ColumnElement[bool]],
+           bound: ColumnElement[int]) -> Iterator[list[_Candidate]]:
+    """Candidates in (matched issues desc, bound, id) order, a growing page at a time."""
+    for extra, matches in _phases(query):
+        statement = (
+            select(_T.id, matches.label("matches"), bound, _T.gender, _T.location,
+                   _T.issues_mask, _T.therapy_types_mask, _T.languages_mask, _T.modalities_mask,
+                   *_HOURS)
+            .where(*conditions, *extra)
+            .order_by(matches.desc(), bound, _T.id)
+        )
+        offset, size = 0, query.limit + 5
+        while True:
+            rows = session.execute(statement.limit(size).offset(offset)).all()
+            yield [_Candidate(*row[:9], hours=tuple(row[9:])) for row in rows]
+            if len(rows) < size:
+                break
+            offset, size = offset + size, min(size * 2, 500)
+
+
 def _top(session: Session, query: Query, conditions: list[ColumnElement[bool]], now: datetime,
          settings: Settings) -> list[tuple[_Candidate, list[datetime]]]:
+    """The best `query.limit` candidates by their exact key (first free slot), walking the
+    candidates in lower-bound order and stopping once no later one can enter the page."""
     zone = _zone(settings.timezone)
     local_now = now.astimezone(zone)
-    matches = _matches_expression(query).label("matches")
     bound = _bound_expression(query, local_now, settings.booking_horizon_days).label("bound")
-    statement = (
-        select(_T.id, matches, bound, _T.gender, _T.location, _T.issues_mask,
-               _T.therapy_types_mask, _T.languages_mask, _T.modalities_mask, *_HOURS)
-        .where(*conditions)
-        .order_by(matches.desc(), bound, _T.id)
-    )
     end = now + timedelta(days=settings.booking_horizon_days)
     best: list[tuple[tuple, _Candidate, list[datetime]]] = []
-    offset, page_size = 0, query.limit + 5
-    while True:
-        rows = session.execute(statement.limit(page_size).offset(offset)).all()
-        page = [_Candidate(*row[:9], hours=tuple(row[9:])) for row in rows]
+    for page in _pages(session, query, conditions, bound):
         windows, taken = _windows_and_taken(session, [c.id for c in page], now, end)
         for candidate in page:
             lower = (-candidate.matches, _bound_time(candidate.bound, local_now), candidate.id)
@@ -467,10 +485,7 @@ def _top(session: Session, query: Query, conditions: list[ColumnElement[bool]], 
                 insort(best, ((-candidate.matches, first, candidate.id), candidate, slots),
                        key=lambda entry: entry[0])
                 del best[query.limit:]
-        if len(page) < page_size:
-            return [(c, slots) for _, c, slots in best]
-        offset += page_size
-        page_size = min(page_size * 2, 500)
+    return [(c, slots) for _, c, slots in best]
 
 
 # ----------------------------------------------------------------------------- slots
