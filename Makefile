@@ -30,7 +30,7 @@ HAVE_BOT := $(if $(wildcard bot/domain.yml),yes,)
 TEST_STEPS := test-lint test-bot-validate test-pytest
 # ---------------------------------------------------------------------------------------------
 
-.PHONY: help setup test lint train run chat lock $(TEST_STEPS)
+.PHONY: help setup test lint train run chat lock web browser $(TEST_STEPS)
 
 help: ## List the targets
 	@echo "Usage: make <target>   (the usual two: make run, make test)"
@@ -43,7 +43,7 @@ help: ## List the targets
 	@echo "           PYTEST_ARGS=\"-k name -x\" passes arguments to pytest in make test"
 	@echo "           UPGRADE=1 with 'make lock' moves every pin to the newest allowed version"
 
-setup: .venv/.synced .venv-rasa/.synced data/.keep ## Create/sync both environments (.venv, .venv-rasa) and data/, models/
+setup: .venv/.synced .venv-rasa/.synced data/.keep web ## Create/sync both environments (.venv, .venv-rasa), data/, models/ and the web widget
 	@echo "==> setup: environments up to date (.venv = requirements/dev.lock, .venv-rasa = requirements/rasa.lock)"
 
 .venv/.synced: requirements/dev.lock scripts/setup-env.sh
@@ -56,7 +56,25 @@ data/.keep:
 	@mkdir -p data models
 	@touch data/.keep
 
-test: setup ## Lint, validate the bot's data (once it exists), run the test suite (SQLite + PostgreSQL)
+# The portal page's chat widget (web/): node packages exactly as web/package-lock.json says (from
+# the npm registry), then an esbuild bundle in web/dist/. Each step reruns only when its inputs change.
+WEB_SOURCES := $(wildcard web/src/*) web/build.mjs
+
+web: web/dist/.built ## Build the portal's chat widget (npm ci + esbuild) if web/ changed
+	@:
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+web/dist/.built: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build
+	@touch $@
+
+browser: ## Install Debian's Chromium for the browser tests if /usr/bin/chromium is missing
+	@scripts/ensure-chromium.sh >/dev/null
+
+test: setup browser ## Lint, validate the bot's data (once it exists), run the test suite (SQLite + PostgreSQL)
 	@for step in $(TEST_STEPS); do \
 	  echo "==> test: $$step"; \
 	  $(MAKE) $$step || { echo "==> test: FAILED at $$step"; exit 1; }; \
