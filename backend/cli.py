@@ -59,10 +59,12 @@ def serve(host: str | None, port: int | None) -> None:
     from aiohttp import web
 
     from backend.api.app import create_app
+    from backend.api.background import pending_charge_sweeper
     from backend.db import Database
 
     settings = get_settings()
     app = create_app(Database(settings.database_url), settings)
+    app.cleanup_ctx.append(pending_charge_sweeper(settings.pending_charge_sweep_seconds))
     if settings.service_token == "dev-service-token":
         logging.getLogger("backend").warning(
             "BACKEND_SERVICE_TOKEN is the development default; set a secret in production.")

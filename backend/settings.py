@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     stripe_webhook_tolerance_seconds: int = Field(300, alias="STRIPE_WEBHOOK_TOLERANCE_SECONDS")
     # Where people's browsers reach this backend (success/cancel pages, offline card page).
     public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
+    # How often `serve` re-asks the provider about charges whose answer never came back.
+    pending_charge_sweep_seconds: float = Field(300, alias="PENDING_CHARGE_SWEEP_SECONDS")
 
 
 @lru_cache
