@@ -10,6 +10,7 @@ from backend.api.http import DB_KEY
 from backend.api.routes import (
     authorisations,
     bookings,
+    handoffs,
     identities,
     organisations,
     payments,
@@ -21,7 +22,7 @@ from backend.services.portal import PortalSettings
 from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
-                payments.routes, identities.routes]
+                payments.routes, identities.routes, handoffs.routes]
 
 
 def create_app(db: Database, settings: Settings,

@@ -1,0 +1,89 @@
+"""What every backend-calling action shares: who is asking, and one way to say what went wrong.
+
+Refusals show the backend's own message (written for people); outages a friendly sentence; an
+unexpected error is logged and the user gets an apology, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.backend_client import BackendClient, BackendError, BackendUnavailable
+from bot.actions.identity import identity_of
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_TEXT = ("Sorry, I can't reach the booking system right now, so nothing was changed. "
+                    "Please try again in a few minutes, or say 'talk to a person'.")
+UNEXPECTED_TEXT = ("Sorry, something went wrong on my side and nothing was changed. Please try "
+                   "again, or say 'talk to a person'.")
+NOT_IDENTIFIED_TEXT = ("I can't do that here: this chat hasn't told me who you are. Please message "
+                       "me from your organisation's Slack or Teams, or sign in on the website. "
+                       "You can still ask me questions, like what coverage means or how privacy "
+                       "works.")
+
+
+class NotIdentified(Exception):
+    """The message carries no verified identity, so nothing can be done for an organisation."""
+
+
+class FormRefused(Exception):
+    """A form cannot go on; the message says why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def client_for(tracker: Tracker) -> BackendClient:
+    identity = identity_of(tracker)
+    if identity is None:
+        raise NotIdentified()
+    return BackendClient(identity)
+
+
+def explain_failure(dispatcher: CollectingDispatcher, error: Exception) -> None:
+    """Tell the user what went wrong, in words meant for them."""
+    if isinstance(error, NotIdentified):
+        dispatcher.utter_message(text=NOT_IDENTIFIED_TEXT)
+    elif isinstance(error, (BackendError, FormRefused)):
+        dispatcher.utter_message(text=error.message)
+    elif isinstance(error, BackendUnavailable):
+        dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+    else:
+        log.exception("unexpected error in an action", exc_info=error)
+        dispatcher.utter_message(text=UNEXPECTED_TEXT)
+
+
+HANDLED = (NotIdentified, BackendError, BackendUnavailable, FormRefused)
+
+
+class BackendAction(Action):
+    """An action that calls the backend. Subclasses implement `act` with a ready client."""
+
+    needs_identity = True
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        try:
+            client = client_for(tracker) if self.needs_identity else None
+            return await self.act(dispatcher, tracker, domain, client)
+        except HANDLED as error:
+            explain_failure(dispatcher, error)
+        except Exception as error:
+            explain_failure(dispatcher, error)
+        return self.after_failure(tracker, domain)
+
+    @abstractmethod
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
+        ...
+
+    def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        return []

@@ -1,0 +1,427 @@
+"""Members: find a therapist (filters as optional slots) and book a slot the organisation pays.
+
+The booking form asks three questions (issue, how to meet, when), each skippable, and reads any
+other filter (location, therapy type, gender, language) from any message. Several answers can come
+in one message, and a later message can change any of them: the search then runs again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
+
+from bot.actions.backend_client import BackendClient
+from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
+from bot.actions.common import (
+    TIMEZONE,
+    button,
+    latest_entities,
+    latest_text,
+    vocabulary,
+)
+from bot.actions.forms import (
+    DIGRESSION_INTENTS,
+    CappedFormValidation,
+    clear_form,
+    form_answers_missing,
+)
+from bot.actions.parsing import (
+    ANY,
+    When,
+    format_slot,
+    is_skip,
+    local_time,
+    match_words,
+    parse_choice,
+    parse_modality,
+    parse_when,
+    when_allows,
+)
+from bot.actions.sessions import upcoming_bookings
+
+FORM = "booking_form"
+MODALITIES = ("in_person", "video", "phone")
+FILTER_ENTITIES = ("issue", "modality", "location", "therapy_type", "gender", "language")
+CHOICE_SLOTS = ("therapist_id", "slot_start", "booking_confirmed")
+OPTIONAL_FILTERS = {"therapy_type": "therapy_types", "gender": "genders", "language": "languages"}
+OFFERED_SLOTS = 6
+_WANTS_OTHERS = re.compile(r"\b(other|others|another|different|more|none of (these|them)|"
+                           r"someone else|go back|back)\b", re.IGNORECASE)
+
+
+def when_of(tracker: Tracker) -> When:
+    value = tracker.get_slot("when")
+    return When(**value) if isinstance(value, dict) else When()
+
+
+def _latest_intent(tracker: Tracker) -> str | None:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def changes_filters(tracker: Tracker) -> bool:
+    """Whether the latest message gives a search filter (entity, or days and times)."""
+    if _latest_intent(tracker) in DIGRESSION_INTENTS:
+        return False
+    if any(latest_entities(tracker, entity) for entity in FILTER_ENTITIES):
+        return True
+    return parse_when(latest_text(tracker)) is not None and tracker.get_slot(
+        REQUESTED_SLOT) != "when"
+
+
+def restart_search() -> dict[str, Any]:
+    return {"therapist_id": None, "slot_start": None, "booking_confirmed": None,
+            "search_results": None, "offered_slots": None}
+
+
+def choose_slot(value: Any, tracker: Tracker) -> str | None:
+    """The offered slot the answer points at: a button's ISO time, '2', 'the Tuesday one'..."""
+    offered: list[str] = tracker.get_slot("offered_slots") or []
+    text = str(value or "")
+    if text in offered:
+        return text
+    if re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)?", text):
+        return text  # a button from an earlier message; the backend checks it is free
+    index = parse_choice(text, [format_slot(s, TIMEZONE) for s in offered])
+    if index is not None:
+        return offered[index]
+    wanted = parse_when(text)
+    if wanted and not wanted.is_empty():
+        return next((s for s in offered if when_allows(wanted, local_time(s, TIMEZONE))), None)
+    return None
+
+
+class ValidateBookingForm(CappedFormValidation):
+    def name(self) -> str:
+        return f"validate_{FORM}"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: dict[str, Any]) -> list[str]:
+        if tracker.get_slot("modality") == "in_person":
+            return list(domain_slots)
+        return [slot for slot in domain_slots if slot != "location"]
+
+    async def precheck(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: dict[str, Any]) -> list[EventType]:
+        """Which of the member's grants pays (the backend decides coverage when booking)."""
+        client = client_for(tracker)
+        grants = (await client.get("/me/grants"))["grants"]
+        usable = [g for g in grants if g.get("active") and g.get("sessions_remaining", 0) > 0]
+        if usable:
+            return [SlotSet("grant_id", usable[0]["id"]), SlotSet("join_offer_id", None)]
+        offers = (await client.get("/me/offers"))["offers"]
+        if offers:
+            return [SlotSet("grant_id", None),
+                    SlotSet("join_offer_id", offers[0]["authorisation_id"])]
+        if grants:
+            raise FormRefused("You have no sessions left from your organisation. Your admin can "
+                              "add more; say 'talk to a person' if you'd like us to help.")
+        raise FormRefused("You don't have sessions from your organisation yet. If you have an "
+                          "invite code, say 'redeem' followed by the code.")
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        resets: list[EventType] = []
+        if tracker.get_slot("therapist_id") is not None and changes_filters(tracker):
+            resets = [SlotSet(slot, value) for slot, value in restart_search().items()]
+            tracker.add_slots(resets)
+        return resets + await super().run(dispatcher, tracker, domain)
+
+    async def extract_when(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: dict[str, Any]) -> dict[str, Any]:
+        if _latest_intent(tracker) in DIGRESSION_INTENTS:
+            return {}
+        text = latest_text(tracker)
+        when = parse_when(text)
+        if when is not None:
+            return {"when": asdict(when)}
+        if tracker.get_slot(REQUESTED_SLOT) == "when" and text:
+            return self.failed(tracker, "when", dispatcher,
+                               "Sorry, I didn't catch a day or time. Try 'weekday evenings', "
+                               "'Saturday mornings', 'after 5pm' or 'any time'.")
+        return {}
+
+    def validate_when(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      domain: dict[str, Any]) -> dict[str, Any]:
+        return {"when": value if isinstance(value, dict) else None}
+
+    async def validate_issue(self, value: Any, dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        values = value if isinstance(value, list) else [str(value or "")]
+        if values == [ANY] or all(is_skip(v) for v in values):
+            return {"issue": ANY}
+        known = (await vocabulary(client_for(tracker))).get("issues")
+        if not known:
+            return {"issue": [v for v in values if v]}
+        found = [w for v in values for w in match_words(v, known)]
+        if not found:
+            return self.failed(tracker, "issue", dispatcher,
+                               "I couldn't match that to what therapists list. For example: "
+                               f"{', '.join(known[:8])}. Or say 'not sure'.")
+        return {"issue": list(dict.fromkeys(found))}
+
+    def validate_modality(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: dict[str, Any]) -> dict[str, Any]:
+        text = str(value or "")
+        modality = text if text in (*MODALITIES, ANY) else parse_modality(text)
+        if modality is None:
+            return self.failed(tracker, "modality", dispatcher,
+                               "Please choose video, phone or in person (or 'no preference').")
+        answer: dict[str, Any] = {"modality": modality}
+        if modality != "in_person":
+            answer["location"] = None
+        return answer
+
+    async def validate_location(self, value: Any, dispatcher: CollectingDispatcher,
+                                tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        known = (await vocabulary(client_for(tracker))).get("locations")
+        if not known:
+            return {"location": str(value)}
+        found = match_words(str(value or ""), known, cutoff=0.8)
+        if not found:
+            return self.failed(tracker, "location", dispatcher,
+                               "I don't have therapists listed there. Places include "
+                               f"{', '.join(known[:8])}; or say 'video' to meet online.")
+        return {"location": found[0]}
+
+    def validate_therapist_id(self, value: Any, dispatcher: CollectingDispatcher,
+                              tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        if changes_filters(tracker):
+            return {"therapist_id": None}  # a new filter: the search runs again
+        results = tracker.get_slot("search_results") or []
+        ids = [str(r["id"]) for r in results]
+        text = str(value or "")
+        if text in ids or (text.isdigit() and latest_entities(tracker, "therapist_id")):
+            return {"therapist_id": text}
+        index = parse_choice(text, [r["name"] for r in results])
+        if index is not None:
+            return {"therapist_id": ids[index]}
+        if _WANTS_OTHERS.search(text):
+            dispatcher.utter_message(text="Tell me what to change, for example 'video instead', "
+                                          "'a female therapist', 'weekends' or 'in Leeds'.")
+            return {"therapist_id": None}
+        return self.failed(tracker, "therapist_id", dispatcher,
+                           "Please pick one of the therapists (e.g. 'the first one'), or tell me "
+                           "what to change.")
+
+    def validate_slot_start(self, value: Any, dispatcher: CollectingDispatcher,
+                            tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        if changes_filters(tracker) and not latest_entities(tracker, "slot_start"):
+            return {"slot_start": None}
+        if _WANTS_OTHERS.search(str(value or "")):
+            return restart_search()
+        chosen = choose_slot(value, tracker)
+        if chosen is None:
+            return self.failed(tracker, "slot_start", dispatcher,
+                               "Please pick one of the times, or say 'other therapists'.")
+        return {"slot_start": chosen}
+
+    def validate_booking_confirmed(self, value: Any, dispatcher: CollectingDispatcher,
+                                   tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        return {"booking_confirmed": bool(value)}
+
+
+def search_filters(tracker: Tracker, known: dict[str, list[str]]) -> dict[str, Any]:
+    filters: dict[str, Any] = {"limit": 5}
+    issue = tracker.get_slot("issue")
+    if isinstance(issue, list) and issue:
+        filters["issues"] = issue
+    modality = tracker.get_slot("modality")
+    if modality in MODALITIES:
+        filters["modality"] = modality
+        if modality == "in_person" and tracker.get_slot("location"):
+            filters["location"] = tracker.get_slot("location")
+    filters.update(when_of(tracker).as_filters())
+    for slot, words in OPTIONAL_FILTERS.items():
+        value = tracker.get_slot(slot)
+        if not value:
+            continue
+        matched = match_words(str(value), known[words]) if known.get(words) else [str(value)]
+        if matched:
+            filters[slot] = matched[0]
+    if tracker.get_slot("grant_id"):
+        filters["grant_id"] = int(tracker.get_slot("grant_id"))
+    return filters
+
+
+def describe_filters(filters: dict[str, Any]) -> str:
+    parts = [", ".join(filters.get("issues", [])) or "any issue"]
+    modality = filters.get("modality")
+    parts.append(modality.replace("_", " ") + (f" in {filters['location']}"
+                                               if filters.get("location") else "")
+                 if modality else "any way of meeting")
+    when = When(days=filters.get("days", []), times=filters.get("times", []),
+                after=filters.get("after"), before=filters.get("before"))
+    parts.append(when.describe())
+    parts += [str(filters[k]) for k in ("therapy_type", "gender", "language") if k in filters]
+    return "; ".join(parts)
+
+
+class ActionAskTherapistId(Action):
+    """Runs the search with the filters so far and shows the matches as buttons."""
+
+    def name(self) -> str:
+        return "action_ask_therapist_id"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        try:
+            client = client_for(tracker)
+            filters = search_filters(tracker, await vocabulary(client))
+            found = await client.post("/therapists/search", filters)
+        except HANDLED as error:
+            explain_failure(dispatcher, error)
+            dispatcher.utter_message(text="You can change a filter (e.g. 'any time'), or say "
+                                          "'stop'.")
+            return []
+        results = found.get("results", [])
+        if not results:
+            dispatcher.utter_message(
+                text=f"I couldn't find a therapist for: {describe_filters(filters)}. Try "
+                     "fewer filters, for example 'any time' or 'video instead'.")
+            return [SlotSet("search_results", [])]
+        lines = [f"Therapists for {describe_filters(filters)}:"]
+        kept = []
+        for number, match in enumerate(results, start=1):
+            therapist = match["therapist"]
+            next_slot = match.get("next_slots") or []
+            soonest = f" Next free: {format_slot(next_slot[0], TIMEZONE)}." if next_slot else ""
+            lines.append(f"{number}. {therapist['name']}: {'; '.join(match.get('reasons', []))}."
+                         f"{soonest}")
+            kept.append({"id": therapist["id"], "name": therapist["name"],
+                         "modalities": therapist.get("modalities", [])})
+        lines.append("Pick one, or tell me what to change.")
+        dispatcher.utter_message(
+            text="\n".join(lines),
+            buttons=[button(f"{n}. {t['name']}", "inform", therapist_id=t["id"])
+                     for n, t in enumerate(kept, start=1)])
+        return [SlotSet("search_results", kept)]
+
+
+async def therapist_for_slots(client: BackendClient, tracker: Tracker) -> tuple[int, str]:
+    if (tracker.active_loop or {}).get("name") == "booking_change_form":
+        booking_id = str(tracker.get_slot("booking_id"))
+        booking = next(b for b in await upcoming_bookings(client) if str(b["id"]) == booking_id)
+        return int(booking["therapist_id"]), booking["therapist_name"]
+    therapist_id = str(tracker.get_slot("therapist_id"))
+    known = {str(r["id"]): r["name"] for r in tracker.get_slot("search_results") or []}
+    name = known.get(therapist_id) or (await client.get(f"/therapists/{therapist_id}"))["name"]
+    return int(therapist_id), name
+
+
+class ActionAskSlotStart(Action):
+    """The therapist's next free times, those matching the member's days and times first."""
+
+    def name(self) -> str:
+        return "action_ask_slot_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        try:
+            client = client_for(tracker)
+            therapist_id, name = await therapist_for_slots(client, tracker)
+            slots = (await client.get(f"/therapists/{therapist_id}/slots",
+                                      params={"days": "14"}))["slots"]
+        except (*HANDLED, StopIteration) as error:
+            explain_failure(dispatcher, error)
+            return []
+        if not slots:
+            dispatcher.utter_message(text=f"{name} has no free times in the next two weeks. "
+                                          "Say 'other therapists' to choose someone else.")
+            return [SlotSet("offered_slots", [])]
+        when = when_of(tracker)
+        fitting = [s for s in slots if when_allows(when, local_time(s, TIMEZONE))]
+        offered = (fitting or slots)[:OFFERED_SLOTS]
+        note = "" if fitting or when.is_empty() else " (none match your times exactly)"
+        dispatcher.utter_message(
+            text=f"{name}'s next free times{note}, UK time:",
+            buttons=[button(format_slot(s, TIMEZONE), "inform", slot_start=s) for s in offered])
+        return [SlotSet("offered_slots", offered)]
+
+
+def session_modality(tracker: Tracker) -> str:
+    modality = tracker.get_slot("modality")
+    if modality in MODALITIES:
+        return modality
+    chosen = str(tracker.get_slot("therapist_id"))
+    offered = next((r.get("modalities") or [] for r in tracker.get_slot("search_results") or []
+                    if str(r["id"]) == chosen), [])
+    return next((m for m in ("video", "phone", "in_person") if m in offered), "video")
+
+
+class ActionAskBookingConfirmed(Action):
+    """The summary before booking, saying plainly that the organisation pays."""
+
+    def name(self) -> str:
+        return "action_ask_booking_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        try:
+            client = client_for(tracker)
+            _, name = await therapist_for_slots(client, tracker)
+            payment = await self._payment_line(client, tracker)
+        except HANDLED as error:
+            explain_failure(dispatcher, error)
+            return []
+        modality = session_modality(tracker).replace("_", " ")
+        dispatcher.utter_message(
+            text=f"{name}, {format_slot(tracker.get_slot('slot_start'), TIMEZONE)} (UK time), "
+                 f"{modality}.\n{payment}\nBook it?",
+            buttons=[button("Book it", "affirm"), button("No", "deny")])
+        return []
+
+    @staticmethod
+    async def _payment_line(client: BackendClient, tracker: Tracker) -> str:
+        grant_id = tracker.get_slot("grant_id")
+        if grant_id:
+            grants = (await client.get("/me/grants"))["grants"]
+            left = next((g["sessions_remaining"] for g in grants if g["id"] == grant_id), None)
+            tail = f": it uses 1 of your {left} remaining sessions." if left else "."
+            return f"Your organisation pays for this session{tail} You pay nothing."
+        return ("Your organisation pays for this session: it offers sessions to all its members, "
+                "and booking adds you to that offer. You pay nothing.")
+
+
+class ActionBook(BackendAction):
+    def name(self) -> str:
+        return "action_book"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
+        if form_answers_missing(tracker, domain, FORM, optional=("location",)):
+            return clear_form(domain, FORM)
+        if not tracker.get_slot("booking_confirmed"):
+            dispatcher.utter_message(text="OK, I haven't booked anything. Say 'find a therapist' "
+                                          "whenever you want to look again.")
+            return clear_form(domain, FORM)
+        grant_id = tracker.get_slot("grant_id")
+        if not grant_id and tracker.get_slot("join_offer_id"):
+            joined = await client.post("/me/grants",
+                                       {"authorisation_id": int(tracker.get_slot("join_offer_id"))})
+            grant_id = joined["id"]
+        booking = await client.post("/bookings", {
+            "therapist_id": int(tracker.get_slot("therapist_id")),
+            "starts_at": tracker.get_slot("slot_start"),
+            "modality": session_modality(tracker),
+            "grant_id": grant_id,
+        })
+        paid = ("Your organisation pays" if booking.get("paid_by_organisation")
+                else "This session is not paid by your organisation")
+        left = booking.get("sessions_remaining_on_grant")
+        left_text = f" ({left} sessions left after this one)" if left is not None else ""
+        dispatcher.utter_message(
+            text=f"Requested: {booking['therapist_name']}, "
+                 f"{format_slot(booking['starts_at'], TIMEZONE)} (UK time), "
+                 f"{str(booking['modality']).replace('_', ' ')}. {paid}{left_text}. "
+                 "The therapist usually confirms within 4 business hours; ask me 'is my booking "
+                 "confirmed?' any time.")
+        return clear_form(domain, FORM)
+
+    def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        return clear_form(domain, FORM)

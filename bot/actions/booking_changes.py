@@ -1,0 +1,148 @@
+"""Members: cancel (after seeing the policy for this booking) or reschedule a booking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.backend_client import BackendClient
+from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
+from bot.actions.booking import choose_slot
+from bot.actions.common import TIMEZONE, button
+from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
+from bot.actions.parsing import format_slot, parse_choice
+from bot.actions.sessions import upcoming_bookings
+
+FORM = "booking_change_form"
+CHOICES = ("cancel", "reschedule", "keep")
+
+
+class ValidateBookingChangeForm(CappedFormValidation):
+    def name(self) -> str:
+        return f"validate_{FORM}"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: dict[str, Any]) -> list[str]:
+        if tracker.get_slot("change_choice") == "reschedule":
+            return list(domain_slots)
+        return [slot for slot in domain_slots if slot != "slot_start"]
+
+    async def precheck(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: dict[str, Any]) -> list[EventType]:
+        bookings = await upcoming_bookings(client_for(tracker))
+        if not bookings:
+            raise FormRefused("You have no upcoming sessions to cancel or move.")
+        if len(bookings) == 1 and tracker.get_slot("booking_id") is None:
+            return [SlotSet("booking_id", str(bookings[0]["id"]))]
+        return []
+
+    async def validate_booking_id(self, value: Any, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        bookings = await upcoming_bookings(client_for(tracker))
+        ids = [str(b["id"]) for b in bookings]
+        text = str(value or "")
+        if text in ids:
+            return {"booking_id": text}
+        labels = [f"{format_slot(b['starts_at'], TIMEZONE)} {b['therapist_name']}"
+                  for b in bookings]
+        index = parse_choice(text, labels)
+        if index is None:
+            return self.failed(tracker, "booking_id", dispatcher,
+                               "Please pick one of your sessions.")
+        return {"booking_id": ids[index]}
+
+    def validate_change_choice(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        return {"change_choice": value if value in CHOICES else None}
+
+    def validate_slot_start(self, value: Any, dispatcher: CollectingDispatcher,
+                            tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        chosen = choose_slot(value, tracker)
+        if chosen is None:
+            return self.failed(tracker, "slot_start", dispatcher,
+                               "Please pick one of the new times, or say 'stop'.")
+        return {"slot_start": chosen}
+
+
+class ActionAskBookingId(Action):
+    def name(self) -> str:
+        return "action_ask_booking_id"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        try:
+            bookings = await upcoming_bookings(client_for(tracker))
+        except HANDLED as error:
+            explain_failure(dispatcher, error)
+            return []
+        dispatcher.utter_message(
+            text="Which session?",
+            buttons=[button(f"{format_slot(b['starts_at'], TIMEZONE)} with {b['therapist_name']}",
+                            "inform", booking_id=b["id"]) for b in bookings[:6]])
+        return []
+
+
+class ActionAskChangeChoice(Action):
+    """The backend's policy sentence for this booking, before the member decides."""
+
+    def name(self) -> str:
+        return "action_ask_change_choice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        try:
+            client = client_for(tracker)
+            preview = await client.get(f"/bookings/{int(tracker.get_slot('booking_id'))}"
+                                       "/cancellation")
+        except HANDLED as error:
+            explain_failure(dispatcher, error)
+            return []
+        buttons = [button("Yes, cancel it", "affirm")]
+        if preview.get("can_reschedule", True):
+            buttons.append(button("Reschedule instead", "reschedule_booking"))
+        buttons.append(button("Keep it", "deny"))
+        dispatcher.utter_message(text=f"{preview['message']}\nDo you want to cancel it?",
+                                 buttons=buttons)
+        return []
+
+
+class ActionChangeBooking(BackendAction):
+    def name(self) -> str:
+        return "action_change_booking"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
+        if form_answers_missing(tracker, domain, FORM, optional=("slot_start",)):
+            return clear_form(domain, FORM)
+        booking_id = int(tracker.get_slot("booking_id"))
+        choice = tracker.get_slot("change_choice")
+        if choice == "cancel":
+            cancelled = await client.post(f"/bookings/{booking_id}/cancel")
+            dispatcher.utter_message(text=self._cancelled_text(cancelled))
+        elif choice == "reschedule" and tracker.get_slot("slot_start"):
+            moved = await client.post(f"/bookings/{booking_id}/reschedule",
+                                      {"starts_at": tracker.get_slot("slot_start")})
+            dispatcher.utter_message(
+                text=f"Moved: {moved['therapist_name']}, "
+                     f"{format_slot(moved['starts_at'], TIMEZONE)} (UK time), now "
+                     f"{moved['status']}. The therapist will confirm the new time.")
+        else:
+            dispatcher.utter_message(text="OK, your session stays as it is.")
+        return clear_form(domain, FORM)
+
+    @staticmethod
+    def _cancelled_text(booking: dict[str, Any]) -> str:
+        text = f"Cancelled your session on {format_slot(booking['starts_at'], TIMEZONE)}."
+        if booking.get("voucher_status") == "released":
+            left = booking.get("sessions_remaining_on_grant")
+            text += " The session has gone back to you" + (f": {left} left." if left is not None
+                                                           else ".")
+        elif booking.get("voucher_status") == "used":
+            text += " As it was inside the cancellation window, the session counts as used."
+        return text
+
+    def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        return clear_form(domain, FORM)

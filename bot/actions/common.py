@@ -1,0 +1,71 @@
+"""Small pieces several features use: buttons, the member's role, the directory vocabulary."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from bot.actions.backend_client import BackendClient, BackendError
+from bot.actions.base import FormRefused
+
+TIMEZONE = os.environ.get("SERVICE_TIMEZONE", "Europe/London")
+COVERAGE_WORDS = {
+    "first_relationship": "first relationship (any therapist, for people who have never booked)",
+    "existing_relationship": "existing relationship (only a therapist they have already seen)",
+    "new_relationship": "new relationship (only therapists they have not seen)",
+}
+_vocabulary_cache: dict[str, list[str]] = {}
+
+
+def payload(intent: str, **entities: Any) -> str:
+    """A button payload that triggers `intent` with `entities` (all values as strings)."""
+    if not entities:
+        return f"/{intent}"
+    return f"/{intent}{json.dumps({k: str(v) for k, v in entities.items()})}"
+
+
+def button(title: str, intent: str, **entities: Any) -> dict[str, str]:
+    return {"title": title, "payload": payload(intent, **entities)}
+
+
+def latest_text(tracker: Tracker) -> str:
+    text = (tracker.latest_message or {}).get("text") or ""
+    return "" if text.startswith("/") else text
+
+
+def latest_entities(tracker: Tracker, entity: str) -> list[str]:
+    return [str(e["value"]) for e in (tracker.latest_message or {}).get("entities", [])
+            if e.get("entity") == entity and e.get("value") is not None]
+
+
+async def whoami(client: BackendClient) -> dict[str, Any]:
+    return await client.get("/me")
+
+
+async def require_admin(client: BackendClient, doing: str) -> dict[str, Any]:
+    me = await whoami(client)
+    if me.get("role") != "admin":
+        if me.get("organisation_id") is None:
+            raise FormRefused(f"To {doing}, your organisation needs to be registered first and "
+                              "you need to be one of its admins. Say 'register my organisation' "
+                              "to start, or ask your organisation's admin.")
+        raise FormRefused(f"Only your organisation's admins can {doing}. Your admin can do it, "
+                          "or add you as an admin.")
+    return me
+
+
+async def vocabulary(client: BackendClient) -> dict[str, list[str]]:
+    """The directory's words (issues, locations, ...), fetched once per process."""
+    if not _vocabulary_cache:
+        try:
+            _vocabulary_cache.update(await client.get("/therapists/vocabulary"))
+        except BackendError:
+            return {}
+    return _vocabulary_cache
+
+
+def coverage_words(coverage: str | None) -> str:
+    return COVERAGE_WORDS.get(coverage or "", (coverage or "").replace("_", " "))

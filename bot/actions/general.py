@@ -1,0 +1,77 @@
+"""Help (what I can do for you, by role) and stopping whatever form is in progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.backend_client import BackendClient, BackendError, BackendUnavailable
+from bot.actions.base import NotIdentified, client_for
+from bot.actions.common import button
+from bot.actions.forms import leave_form
+
+ANYONE = ("You can ask me what the coverage options mean, how vouchers work, how your privacy is "
+          "protected, or what the cancellation policy is, and you can ask for a person.")
+ADMIN = ("As an admin you can: create an authorisation, create an invite (with the email text), "
+         "list authorisations with usage, pause, resume or revoke one, see spend, and add or "
+         "change the company card.")
+MEMBER = ("You can: find a therapist and book, see your remaining sessions and upcoming "
+          "bookings, cancel or reschedule, and check whether your therapist has confirmed.")
+NEWCOMER = ("You can redeem an invite code from your organisation, or, if you look after "
+            "wellbeing at your organisation, register it.")
+
+
+async def _role(tracker: Tracker) -> tuple[str | None, BackendClient | None]:
+    try:
+        client = client_for(tracker)
+        me = await client.get("/me")
+    except (NotIdentified, BackendError, BackendUnavailable):
+        return None, None
+    if me.get("role") in ("admin", "member"):
+        return me["role"], client
+    return "newcomer", client
+
+
+class ActionHelp(Action):
+    def name(self) -> str:
+        return "action_help"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        role, _ = await _role(tracker)
+        if role == "admin":
+            lines = [ADMIN, MEMBER]
+            buttons = [button("Create an authorisation", "create_authorisation"),
+                       button("Create an invite", "create_invite"),
+                       button("Usage", "list_authorisations"), button("Spend", "ask_spend")]
+        elif role == "member":
+            lines = [MEMBER]
+            buttons = [button("Find a therapist", "find_therapist"),
+                       button("My sessions", "ask_remaining_sessions"),
+                       button("My bookings", "ask_bookings")]
+        else:
+            lines = [NEWCOMER]
+            buttons = [button("Redeem an invite code", "redeem_invite"),
+                       button("Register my organisation", "register_organisation")]
+        dispatcher.utter_message(text="\n".join([*lines, ANYONE]),
+                                 buttons=[*buttons, button("Talk to a person", "handoff_request")])
+        return []
+
+
+class ActionStopForm(Action):
+    def name(self) -> str:
+        return "action_stop_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        loop = (tracker.active_loop or {}).get("name")
+        if not loop:
+            dispatcher.utter_message(text="OK. Nothing is in progress. What would you like to "
+                                          "do next?")
+            return []
+        dispatcher.utter_message(text="OK, I've stopped there and nothing was saved. What would "
+                                      "you like to do next?")
+        return leave_form(domain, loop)

@@ -1,0 +1,64 @@
+"""Talking to a person: the request is recorded in the backend for the team to pick up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.backend_client import BackendClient
+from bot.actions.base import BackendAction, NotIdentified, client_for
+from bot.actions.forms import leave_form
+
+MAX_MESSAGE_CHARS = 1500
+ANONYMOUS_TEXT = ("A person from our team can help. As this chat hasn't told me who you are, "
+                  "please use the live chat on our website or message me from your "
+                  "organisation's Slack or Teams, and ask for a person there.")
+
+
+def handoff_topic(tracker: Tracker) -> str:
+    if any(e.get("event") == "action" and e.get("name") == "action_safety_response"
+           for e in tracker.events[-12:]):
+        return "safety"
+    loop = (tracker.active_loop or {}).get("name")
+    return loop.removesuffix("_form") if loop else "general"
+
+
+def recent_user_text(tracker: Tracker, count: int = 3) -> str:
+    """The last few things the user said (already redacted by the channel)."""
+    texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+    said = [t for t in texts if t and not t.startswith("/")][-count:]
+    return "\n".join(said)[-MAX_MESSAGE_CHARS:]
+
+
+class ActionHandoff(BackendAction):
+    needs_identity = False
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
+        events = leave_form(domain, (tracker.active_loop or {}).get("name")) \
+            if tracker.active_loop else []
+        try:
+            client = client_for(tracker)
+        except NotIdentified:
+            dispatcher.utter_message(text=ANONYMOUS_TEXT)
+            return events
+        topic = handoff_topic(tracker)
+        await client.post("/handoffs", {"topic": topic, "message": recent_user_text(tracker)})
+        text = "I've asked a person from our team to get in touch with you here. "
+        if topic == "safety":
+            text += ("While you wait, if you are in danger please call 999, or Samaritans on "
+                     "116 123 at any time.")
+        else:
+            text += "They usually reply within one working day."
+        dispatcher.utter_message(text=text)
+        return events
+
+    def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        return leave_form(domain, (tracker.active_loop or {}).get("name")) \
+            if tracker.active_loop else []

@@ -1,0 +1,101 @@
+"""Admins: create an invite for an authorisation and get the text to paste into an email."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.backend_client import BackendClient
+from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
+from bot.actions.common import button, require_admin
+from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
+from bot.actions.parsing import find_email, is_skip, parse_count
+
+FORM = "invite_form"
+NO_EMAIL = "none"
+
+
+async def active_authorisations(client: BackendClient) -> list[dict[str, Any]]:
+    items = (await client.get("/authorisations"))["authorisations"]
+    return [i for i in items if i["status"] == "active"]
+
+
+class ValidateInviteForm(CappedFormValidation):
+    def name(self) -> str:
+        return f"validate_{FORM}"
+
+    async def precheck(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: dict[str, Any]) -> list[EventType]:
+        client = client_for(tracker)
+        await require_admin(client, "create invites")
+        active = await active_authorisations(client)
+        if not active:
+            raise FormRefused("There's no active authorisation to invite people to. Say "
+                              "'create an authorisation' to make one first.")
+        if len(active) == 1 and tracker.get_slot("authorisation_id") is None:
+            return [SlotSet("authorisation_id", str(active[0]["id"]))]
+        return []
+
+    def validate_authorisation_id(self, value: Any, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        number = parse_count(str(value or ""))
+        if number is None or number < 1:
+            return self.failed(tracker, "authorisation_id", dispatcher,
+                               "Please pick one of the authorisations (or give its number).")
+        return {"authorisation_id": str(number)}
+
+    def validate_invite_email(self, value: Any, dispatcher: CollectingDispatcher,
+                              tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        text = str(value or "")
+        email = find_email(text)
+        if email:
+            return {"invite_email": email}
+        if is_skip(text) or re.search(r"\b(no|nope|anyone|not needed|without)\b", text.lower()):
+            return {"invite_email": NO_EMAIL}
+        return self.failed(tracker, "invite_email", dispatcher,
+                           "Please type an email address, or say 'no'.")
+
+
+class ActionAskInviteAuthorisation(Action):
+    def name(self) -> str:
+        return "action_ask_invite_form_authorisation_id"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        try:
+            active = await active_authorisations(client_for(tracker))
+        except HANDLED as error:
+            explain_failure(dispatcher, error)
+            return []
+        dispatcher.utter_message(
+            text="Which authorisation is the invite for?",
+            buttons=[button(f"#{i['id']} {i['name']}", "inform", authorisation_id=i["id"])
+                     for i in active[:8]])
+        return []
+
+
+class ActionCreateInvite(BackendAction):
+    def name(self) -> str:
+        return "action_create_invite"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
+        if form_answers_missing(tracker, domain, FORM):
+            return clear_form(domain, FORM)
+        email = tracker.get_slot("invite_email")
+        body = {} if email == NO_EMAIL else {"email": email}
+        invite = await client.post(
+            f"/authorisations/{int(tracker.get_slot('authorisation_id'))}/invites", body)
+        bound = f" It works only for {invite['email']}." if invite.get("email") else ""
+        dispatcher.utter_message(
+            text=f"Here's the invite code: {invite['code']} (I show it only once).{bound}\n"
+                 "Copy this text into an email:")
+        dispatcher.utter_message(text=invite["email_text"])
+        return clear_form(domain, FORM)
+
+    def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        return clear_form(domain, FORM)

@@ -1,0 +1,379 @@
+"""Reading free text the way people write it: numbers in words, days and times, invite codes,
+choices from a list. Pure functions, no I/O; the backend has the last word on every value."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dateparser
+from word2number import w2n
+
+UNLIMITED = "unlimited"
+ANY = "any"
+
+_NUMBER_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    "hundred", "thousand",
+)
+_SKIP = re.compile(
+    r"^\s*(any|anything|any ?one|anyone|any time|anytime|whenever|whatever|either|no preference|"
+    r"no pref|not sure|unsure|dont mind|don't mind|i don'?t mind|doesn'?t matter|does not matter|"
+    r"skip|pass|none|no|nope|n/a|na|idk|i don'?t know|dunno|all|anything is fine|any is fine|"
+    r"happy with any|open)\b[\s.!]*(is fine|works|please|really|thanks)?[\s.!]*$",
+    re.IGNORECASE,
+)
+_UNLIMITED = re.compile(
+    r"\b(unlimited|no limit|limitless|no cap|uncapped|everyone|everybody|all of them|"
+    r"as many as (they|we|people) (like|want|need)|any number|infinite)\b", re.IGNORECASE)
+
+
+def is_skip(text: str | None) -> bool:
+    """'no preference', 'any', 'skip', 'not sure' and the like."""
+    return bool(text) and bool(_SKIP.match(text.strip()))
+
+
+def _fix_number_word(word: str) -> str:
+    close = difflib.get_close_matches(word, _NUMBER_WORDS, n=1, cutoff=0.8)
+    return close[0] if close else word
+
+
+def parse_numbers(text: str | None) -> list[int]:
+    """Every whole number in the text, digits or words ("7", "seven", "twenty five", "sevn")."""
+    if not text:
+        return []
+    found: list[int] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            with contextlib.suppress(ValueError):
+                found.append(int(w2n.word_to_num(" ".join(run))))
+            run.clear()
+
+    for token in re.findall(r"\d+|[a-z]+", text.lower().replace(",", "")):
+        if token.isdigit():
+            flush()
+            found.append(int(token))
+            continue
+        word = _fix_number_word(token) if len(token) > 3 else token
+        if word in _NUMBER_WORDS:
+            run.append(word)
+        elif word == "and" and run:
+            continue
+        else:
+            flush()
+    flush()
+    return found
+
+
+def parse_count(text: str | None) -> int | None:
+    numbers = parse_numbers(text)
+    return numbers[0] if numbers else None
+
+
+def parse_user_limit(text: str | None) -> int | str | None:
+    """A number of users, UNLIMITED, or None if the text says neither."""
+    if text and _UNLIMITED.search(text):
+        return UNLIMITED
+    return parse_count(text)
+
+
+def parse_sessions_and_users(text: str | None) -> tuple[int | None, int | str | None]:
+    """"7 sessions for 5 people" -> (7, 5); "seven sessions, unlimited users" -> (7, UNLIMITED)."""
+    if not text:
+        return None, None
+    lowered = text.lower()
+    sessions = re.search(r"(\w+(?: \w+)?)\s+sess?ions?", lowered)
+    users = re.search(r"(\w+(?: \w+)?)\s+(?:users?|people|persons?|employees|staff|members)",
+                      lowered)
+    session_count = parse_count(sessions.group(1)) if sessions else None
+    user_limit = None
+    if _UNLIMITED.search(lowered):
+        user_limit = UNLIMITED
+    elif users:
+        user_limit = parse_count(users.group(1).split()[-1]) or parse_count(users.group(1))
+    return session_count, user_limit
+
+
+# ------------------------------------------------------------------------------ codes, emails
+
+_CODE_GROUPS = re.compile(r"(?<![a-z0-9])([a-z0-9]{5})[\s\-_.]?([a-z0-9]{5})(?![a-z0-9])", re.I)
+_EMAIL = re.compile(r"[^@\s<>()\[\],;:\"']+@[^@\s<>()\[\],;:\"']+\.[a-z]{2,}", re.IGNORECASE)
+
+
+def find_invite_code(text: str | None, *, only_answer: bool = False) -> str | None:
+    """The invite code in the text, as XXXXX-XXXXX, or None.
+
+    A candidate needs a digit or a dash, so "hello there" is not a code; when the whole message
+    is the answer to "what is your code?" (`only_answer`) any ten letters and digits count. The
+    backend normalises and checks the code; this only finds it.
+    """
+    if not text:
+        return None
+    for match in _CODE_GROUPS.finditer(text):
+        raw = match.group(0)
+        if any(ch.isdigit() for ch in raw) or "-" in raw or only_answer:
+            return f"{match.group(1)}-{match.group(2)}".upper()
+    return None
+
+
+def find_email(text: str | None) -> str | None:
+    match = _EMAIL.search(text or "")
+    return match.group(0).strip(".").lower() if match else None
+
+
+# ------------------------------------------------------------------------------ days and times
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY_ALIASES = {
+    "mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesday", "weds": "wednesday",
+    "thu": "thursday", "thur": "thursday", "thurs": "thursday", "fri": "friday",
+    "sat": "saturday", "sun": "sunday",
+}
+_TIMES = {
+    "morning": "morning", "mornings": "morning",
+    "afternoon": "afternoon", "afternoons": "afternoon", "lunchtime": "afternoon",
+    "lunch": "afternoon",
+    "evening": "evening", "evenings": "evening", "night": "evening", "nights": "evening",
+    "tonight": "evening",
+}
+_CLOCK = r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?"
+_AFTER = re.compile(
+    rf"\b(?:after|from|later than|past|not before|starting|any time after)\s+{_CLOCK}")
+_BEFORE = re.compile(
+    rf"\b(?:before|until|till|til|by|no later than|not after|earlier than)\s+{_CLOCK}")
+_BETWEEN = re.compile(rf"\bbetween\s+{_CLOCK}\s+(?:and|-|to)\s+{_CLOCK}")
+_AT = re.compile(rf"\b(?:at|around|about)\s+{_CLOCK}")
+
+
+@dataclass
+class When:
+    """Day and time preferences in the backend's search words."""
+
+    days: list[str] = field(default_factory=list)
+    times: list[str] = field(default_factory=list)
+    after: str | None = None
+    before: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.days or self.times or self.after or self.before)
+
+    def as_filters(self) -> dict[str, object]:
+        filters: dict[str, object] = {}
+        if self.days:
+            filters["days"] = self.days
+        if self.times:
+            filters["times"] = self.times
+        if self.after:
+            filters["after"] = self.after
+        if self.before:
+            filters["before"] = self.before
+        return filters
+
+    def describe(self) -> str:
+        parts = []
+        if self.days:
+            parts.append(_describe_days(self.days))
+        if self.times:
+            parts.append(" or ".join(f"{t}s" for t in self.times))
+        if self.after:
+            parts.append(f"after {self.after}")
+        if self.before:
+            parts.append(f"before {self.before}")
+        return ", ".join(parts) or "any time"
+
+
+def _describe_days(days: list[str]) -> str:
+    if days == list(DAYS[:5]):
+        return "weekdays"
+    if days == list(DAYS[5:]):
+        return "weekends"
+    return " or ".join(day.capitalize() for day in days)
+
+
+def _hhmm(hour: str, minute: str | None, meridiem: str | None, *, assume_pm: bool) -> str | None:
+    h, m = int(hour), int(minute or 0)
+    meridiem = (meridiem or "").replace(".", "")
+    if meridiem == "pm" and h < 12:
+        h += 12
+    elif meridiem == "am" and h == 12:
+        h = 0
+    elif not meridiem and assume_pm and 1 <= h <= 7:
+        h += 12  # "after 5" means 17:00 when talking about appointments
+    if h > 23 or m > 59:
+        return None
+    return f"{h:02d}:{m:02d}"
+
+
+def parse_when(text: str | None, now: datetime | None = None) -> When | None:
+    """Days and times in the text; When() (empty) for 'any time'; None if there are none."""
+    if not text:
+        return None
+    lowered = text.lower()
+    if is_skip(lowered) or re.search(r"\b(any ?time|whenever|any day)\b", lowered):
+        return When()
+    when = When()
+    days: set[str] = set()
+    if re.search(r"\bweek ?days?\b|\bweekdays\b|\bmon(day)?\s*(-|to|through|till)\s*fri(day)?\b",
+                 lowered):
+        days.update(DAYS[:5])
+    if re.search(r"\bweek ?ends?\b", lowered):
+        days.update(DAYS[5:])
+    for token in re.findall(r"[a-z]+", lowered):
+        token = token.removesuffix("s") if token.endswith("days") else token
+        if token in DAYS:
+            days.add(token)
+        elif token in _DAY_ALIASES:
+            days.add(_DAY_ALIASES[token])
+        elif len(token) > 5 and token.endswith("day"):
+            close = difflib.get_close_matches(token, DAYS, n=1, cutoff=0.8)
+            days.update(close)
+    relative = re.search(r"\b(tomorrow|today|day after tomorrow|in \w+ days?)\b",
+                         re.sub(r"\b(tomorow|tommorow|tommorrow|tmrw|tmr)\b", "tomorrow", lowered))
+    if relative and not days:
+        parsed = dateparser.parse(relative.group(0), settings={
+            "PREFER_DATES_FROM": "future", **({"RELATIVE_BASE": now} if now else {})})
+        if parsed:
+            days.add(DAYS[parsed.weekday()])
+    when.days = [day for day in DAYS if day in days]
+    for token in re.findall(r"[a-z]+", lowered):
+        part = _TIMES.get(token)
+        if part and part not in when.times:
+            when.times.append(part)
+    if "after work" in lowered and "evening" not in when.times:
+        when.after = "17:00"
+    between = _BETWEEN.search(lowered)
+    if between:
+        when.after = _hhmm(*between.group(1, 2, 3), assume_pm=False)
+        when.before = _hhmm(*between.group(4, 5, 6),
+                            assume_pm=int(between.group(4)) < int(between.group(1)))
+    else:
+        after = _AFTER.search(lowered)
+        before = _BEFORE.search(lowered)
+        at = _AT.search(lowered)
+        if after:
+            when.after = _hhmm(*after.group(1, 2, 3), assume_pm=True)
+        if before:
+            when.before = _hhmm(*before.group(1, 2, 3), assume_pm=True)
+        if at and not after and not before:
+            start = _hhmm(*at.group(1, 2, 3), assume_pm=True)
+            if start:
+                when.after = start
+                when.before = f"{(int(start[:2]) + 2) % 24:02d}:{start[3:]}"
+    return None if when.is_empty() else when
+
+
+# ------------------------------------------------------------------------------ choices, words
+
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+             "4th": 4, "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "last": -1}
+
+
+def parse_choice(text: str | None, names: Sequence[str]) -> int | None:
+    """Index chosen from a numbered list: '2', 'the second one', 'last', or a (part of a) name."""
+    if not text or not names:
+        return None
+    lowered = text.lower()
+    for word, number in _ORDINALS.items():
+        if re.search(rf"\b{word}\b", lowered):
+            if number == -1:
+                return len(names) - 1
+            return number - 1 if number <= len(names) else None
+    numbers = parse_numbers(lowered)
+    if numbers and 1 <= numbers[0] <= len(names) and len(lowered.strip()) <= 12:
+        return numbers[0] - 1
+    for index, name in enumerate(names):
+        parts = [p for p in re.findall(r"[a-z]+", name.lower()) if len(p) > 2]
+        if name.lower() in lowered or any(re.search(rf"\b{p}\b", lowered) for p in parts
+                                          if p not in {"dr", "the", "and"}):
+            return index
+    return None
+
+
+def match_words(text: str | None, vocabulary: Sequence[str], *, cutoff: float = 0.82) -> list[str]:
+    """Vocabulary words found in the text, forgiving typos ("anxeity" -> "anxiety")."""
+    if not text:
+        return []
+    def key(word: str) -> str:
+        return re.sub(r"[^a-z0-9 ]", " ", word.lower()).strip()
+    lowered = f" {key(text)} "
+    found: list[str] = []
+    by_key = {key(word): word for word in vocabulary}
+    for word_key, word in by_key.items():
+        if f" {word_key} " in lowered or f" {word_key}s " in lowered:
+            found.append(word)
+    tokens = lowered.split()
+    grams = tokens + [" ".join(tokens[i:i + 2]) for i in range(len(tokens) - 1)]
+    for gram in grams:
+        if len(gram) < 4:
+            continue
+        for close in difflib.get_close_matches(gram, list(by_key), n=1, cutoff=cutoff):
+            if by_key[close] not in found:
+                found.append(by_key[close])
+    return found
+
+
+_MODALITY_WORDS = {
+    "in_person": ("in person", "in-person", "face to face", "face-to-face", "f2f", "in real life",
+                  "irl", "meet in", "office", "clinic"),
+    "video": ("video", "zoom", "online", "teams", "webcam", "skype", "facetime", "vid"),
+    "phone": ("phone", "telephone", "call", "over the phone"),
+}
+
+
+def parse_modality(text: str | None) -> str | None:
+    """in_person, video, phone, ANY, or None."""
+    if not text:
+        return None
+    lowered = text.lower()
+    for modality in ("in_person", "video", "phone"):
+        if modality in lowered or any(re.search(rf"\b{re.escape(w)}\b", lowered)
+                                      for w in _MODALITY_WORDS[modality]):
+            return modality
+    if is_skip(lowered) or re.search(r"\b(either|any|don'?t mind|no preference)\b", lowered):
+        return ANY
+    return None
+
+
+# ------------------------------------------------------------------------------ display
+
+def local_time(iso: str, timezone: str = "Europe/London") -> datetime:
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return moment.astimezone(ZoneInfo(timezone))
+
+
+def format_slot(iso: str, timezone: str = "Europe/London") -> str:
+    """'Tue 12 May, 17:00' in the service's time zone."""
+    moment = local_time(iso, timezone)
+    return f"{moment:%a} {moment.day} {moment:%b}, {moment:%H:%M}"
+
+
+def format_money(minor: int | None, currency: str = "GBP") -> str:
+    if minor is None:
+        return "not shown"
+    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency.upper(), currency.upper() + " ")
+    return f"{symbol}{minor / 100:,.2f}"
+
+
+DAY_PART_HOURS = {"morning": (6, 12), "afternoon": (12, 17), "evening": (17, 22)}
+
+
+def when_allows(when: When, moment: datetime) -> bool:
+    """Whether a (local) start time fits the preferences; used to order offered slots."""
+    if when.days and DAYS[moment.weekday()] not in when.days:
+        return False
+    if when.times and not any(first <= moment.hour < last for first, last in
+                              (DAY_PART_HOURS[t] for t in when.times if t in DAY_PART_HOURS)):
+        return False
+    clock = f"{moment:%H:%M}"
+    if when.after and clock < when.after:
+        return False
+    return not (when.before and clock >= when.before)

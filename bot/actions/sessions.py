@@ -1,0 +1,98 @@
+"""Members: remaining sessions, upcoming bookings, and news from therapists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.backend_client import BackendClient, BackendError
+from bot.actions.base import BackendAction
+from bot.actions.common import TIMEZONE, button, coverage_words
+from bot.actions.parsing import format_slot
+
+ACTIVE_STATUSES = ("requested", "confirmed")
+
+
+def describe_booking(booking: dict[str, Any]) -> str:
+    paid = "paid by your organisation" if booking.get("paid_by_organisation") else "self-paid"
+    modality = str(booking.get("modality", "")).replace("_", " ")
+    return (f"{format_slot(booking['starts_at'], TIMEZONE)} with {booking['therapist_name']} "
+            f"({modality}), {booking['status']}, {paid}")
+
+
+async def upcoming_bookings(client: BackendClient) -> list[dict[str, Any]]:
+    bookings = (await client.get("/me/bookings"))["bookings"]
+    return [b for b in bookings if b.get("status") in ACTIVE_STATUSES]
+
+
+class ActionShowGrants(BackendAction):
+    def name(self) -> str:
+        return "action_show_grants"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
+        grants = (await client.get("/me/grants"))["grants"]
+        offers = (await client.get("/me/offers"))["offers"]
+        lines = [f"{g['sessions_remaining']} of {g['sessions_per_user']} sessions left "
+                 f"({coverage_words(g['coverage'])})" + ("" if g.get("active") else
+                                                         ", currently paused by your admin")
+                 for g in grants]
+        lines += [f"Also open to you: \"{o['name']}\", {o['sessions_per_user']} sessions "
+                  "(you join it when you book)" for o in offers]
+        if not lines:
+            dispatcher.utter_message(text="You don't have sessions from your organisation yet. "
+                                          "If you have an invite code, say 'redeem' and the code.")
+            return []
+        dispatcher.utter_message(text="Your sessions paid by your organisation:\n"
+                                      + "\n".join(lines),
+                                 buttons=[button("Find a therapist", "find_therapist")])
+        return []
+
+
+class ActionListBookings(BackendAction):
+    def name(self) -> str:
+        return "action_list_bookings"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
+        bookings = await upcoming_bookings(client)
+        if not bookings:
+            dispatcher.utter_message(text="You have no upcoming sessions.",
+                                     buttons=[button("Find a therapist", "find_therapist")])
+            return []
+        buttons = []
+        for booking in bookings[:3]:
+            when = format_slot(booking["starts_at"], TIMEZONE)
+            buttons += [button(f"Cancel {when}", "cancel_booking", booking_id=booking["id"]),
+                        button(f"Reschedule {when}", "reschedule_booking",
+                               booking_id=booking["id"])]
+        dispatcher.utter_message(text="Your upcoming sessions:\n" + "\n".join(
+            describe_booking(b) for b in bookings), buttons=buttons)
+        return []
+
+
+class ActionCheckConfirmation(BackendAction):
+    def name(self) -> str:
+        return "action_check_confirmation"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
+        try:
+            notes = (await client.get("/me/notifications"))["notifications"]
+        except BackendError as error:
+            if not error.route_missing:
+                raise
+            notes = []
+        for note in notes:
+            dispatcher.utter_message(text=note["text"])
+        bookings = await upcoming_bookings(client)
+        if bookings:
+            dispatcher.utter_message(text="Your upcoming sessions:\n" + "\n".join(
+                describe_booking(b) for b in bookings)
+                + "\nRequested sessions are usually confirmed within 4 business hours.")
+        elif not notes:
+            dispatcher.utter_message(text="You have no upcoming sessions and no news.")
+        return []
