@@ -1,0 +1,204 @@
+"""Slack input and output channel for Rasa: POST /webhooks/slack/webhook (Events API and
+interactivity share the address).
+
+Every request must carry a valid Slack signature (else 401, nothing else happens). Slack gets its
+answer at once; the message is handled in the background (Slack wants an answer within 3 s).
+Deliveries Slack retries (X-Slack-Retry-Num) are recognised by event id and handled once. Card
+numbers are redacted before Rasa sees the text. Replies go through chat.postMessage with buttons as
+Block Kit actions; a click comes back as the button's payload, said by the person who clicked.
+
+Settings: credentials.yml keys under `channels.slack.SlackInput` (the variable's name in lower
+case without SLACK_, e.g. `signing_secret`), else these environment variables:
+
+| environment variable        | default                | meaning                                   |
+|-----------------------------|------------------------|-------------------------------------------|
+| SLACK_SIGNING_SECRET        | required               | the app's signing secret                  |
+| SLACK_BOT_TOKEN             | required               | the xoxb- bot token                       |
+| SLACK_API_BASE_URL          | https://slack.com/api/ | Slack Web API address (tests: a stand-in) |
+| SLACK_DEDUPE_REDIS_URL      | none: in memory        | share handled event ids between servers   |
+| SLACK_DEDUPE_TTL_SECONDS    | 3600                   | how long handled event ids are kept       |
+| SLACK_PROFILE_CACHE_SECONDS | 600                    | how long users.info answers are kept      |
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from channels.dedupe import BackgroundTasks, build_deduplicator
+from channels.identity import IdentityClient, Notices, VerifiedUser, metadata_for
+from channels.redaction import redact_card_numbers
+from channels.slack_protocol import (
+    Ignored,
+    IncomingMessage,
+    SignatureError,
+    SlackSettings,
+    SlackUser,
+    UrlVerification,
+    parse_request,
+    render_message,
+    user_from_info,
+    verify_signature,
+)
+
+log = logging.getLogger(__name__)
+
+
+class SlackOutput(OutputChannel):
+    """Posts to one Slack conversation (and thread, when the person wrote in one)."""
+
+    def __init__(self, client: AsyncWebClient, channel: str, thread_ts: str | None = None):
+        self.client = client
+        self.channel = channel
+        self.thread_ts = thread_ts
+
+    @classmethod
+    def name(cls) -> str:
+        return "slack"
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        for post in render_message(dict(message)):
+            await self.post(**post)
+
+    async def post(self, **arguments: Any) -> None:
+        if self.thread_ts:
+            arguments["thread_ts"] = self.thread_ts
+        try:
+            await self.client.chat_postMessage(channel=self.channel, **arguments)
+        except SlackApiError as error:
+            log.error("chat.postMessage to %s failed: %s", self.channel, error.response.data)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str,
+                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"image": image})
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any],
+                               **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"custom": json_message})
+
+
+class SlackInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "slack"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        settings = SlackSettings.load(credentials)
+        if settings.missing():
+            raise ValueError(f"The Slack channel needs {', '.join(settings.missing())} "
+                             "(credentials.yml or environment).")
+        return cls(settings)
+
+    def __init__(self, settings: SlackSettings, identities: IdentityClient | None = None):
+        self.settings = settings
+        self.identities = identities or IdentityClient()
+        self.dedupe = build_deduplicator(settings.dedupe_redis_url, settings.dedupe_ttl_seconds,
+                                         "slack:")
+        self.notices = Notices()
+        self.tasks = BackgroundTasks()
+        self._client: AsyncWebClient | None = None
+        self._profiles: dict[str, tuple[float, SlackUser | None]] = {}
+
+    @property
+    def client(self) -> AsyncWebClient:
+        if self._client is None:
+            self._client = AsyncWebClient(token=self.settings.bot_token,
+                                          base_url=self.settings.api_base_url)
+        return self._client
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        slack = Blueprint("slack_webhook", __name__)
+
+        @slack.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @slack.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            return await self.receive(request, on_new_message)
+
+        return slack
+
+    async def receive(self, request: Request,
+                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        body = request.body or b""
+        try:
+            verify_signature(self.settings.signing_secret,
+                             request.headers.get("X-Slack-Request-Timestamp"), body,
+                             request.headers.get("X-Slack-Signature"))
+        except SignatureError as error:
+            log.warning("Refused a Slack request: %s", error)
+            return response.json({"error": "invalid signature"}, status=401)
+        try:
+            parsed = parse_request(request.headers.get("Content-Type", ""), body)
+        except ValueError as error:
+            log.warning("Malformed Slack request: %s", error)
+            return response.json({"error": "malformed request"}, status=400)
+        if isinstance(parsed, UrlVerification):
+            return response.json({"challenge": parsed.challenge})
+        if isinstance(parsed, Ignored):
+            log.debug("Ignored a Slack request: %s", parsed.reason)
+            return response.text("")
+        if not await self.dedupe.first_time(parsed.dedupe_key):
+            log.info("Slack delivered %s again (retry %s); already handled.", parsed.dedupe_key,
+                     request.headers.get("X-Slack-Retry-Num", "-"))
+            return response.text("", headers={"X-Slack-No-Retry": "1"})
+        self.tasks.spawn(self.handle(parsed, on_new_message))
+        return response.text("")
+
+    async def handle(self, incoming: IncomingMessage,
+                     on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        try:
+            person = await self.person(incoming.team_id, incoming.user_id)
+            if person is None:
+                return
+            user = VerifiedUser("slack", person.external_id, person.email, person.name)
+            output = SlackOutput(self.client, incoming.channel_id, incoming.thread_ts)
+            verification = await self.identities.verify(user)
+            notice = self.notices.due(verification, user.identity)
+            if notice:
+                await output.send_response(user.identity, {"text": notice})
+            redacted = redact_card_numbers(incoming.text)
+            if redacted.count:
+                log.info("Redacted %d card number(s) from a Slack message.", redacted.count)
+            await on_new_message(UserMessage(
+                redacted.text, output, user.identity, input_channel=self.name(),
+                metadata=metadata_for(user)))
+        except Exception:
+            log.exception("Handling Slack message %s failed", incoming.dedupe_key)
+
+    async def person(self, team_id: str, user_id: str) -> SlackUser | None:
+        """users.info, cached for a while (Slack rate-limits it)."""
+        key = f"{team_id}:{user_id}"
+        cached = self._profiles.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            info = (await self.client.users_info(user=user_id)).data
+        except SlackApiError as error:
+            log.warning("users.info for %s failed (%s); no verified email.", key,
+                        error.response.get("error"))
+            info = None
+        person = user_from_info(team_id, user_id, info if isinstance(info, dict) else None)
+        if info is not None:  # failures are not remembered: the next message asks again
+            if len(self._profiles) > 10_000:
+                self._profiles.clear()
+            self._profiles[key] = (time.monotonic() + self.settings.profile_cache_seconds,
+                                   person)
+        return person

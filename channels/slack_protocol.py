@@ -1,0 +1,288 @@
+"""Slack's side of the conversation, without Rasa: request signatures, payload parsing, Block Kit.
+
+- Requests are signed: X-Slack-Signature = "v0=" + HMAC-SHA256(signing secret,
+  "v0:{X-Slack-Request-Timestamp}:{raw body}"); requests older than five minutes are refused.
+- Events API bodies are JSON (`url_verification`, `event_callback`); interactive components
+  (button clicks) arrive form-encoded as `payload=<json>` at the same address.
+- Replies are `chat.postMessage` arguments: mrkdwn text plus Block Kit `actions` for buttons.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+SIGNATURE_VERSION = "v0"
+MAX_AGE_SECONDS = 300
+# Block Kit limits (https://api.slack.com/reference/block-kit/blocks).
+MAX_SECTION_TEXT = 3000
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_ACTIONS_PER_BLOCK = 25
+BUTTON_ACTION_PREFIX = "rasa_button_"
+
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+
+
+class SignatureError(Exception):
+    """The request is not provably from Slack; the reason is for logs, never for the caller."""
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    base = f"{SIGNATURE_VERSION}:{timestamp}:".encode() + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return f"{SIGNATURE_VERSION}={digest}"
+
+
+def verify_signature(secret: str, timestamp: str | None, body: bytes, signature: str | None,
+                     *, now: float | None = None, max_age: int = MAX_AGE_SECONDS) -> None:
+    if not secret:
+        raise SignatureError("no signing secret is configured")
+    if not timestamp or not signature:
+        raise SignatureError("signature headers missing")
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        raise SignatureError("timestamp is not a number") from None
+    current = time.time() if now is None else now
+    if abs(current - sent_at) > max_age:
+        raise SignatureError("timestamp outside the allowed window (replay?)")
+    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.encode()):
+        raise SignatureError("signature mismatch")
+
+
+@dataclass(frozen=True)
+class UrlVerification:
+    challenge: str
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """Something a person said or clicked, reduced to what the bot needs."""
+
+    dedupe_key: str
+    team_id: str
+    user_id: str
+    channel_id: str
+    text: str
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class Ignored:
+    reason: str
+
+
+SlackRequest = UrlVerification | IncomingMessage | Ignored
+
+
+def parse_request(content_type: str, body: bytes) -> SlackRequest:
+    """Classify a (verified) request body. Raises ValueError when it is not Slack's format."""
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        form = parse_qs(body.decode("utf-8"))
+        if "payload" not in form:
+            raise ValueError("form body without a payload")
+        return parse_interaction(_json_object(form["payload"][0].encode()))
+    envelope = _json_object(body)
+    kind = envelope.get("type")
+    if kind == "url_verification":
+        return UrlVerification(str(envelope.get("challenge", "")))
+    if kind == "event_callback":
+        return parse_event(envelope)
+    return Ignored(f"envelope type {kind!r}")
+
+
+def parse_event(envelope: dict[str, Any]) -> SlackRequest:
+    event = envelope.get("event") or {}
+    event_type = event.get("type")
+    if event_type not in {"message", "app_mention"}:
+        return Ignored(f"event type {event_type!r}")
+    if event.get("bot_id") or event.get("subtype"):
+        # Our own replies, edits, deletions, joins...: not something a person asked.
+        return Ignored(f"message subtype {event.get('subtype') or 'bot_message'}")
+    if event_type == "message" and event.get("channel_type") != "im":
+        return Ignored("channel message without a mention (handled as app_mention)")
+    user, channel = event.get("user"), event.get("channel")
+    team = event.get("user_team") or envelope.get("team_id") or event.get("team")
+    event_id = envelope.get("event_id")
+    if not (user and channel and team and event_id):
+        return Ignored("event without user, channel, team or id")
+    text = strip_mentions(str(event.get("text") or ""))
+    thread_ts = event.get("thread_ts") or (event.get("ts") if event_type == "app_mention"
+                                           else None)
+    return IncomingMessage(dedupe_key=f"event:{event_id}", team_id=team, user_id=user,
+                           channel_id=channel, text=text, thread_ts=thread_ts)
+
+
+def parse_interaction(payload: dict[str, Any]) -> SlackRequest:
+    if payload.get("type") != "block_actions":
+        return Ignored(f"interaction type {payload.get('type')!r}")
+    actions = payload.get("actions") or []
+    button = next((a for a in actions if a.get("type") == "button" and a.get("value")), None)
+    user = payload.get("user") or {}
+    team = user.get("team_id") or (payload.get("team") or {}).get("id")
+    channel = (payload.get("channel") or {}).get("id") or (
+        payload.get("container") or {}).get("channel_id")
+    if button is None or not (user.get("id") and team and channel):
+        return Ignored("block action without a button value, user, team or channel")
+    container = payload.get("container") or {}
+    key = f"click:{team}:{user['id']}:{button.get('action_ts') or payload.get('trigger_id')}"
+    return IncomingMessage(dedupe_key=key, team_id=team, user_id=user["id"], channel_id=channel,
+                           text=str(button["value"]), thread_ts=container.get("thread_ts"))
+
+
+def strip_mentions(text: str) -> str:
+    return " ".join(_MENTION.sub(" ", text).split())
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ValueError("JSON body is not an object")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Replies
+
+
+def to_mrkdwn(text: str) -> str:
+    """Slack's dialect: escape &, <, >; **bold** -> *bold*; [label](url) -> <url|label>."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = _BOLD.sub(r"*\1*", escaped)
+    return _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", escaped)
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _button(index: int, title: str, payload: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": f"{BUTTON_ACTION_PREFIX}{index}",
+        "text": {"type": "plain_text", "text": _truncate(title or payload, MAX_BUTTON_TEXT),
+                 "emoji": True},
+        "value": payload[:MAX_BUTTON_VALUE],
+    }
+
+
+def button_blocks(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    elements = [_button(i, str(b.get("title") or ""), str(b.get("payload") or b.get("title")))
+                for i, b in enumerate(buttons) if b.get("payload") or b.get("title")]
+    return [{"type": "actions", "block_id": f"rasa_buttons_{start // MAX_ACTIONS_PER_BLOCK}",
+             "elements": elements[start:start + MAX_ACTIONS_PER_BLOCK]}
+            for start in range(0, len(elements), MAX_ACTIONS_PER_BLOCK)]
+
+
+def render_message(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """chat.postMessage arguments (text, blocks) for one Rasa bot message.
+
+    Usually one post; a custom payload with its own `blocks` or `text` is posted as given.
+    """
+    posts: list[dict[str, Any]] = []
+    text = str(message.get("text") or "")
+    buttons = message.get("buttons") or message.get("quick_replies") or []
+    blocks: list[dict[str, Any]] = []
+    for start in range(0, len(text), MAX_SECTION_TEXT):
+        chunk = to_mrkdwn(text[start:start + MAX_SECTION_TEXT])
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    if message.get("image"):
+        blocks.append({"type": "image", "image_url": str(message["image"]),
+                       "alt_text": text[:100] or "image"})
+    blocks.extend(button_blocks(buttons))
+    if blocks:
+        fallback = text or " / ".join(str(b.get("title")) for b in buttons) or "image"
+        posts.append({"text": _truncate(fallback, 4000), "blocks": blocks})
+    custom = message.get("custom")
+    if isinstance(custom, dict) and (custom.get("blocks") or custom.get("text")):
+        posts.append({key: custom[key] for key in ("text", "blocks") if key in custom})
+    return posts
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings and users
+
+
+DEFAULT_API_BASE_URL = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """credentials.yml values win over the environment; see the table in channels/slack.py."""
+
+    signing_secret: str
+    bot_token: str
+    api_base_url: str = DEFAULT_API_BASE_URL
+    dedupe_redis_url: str | None = None
+    dedupe_ttl_seconds: float = 3600
+    profile_cache_seconds: float = 600
+
+    @classmethod
+    def load(cls, credentials: dict[str, Any] | None,
+             environ: dict[str, str] | None = None) -> SlackSettings:
+        credentials = credentials or {}
+        environ = os.environ if environ is None else environ
+
+        def pick(key: str, default: Any = None) -> Any:
+            value = credentials.get(key)
+            if value in (None, ""):
+                value = environ.get(f"SLACK_{key.upper()}")
+            return default if value in (None, "") else value
+
+        base = str(pick("api_base_url", DEFAULT_API_BASE_URL))
+        return cls(
+            signing_secret=str(pick("signing_secret", "")),
+            bot_token=str(pick("bot_token", "")),
+            api_base_url=base if base.endswith("/") else base + "/",
+            dedupe_redis_url=pick("dedupe_redis_url"),
+            dedupe_ttl_seconds=float(pick("dedupe_ttl_seconds", 3600)),
+            profile_cache_seconds=float(pick("profile_cache_seconds", 600)),
+        )
+
+    def missing(self) -> list[str]:
+        return [name for name, value in (("SLACK_SIGNING_SECRET", self.signing_secret),
+                                         ("SLACK_BOT_TOKEN", self.bot_token)) if not value]
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    team_id: str
+    user_id: str
+    email: str | None
+    name: str | None
+
+    @property
+    def external_id(self) -> str:
+        return f"{self.team_id}:{self.user_id}"
+
+
+def user_from_info(team_id: str, user_id: str, info: dict[str, Any] | None) -> SlackUser | None:
+    """The person behind a users.info answer; None for bots and deactivated accounts.
+
+    The email counts only when Slack says it is confirmed (scope users:read.email). When Slack
+    could not be asked (info None), the signed team + user still identify the person.
+    """
+    if info is None:
+        return SlackUser(team_id, user_id, None, None)
+    user = info.get("user") or {}
+    if user.get("deleted") or user.get("is_bot") or user.get("id") not in (None, user_id):
+        return None
+    profile = user.get("profile") or {}
+    email = profile.get("email")
+    confirmed = user.get("is_email_confirmed", True) is not False
+    name = profile.get("real_name") or user.get("real_name") or user.get("name")
+    return SlackUser(team_id, user_id, str(email).lower() if email and confirmed else None,
+                     str(name) if name else None)

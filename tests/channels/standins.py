@@ -1,0 +1,254 @@
+"""Local stand-ins for Slack's Web API and Microsoft's Bot Framework services (no internet).
+
+Each is an aiohttp application that records what it received. `ThreadedServer` runs one on a free
+port in a background thread, so that processes started by tests/stack.py can reach it for a whole
+session; unit tests can also mount the apps on pytest-aiohttp's `aiohttp_server`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+# ---------------------------------------------------------------------------------------------
+# Running an app in a thread
+
+
+class ThreadedServer:
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ThreadedServer:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("stand-in server did not start")
+        return self
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _start(self) -> None:
+        self._runner = web.AppRunner(self.app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30, interval: float = 0.1) -> Any:
+    """Poll until `condition()` is truthy; returns its value or raises AssertionError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+# ---------------------------------------------------------------------------------------------
+# Slack Web API
+
+
+class SlackWebApi:
+    """auth.test, users.info and chat.postMessage, as Slack answers them."""
+
+    def __init__(self, token: str = "xoxb-test-token") -> None:
+        self.token = token
+        self.users: dict[str, dict[str, Any]] = {}
+        self.posts: list[dict[str, Any]] = []
+        self.calls: list[str] = []
+        self.app = web.Application()
+        self.app.router.add_post("/api/{method}", self._dispatch)
+
+    def add_user(self, team_id: str, user_id: str, email: str | None, name: str = "Test User",
+                 **extra: Any) -> None:
+        profile = {"real_name": name, **({"email": email} if email else {})}
+        self.users[user_id] = {"id": user_id, "team_id": team_id, "name": name.lower(),
+                               "real_name": name, "deleted": False, "is_bot": False,
+                               "is_email_confirmed": True, "profile": profile, **extra}
+
+    def posts_to(self, channel: str) -> list[dict[str, Any]]:
+        return [post for post in self.posts if post.get("channel") == channel]
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        self.calls.append(method)
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        if request.content_type == "application/json":
+            args = await request.json()
+        else:
+            args = dict(await request.post())
+        args.update(request.query)
+        if method == "auth.test":
+            return web.json_response({"ok": True, "team_id": "T0", "user_id": "UBOT",
+                                      "bot_id": "BBOT"})
+        if method == "users.info":
+            user = self.users.get(str(args.get("user")))
+            if user is None:
+                return web.json_response({"ok": False, "error": "user_not_found"})
+            return web.json_response({"ok": True, "user": user})
+        if method == "chat.postMessage":
+            if isinstance(args.get("blocks"), str):
+                args["blocks"] = json.loads(args["blocks"])
+            self.posts.append(args)
+            return web.json_response({"ok": True, "channel": args.get("channel"),
+                                      "ts": f"{time.time():.6f}"})
+        return web.json_response({"ok": False, "error": "unknown_method"})
+
+
+# ---------------------------------------------------------------------------------------------
+# Bot Framework: signing keys, OpenID metadata, token endpoint, connector (serviceUrl)
+
+BOT_ISSUER = "https://api.botframework.com"
+
+
+class Signer:
+    """An RSA key that signs Bot Framework style tokens."""
+
+    def __init__(self, kid: str | None = None, endorsements: tuple[str, ...] = ("msteams",)):
+        self.kid = kid or f"key-{uuid.uuid4().hex[:8]}"
+        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.endorsements = endorsements
+
+    def jwk(self) -> dict[str, Any]:
+        jwk = RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        return {**jwk, "kid": self.kid, "use": "sig", "endorsements": list(self.endorsements)}
+
+    def token(self, *, audience: str, service_url: str, issuer: str = BOT_ISSUER,
+              lifetime: float = 3600, kid: str | None = None, **claims: Any) -> str:
+        now = int(time.time())
+        payload = {"iss": issuer, "aud": audience, "serviceurl": service_url, "nbf": now - 5,
+                   "iat": now - 5, "exp": int(now + lifetime), **claims}
+        return jwt.encode(payload, self.private_key, algorithm="RS256",
+                          headers={"kid": kid or self.kid})
+
+
+class BotFrameworkLogin:
+    """OpenID metadata + JWKS (login.botframework.com) and the token endpoint
+    (login.microsoftonline.com), in one app."""
+
+    def __init__(self, app_id: str, app_password: str) -> None:
+        self.app_id = app_id
+        self.app_password = app_password
+        self.signers: list[Signer] = [Signer()]
+        self.metadata_requests = 0
+        self.jwks_requests = 0
+        self.tokens_issued: list[str] = []
+        self.token_lifetime = 3600
+        self.app = web.Application()
+        self.app.router.add_get("/v1/.well-known/openidconfiguration", self._metadata)
+        self.app.router.add_get("/v1/keys", self._keys)
+        self.app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
+
+    @property
+    def signer(self) -> Signer:
+        return self.signers[0]
+
+    async def _metadata(self, request: web.Request) -> web.Response:
+        self.metadata_requests += 1
+        base = f"{request.scheme}://{request.host}"
+        return web.json_response({"issuer": BOT_ISSUER, "jwks_uri": f"{base}/v1/keys",
+                                  "id_token_signing_alg_values_supported": ["RS256"]})
+
+    async def _keys(self, request: web.Request) -> web.Response:
+        self.jwks_requests += 1
+        return web.json_response({"keys": [signer.jwk() for signer in self.signers]})
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if (form.get("grant_type") != "client_credentials" or form.get("client_id") != self.app_id
+                or form.get("client_secret") != self.app_password
+                or form.get("scope") != "https://api.botframework.com/.default"):
+            return web.json_response({"error": "invalid_client"}, status=401)
+        token = f"bot-token-{len(self.tokens_issued) + 1}"
+        self.tokens_issued.append(token)
+        return web.json_response({"token_type": "Bearer", "expires_in": self.token_lifetime,
+                                  "access_token": token})
+
+
+class BotConnector:
+    """A serviceUrl: receives replies, answers member look-ups; checks the bot token."""
+
+    def __init__(self, login: BotFrameworkLogin) -> None:
+        self.login = login
+        self.replies: list[dict[str, Any]] = []
+        self.members: dict[str, dict[str, Any]] = {}
+        self.unauthorised = 0
+        self.app = web.Application()
+        self.app.router.add_post("/v3/conversations/{conversation}/activities/{activity}",
+                                 self._reply)
+        self.app.router.add_get("/v3/conversations/{conversation}/members/{member}",
+                                self._member)
+
+    def _authorised(self, request: web.Request) -> bool:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        ok = scheme == "Bearer" and token in self.login.tokens_issued
+        self.unauthorised += not ok
+        return ok
+
+    async def _reply(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return web.json_response({"error": "unauthorized"}, status=401)
+        activity = await request.json()
+        self.replies.append({"conversation": request.match_info["conversation"],
+                             "reply_to": request.match_info["activity"], "activity": activity})
+        return web.json_response({"id": f"reply-{len(self.replies)}"})
+
+    async def _member(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return web.json_response({"error": "unauthorized"}, status=401)
+        member = self.members.get(request.match_info["member"])
+        if member is None:
+            return web.json_response({"error": {"code": "MemberNotFound"}}, status=404)
+        return web.json_response(member)
+
+    def replies_to(self, conversation: str) -> list[dict[str, Any]]:
+        return [reply["activity"] for reply in self.replies
+                if reply["conversation"] == conversation]
+
+
+def teams_activity(service_url: str, *, text: str = "hello", tenant: str = "tenant-1",
+                   aad: str = "aad-1", conversation: str | None = None,
+                   value: dict[str, Any] | None = None, app_id: str = "app-id") -> dict[str, Any]:
+    conversation = conversation or f"a:conv-{uuid.uuid4().hex[:10]}"
+    activity: dict[str, Any] = {
+        "type": "message", "id": f"act-{uuid.uuid4().hex[:10]}", "channelId": "msteams",
+        "serviceUrl": service_url, "text": text,
+        "from": {"id": f"29:{aad}", "name": "Test Person", "aadObjectId": aad},
+        "recipient": {"id": f"28:{app_id}", "name": "Therapy bot"},
+        "conversation": {"id": conversation, "conversationType": "personal", "tenantId": tenant},
+        "channelData": {"tenant": {"id": tenant}},
+    }
+    if value is not None:
+        activity["value"] = value
+    return activity
