@@ -39,9 +39,13 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _card_spans(run: str) -> list[tuple[int, int]]:
-    """Spans (in `run`) of Luhn-valid card-length digit windows, longest first, not overlapping."""
+    """Spans (in `run`) of card numbers: the whole run when it has 13 to 19 digits and passes
+    Luhn; in a longer run (a card typed next to other digits), every Luhn-valid card-length
+    window, longest first, not overlapping."""
     positions = [i for i, ch in enumerate(run) if ch.isdigit()]
     digits = "".join(run[i] for i in positions)
+    if len(digits) <= MAX_DIGITS:
+        return [(positions[0], positions[-1] + 1)] if luhn_valid(digits) else []
     taken = [False] * len(digits)
     spans: list[tuple[int, int]] = []
     for length in range(min(MAX_DIGITS, len(digits)), MIN_DIGITS - 1, -1):

@@ -1,0 +1,79 @@
+"""Action tests talk to the real backend (create_app on a temp SQLite file) over real HTTP."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from backend.api.app import create_app
+from backend.db import Database
+from backend.settings import Settings
+
+TOKEN = "bot-test-token"
+DOMAIN_FILE = Path(__file__).resolve().parents[2] / "bot" / "domain.yml"
+
+
+def load_forms() -> dict[str, Any]:
+    """The forms section of bot/domain.yml (the only part of the domain the actions read)."""
+    text = DOMAIN_FILE.read_text()
+    section = text.split("\nforms:\n", 1)[1].split("\n\n", 1)[0]
+    return {name: {"required_slots": [s.strip() for s in slots.split(",")]}
+            for name, slots in re.findall(r"^  (\w+):\n    required_slots: \[([^\]]*)\]",
+                                          section, re.MULTILINE)}
+
+
+DOMAIN: dict[str, Any] = {"forms": load_forms(), "slots": {}}
+
+
+def make_tracker(identity: str | None = "test:someone", *, text: str = "hello",
+                 intent: str = "inform", entities: list[dict[str, Any]] | None = None,
+                 slots: dict[str, Any] | None = None, active_loop: str | None = None,
+                 set_now: dict[str, Any] | None = None, sender_id: str = "sender",
+                 extra_metadata: dict[str, Any] | None = None) -> Tracker:
+    """A tracker whose latest user message carries `identity` in its metadata (as a channel
+    would attach it); `set_now` are slots filled by that message (what a form validates)."""
+    metadata = {"identity": identity} if identity else {}
+    metadata.update(extra_metadata or {})
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.99},
+              "entities": entities or [], "metadata": metadata}
+    all_slots = {"requested_slot": None, "validation_failures": 0, **(slots or {}),
+                 **(set_now or {})}
+    events = [{"event": "action", "name": "action_listen"},
+              {"event": "user", "text": text, "parse_data": latest, "metadata": metadata},
+              *({"event": "slot", "name": k, "value": v} for k, v in (set_now or {}).items())]
+    return Tracker(sender_id, all_slots, latest, events, False, None,
+                   {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+def texts(dispatcher: CollectingDispatcher) -> str:
+    return "\n".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+@pytest.fixture
+def backend_db(tmp_path) -> Iterator[Database]:
+    db = Database(f"sqlite:///{tmp_path / 'backend.sqlite3'}")
+    db.create_all()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+async def backend(backend_db, monkeypatch) -> Database:
+    """The real backend app on a local port; the actions find it through BACKEND_URL."""
+    server = TestServer(create_app(backend_db, Settings(BACKEND_SERVICE_TOKEN=TOKEN)))
+    await server.start_server()
+    monkeypatch.setenv("BACKEND_URL", str(server.make_url("")).rstrip("/"))
+    monkeypatch.setenv("BACKEND_SERVICE_TOKEN", TOKEN)
+    yield backend_db
+    await server.close()

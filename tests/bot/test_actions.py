@@ -1,0 +1,300 @@
+"""Custom actions against the real backend over HTTP: rasa-sdk Tracker + CollectingDispatcher."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from bot.actions import base
+from bot.actions.authorisations import (
+    ActionChangeAuthorisationStatus,
+    ActionCreateAuthorisation,
+    ActionListAuthorisations,
+    ValidateAuthorisationForm,
+)
+from bot.actions.booking import (
+    ActionAskBookingConfirmed,
+    ActionAskSlotStart,
+    ActionAskTherapistId,
+    ActionBook,
+    ValidateBookingForm,
+)
+from bot.actions.booking_changes import ActionAskChangeChoice, ActionChangeBooking
+from bot.actions.forms import GIVE_UP_TEXT, MAX_FAILURES
+from bot.actions.handoff import ANONYMOUS_TEXT, ActionHandoff
+from bot.actions.invites import ActionCreateInvite
+from bot.actions.payments import ActionCardLink, ActionShowSpend
+from bot.actions.redeem import ActionRedeemInvite, ValidateRedeemForm
+from bot.actions.safety import ActionSafetyResponse
+from bot.actions.sessions import ActionListBookings, ActionShowGrants
+from backend.models import HandoffRequest
+from backend.services import invites
+from tests.backend import booking_factories, factories
+from tests.bot.conftest import DOMAIN, make_tracker, slot_events, texts
+
+
+def form_ended(events) -> bool:
+    return any(e["event"] == "active_loop" and e["name"] is None for e in events)
+
+
+async def run(action, tracker):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, DOMAIN)
+    return dispatcher, events
+
+
+# ------------------------------------------------------------------ failures and identity
+
+async def test_backend_down_gives_a_friendly_message_and_no_trace(monkeypatch):
+    monkeypatch.setenv("BACKEND_URL", "http://127.0.0.1:9")  # nothing listens there
+    dispatcher, events = await run(ActionShowGrants(), make_tracker("test:alice"))
+    assert texts(dispatcher) == base.UNAVAILABLE_TEXT and events == []
+
+
+async def test_a_wrong_service_token_is_an_outage_for_the_user(backend, monkeypatch):
+    monkeypatch.setenv("BACKEND_SERVICE_TOKEN", "not-the-token")
+    dispatcher, _ = await run(ActionShowGrants(), make_tracker("test:alice"))
+    assert texts(dispatcher) == base.UNAVAILABLE_TEXT
+
+
+async def test_a_refusal_shows_the_backends_own_message(backend):
+    admin = factories.register_organisation(backend)
+    member = factories.add_member(backend, admin.organisation_id)
+    dispatcher, _ = await run(ActionListAuthorisations(), make_tracker(member.identity))
+    assert texts(dispatcher) == "Only your organisation's admins can do that."
+
+
+async def test_no_identity_in_metadata_means_anonymous_even_if_the_sender_id_looks_real(
+        backend):
+    admin = factories.register_organisation(backend)
+    tracker = make_tracker(None, sender_id=admin.identity)
+    dispatcher, _ = await run(ActionListAuthorisations(), tracker)
+    assert texts(dispatcher) == base.NOT_IDENTIFIED_TEXT
+
+
+# ------------------------------------------------------------------ admin flows
+
+async def test_admin_creates_an_authorisation_then_an_invite_a_member_redeems(backend):
+    admin = factories.register_organisation(backend)
+    answers = {"coverage": "first_relationship", "sessions_per_user": 7, "user_limit": 5,
+               "access": "invite_only", "authorisation_confirmed": True}
+    dispatcher, events = await run(ActionCreateAuthorisation(),
+                                   make_tracker(admin.identity, slots=answers))
+    assert "is active" in texts(dispatcher)
+    assert slot_events(events)["coverage"] is None  # the form's answers are forgotten
+    authorisation_id = dispatcher.messages[0]["buttons"][0]["payload"].split('"')[-2]
+
+    dispatcher, _ = await run(ActionCreateInvite(), make_tracker(admin.identity, slots={
+        "authorisation_id": authorisation_id, "invite_email": "none"}))
+    code = texts(dispatcher).split("invite code: ")[1].split(" ")[0]
+    assert "redeem" in dispatcher.messages[1]["text"].lower()  # the email text
+
+    typed = code.lower().replace("-", " ")  # typed the way people do
+    tracker = make_tracker("test:newcomer", text=f"my code is {typed}", intent="redeem_invite",
+                           set_now={"invite_code": f"my code is {typed}"},
+                           active_loop="redeem_form")
+    dispatcher, events = await run(ValidateRedeemForm(), tracker)
+    assert slot_events(events)["invite_code"] == code
+    dispatcher, _ = await run(ActionRedeemInvite(), make_tracker(
+        "test:newcomer", slots={"invite_code": code}))
+    assert "7 sessions" in texts(dispatcher)
+
+
+async def test_unlimited_users_and_a_cancelled_confirmation(backend):
+    admin = factories.register_organisation(backend)
+    answers = {"coverage": "new_relationship", "sessions_per_user": 3,
+               "user_limit": "unlimited", "access": "all_members"}
+    dispatcher, _ = await run(ActionCreateAuthorisation(), make_tracker(
+        admin.identity, slots={**answers, "authorisation_confirmed": False}))
+    assert texts(dispatcher) == "OK, I haven't created anything."
+    dispatcher, _ = await run(ActionCreateAuthorisation(), make_tracker(
+        admin.identity, slots={**answers, "authorisation_confirmed": True}))
+    assert "All members of your organisation can now book" in texts(dispatcher)
+    dispatcher, _ = await run(ActionListAuthorisations(), make_tracker(admin.identity))
+    assert "unlimited users" in texts(dispatcher) and "0 places taken" in texts(dispatcher)
+
+
+async def test_sessions_and_users_in_one_answer_fill_both_questions(backend):
+    admin = factories.register_organisation(backend)
+    tracker = make_tracker(admin.identity, text="7 sessions for 5 people",
+                           active_loop="authorisation_form",
+                           slots={"requested_slot": "sessions_per_user",
+                                  "coverage": "first_relationship"},
+                           set_now={"sessions_per_user": "7 sessions for 5 people"})
+    _, events = await run(ValidateAuthorisationForm(), tracker)
+    assert slot_events(events)["sessions_per_user"] == 7
+    assert slot_events(events)["user_limit"] == 5
+
+
+async def test_a_member_cannot_start_the_authorisation_form(backend):
+    admin = factories.register_organisation(backend)
+    member = factories.add_member(backend, admin.organisation_id)
+    tracker = make_tracker(member.identity, intent="create_authorisation",
+                           active_loop="authorisation_form")
+    dispatcher, events = await run(ValidateAuthorisationForm(), tracker)
+    assert "Only your organisation's admins" in texts(dispatcher)
+    assert form_ended(events)
+
+
+async def test_repeated_unusable_answers_end_the_form_politely(backend):
+    admin = factories.register_organisation(backend)
+    failures = 0
+    for attempt in range(MAX_FAILURES):
+        tracker = make_tracker(admin.identity, text="banana", active_loop="authorisation_form",
+                               slots={"requested_slot": "sessions_per_user",
+                                      "validation_failures": failures},
+                               set_now={"sessions_per_user": "banana"})
+        dispatcher, events = await run(ValidateAuthorisationForm(), tracker)
+        failures = slot_events(events)["validation_failures"]
+        if attempt < MAX_FAILURES - 1:
+            assert "number of sessions" in texts(dispatcher)
+    assert GIVE_UP_TEXT in texts(dispatcher)
+    assert form_ended(events)
+
+
+async def test_pause_then_revoke_needs_a_confirmation(backend):
+    admin = factories.register_organisation(backend)
+    offer = factories.authorisation(backend, admin)
+    dispatcher, _ = await run(ActionChangeAuthorisationStatus(), make_tracker(
+        admin.identity, text="pause it", slots={"status_verb": "pause"}))
+    assert texts(dispatcher).endswith("is now paused.")
+    dispatcher, _ = await run(ActionChangeAuthorisationStatus(), make_tracker(
+        admin.identity, slots={"status_verb": "revoke", "authorisation_id": str(offer.id)}))
+    assert "permanent" in texts(dispatcher)
+    dispatcher, _ = await run(ActionChangeAuthorisationStatus(), make_tracker(
+        admin.identity, slots={"status_verb": "resume", "authorisation_id": "999"}))
+    assert texts(dispatcher) == "No authorisation with that id in your organisation."
+
+
+async def test_card_link_and_spend(backend):
+    admin = factories.register_organisation(backend)
+    factories.authorisation(backend, admin)
+    dispatcher, _ = await run(ActionCardLink(), make_tracker(admin.identity))
+    assert "secure page: http" in texts(dispatcher)
+    dispatcher, _ = await run(ActionShowSpend(), make_tracker(admin.identity))
+    assert texts(dispatcher).startswith("Spend so far:")
+
+
+# ------------------------------------------------------------------ member flows
+
+def member_with_sessions(db):
+    admin = factories.register_organisation(db)
+    offer = factories.authorisation(db, admin, sessions_per_user=3)
+    member, grant = factories.member_with_grant(db, admin, offer.id)
+    return member, grant
+
+
+async def test_booking_form_refuses_someone_without_sessions(backend):
+    admin = factories.register_organisation(backend)
+    member = factories.add_member(backend, admin.organisation_id)
+    dispatcher, events = await run(ValidateBookingForm(), make_tracker(
+        member.identity, intent="find_therapist", active_loop="booking_form"))
+    assert "redeem" in texts(dispatcher)
+    assert form_ended(events)
+
+
+async def test_search_pick_a_slot_see_who_pays_and_book(backend):
+    member, grant = member_with_sessions(backend)
+    booking_factories.therapist(backend)
+    booking_factories.therapist(backend)
+    tracker = make_tracker(member.identity, text="anxiety, video, any time",
+                           intent="find_therapist", active_loop="booking_form")
+    _, events = await run(ValidateBookingForm(), tracker)
+    grant_id = slot_events(events)["grant_id"]
+    filters = {"grant_id": grant_id, "issue": "any", "modality": "video", "when": {}}
+
+    dispatcher, events = await run(ActionAskTherapistId(), make_tracker(
+        member.identity, slots=filters))
+    results = slot_events(events)["search_results"]
+    assert len(results) == 2 and len(dispatcher.messages[0]["buttons"]) == 2
+
+    chosen = {**filters, "search_results": results, "therapist_id": str(results[0]["id"])}
+    dispatcher, events = await run(ActionAskSlotStart(), make_tracker(
+        member.identity, slots=chosen))
+    offered = slot_events(events)["offered_slots"]
+    assert offered and dispatcher.messages[0]["buttons"][0]["payload"].startswith("/inform")
+
+    ready = {**chosen, "offered_slots": offered, "slot_start": offered[0]}
+    dispatcher, _ = await run(ActionAskBookingConfirmed(), make_tracker(
+        member.identity, slots=ready))
+    assert "Your organisation pays for this session" in texts(dispatcher)
+    assert "3 remaining sessions" in texts(dispatcher)
+
+    dispatcher, events = await run(ActionBook(), make_tracker(
+        member.identity, slots={**ready, "booking_confirmed": True}))
+    assert texts(dispatcher).startswith("Requested:")
+    assert "Your organisation pays (2 sessions left" in texts(dispatcher)
+    assert slot_events(events)["therapist_id"] is None
+
+    dispatcher, _ = await run(ActionShowGrants(), make_tracker(member.identity))
+    assert "2 of 3 sessions left" in texts(dispatcher)
+    dispatcher, _ = await run(ActionListBookings(), make_tracker(member.identity))
+    assert "requested, paid by your organisation" in texts(dispatcher)
+
+
+async def test_a_filter_change_while_choosing_restarts_the_search(backend):
+    member, _ = member_with_sessions(backend)
+    tracker = make_tracker(member.identity, text="actually make it phone",
+                           entities=[{"entity": "modality", "value": "phone"}],
+                           active_loop="booking_form",
+                           slots={"requested_slot": "slot_start", "issue": "any", "when": {},
+                                  "therapist_id": "4", "search_results": [{"id": 4}]},
+                           set_now={"modality": "phone"})
+    _, events = await run(ValidateBookingForm(), tracker)
+    changed = slot_events(events)
+    assert changed["modality"] == "phone" and changed["therapist_id"] is None
+
+
+async def test_cancel_shows_the_policy_sentence_first_then_cancels(backend):
+    member, grant = member_with_sessions(backend)
+    therapist_id = booking_factories.therapist(backend)
+    from backend.services import bookings
+
+    booked = bookings.book(backend, member, therapist_id=therapist_id,
+                           starts_at=booking_factories.slot(24 * 7), modality="video",
+                           grant_id=grant.id)
+    dispatcher, _ = await run(ActionAskChangeChoice(), make_tracker(
+        member.identity, slots={"booking_id": str(booked.id)}))
+    preview = bookings.cancellation_preview(backend, member, booked.id)
+    assert texts(dispatcher).startswith(preview.message)
+    assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == [
+        "Yes, cancel it", "Reschedule instead", "Keep it"]
+    dispatcher, _ = await run(ActionChangeBooking(), make_tracker(
+        member.identity, slots={"booking_id": str(booked.id), "change_choice": "cancel"}))
+    assert "gone back to you: 3 left" in texts(dispatcher)
+
+
+# ------------------------------------------------------------------ anyone
+
+async def test_handoff_is_recorded_for_the_team(backend):
+    admin = factories.register_organisation(backend)
+    tracker = make_tracker(admin.identity, text="I need help with the card",
+                           intent="handoff_request")
+    dispatcher, _ = await run(ActionHandoff(), tracker)
+    assert "get in touch" in texts(dispatcher)
+    with backend.reader() as session:
+        row = session.scalars(select(HandoffRequest)).one()
+    assert row.identity == admin.identity and row.message == "I need help with the card"
+
+
+async def test_handoff_for_an_anonymous_visitor_points_elsewhere(backend):
+    dispatcher, _ = await run(ActionHandoff(), make_tracker(None))
+    assert texts(dispatcher) == ANONYMOUS_TEXT
+
+
+@pytest.mark.parametrize("identity", [None, "test:anyone"])
+async def test_safety_response_has_the_uk_crisis_lines_and_offers_a_person(identity):
+    dispatcher, _ = await run(ActionSafetyResponse(), make_tracker(identity))
+    text = texts(dispatcher)
+    assert "999" in text and "116 123" in text and "NHS 111" in text
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/handoff_request"
+
+
+async def test_redeeming_a_wrong_code_shows_why(backend):
+    admin = factories.register_organisation(backend)
+    offer = factories.authorisation(backend, admin)
+    invites.create(backend, admin, offer.id)
+    dispatcher, _ = await run(ActionRedeemInvite(), make_tracker(
+        "test:guess", slots={"invite_code": "AAAAA-11111"}))
+    assert "doesn't match any invite" in texts(dispatcher)

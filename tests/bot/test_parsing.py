@@ -1,0 +1,142 @@
+"""Free text the way people write it: numbers, days and times, invite codes, choices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from bot.actions.parsing import (
+    ANY,
+    UNLIMITED,
+    When,
+    find_email,
+    find_invite_code,
+    format_money,
+    format_slot,
+    is_skip,
+    match_words,
+    parse_choice,
+    parse_count,
+    parse_modality,
+    parse_sessions_and_users,
+    parse_user_limit,
+    parse_when,
+    when_allows,
+)
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"]
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("7", 7), ("seven", 7), ("seven sessions", 7), ("sevn", 7), ("twenty five", 25),
+    ("about 12 please", 12), ("ten people", 10), ("a hundred", 100),
+])
+def test_numbers_in_digits_and_words(text, number):
+    assert parse_count(text) == number
+
+
+@pytest.mark.parametrize("text", ["unlimited", "no limit", "everyone", "as many as they like",
+                                  "Unlimited users please"])
+def test_unlimited_users(text):
+    assert parse_user_limit(text) == UNLIMITED
+
+
+def test_sessions_and_users_in_one_answer():
+    assert parse_sessions_and_users("7 sessions for 5 users") == (7, 5)
+    assert parse_sessions_and_users("seven sessions each, unlimited people") == (7, UNLIMITED)
+    assert parse_sessions_and_users("ten sessions for twenty people") == (10, 20)
+    assert parse_sessions_and_users("just 6") == (None, None)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("next Tuesday after 5pm", When(days=["tuesday"], after="17:00")),
+    ("weekday mornings", When(days=WEEKDAYS, times=["morning"])),
+    ("weekends", When(days=["saturday", "sunday"])),
+    ("tues or thurs evenings", When(days=["tuesday", "thursday"], times=["evening"])),
+    ("between 9 and 12", When(after="09:00", before="12:00")),
+    ("before 10am", When(before="10:00")),
+    ("after 6", When(after="18:00")),
+    ("at 6pm", When(after="18:00", before="20:00")),
+    ("after work", When(after="17:00")),
+    ("mondays", When(days=["monday"])),
+    ("wensday afternoon", When(days=["wednesday"], times=["afternoon"])),
+    ("any time", When()),
+    ("no preference", When()),
+])
+def test_days_and_times(text, expected):
+    assert parse_when(text) == expected
+
+
+def test_relative_days_use_the_calendar():
+    tuesday_noon = datetime(2026, 11, 24, 12, 0)  # a Tuesday
+    assert parse_when("tomorrow evening", now=tuesday_noon) == When(days=["wednesday"],
+                                                                    times=["evening"])
+    assert parse_when("tomorow", now=tuesday_noon) == When(days=["wednesday"])
+
+
+def test_text_without_days_or_times_is_none():
+    assert parse_when("anxiety please") is None
+    assert parse_when("") is None
+
+
+def test_when_allows_local_times():
+    when = When(days=WEEKDAYS, after="17:00")
+    assert when_allows(when, datetime(2026, 11, 24, 18, 0))
+    assert not when_allows(when, datetime(2026, 11, 24, 16, 0))
+    assert not when_allows(when, datetime(2026, 11, 28, 18, 0))  # a Saturday
+    assert when_allows(When(), datetime(2026, 11, 28, 3, 0))
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("redeem 7KQ2M-X9D4R", "7KQ2M-X9D4R"),
+    ("my code is 7kq2m x9d4r", "7KQ2M-X9D4R"),
+    ("7kq2mx9d4r", "7KQ2M-X9D4R"),
+    ("code: tbwcq-xdwjz thanks", "TBWCQ-XDWJZ"),
+])
+def test_invite_codes_with_spaces_dashes_and_lower_case(text, code):
+    assert find_invite_code(text) == code
+
+
+def test_two_ordinary_words_are_not_a_code_unless_it_was_asked_for():
+    assert find_invite_code("hello there") is None
+    assert find_invite_code("tbwcq xdwjz") is None
+    assert find_invite_code("tbwcq xdwjz", only_answer=True) == "TBWCQ-XDWJZ"
+
+
+def test_emails_and_skips():
+    assert find_email("it's Sam.Patel@Acme.co.uk thanks") == "sam.patel@acme.co.uk"
+    assert find_email("no email") is None
+    assert all(is_skip(t) for t in ["any", "not sure", "no preference", "skip", "don't mind"])
+    assert not is_skip("anxiety")
+
+
+def test_choices_by_number_ordinal_or_name():
+    names = ["Dr Ada Lovelace", "Dr Alan Turing", "Dr Grace Hopper"]
+    assert parse_choice("2", names) == 1
+    assert parse_choice("the first one", names) == 0
+    assert parse_choice("last", names) == 2
+    assert parse_choice("Grace please", names) == 2
+    assert parse_choice("someone else", names) is None
+    assert parse_choice("7", names) is None
+
+
+def test_vocabulary_matching_forgives_typos():
+    vocabulary = ["anxiety", "sleep problems", "stress", "panic attacks"]
+    assert match_words("anxeity", vocabulary) == ["anxiety"]
+    assert set(match_words("stress and panic attacks", vocabulary)) == {"stress", "panic attacks"}
+    assert match_words("nothing relevant", vocabulary) == []
+
+
+@pytest.mark.parametrize(("text", "modality"), [
+    ("zoom please", "video"), ("face to face", "in_person"), ("over the phone", "phone"),
+    ("no preference", ANY), ("blue", None),
+])
+def test_modalities(text, modality):
+    assert parse_modality(text) == modality
+
+
+def test_display_in_uk_time():
+    assert format_slot("2026-07-07T16:00:00+00:00") == "Tue 7 Jul, 17:00"  # BST
+    assert format_slot("2026-12-01T17:00:00Z") == "Tue 1 Dec, 17:00"
+    assert format_money(12345) == "£123.45"
