@@ -1,0 +1,70 @@
+"""Session-wide stand-ins (Slack Web API, Bot Framework login and connector) and the running
+stack with the Slack and Teams channels configured against them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import update
+
+from backend.models import Organisation
+from backend.seed import DEMO_ORGANISATION
+from tests.channels.standins import BotConnector, BotFrameworkLogin, SlackWebApi, ThreadedServer
+from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
+
+SLACK_SECRET = "stack-slack-signing-secret"
+SLACK_TOKEN = "xoxb-stack-token"
+DEMO_TEAM = "TNORTHWIND"
+TEAMS_APP_ID = "11111111-2222-3333-4444-555555555555"
+TEAMS_PASSWORD = "stack-teams-secret"
+DEMO_TENANT = "tenant-northwind"
+
+
+@dataclass
+class ChannelWorld:
+    stack: Stack
+    slack: SlackWebApi
+    login: BotFrameworkLogin
+    connector: BotConnector
+    connector_url: str
+
+    @property
+    def slack_webhook(self) -> str:
+        return f"{self.stack.rasa_url}/webhooks/slack/webhook"
+
+    @property
+    def teams_webhook(self) -> str:
+        return f"{self.stack.rasa_url}/webhooks/teams/webhook"
+
+
+@pytest.fixture(scope="session")
+def channel_world(stack_factory) -> Iterator[ChannelWorld]:  # noqa: F811
+    slack = SlackWebApi(SLACK_TOKEN)
+    login = BotFrameworkLogin(TEAMS_APP_ID, TEAMS_PASSWORD)
+    connector = BotConnector(login)
+    servers = [ThreadedServer(app).start() for app in (slack.app, login.app, connector.app)]
+    slack_server, login_server, connector_server = servers
+    try:
+        stack = stack_factory("channels", credentials={
+            "channels.slack.SlackInput": {"signing_secret": SLACK_SECRET,
+                                          "bot_token": SLACK_TOKEN},
+            "channels.teams.TeamsInput": {"app_id": TEAMS_APP_ID,
+                                          "app_password": TEAMS_PASSWORD},
+        }, rasa_env={
+            "SLACK_API_BASE_URL": f"{slack_server.url}/api/",
+            "TEAMS_OPENID_METADATA_URL":
+                f"{login_server.url}/v1/.well-known/openidconfiguration",
+            "TEAMS_TOKEN_URL": f"{login_server.url}/botframework.com/oauth2/v2.0/token",
+            "TEAMS_KEY_REFRESH_SECONDS": "0",
+        })
+        db = stack.database()
+        with db.transaction() as session:
+            session.execute(update(Organisation).where(Organisation.name == DEMO_ORGANISATION)
+                            .values(slack_team_id=DEMO_TEAM, teams_tenant_id=DEMO_TENANT))
+        db.dispose()
+        yield ChannelWorld(stack, slack, login, connector, connector_server.url)
+    finally:
+        for server in servers:
+            server.stop()

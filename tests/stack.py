@@ -1,0 +1,261 @@
+"""Real processes for integration tests: the backend, the action server and the Rasa server.
+
+    from tests.stack import stack_factory  # noqa: F401  (in a conftest.py: registers the fixture)
+
+    def test_something(stack_factory):
+        stack = stack_factory("slack", credentials={"channels.slack.SlackInput": {...}},
+                              rasa_env={"SLACK_API_BASE_URL": ...})
+        requests go to stack.rasa_url / stack.backend_url; stack.database() reads the backend.
+
+Each named stack starts once per test session (a second call with the same name returns the
+running one) and is stopped at the end of the session, each process by its own pid. The backend
+runs on a temporary SQLite database, migrated and seeded with the demo organisation and 60
+therapists; Rasa keeps its conversations in a temporary SQLite tracker store. Logs go to
+artifacts/stack/<name>/{backend,actions,rasa}.log. Rasa needs a trained model in models/
+(`make train`); without one the fixture fails with that instruction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from backend.db import Database
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = REPO / ".venv" / "bin" / "python"
+RASA = REPO / ".venv-rasa" / "bin" / "rasa"
+MODELS = REPO / "models"
+ARTIFACTS = REPO / "artifacts" / "stack"
+SERVICE_TOKEN = "stack-service-token"
+DEFAULT_CREDENTIALS: dict[str, Any] = {"channels.dev_rest.DevRestInput": None}
+STARTUP_SECONDS = {"backend": 60, "actions": 90, "rasa": 240}
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def trained_model() -> Path:
+    models = sorted(MODELS.glob("*.tar.gz"), key=lambda path: path.stat().st_mtime)
+    if not models:
+        raise StackError(f"No trained Rasa model in {MODELS}. Run `make train` in {REPO} first.")
+    return models[-1]
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+    log_file: IO[bytes]
+
+    def stop(self, grace: float = 15) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        self.log_file.close()
+
+    def log_tail(self, lines: int = 40) -> str:
+        self.log_file.flush()
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+@dataclass
+class Stack:
+    name: str
+    workdir: Path
+    logs: Path
+    database_url: str
+    backend_url: str
+    action_url: str
+    rasa_url: str
+    rasa_token: str
+    service_token: str = SERVICE_TOKEN
+    processes: list[Process] = field(default_factory=list)
+
+    def database(self) -> Database:
+        """The backend's database (for arranging and checking data in tests)."""
+        return Database(self.database_url)
+
+    def rasa_api(self, path: str) -> Any:
+        """GET from Rasa's HTTP API (enabled, with this stack's token), as JSON."""
+        separator = "&" if "?" in path else "?"
+        url = f"{self.rasa_url}{path}{separator}token={self.rasa_token}"
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return json.loads(answer.read())
+
+    def tracker(self, sender_id: str) -> dict[str, Any]:
+        from urllib.parse import quote
+
+        return self.rasa_api(f"/conversations/{quote(sender_id, safe='')}/tracker")
+
+    def log(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+
+
+def _launch(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> Process:
+    log_path = stack.logs / f"{name}.log"
+    log_file = log_path.open("ab")
+    log_file.write(f"$ {' '.join(command)}\n".encode())
+    log_file.flush()
+    popen = subprocess.Popen(command, cwd=REPO, env=env, stdout=log_file,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    process = Process(name, popen, log_path, log_file)
+    stack.processes.append(process)
+    return process
+
+
+def _wait_until_up(process: Process, url: str, seconds: float,
+                   ready: Callable[[bytes], bool] = lambda body: True) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise StackError(f"{process.name} exited with {process.popen.returncode}:\n"
+                             f"{process.log_tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200 and ready(answer.read()):
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise StackError(f"{process.name} not ready at {url} after {seconds:.0f} s:\n"
+                     f"{process.log_tail()}")
+
+
+def _run(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> None:
+    with (stack.logs / f"{name}.log").open("ab") as log_file:
+        result = subprocess.run(command, cwd=REPO, env=env, stdout=log_file,
+                                stderr=subprocess.STDOUT, timeout=300, check=False)
+    if result.returncode != 0:
+        raise StackError(f"{' '.join(command)} failed; see {stack.logs / (name + '.log')}")
+
+
+def _base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("SLACK_", "TEAMS_", "RASA_TRACKER_"))}
+    env.update(PYTHONPATH=str(REPO), RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONUNBUFFERED="1")
+    env.update(extra or {})
+    return env
+
+
+def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
+                rasa_env: dict[str, str] | None = None,
+                backend_env: dict[str, str] | None = None,
+                workdir: Path) -> Stack:
+    model = trained_model()
+    logs = ARTIFACTS / name
+    logs.mkdir(parents=True, exist_ok=True)
+    for old in logs.glob("*.log"):
+        old.unlink()
+    ports = {key: free_port() for key in ("backend", "actions", "rasa")}
+    stack = Stack(
+        name=name, workdir=workdir, logs=logs,
+        database_url=f"sqlite:///{workdir / 'backend.sqlite3'}",
+        backend_url=f"http://127.0.0.1:{ports['backend']}",
+        action_url=f"http://127.0.0.1:{ports['actions']}/webhook",
+        rasa_url=f"http://127.0.0.1:{ports['rasa']}",
+        rasa_token=secrets.token_hex(16),
+    )
+    try:
+        backend = _base_env({"DATABASE_URL": stack.database_url,
+                             "BACKEND_SERVICE_TOKEN": SERVICE_TOKEN,
+                             "BACKEND_PORT": str(ports["backend"]),
+                             "PUBLIC_BASE_URL": stack.backend_url,
+                             # The portal page's widget connects to this Rasa server.
+                             "RASA_SOCKET_URL": stack.rasa_url, **(backend_env or {})})
+        _run(stack, "backend", [str(PYTHON), "-m", "backend", "migrate"], backend)
+        _run(stack, "backend", [str(PYTHON), "-m", "backend", "seed", "--demo",
+                                "--therapists", "60"], backend)
+        server = _launch(stack, "backend", [str(PYTHON), "-m", "backend", "serve", "--port",
+                                            str(ports["backend"])], backend)
+        _wait_until_up(server, f"{stack.backend_url}/health", STARTUP_SECONDS["backend"])
+
+        backend_client = {"BACKEND_URL": stack.backend_url,
+                          "BACKEND_SERVICE_TOKEN": SERVICE_TOKEN}
+        actions = _launch(stack, "actions", [str(PYTHON), "-m", "rasa_sdk", "--actions",
+                                             "bot.actions", "--port", str(ports["actions"])],
+                          _base_env(backend_client))
+        _wait_until_up(actions, f"http://127.0.0.1:{ports['actions']}/health",
+                       STARTUP_SECONDS["actions"])
+
+        credentials_file = workdir / "credentials.yml"
+        credentials_file.write_text(json.dumps({**DEFAULT_CREDENTIALS, **(credentials or {})},
+                                               indent=2))  # JSON is YAML
+        endpoints_file = workdir / "endpoints.yml"
+        endpoints_file.write_text(json.dumps({
+            "action_endpoint": {"url": stack.action_url},
+            "tracker_store": {"type": "bot.tracker_store.EnvironmentSQLTrackerStore",
+                              "dialect": "sqlite", "db": str(workdir / "tracker.sqlite3")},
+        }, indent=2))
+        rasa = _launch(stack, "rasa", [
+            str(RASA), "run", "--model", str(model), "--port", str(ports["rasa"]),
+            "--interface", "127.0.0.1", "--credentials", str(credentials_file),
+            "--endpoints", str(endpoints_file), "--enable-api", "--auth-token", stack.rasa_token,
+        ], _base_env({**backend_client,
+                      # The website channel accepts pages of the backend's origin.
+                      "PUBLIC_BASE_URL": stack.backend_url, **(rasa_env or {})}))
+        _wait_until_up(rasa, f"{stack.rasa_url}/status?token={stack.rasa_token}",
+                       STARTUP_SECONDS["rasa"],
+                       ready=lambda body: bool(json.loads(body).get("model_id")))
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+@pytest.fixture(scope="session")
+def stack_factory(tmp_path_factory) -> Iterator[Callable[..., Stack]]:
+    """`stack_factory(name, credentials=..., rasa_env=..., backend_env=...)` -> a running Stack.
+
+    Fails (never skips) when the processes cannot start, e.g. without a trained model.
+    """
+    running: dict[str, Stack] = {}
+    failed: dict[str, str] = {}
+
+    def make(name: str = "default", **options: Any) -> Stack:
+        if name in failed:  # do not spend minutes failing again for every test
+            pytest.fail(failed[name], pytrace=False)
+        if name not in running:
+            try:
+                running[name] = start_stack(name, workdir=tmp_path_factory.mktemp(f"stack-{name}"),
+                                            **options)
+            except StackError as error:
+                failed[name] = f"Could not start the '{name}' stack: {error}"
+                pytest.fail(failed[name], pytrace=False)
+        return running[name]
+
+    yield make
+    for stack in running.values():
+        stack.stop()
