@@ -53,6 +53,11 @@ from channels.slack_protocol import (
 log = logging.getLogger(__name__)
 
 
+def slack_error(error: SlackApiError) -> str:
+    data = getattr(error.response, "data", None)
+    return str(data.get("error")) if isinstance(data, dict) else str(error)
+
+
 class SlackOutput(OutputChannel):
     """Posts to one Slack conversation (and thread, when the person wrote in one)."""
 
@@ -75,7 +80,7 @@ class SlackOutput(OutputChannel):
         try:
             await self.client.chat_postMessage(channel=self.channel, **arguments)
         except SlackApiError as error:
-            log.error("chat.postMessage to %s failed: %s", self.channel, error.response.data)
+            log.error("chat.postMessage to %s failed: %s", self.channel, slack_error(error))
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text})
@@ -193,7 +198,7 @@ class SlackInput(InputChannel):
             info = (await self.client.users_info(user=user_id)).data
         except SlackApiError as error:
             log.warning("users.info for %s failed (%s); no verified email.", key,
-                        error.response.get("error"))
+                        slack_error(error))
             info = None
         person = user_from_info(team_id, user_id, info if isinstance(info, dict) else None)
         if info is not None:  # failures are not remembered: the next message asks again

@@ -87,7 +87,7 @@ class SlackWebApi:
         self.posts: list[dict[str, Any]] = []
         self.calls: list[str] = []
         self.app = web.Application()
-        self.app.router.add_post("/api/{method}", self._dispatch)
+        self.app.router.add_route("*", "/api/{method}", self._dispatch)
 
     def add_user(self, team_id: str, user_id: str, email: str | None, name: str = "Test User",
                  **extra: Any) -> None:
@@ -104,7 +104,9 @@ class SlackWebApi:
         self.calls.append(method)
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        if request.content_type == "application/json":
+        if request.method == "GET":
+            args = {}
+        elif request.content_type == "application/json":
             args = await request.json()
         else:
             args = dict(await request.post())
