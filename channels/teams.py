@@ -128,8 +128,9 @@ class TeamsInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         settings = TeamsSettings.load(credentials)
         if settings.missing():
-            raise ValueError(f"The Teams channel needs {', '.join(settings.missing())} "
-                             "(credentials.yml or environment).")
+            # Rasa still starts (development without Teams); every request is refused.
+            log.error("The Teams channel is disabled: set %s (credentials.yml or environment).",
+                      ", ".join(settings.missing()))
         return cls(settings)
 
     def __init__(self, settings: TeamsSettings, identities: IdentityClient | None = None):
@@ -159,6 +160,8 @@ class TeamsInput(InputChannel):
 
     async def receive(self, request: Request,
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        if self.settings.missing():
+            return response.json({"error": "the Teams channel is not configured"}, status=503)
         try:
             activity = json.loads(request.body or b"")
         except (json.JSONDecodeError, UnicodeDecodeError):
