@@ -119,7 +119,10 @@ def parse_event(envelope: dict[str, Any]) -> SlackRequest:
     text = strip_mentions(str(event.get("text") or ""))
     thread_ts = event.get("thread_ts") or (event.get("ts") if event_type == "app_mention"
                                            else None)
-    return IncomingMessage(dedupe_key=f"event:{event_id}", team_id=team, user_id=user,
+    # Keyed by the message itself: a retry carries the same one, and a mention in a direct
+    # message arrives twice (message.im and app_mention, with different event ids).
+    key = f"message:{channel}:{event['ts']}" if event.get("ts") else f"event:{event_id}"
+    return IncomingMessage(dedupe_key=key, team_id=team, user_id=user,
                            channel_id=channel, text=text, thread_ts=thread_ts)
 
 

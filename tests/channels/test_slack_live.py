@@ -37,12 +37,13 @@ def _post(world, body: bytes, content_type: str, *, secret: str = SLACK_SECRET,
 
 
 def _dm(world, user: str, text: str, *, team: str = DEMO_TEAM, event_id: str | None = None,
-        **kwargs):
+        ts: str | None = None, **kwargs):
     channel = f"D{user}"
     envelope = {"type": "event_callback", "team_id": team, "api_app_id": "A1",
                 "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}", "event_time": 1,
                 "event": {"type": "message", "channel_type": "im", "user": user,
-                          "channel": channel, "text": text, "ts": f"{time.time():.6f}"}}
+                          "channel": channel, "text": text,
+                          "ts": ts or f"{time.time():.6f}"}}
     return _post(world, json.dumps(envelope).encode(), "application/json", **kwargs)
 
 
@@ -108,9 +109,9 @@ def test_greeting_gets_block_kit_buttons_and_a_click_is_the_users_next_message(c
 
 def test_a_retried_delivery_is_answered_once(channel_world):
     user = _person(channel_world, "UDAN1", "Dan Kowalski")
-    event_id = f"Ev{uuid.uuid4().hex[:10]}"
-    assert _dm(channel_world, user, "hello", event_id=event_id)[0] == 200
-    status, _, _ = _dm(channel_world, user, "hello", event_id=event_id,
+    event_id, ts = f"Ev{uuid.uuid4().hex[:10]}", f"{time.time():.6f}"
+    assert _dm(channel_world, user, "hello", event_id=event_id, ts=ts)[0] == 200
+    status, _, _ = _dm(channel_world, user, "hello", event_id=event_id, ts=ts,
                        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     assert status == 200
     _replies(channel_world, user, 1)

@@ -70,7 +70,7 @@ def test_timestamps_inside_the_window_pass():
 
 def _event(event: dict, **envelope) -> bytes:
     return json.dumps({"type": "event_callback", "team_id": "T1", "event_id": "Ev1",
-                       "event": event, **envelope}).encode()
+                       "event": event} | envelope).encode()
 
 
 def test_url_verification():
@@ -82,7 +82,16 @@ def test_direct_message_event():
     parsed = sp.parse_request("application/json", _event(
         {"type": "message", "channel_type": "im", "user": "U1", "channel": "D1",
          "text": "hello  there", "ts": "1.1"}))
-    assert parsed == sp.IncomingMessage("event:Ev1", "T1", "U1", "D1", "hello there", None)
+    assert parsed == sp.IncomingMessage("message:D1:1.1", "T1", "U1", "D1", "hello there", None)
+
+
+def test_a_mention_in_a_direct_message_is_one_message_not_two():
+    said = {"user": "U1", "channel": "D1", "text": "<@UBOT> hi", "ts": "7.7"}
+    as_im = sp.parse_request("application/json", _event(
+        {"type": "message", "channel_type": "im", **said}, event_id="Ev1"))
+    as_mention = sp.parse_request("application/json", _event(
+        {"type": "app_mention", **said}, event_id="Ev2"))
+    assert as_im.dedupe_key == as_mention.dedupe_key
 
 
 def test_app_mention_strips_the_mention_and_answers_in_a_thread():
