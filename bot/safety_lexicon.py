@@ -30,6 +30,8 @@ _PATTERNS: tuple[str, ...] = tuple(pattern.replace("{_CLOSE}", _CLOSE) for patte
     r"\bend(ing)? (things|everything) (for good|tonight|now)\b",
     r"\bend(ing)? it\b.*\b(tonight|today|now|soon|for good)\b",
     r"\bput an end to (it|myself|my life|everything)\b",
+    r"\b(want|wanna|going|gonna|plan|planning) to end it( all)?$",
+    r"\bno way out\b",
     r"\b(want|wanna|going|gonna|plan|planning|ready) (to )?(die|be dead)\b",
     r"\bwish (i was|i were|i could be|to be) dead\b",
     r"\bwish i (was|were)n?t (alive|here|born)\b",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import ActiveLoop, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.backend_client import BackendClient, BackendError, BackendUnavailable
@@ -71,7 +71,7 @@ class ActionStopForm(Action):
         if not loop:
             dispatcher.utter_message(text="OK. Nothing is in progress. What would you like to "
                                           "do next?")
-            return []
+            return [ActiveLoop(None)]
         dispatcher.utter_message(text="OK, I've stopped there and nothing was saved. What would "
                                       "you like to do next?")
         return leave_form(domain, loop)

@@ -41,8 +41,7 @@ class ActionHandoff(BackendAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        events = leave_form(domain, (tracker.active_loop or {}).get("name")) \
-            if tracker.active_loop else []
+        events = self.after_failure(tracker, domain)
         try:
             client = client_for(tracker)
         except NotIdentified:
@@ -60,5 +59,5 @@ class ActionHandoff(BackendAction):
         return events
 
     def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return leave_form(domain, (tracker.active_loop or {}).get("name")) \
-            if tracker.active_loop else []
+        """Asking for a person leaves whatever form was in progress."""
+        return leave_form(domain, (tracker.active_loop or {}).get("name"))

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.backend_client import BackendClient
 from bot.actions.base import BackendAction, client_for
-from bot.actions.common import button, coverage_words
+from bot.actions.common import button, coverage_words, latest_text
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
 from bot.actions.parsing import find_invite_code
 
@@ -29,7 +29,9 @@ class ValidateRedeemForm(CappedFormValidation):
     def validate_invite_code(self, value: Any, dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
         asked = tracker.get_slot("requested_slot") == "invite_code"
-        code = find_invite_code(str(value or ""), only_answer=asked)
+        # The whole message first: an entity may hold only part of a code typed with a space.
+        code = find_invite_code(latest_text(tracker)) or find_invite_code(
+            str(value or ""), only_answer=asked)
         if code is None:
             return self.failed(tracker, "invite_code", dispatcher,
                                "That doesn't look like an invite code: codes have 10 letters "

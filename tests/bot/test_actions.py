@@ -6,6 +6,8 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from backend.models import HandoffRequest
+from backend.services import bookings, invites
 from bot.actions import base
 from bot.actions.authorisations import (
     ActionChangeAuthorisationStatus,
@@ -28,8 +30,6 @@ from bot.actions.payments import ActionCardLink, ActionShowSpend
 from bot.actions.redeem import ActionRedeemInvite, ValidateRedeemForm
 from bot.actions.safety import ActionSafetyResponse
 from bot.actions.sessions import ActionListBookings, ActionShowGrants
-from backend.models import HandoffRequest
-from backend.services import invites
 from tests.backend import booking_factories, factories
 from tests.bot.conftest import DOMAIN, make_tracker, slot_events, texts
 
@@ -195,7 +195,7 @@ async def test_booking_form_refuses_someone_without_sessions(backend):
 
 
 async def test_search_pick_a_slot_see_who_pays_and_book(backend):
-    member, grant = member_with_sessions(backend)
+    member, _ = member_with_sessions(backend)
     booking_factories.therapist(backend)
     booking_factories.therapist(backend)
     tracker = make_tracker(member.identity, text="anxiety, video, any time",
@@ -249,8 +249,6 @@ async def test_a_filter_change_while_choosing_restarts_the_search(backend):
 async def test_cancel_shows_the_policy_sentence_first_then_cancels(backend):
     member, grant = member_with_sessions(backend)
     therapist_id = booking_factories.therapist(backend)
-    from backend.services import bookings
-
     booked = bookings.book(backend, member, therapist_id=therapist_id,
                            starts_at=booking_factories.slot(24 * 7), modality="video",
                            grant_id=grant.id)
