@@ -7,7 +7,7 @@ unexpected error is logged and the user gets an apology, never a stack trace.
 from __future__ import annotations
 
 import logging
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -64,7 +64,7 @@ def explain_failure(dispatcher: CollectingDispatcher, error: Exception) -> None:
 HANDLED = (NotIdentified, BackendError, BackendUnavailable, FormRefused)
 
 
-class BackendAction(Action):
+class BackendAction(Action, metaclass=ABCMeta):
     """An action that calls the backend. Subclasses implement `act` with a ready client."""
 
     needs_identity = True

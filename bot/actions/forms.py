@@ -3,6 +3,7 @@ failures, and one way to leave a form cleanly (stop, refusal, too many failures)
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -55,9 +56,13 @@ def form_answers_missing(tracker: Tracker, domain: dict[str, Any], form_name: st
     return any(tracker.get_slot(slot) is None for slot in required if slot not in optional)
 
 
-class CappedFormValidation(FormValidationAction):
+class CappedFormValidation(FormValidationAction, metaclass=ABCMeta):
     """A FormValidationAction that checks the user may start the form, and gives up politely
     after MAX_FAILURES answers in a row that it could not use."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """Abstract, so that the action server does not register this base class itself."""
 
     async def precheck(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: dict[str, Any]) -> list[EventType]:
