@@ -1,0 +1,160 @@
+"""The website widget's channel: socket.io on the Rasa server, with verified identities.
+
+Unlike Rasa's own socket.io channel, the conversation is never keyed by an id the browser
+chooses (its `session_persistence` lets any client join any session):
+- a signed-in portal member connects with an identity token from the backend (see
+  channels/web_identity.py); the sender id is the token's subject `web:<member id>` and every
+  message carries {"identity", "verified_email"} as metadata;
+- a visitor without a token is anonymous: a server-generated sender id, no identity metadata (so
+  the actions refuse to act on an organisation), and a signed visitor token to resume after reload;
+- a present but invalid token refuses the connection ("invalid_token"), as does an Origin that
+  is not in WEB_ALLOWED_ORIGINS ("origin_not_allowed").
+Metadata sent by the browser is ignored; card numbers are redacted before Rasa sees the text.
+All sockets of one sender share a room, so replies reach every open tab, and a reload fetches
+the past messages from the tracker store.
+
+Protocol: see web/src/chat.js.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+from socketio.exceptions import ConnectionRefusedError as Refused
+
+from channels import web_history, web_identity
+from channels.redaction import redact_card_numbers
+from channels.web_identity import InvalidWebToken, TokenConfig
+
+log = logging.getLogger(__name__)
+
+BOT_MESSAGE_EVENT = "bot_uttered"
+MAX_MESSAGE_CHARS = 2000
+
+
+class _AppCapturingBlueprint(SocketBlueprint):
+    """Remembers the Sanic app it is registered on, to reach the agent's tracker store."""
+
+    def register(self, app: Sanic, options: dict[str, Any]) -> None:
+        self.ctx.app = app
+        super().register(app, options)
+
+
+class WebChatInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        credentials = credentials or {}
+        return cls(TokenConfig.from_env(), web_identity.allowed_origins_from_env(),
+                   socketio_path=credentials.get("socketio_path", "/socket.io"))
+
+    def __init__(self, tokens: TokenConfig, allowed_origins: frozenset[str],
+                 socketio_path: str = "/socket.io") -> None:
+        self.tokens = tokens
+        self.allowed_origins = allowed_origins
+        self.socketio_path = socketio_path
+        self.sio: AsyncServer | None = None
+        if tokens.is_development_secret:
+            log.warning("WEB_IDENTITY_SECRET is the development default; set a secret in "
+                        "production.")
+        log.info("webchat: allowed origins %s", ", ".join(sorted(allowed_origins)))
+
+    def get_output_channel(self) -> OutputChannel | None:
+        return None if self.sio is None else SocketIOOutput(self.sio, BOT_MESSAGE_EVENT)
+
+    def _sender_for(self, auth: Any) -> tuple[str, dict[str, Any], str | None]:
+        """(sender id, metadata, visitor token) for a connection's auth payload."""
+        auth = auth if isinstance(auth, dict) else {}
+        if auth.get("token"):
+            identity = web_identity.verify_identity_token(self.tokens, auth["token"])
+            return identity.identity, identity.metadata(), None
+        try:
+            sender_id = web_identity.verify_anonymous_token(self.tokens, auth.get("visitor"))
+        except InvalidWebToken:
+            sender_id = web_identity.new_anonymous_sender()
+        return sender_id, {}, web_identity.issue_anonymous_token(self.tokens, sender_id)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        # The Origin is checked by engine.io before any handshake (HTTP and WebSocket) and again
+        # in `connect`, which also refuses requests that carry no Origin at all.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=sorted(self.allowed_origins))
+        blueprint = _AppCapturingBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
+        self.sio = sio
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect")
+        async def connect(sid: str, environ: dict, auth: Any = None) -> None:
+            if not web_identity.origin_allowed(environ.get("HTTP_ORIGIN"), self.allowed_origins):
+                raise Refused("origin_not_allowed")
+            try:
+                sender_id, metadata, visitor_token = self._sender_for(auth)
+            except InvalidWebToken as error:
+                log.info("webchat: refused a connection with an invalid token (%s)", error)
+                raise Refused("invalid_token") from None
+            await sio.save_session(sid, {"sender_id": sender_id, "metadata": metadata,
+                                         "visitor_token": visitor_token})
+            await sio.enter_room(sid, sender_id)
+            log.debug("webchat: %s connected as %s", sid,
+                      "anonymous" if visitor_token else sender_id)
+
+        @sio.on("session_request")
+        async def session_request(sid: str, _data: Any = None) -> None:
+            # Any session id the client proposes is ignored: the connection decided who it is.
+            session = await sio.get_session(sid)
+            history = await self._history(blueprint, session["sender_id"])
+            await sio.emit("session_confirm", {
+                "anonymous": session["visitor_token"] is not None,
+                "visitor_token": session["visitor_token"],
+                "history": history,
+            }, room=sid)
+
+        @sio.on("user_uttered")
+        async def handle_message(sid: str, data: Any) -> None:
+            if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+                return
+            text = data["message"].strip()[:MAX_MESSAGE_CHARS]
+            if not text:
+                return
+            redacted = redact_card_numbers(text)
+            if redacted.count:
+                log.info("webchat: redacted %d card number(s) from a message.", redacted.count)
+            session = await sio.get_session(sid)
+            sender_id = session["sender_id"]
+            message_id = data.get("id") if isinstance(data.get("id"), str) else None
+            await sio.emit("user_echo", {"id": message_id, "text": redacted.text},
+                           room=sender_id)
+            await on_new_message(UserMessage(
+                redacted.text, SocketIOOutput(sio, BOT_MESSAGE_EVENT), sender_id,
+                input_channel=self.name(), metadata=dict(session["metadata"]),
+            ))
+
+        return blueprint
+
+    async def _history(self, blueprint: _AppCapturingBlueprint,
+                       sender_id: str) -> list[dict[str, Any]]:
+        agent = getattr(getattr(blueprint.ctx, "app", None), "ctx", None)
+        agent = getattr(agent, "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return []
+        try:
+            tracker = await agent.tracker_store.retrieve(sender_id)
+        except Exception:
+            log.exception("webchat: could not load the history of a conversation")
+            return []
+        if tracker is None:
+            return []
+        return web_history.transcript(event.as_dict() for event in tracker.events)

@@ -1,0 +1,375 @@
+"""The portal page and its chat widget in headless Chromium, against the real processes.
+
+Debian's Chromium (scripts/ensure-chromium.sh, `make browser`) driven by Playwright; the
+backend, action server and Rasa server (with the webchat channel) come from tests/stack.py and
+need a trained model (`make train`). A signed-in demo member redeems an invite and books a
+session only by typing and clicking the widget's buttons; the booking is then checked in the
+backend, a screenshot is kept in artifacts/, a reload shows the conversation again, and an
+anonymous visitor is refused acting on an organisation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import aiohttp
+import jwt
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from sqlalchemy import func, select
+
+from backend.domain.enums import BookingStatus
+from backend.models import Booking, ChatIdentity, Grant, Invite, Member, Voucher
+from backend.seed import DEMO_INVITE_CODE
+from channels import web_identity
+from channels.web_identity import TokenConfig, WebIdentity
+from tests.stack import REPO, Stack, stack_factory  # noqa: F401  (registers the fixture here)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = REPO / "artifacts"
+SECRET = "e2e-web-identity-secret-long-enough-0123456789"
+REPLY_TIMEOUT_MS = 60_000
+CHLOE = "Chloe Evans"
+RASA_METADATA = {"model_id", "assistant_id"}
+
+
+@pytest.fixture(scope="module")
+def web_stack(stack_factory) -> Stack:  # noqa: F811
+    assert (REPO / "web" / "dist" / "portal.js").exists(), "Build the widget first: make web"
+    return stack_factory(
+        "web",
+        credentials={"channels.webchat.WebChatInput": {"socketio_path": "/socket.io"}},
+        backend_env={"PORTAL_DEV_LOGIN": "true", "WEB_IDENTITY_SECRET": SECRET},
+        rasa_env={"WEB_IDENTITY_SECRET": SECRET},
+    )
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    # Per test (a launch takes about a second): Playwright's synchronous API must not be alive
+    # while the asyncio tests of this module run their own event loop.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+        yield page
+        browser.close()
+
+
+@dataclass
+class Widget:
+    """Drives the chat widget as a person would: typing, pressing Enter, clicking buttons."""
+
+    page: Page
+
+    @property
+    def log(self):
+        return self.page.get_by_role("log", name="Conversation")
+
+    def open(self, status: str) -> None:
+        self.page.get_by_role("button", name="Chat with the assistant").click()
+        expect(self.page.get_by_label("Your message")).to_be_focused()
+        expect(self.page.get_by_role("status").filter(has_text="Connected")).to_contain_text(
+            status, timeout=REPLY_TIMEOUT_MS)
+
+    def bot_count(self) -> int:
+        return self.page.locator(".msg-bot").count()
+
+    def wait_for_reply(self, after: int, pattern: str) -> str:
+        """The first new bot message (after `after` of them) matching `pattern`."""
+        self.page.wait_for_function(
+            """([after, pattern]) => [...document.querySelectorAll('.msg-bot')].slice(after)
+                   .some((node) => new RegExp(pattern, 'i').test(node.textContent))""",
+            arg=[after, pattern], timeout=REPLY_TIMEOUT_MS)
+        texts = self.page.locator(".msg-bot").all_inner_texts()[after:]
+        return next(text for text in texts if re.search(pattern, text, re.I))
+
+    def say(self, text: str, expect_reply: str) -> str:
+        before = self.bot_count()
+        box = self.page.get_by_label("Your message")
+        box.fill(text)
+        box.press("Enter")
+        return self.wait_for_reply(before, expect_reply)
+
+    def choose(self, title: str | re.Pattern, expect_reply: str) -> str:
+        before = self.bot_count()
+        choices = self.log.get_by_role("button", name=title).and_(
+            self.page.locator("button:enabled"))
+        choices.last.focus()
+        self.page.keyboard.press("Enter")  # keyboard-usable, like a click
+        return self.wait_for_reply(before, expect_reply)
+
+
+def sign_in(page: Page, base_url: str, name: str) -> None:
+    page.goto(f"{base_url}/portal")
+    expect(page.get_by_text("Development sign-in.")).to_be_visible()
+    select = page.get_by_label("Sign in as")
+    option = select.locator("option", has_text=name)
+    select.select_option(option.get_attribute("value"))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#signed-in-as")).to_contain_text(f"Signed in as {name}")
+
+
+def test_a_member_redeems_an_invite_and_books_through_the_widget(web_stack: Stack, page: Page):
+    sign_in(page, web_stack.backend_url, CHLOE)
+    widget = Widget(page)
+    widget.open(f"Connected as {CHLOE}")
+
+    widget.say(f"redeem {DEMO_INVITE_CODE}", r"You're in")
+    widget.choose("Find a therapist", r"What would you like help with")
+    widget.say("anxiety", r"How would you like to meet")
+    widget.choose("Video", r"When suits you")
+    widget.say("any time", r"Therapists for")
+    widget.choose(re.compile(r"^1\. "), r"next free times")
+    widget.choose(re.compile(r"\d"), r"Book it\?")
+    confirmation = widget.choose("Book it", r"Requested:")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-widget-booking.png"), full_page=True)
+
+    db = web_stack.database()
+    try:
+        with db.reader() as session:
+            chloe = session.scalar(select(Member).where(Member.name == CHLOE))
+            bookings = session.scalars(select(Booking).where(Booking.member_id == chloe.id)).all()
+            paid_by = session.scalar(
+                select(Grant.member_id).join(Voucher, Voucher.grant_id == Grant.id)
+                .where(Voucher.booking_id == bookings[0].id))
+            invite_redeemer = session.scalar(select(Invite.redeemed_by_member_id)
+                                             .where(Invite.email == chloe.email))
+            web_link = session.scalar(select(ChatIdentity.member_id).where(
+                ChatIdentity.channel == "web", ChatIdentity.external_id == str(chloe.id)))
+    finally:
+        db.dispose()
+    assert invite_redeemer == chloe.id
+    assert web_link == chloe.id
+    assert len(bookings) == 1
+    assert bookings[0].status is BookingStatus.REQUESTED
+    assert paid_by == chloe.id  # a voucher on the grant the invite gave her
+    assert "Your organisation pays" in confirmation
+
+    # The conversation is keyed by Chloe's verified identity: its tracker holds it all.
+    said = user_events(web_stack, f"web:{chloe.id}")
+    assert said[0]["text"] == f"redeem {DEMO_INVITE_CODE}"
+    assert all(channel_metadata(event) == {"identity": f"web:{chloe.id}",
+                                           "verified_email": chloe.email} for event in said)
+
+    # A reload shows the same conversation, with spent choices no longer clickable.
+    page.reload()
+    log = Widget(page).log
+    expect(log).to_contain_text(f"redeem {DEMO_INVITE_CODE}", timeout=REPLY_TIMEOUT_MS)
+    expect(log).to_contain_text("Requested:")
+    expect(log.locator(".msg-user").filter(has_text="Book it")).to_have_count(1)
+    expect(log.get_by_role("button", name="Book it")).to_be_disabled()
+    expect(page.get_by_label("Your message")).to_be_visible()  # the panel stayed open
+
+
+def test_an_anonymous_visitor_can_ask_but_cannot_act(web_stack: Stack, page: Page):
+    page.goto(f"{web_stack.backend_url}/portal")
+    widget = Widget(page)
+    widget.open("You are not signed in")
+
+    refusal = widget.say("redeem 7KQ2M-X9D4R", r"hasn't told me who you are")
+
+    assert "sign in on the website" in refusal
+    db = web_stack.database()
+    try:
+        with db.reader() as session:
+            anonymous_links = session.scalar(select(func.count(ChatIdentity.id)).where(
+                ChatIdentity.external_id.like("web-anon%")))
+    finally:
+        db.dispose()
+    assert anonymous_links == 0
+
+
+def test_card_numbers_never_reach_the_assistant(web_stack: Stack, page: Page):
+    page.goto(f"{web_stack.backend_url}/portal")
+    widget = Widget(page)
+    widget.open("You are not signed in")
+    before = widget.bot_count()
+
+    widget.page.get_by_label("Your message").fill("my card is 4242 4242 4242 4242")
+    widget.page.get_by_label("Your message").press("Enter")
+
+    expect(widget.log.locator(".msg-user").last).to_have_text(
+        "You said: my card is [card number removed]", timeout=REPLY_TIMEOUT_MS)
+    widget.wait_for_reply(before, ".")
+    assert "4242" not in widget.log.inner_text()
+
+
+# --- The channel's socket.io protocol, spoken directly (Engine.IO 4 over a WebSocket) ---------
+
+
+class SocketClient:
+    """Just enough of socket.io's wire format: "0" open, "40" connect (with auth), "44" refusal,
+    "42" events, "2"/"3" ping/pong."""
+
+    def __init__(self, ws):
+        self.ws = ws
+
+    @classmethod
+    async def connect(cls, session, stack: Stack, auth: dict | None,
+                      origin: str | None) -> tuple[SocketClient, dict]:
+        url = stack.rasa_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        ws = await session.ws_connect(url, headers={"Origin": origin} if origin else {})
+        client = cls(ws)
+        opened = await client._packet()
+        assert opened.startswith("0")
+        await ws.send_str("40" + json.dumps(auth or {}))
+        answer = await client._packet()
+        kind, payload = answer[:2], json.loads(answer[2:] or "{}")
+        assert kind in ("40", "44"), answer
+        return client, {"accepted": kind == "40", **payload}
+
+    async def _packet(self) -> str:
+        while True:
+            message = await asyncio.wait_for(self.ws.receive(), timeout=REPLY_TIMEOUT_MS / 1000)
+            if message.type != aiohttp.WSMsgType.TEXT:
+                raise AssertionError(f"socket closed: {message}")
+            if message.data == "2":
+                await self.ws.send_str("3")
+                continue
+            return message.data
+
+    async def emit(self, event: str, data: object) -> None:
+        await self.ws.send_str("42" + json.dumps([event, data]))
+
+    async def next_event(self, name: str) -> object:
+        while True:
+            packet = await self._packet()
+            if packet.startswith("42"):
+                event, *args = json.loads(packet[2:])
+                if event == name:
+                    return args[0] if args else None
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+def identity_token(member_id: int, organisation_id: int, email: str | None, **options) -> str:
+    return web_identity.issue_identity_token(
+        TokenConfig(options.pop("secret", SECRET)),
+        WebIdentity(member_id, organisation_id, email), **options)
+
+
+def demo_member(stack: Stack, name: str) -> Member:
+    db = stack.database()
+    try:
+        with db.reader() as session:
+            return session.scalar(select(Member).where(Member.name == name))
+    finally:
+        db.dispose()
+
+
+def channel_metadata(event: dict) -> dict:
+    """A user event's metadata without what Rasa adds itself (model and assistant ids)."""
+    return {key: value for key, value in (event.get("metadata") or {}).items()
+            if key not in RASA_METADATA}
+
+
+def user_events(stack: Stack, sender_id: str) -> list[dict]:
+    # Rasa's router does not unquote path parameters: ":" must stay as it is.
+    tracker = stack.rasa_api(f"/conversations/{sender_id}/tracker")
+    return [event for event in tracker["events"] if event["event"] == "user"]
+
+
+async def test_pages_of_other_origins_cannot_open_the_chat(web_stack: Stack):
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await SocketClient.connect(session, web_stack, None, "http://evil.example")
+        assert refused.value.status == 400
+
+        client, answer = await SocketClient.connect(session, web_stack, None, origin=None)
+        await client.close()
+    assert answer == {"accepted": False, "message": "origin_not_allowed"}
+
+
+@pytest.mark.parametrize("problem", ["forged", "expired", "wrong audience"])
+async def test_bad_identity_tokens_refuse_the_connection(web_stack: Stack, problem: str):
+    ben = demo_member(web_stack, "Ben Okafor")
+    if problem == "forged":
+        token = identity_token(ben.id, ben.organisation_id, ben.email,
+                               secret="a-forger-s-secret-that-is-long-enough-000")
+    elif problem == "expired":
+        token = identity_token(ben.id, ben.organisation_id, ben.email,
+                               now=datetime.now(timezone.utc) - timedelta(hours=1))
+    else:
+        token = web_identity.issue_anonymous_token(TokenConfig(SECRET), f"web:{ben.id}")
+
+    async with aiohttp.ClientSession() as session:
+        client, answer = await SocketClient.connect(session, web_stack, {"token": token},
+                                                    web_stack.backend_url)
+        await client.close()
+
+    assert answer == {"accepted": False, "message": "invalid_token"}
+
+
+async def test_the_conversation_is_keyed_by_the_verified_identity(web_stack: Stack):
+    ben = demo_member(web_stack, "Ben Okafor")
+    token = identity_token(ben.id, ben.organisation_id, ben.email)
+    claimed = "web-anon:" + "0" * 32  # what a client would like to join instead
+
+    async with aiohttp.ClientSession() as session:
+        client, answer = await SocketClient.connect(session, web_stack, {"token": token},
+                                                    web_stack.backend_url)
+        assert answer["accepted"]
+        await client.emit("session_request", {"session_id": claimed})
+        confirmed = await client.next_event("session_confirm")
+        await client.emit("user_uttered", {
+            "message": "hello", "id": "m1", "session_id": claimed,
+            "metadata": {"identity": "slack:T1:U1", "verified_email": "boss@evil.example"}})
+        echo = await client.next_event("user_echo")
+        await client.next_event("bot_uttered")
+        await client.close()
+
+    assert confirmed["anonymous"] is False and confirmed["visitor_token"] is None
+    assert echo == {"id": "m1", "text": "hello"}
+    said = user_events(web_stack, f"web:{ben.id}")
+    assert said[-1]["text"] == "hello"
+    assert channel_metadata(said[-1]) == {"identity": f"web:{ben.id}",
+                                          "verified_email": ben.email}
+    assert user_events(web_stack, claimed) == []
+
+
+async def test_anonymous_visitors_resume_only_a_server_made_id(web_stack: Stack):
+    async with aiohttp.ClientSession() as session:
+        client, answer = await SocketClient.connect(session, web_stack, None,
+                                                    web_stack.backend_url)
+        assert answer["accepted"]
+        await client.emit("session_request", {})
+        first = await client.next_event("session_confirm")
+        await client.emit("user_uttered", {"message": "what does coverage mean?", "id": "a1",
+                                           "metadata": {"identity": "web:1"}})
+        await client.next_event("bot_uttered")
+        await client.close()
+        sender = jwt.decode(first["visitor_token"], options={"verify_signature": False})["sub"]
+
+        resumed, _ = await SocketClient.connect(session, web_stack,
+                                                {"visitor": first["visitor_token"]},
+                                                web_stack.backend_url)
+        await resumed.emit("session_request", {})
+        again = await resumed.next_event("session_confirm")
+        await resumed.close()
+
+        chosen = web_identity.sign_claims("not-the-channel-s-secret-but-long-enough",
+                                          web_identity.ANONYMOUS_AUDIENCE, sender, 600)
+        other, _ = await SocketClient.connect(session, web_stack, {"visitor": chosen},
+                                              web_stack.backend_url)
+        await other.emit("session_request", {})
+        fresh = await other.next_event("session_confirm")
+        await other.close()
+
+    assert first["anonymous"] is True and re.fullmatch(r"web-anon:[0-9a-f]{32}", sender)
+    assert channel_metadata(user_events(web_stack, sender)[-1]) == {}
+    assert [m["text"] for m in again["history"] if m["sender"] == "user"] == [
+        "what does coverage mean?"]
+    assert fresh["history"] == []
+    assert fresh["visitor_token"] != first["visitor_token"]
