@@ -112,7 +112,7 @@ class Stack:
     def tracker(self, sender_id: str) -> dict[str, Any]:
         from urllib.parse import quote
 
-        return self.rasa_api(f"/conversations/{quote(sender_id, safe='')}/tracker")
+        return self.rasa_api(f"/conversations/{quote(sender_id, safe=':')}/tracker")
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
