@@ -61,8 +61,14 @@ def page() -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("console", lambda message: problems.append(message.text)
+                if message.type == "error" else None)
         yield page
         browser.close()
+    # No script error, no resource refused by the Content-Security-Policy, no failed request.
+    assert problems == []
 
 
 @dataclass
