@@ -24,6 +24,10 @@ esac
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
+# `make run` is the one-machine demo: the dev REST channel trusts sender ids as identities and the
+# portal offers a sign-in as any demo person. Both are off unless set, and must stay off in
+# production (real channels verify who is speaking). Override by exporting them as false.
+export DEV_TRUST_SENDER="${DEV_TRUST_SENDER:-true}" PORTAL_DEV_LOGIN="${PORTAL_DEV_LOGIN:-true}"
 mkdir -p data models
 
 echo "==> run: migrating the database (python -m backend migrate)"
@@ -39,6 +43,7 @@ else
   echo "==> run: bot/domain.yml does not exist yet; starting the backend only"
 fi
 
+echo "==> run: development mode (DEV_TRUST_SENDER=$DEV_TRUST_SENDER, PORTAL_DEV_LOGIN=$PORTAL_DEV_LOGIN)"
 echo "==> run: demo identities"
 .venv/bin/python -m backend demo-identities
 echo
