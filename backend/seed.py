@@ -130,6 +130,7 @@ def describe_demo_identities(rasa_url: str = "http://localhost:5005") -> str:
         "bookings.",
         "",
         "Chat in the terminal:  make chat AS=ben",
+        "Chat on the website:   http://127.0.0.1:8000/portal (sign in as a demo person)",
         "Chat over HTTP:        curl -s -X POST "
         f"{rasa_url}/webhooks/dev_rest/webhook \\",
         "                         -H 'Content-Type: application/json' "
