@@ -126,8 +126,11 @@ def describe_demo_identities(rasa_url: str = "http://localhost:5005") -> str:
     for person in DEMO_PEOPLE:
         lines.append(f"  {person.sender:<13} {person.name} ({person.role.value}): {person.story}")
     lines += [
-        f"  {THERAPIST_SENDER:<13} the first therapist of the directory: confirms requested "
-        "bookings.",
+        f"  {THERAPIST_SENDER:<13} the first therapist of the directory; confirms a booking over "
+        "the API:",
+        "                curl -s -X POST http://127.0.0.1:8000/therapist/bookings/<id>/confirm \\",
+        "                  -H 'Authorization: Bearer dev-service-token' "
+        f"-H 'X-Acting-For: dev:{THERAPIST_SENDER}'",
         "",
         "Chat in the terminal:  make chat AS=ben",
         "Chat on the website:   http://127.0.0.1:8000/portal (sign in as a demo person)",
