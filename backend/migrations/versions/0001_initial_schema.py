@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 20:27:42.097006
+Create Date: 2026-11-24 20:57:31.755833
 """
 
 from alembic import op
