@@ -51,6 +51,7 @@ FILTER_ENTITIES = ("issue", "modality", "location", "therapy_type", "gender", "l
 CHOICE_SLOTS = ("therapist_id", "slot_start", "booking_confirmed")
 OPTIONAL_FILTERS = {"therapy_type": "therapy_types", "gender": "genders", "language": "languages"}
 OFFERED_SLOTS = 6
+NOT_NEEDED = "not_needed"  # a required slot this answer path does not use
 _WANTS_OTHERS = re.compile(r"\b(other|others|another|different|more|none of (these|them)|"
                            r"someone else|go back|back)\b", re.IGNORECASE)
 
@@ -70,8 +71,17 @@ def changes_filters(tracker: Tracker) -> bool:
         return False
     if any(latest_entities(tracker, entity) for entity in FILTER_ENTITIES):
         return True
-    return parse_when(latest_text(tracker)) is not None and tracker.get_slot(
-        REQUESTED_SLOT) != "when"
+    return tracker.get_slot(REQUESTED_SLOT) not in ("when", "slot_start") and parse_when(
+        latest_text(tracker)) is not None
+
+
+def merge_when(before: When, said: When) -> When:
+    """A later "Wednesday" changes the days and keeps "evenings after 6"; "any time" clears."""
+    if said.is_empty():
+        return said
+    return When(days=said.days or before.days, times=said.times or before.times,
+                after=said.after or (None if said.before else before.after),
+                before=said.before or (None if said.after else before.before))
 
 
 def restart_search() -> dict[str, Any]:
@@ -99,12 +109,6 @@ def choose_slot(value: Any, tracker: Tracker) -> str | None:
 class ValidateBookingForm(CappedFormValidation):
     def name(self) -> str:
         return f"validate_{FORM}"
-
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: dict[str, Any]) -> list[str]:
-        if tracker.get_slot("modality") == "in_person":
-            return list(domain_slots)
-        return [slot for slot in domain_slots if slot != "location"]
 
     async def precheck(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: dict[str, Any]) -> list[EventType]:
@@ -134,13 +138,14 @@ class ValidateBookingForm(CappedFormValidation):
 
     async def extract_when(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: dict[str, Any]) -> dict[str, Any]:
-        if _latest_intent(tracker) in DIGRESSION_INTENTS:
-            return {}
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        if _latest_intent(tracker) in DIGRESSION_INTENTS or requested == "slot_start":
+            return {}  # "Wednesday" while picking a time picks a time
         text = latest_text(tracker)
         when = parse_when(text)
         if when is not None:
-            return {"when": asdict(when)}
-        if tracker.get_slot(REQUESTED_SLOT) == "when" and text:
+            return {"when": asdict(merge_when(when_of(tracker), when))}
+        if requested == "when" and text:
             return self.failed(tracker, "when", dispatcher,
                                "Sorry, I didn't catch a day or time. Try 'weekday evenings', "
                                "'Saturday mornings', 'after 5pm' or 'any time'.")
@@ -153,6 +158,7 @@ class ValidateBookingForm(CappedFormValidation):
     async def validate_issue(self, value: Any, dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
         values = value if isinstance(value, list) else [str(value or "")]
+        values = [*values, *latest_entities(tracker, "issue")]  # every issue named, not the first
         if values == [ANY] or all(is_skip(v) for v in values):
             return {"issue": ANY}
         known = (await vocabulary(client_for(tracker))).get("issues")
@@ -172,13 +178,19 @@ class ValidateBookingForm(CappedFormValidation):
         if modality is None:
             return self.failed(tracker, "modality", dispatcher,
                                "Please choose video, phone or in person (or 'no preference').")
+        # The location question only applies in person; otherwise it is answered "not needed"
+        # so that Rasa's form (which asks the first empty required slot) skips it.
         answer: dict[str, Any] = {"modality": modality}
         if modality != "in_person":
+            answer["location"] = NOT_NEEDED
+        elif tracker.get_slot("location") == NOT_NEEDED:
             answer["location"] = None
         return answer
 
     async def validate_location(self, value: Any, dispatcher: CollectingDispatcher,
                                 tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        if value == NOT_NEEDED:
+            return {"location": NOT_NEEDED}
         known = (await vocabulary(client_for(tracker))).get("locations")
         if not known:
             return {"location": str(value)}
@@ -234,7 +246,7 @@ def search_filters(tracker: Tracker, known: dict[str, list[str]]) -> dict[str, A
     modality = tracker.get_slot("modality")
     if modality in MODALITIES:
         filters["modality"] = modality
-        if modality == "in_person" and tracker.get_slot("location"):
+        if modality == "in_person" and tracker.get_slot("location") not in (None, NOT_NEEDED):
             filters["location"] = tracker.get_slot("location")
     filters.update(when_of(tracker).as_filters())
     for slot, words in OPTIONAL_FILTERS.items():
@@ -394,7 +406,7 @@ class ActionBook(BackendAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        if form_answers_missing(tracker, domain, FORM, optional=("location",)):
+        if form_answers_missing(tracker, domain, FORM):
             return clear_form(domain, FORM)
         if not tracker.get_slot("booking_confirmed"):
             dispatcher.utter_message(text="OK, I haven't booked anything. Say 'find a therapist' "

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.backend_client import BackendClient
 from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
-from bot.actions.booking import choose_slot
+from bot.actions.booking import NOT_NEEDED, choose_slot
 from bot.actions.common import TIMEZONE, button
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
 from bot.actions.parsing import format_slot, parse_choice
@@ -23,12 +23,6 @@ CHOICES = ("cancel", "reschedule", "keep")
 class ValidateBookingChangeForm(CappedFormValidation):
     def name(self) -> str:
         return f"validate_{FORM}"
-
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: dict[str, Any]) -> list[str]:
-        if tracker.get_slot("change_choice") == "reschedule":
-            return list(domain_slots)
-        return [slot for slot in domain_slots if slot != "slot_start"]
 
     async def precheck(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: dict[str, Any]) -> list[EventType]:
@@ -56,10 +50,16 @@ class ValidateBookingChangeForm(CappedFormValidation):
 
     def validate_change_choice(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
-        return {"change_choice": value if value in CHOICES else None}
+        choice = value if value in CHOICES else None
+        # Only a reschedule needs a new time; otherwise that question is answered "not needed".
+        if choice == "reschedule":
+            return {"change_choice": choice, "slot_start": None}
+        return {"change_choice": choice, "slot_start": NOT_NEEDED if choice else None}
 
     def validate_slot_start(self, value: Any, dispatcher: CollectingDispatcher,
                             tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        if value == NOT_NEEDED:
+            return {"slot_start": NOT_NEEDED}
         chosen = choose_slot(value, tracker)
         if chosen is None:
             return self.failed(tracker, "slot_start", dispatcher,
@@ -115,14 +115,14 @@ class ActionChangeBooking(BackendAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        if form_answers_missing(tracker, domain, FORM, optional=("slot_start",)):
+        if form_answers_missing(tracker, domain, FORM):
             return clear_form(domain, FORM)
         booking_id = int(tracker.get_slot("booking_id"))
         choice = tracker.get_slot("change_choice")
         if choice == "cancel":
             cancelled = await client.post(f"/bookings/{booking_id}/cancel")
             dispatcher.utter_message(text=self._cancelled_text(cancelled))
-        elif choice == "reschedule" and tracker.get_slot("slot_start"):
+        elif choice == "reschedule" and tracker.get_slot("slot_start") != NOT_NEEDED:
             moved = await client.post(f"/bookings/{booking_id}/reschedule",
                                       {"starts_at": tracker.get_slot("slot_start")})
             dispatcher.utter_message(

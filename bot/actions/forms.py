@@ -48,12 +48,10 @@ def leave_form(domain: dict[str, Any], form_name: str | None) -> list[EventType]
     return [*clear_form(domain, form_name), SlotSet(REQUESTED_SLOT, None), ActiveLoop(None)]
 
 
-def form_answers_missing(tracker: Tracker, domain: dict[str, Any], form_name: str,
-                         optional: tuple[str, ...] = ()) -> bool:
-    """True when the form ended early (stopped, refused): its submit action must do nothing.
-    `optional` names the required slots that only some answers need (e.g. a location)."""
+def form_answers_missing(tracker: Tracker, domain: dict[str, Any], form_name: str) -> bool:
+    """True when the form ended early (stopped, refused): its submit action must do nothing."""
     required = domain.get("forms", {}).get(form_name, {}).get("required_slots", [])
-    return any(tracker.get_slot(slot) is None for slot in required if slot not in optional)
+    return any(tracker.get_slot(slot) is None for slot in required)
 
 
 class CappedFormValidation(FormValidationAction, metaclass=ABCMeta):

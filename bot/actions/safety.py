@@ -16,8 +16,8 @@ CRISIS_TEXT = (
     "to A&E.\n"
     "You can talk to Samaritans any time, day or night, free on 116 123.\n"
     "For urgent help that isn't an emergency, call NHS 111.\n"
-    "You don't have to deal with this alone. Would you like a person from our team to contact "
-    "you?"
+    "You don't have to deal with this alone: say 'talk to a person', or use the button, and "
+    "someone from our team will contact you."
 )
 
 
@@ -28,5 +28,5 @@ class ActionSafetyResponse(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         dispatcher.utter_message(text=CRISIS_TEXT,
-                                 buttons=[button("Yes, contact me", "handoff_request")])
+                                 buttons=[button("Talk to a person", "handoff_request")])
         return []

@@ -202,7 +202,8 @@ async def test_search_pick_a_slot_see_who_pays_and_book(backend):
                            intent="find_therapist", active_loop="booking_form")
     _, events = await run(ValidateBookingForm(), tracker)
     grant_id = slot_events(events)["grant_id"]
-    filters = {"grant_id": grant_id, "issue": "any", "modality": "video", "when": {}}
+    filters = {"grant_id": grant_id, "issue": "any", "modality": "video",
+               "location": "not_needed", "when": {}}
 
     dispatcher, events = await run(ActionAskTherapistId(), make_tracker(
         member.identity, slots=filters))
@@ -233,6 +234,24 @@ async def test_search_pick_a_slot_see_who_pays_and_book(backend):
     assert "requested, paid by your organisation" in texts(dispatcher)
 
 
+async def test_in_person_asks_for_a_location_and_video_does_not(backend):
+    member, _ = member_with_sessions(backend)
+    for modality, location in (("video", "not_needed"), ("in_person", None)):
+        tracker = make_tracker(member.identity, text=modality, active_loop="booking_form",
+                               slots={"requested_slot": "modality", "issue": "any"},
+                               set_now={"modality": modality})
+        _, events = await run(ValidateBookingForm(), tracker)
+        assert slot_events(events).get("location") == location
+
+
+async def test_a_digression_is_rejected_so_the_rules_answer_it(backend):
+    member, _ = member_with_sessions(backend)
+    tracker = make_tracker(member.identity, text="is this confidential", intent="faq",
+                           active_loop="booking_form", slots={"requested_slot": "issue"})
+    _, events = await run(ValidateBookingForm(), tracker)
+    assert events == []
+
+
 async def test_a_filter_change_while_choosing_restarts_the_search(backend):
     member, _ = member_with_sessions(backend)
     tracker = make_tracker(member.identity, text="actually make it phone",
@@ -259,7 +278,8 @@ async def test_cancel_shows_the_policy_sentence_first_then_cancels(backend):
     assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == [
         "Yes, cancel it", "Reschedule instead", "Keep it"]
     dispatcher, _ = await run(ActionChangeBooking(), make_tracker(
-        member.identity, slots={"booking_id": str(booked.id), "change_choice": "cancel"}))
+        member.identity, slots={"booking_id": str(booked.id), "change_choice": "cancel",
+                                "slot_start": "not_needed"}))
     assert "gone back to you: 3 left" in texts(dispatcher)
 
 
@@ -296,3 +316,16 @@ async def test_redeeming_a_wrong_code_shows_why(backend):
     dispatcher, _ = await run(ActionRedeemInvite(), make_tracker(
         "test:guess", slots={"invite_code": "AAAAA-11111"}))
     assert "doesn't match any invite" in texts(dispatcher)
+
+
+async def test_a_later_day_keeps_the_times_already_given(backend):
+    member, _ = member_with_sessions(backend)
+    earlier = {"days": ["monday", "tuesday", "wednesday", "thursday", "friday"],
+               "times": ["evening"], "after": "18:00", "before": None}
+    tracker = make_tracker(member.identity, text="wednesday", active_loop="booking_form",
+                           slots={"requested_slot": "therapist_id", "issue": "any",
+                                  "modality": "video", "location": "not_needed",
+                                  "when": earlier})
+    _, events = await run(ValidateBookingForm(), tracker)
+    assert slot_events(events)["when"] == {"days": ["wednesday"], "times": ["evening"],
+                                           "after": "18:00", "before": None}
