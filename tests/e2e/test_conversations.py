@@ -1,0 +1,217 @@
+"""Whole conversations with the running assistant over the development REST channel.
+
+tests/stack.py starts the backend (demo data), the action server and the Rasa server (needs a
+trained model: `make train`); the REST channel trusts the sender as `dev:<sender>` because this
+stack runs with DEV_TRUST_SENDER=true. An admin creates an authorisation and an invite by chat,
+a new member redeems the code and books by chat, and the backend's HTTP API then shows the
+booking, its voucher and the place taken. Conversations are driven by the buttons the bot offers
+(tests/e2e/chat.py), not by a fixed script. Card numbers, a risk statement in the middle of a
+form and a stopped backend are checked on the same running processes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from backend.models import Voucher
+from tests.e2e.backend_api import ADMIN, BackendApi
+from tests.e2e.chat import (
+    RestChat,
+    authorisation_steps,
+    button_for,
+    drive,
+    invite_code_in,
+    invite_steps,
+    member_booking_steps,
+    mentions,
+    offered,
+    offers,
+    text_of,
+)
+from tests.stack import Stack, _launch, _wait_until_up, stack_factory  # noqa: F401
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+UK = ZoneInfo("Europe/London")
+CARDS = ("4242 4242 4242 4242", "5555-5555-5555-4444")
+CRISIS_NUMBERS = ("999", "116 123")
+TRACEBACK = re.compile(r"Traceback|Exception|Error:|\bat 0x|File \"", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def stack(stack_factory) -> Stack:  # noqa: F811
+    return stack_factory("conversations", rasa_env={"DEV_TRUST_SENDER": "true"})
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def backend(stack: Stack, http: aiohttp.ClientSession) -> BackendApi:
+    return BackendApi(http, stack.backend_url, stack.service_token)
+
+
+def new_sender(role: str) -> str:
+    return f"e2e-{role}-{uuid.uuid4().hex[:8]}"
+
+
+async def redeem_and_search(chat: RestChat, code: str, search: str) -> None:
+    """A new member redeems `code` (lower case, a space instead of the dash) and searches."""
+    await chat.say(f"hi, my invite code is {code.lower().replace('-', ' ')}", kind="redeem")
+    assert mentions(r"organisation pays")(chat.replies), chat.transcript()
+    await chat.say(search, kind="search")
+
+
+async def test_an_admin_invites_and_a_new_member_books_paid_by_the_organisation(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    admin = RestChat(http, stack.rasa_url, "alice")
+    await admin.say("I'd like to set up sessions for my team", kind="start")
+    created = await drive(admin, authorisation_steps(sessions="seven sessions",
+                                                     users="unlimited"),
+                          done=offers("create_invite"))
+    authorisation_id = int(button_for(created, "create_invite").entities["authorisation_id"])
+    await drive(admin, invite_steps(), done=lambda replies: invite_code_in(replies) is not None)
+    code = invite_code_in(admin.replies)
+
+    authorisation = await backend.get(f"/authorisations/{authorisation_id}", ADMIN)
+    assert (authorisation["coverage"], authorisation["sessions_per_user"],
+            authorisation["user_limit"], authorisation["access"], authorisation["status"]) == (
+        "first_relationship", 7, None, "invite_only", "active")
+    assert authorisation["usage"]["places_taken"] == 0
+
+    member = RestChat(http, stack.rasa_url, new_sender("member"))
+    await redeem_and_search(member, code, "I'm looking for someone to help with anxiety, by "
+                                          "video, on weekday evenings")
+    results = member.replies
+    assert offered(results, "therapist_id"), member.transcript()
+    assert re.search(r"anxiety.*video.*weekday.*evening", text_of(results), re.I | re.S)
+    booked = await drive(member, member_booking_steps(), done=mentions(r"Requested"))
+    assert mentions(r"organisation pays")(member.replies_to("pick_slot")), member.transcript()
+    assert mentions(r"organisation pays")(booked)
+
+    therapist_id = int(member.sent("pick_therapist")["therapist_id"])
+    slot = datetime.fromisoformat(member.sent("pick_slot")["slot_start"])
+    bookings = (await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]
+    assert len(bookings) == 1
+    booking = bookings[0]
+    assert (booking["therapist_id"], booking["modality"], booking["status"]) == (
+        therapist_id, "video", "requested")
+    assert datetime.fromisoformat(booking["starts_at"]) == slot
+    assert booking["paid_by_organisation"] is True
+    assert booking["voucher_status"] == "held"
+    assert booking["sessions_remaining_on_grant"] == 6
+    local = slot.astimezone(UK)
+    assert local.weekday() < 5 and 17 <= local.hour < 22  # weekday evenings, as asked
+    therapist = await backend.get(f"/therapists/{therapist_id}", f"dev:{member.sender}")
+    assert "anxiety" in therapist["issues"] and "video" in therapist["modalities"]
+
+    grants = (await backend.get("/me/grants", f"dev:{member.sender}"))["grants"]
+    assert [g["id"] for g in grants] == [booking["grant_id"]]
+    db = stack.database()
+    try:
+        with db.reader() as session:
+            voucher = session.scalar(select(Voucher).where(Voucher.booking_id == booking["id"]))
+    finally:
+        db.dispose()
+    assert voucher is not None and voucher.grant_id == booking["grant_id"]
+
+    authorisation = await backend.get(f"/authorisations/{authorisation_id}", ADMIN)
+    assert authorisation["usage"]["places_taken"] == 1
+
+
+async def new_member_searching(stack: Stack, http: aiohttp.ClientSession, backend: BackendApi,
+                               role: str) -> RestChat:
+    """A new member with an invite (made through the API) in the booking form, shown results."""
+    authorisation = await backend.create_authorisation()
+    code = await backend.create_invite(authorisation["id"])
+    member = RestChat(http, stack.rasa_url, new_sender(role))
+    await redeem_and_search(member, code, "find me a therapist for stress, phone, any time")
+    assert offered(member.replies, "therapist_id"), member.transcript()
+    return member
+
+
+async def test_a_card_number_typed_in_chat_is_refused_and_kept_nowhere(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    member = await new_member_searching(stack, http, backend, "member-card")
+    for card in CARDS:
+        replies = await member.say(f"can I just pay with my card {card} exp 12/29 cvc 123")
+        said = text_of(replies)
+        assert re.search(r"card", said, re.I) and re.search(r"removed|never", said, re.I), said
+        assert digits(card) not in digit_runs(said)
+        assert offered(replies, "therapist_id"), member.transcript()  # the form goes on
+
+    events = [e for e in stack.tracker(member.sender)["events"] if e["event"] == "user"]
+    assert [e["parse_data"]["intent"]["name"] for e in events[-len(CARDS):]] == [
+        "card_number_shared"] * len(CARDS)
+    stored = json.dumps(stack.tracker(member.sender))
+    for card in CARDS:
+        assert digits(card) not in digit_runs(stored), f"{card} in the tracker"
+        for log in ("rasa", "actions", "backend"):
+            assert digits(card) not in digit_runs(stack.log(log)), f"{card} in {log}.log"
+
+
+async def test_a_risk_statement_in_the_booking_form_gets_crisis_resources_at_once(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    member = await new_member_searching(stack, http, backend, "member-risk")
+
+    replies = await member.say("honestly I can't go on, I keep thinking about ending it all")
+
+    assert all(number in replies[0].text for number in CRISIS_NUMBERS), member.transcript()
+    assert re.search(r"samaritans", replies[0].text, re.I)
+    # The form goes on afterwards: the therapists are offered again and booking still works.
+    assert offered(replies, "therapist_id") or offered(replies, "slot_start"), member.transcript()
+    await drive(member, member_booking_steps(), done=mentions(r"Requested"))
+    assert len((await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]) == 1
+
+
+async def test_a_stopped_backend_gets_a_friendly_message_and_no_stack_trace(
+        stack: Stack, http: aiohttp.ClientSession):
+    backend_process = next(p for p in stack.processes if p.name == "backend")
+    command, environment = backend_process.popen.args, process_environment(
+        backend_process.popen.pid)
+    backend_process.stop()
+    stack.processes.remove(backend_process)
+    try:
+        for sender, message in (("ben", "I'd like to book a therapist"),
+                                ("ben", "how many sessions do I have left?"),
+                                ("alice", "show me our authorisations")):
+            chat = RestChat(http, stack.rasa_url, sender)
+            replies = await chat.say(message)
+            said = text_of(replies)
+            assert replies and said.strip(), chat.transcript()
+            assert re.search(r"try again|can't reach|unavailable", said, re.I), said
+            assert not TRACEBACK.search(said), said
+    finally:
+        restarted = _launch(stack, "backend", list(command), environment)
+        _wait_until_up(restarted, f"{stack.backend_url}/health", 60)
+    # Back up: the same request works again.
+    chat = RestChat(http, stack.rasa_url, "alice")
+    assert mentions(r"authorisation")(await chat.say("show me our authorisations"))
+    assert not mentions(r"can't reach")(chat.replies)
+
+
+def process_environment(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def digit_runs(text: str) -> str:
+    """Every run of digits written with card separators (space, dash), the separators removed."""
+    return " ".join(digits(run) for run in re.findall(r"\d[\d -]*", text))
