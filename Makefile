@@ -27,7 +27,7 @@ HAVE_BOT := $(if $(wildcard bot/domain.yml),yes,)
 # Steps of `make test`, run in this order; the first failure stops the run.
 # >>> Later issues add bot steps here (e.g. test-bot-train, test-bot-rasa-test) and define them
 # >>> below next to test-bot-validate.
-TEST_STEPS := test-lint test-bot-validate test-pytest
+TEST_STEPS := test-lint test-bot-validate test-bot-train test-bot-stories test-bot-nlu test-pytest
 # ---------------------------------------------------------------------------------------------
 
 .PHONY: help setup test lint train run chat lock web browser $(TEST_STEPS)
@@ -92,6 +92,21 @@ ifeq ($(HAVE_BOT),yes)
 else
 	@echo "bot/domain.yml does not exist yet; skipping rasa data validate"
 endif
+
+# The model is trained (incrementally) before the tests that talk to a running Rasa server.
+test-bot-train:
+	@scripts/train.sh
+
+# Conversation tests for every flow of PRODUCT.md; any wrong prediction fails the step.
+test-bot-stories:
+	.venv-rasa/bin/rasa test core --stories tests/bot_stories --model models \
+	  --fail-on-prediction-errors --out artifacts/rasa-stories
+
+# Held-out NLU data the model never trains on; the gate fails below intent macro-F1 0.95 and
+# entity F1 0.90 and prints the scores.
+test-bot-nlu:
+	.venv-rasa/bin/rasa test nlu --nlu tests/nlu_holdout --model models --out artifacts/nlu-holdout
+	.venv/bin/python tests/bot/nlu_gate.py --report-dir artifacts/nlu-holdout
 
 test-pytest:
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
