@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDe
 from backend.models import ChatIdentity, Member
 
 MAX_IDENTITY_LENGTH = 200
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,11 @@ def require_therapist(actor: Actor) -> int:
     return actor.therapist_id
 
 
-def ensure_same_organisation(actor_organisation_id: int, owner_organisation_id: int | None,
-                             what: str) -> None:
-    """Another organisation's data is reported as missing, so that ids reveal nothing."""
-    if owner_organisation_id != actor_organisation_id:
+def owned_by(session: Session, model: type[T], object_id: object, organisation_id: int,
+             what: str) -> T:
+    """The organisation's object with that id. Another organisation's is reported as missing,
+    like an unknown id, so that ids reveal nothing."""
+    found = session.get(model, object_id) if isinstance(object_id, int) else None
+    if found is None or found.organisation_id != organisation_id:
         raise NotFound(f"No {what} with that id in your organisation.")
+    return found

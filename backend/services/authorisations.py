@@ -11,7 +11,7 @@ from backend.domain.enums import Access, AuthorisationStatus, ChargeStatus, Cove
 from backend.domain.errors import Conflict, InvalidInput
 from backend.models import Authorisation, Charge, Grant, Voucher
 from backend.services import audit
-from backend.services.actors import Actor, ensure_same_organisation, require_admin
+from backend.services.actors import Actor, owned_by, require_admin
 from backend.services.validation import choice, text, whole_number
 from backend.settings import get_settings
 
@@ -88,9 +88,8 @@ def list_for_admin(db: Database, actor: Actor) -> list[AuthorisationView]:
 def get(db: Database, actor: Actor, authorisation_id: int) -> AuthorisationView:
     organisation_id = require_admin(actor)
     with db.reader() as session:
-        authorisation = session.get(Authorisation, authorisation_id)
-        ensure_same_organisation(organisation_id, getattr(authorisation, "organisation_id", None),
-                                 "authorisation")
+        authorisation = owned_by(session, Authorisation, authorisation_id, organisation_id,
+                                        "authorisation")
         return _view(session, authorisation)
 
 
@@ -110,9 +109,8 @@ def change_status(db: Database, actor: Actor, authorisation_id: int,
         raise InvalidInput("The action must be pause, resume or revoke.")
     allowed_from, target = _TRANSITIONS[verb]
     with db.transaction() as session:
-        authorisation = session.get(Authorisation, authorisation_id)
-        ensure_same_organisation(organisation_id, getattr(authorisation, "organisation_id", None),
-                                 "authorisation")
+        authorisation = owned_by(session, Authorisation, authorisation_id, organisation_id,
+                                        "authorisation")
         if authorisation.status not in allowed_from:
             raise Conflict(
                 f"This authorisation is {authorisation.status.value}; it cannot be {verb}d."
@@ -129,9 +127,8 @@ def top_up(db: Database, actor: Actor, authorisation_id: int,
     organisation_id = require_admin(actor)
     extra = whole_number(extra_sessions, "number of extra sessions", maximum=MAX_SESSIONS_PER_USER)
     with db.transaction() as session:
-        authorisation = session.get(Authorisation, authorisation_id)
-        ensure_same_organisation(organisation_id, getattr(authorisation, "organisation_id", None),
-                                 "authorisation")
+        authorisation = owned_by(session, Authorisation, authorisation_id, organisation_id,
+                                        "authorisation")
         if authorisation.status is AuthorisationStatus.REVOKED:
             raise Conflict("This authorisation is revoked; create a new one instead.")
         authorisation.sessions_per_user += extra

@@ -19,7 +19,7 @@ from backend.domain.enums import (
 from backend.domain.errors import Conflict
 from backend.models import Authorisation, Booking, Grant, Voucher
 from backend.services import audit
-from backend.services.actors import Actor, ensure_same_organisation, require_member
+from backend.services.actors import Actor, owned_by, require_member
 from backend.services.validation import identifier
 
 
@@ -138,9 +138,8 @@ def join(db: Database, actor: Actor, authorisation_id: int) -> GrantView:
     organisation_id = require_member(actor)
     authorisation_id = identifier(authorisation_id, "offer id")
     with db.transaction() as session:
-        authorisation = session.get(Authorisation, authorisation_id)
-        ensure_same_organisation(organisation_id, getattr(authorisation, "organisation_id", None),
-                                 "offer")
+        authorisation = owned_by(session, Authorisation, authorisation_id, organisation_id,
+                                        "offer")
         if authorisation.access is not Access.ALL_MEMBERS:
             raise Conflict("This offer is by invite only. Ask your admin for an invite code.",
                            code="invite_only")

@@ -18,9 +18,9 @@ from backend.models.base import utcnow
 from backend.services import audit
 from backend.services.actors import (
     Actor,
-    ensure_same_organisation,
     find_member_by_email,
     link_identity,
+    owned_by,
     require_admin,
 )
 from backend.services.grants import GrantView, seen_therapists, take_place
@@ -61,9 +61,8 @@ def create(db: Database, actor: Actor, authorisation_id: int, *, email: object =
     days = get_settings().invite_ttl_days if expires_in_days is None else whole_number(
         expires_in_days, "number of days before the invite expires", maximum=365)
     with db.transaction() as session:
-        authorisation = session.get(Authorisation, authorisation_id)
-        ensure_same_organisation(organisation_id, getattr(authorisation, "organisation_id", None),
-                                 "authorisation")
+        authorisation = owned_by(session, Authorisation, authorisation_id, organisation_id,
+                                        "authorisation")
         if authorisation.status is not AuthorisationStatus.ACTIVE:
             raise Conflict(f"This authorisation is {authorisation.status.value}; "
                            "resume it before inviting people.")
@@ -103,9 +102,8 @@ def list_for_admin(db: Database, actor: Actor, authorisation_id: int) -> list[In
     organisation_id = require_admin(actor)
     now = utcnow()
     with db.reader() as session:
-        authorisation = session.get(Authorisation, authorisation_id)
-        ensure_same_organisation(organisation_id, getattr(authorisation, "organisation_id", None),
-                                 "authorisation")
+        owned_by(session, Authorisation, authorisation_id, organisation_id,
+                 "authorisation")
         invites = session.scalars(
             select(Invite).where(Invite.authorisation_id == authorisation_id).order_by(Invite.id)
         ).all()
@@ -115,8 +113,7 @@ def list_for_admin(db: Database, actor: Actor, authorisation_id: int) -> list[In
 def revoke(db: Database, actor: Actor, invite_id: int) -> InviteView:
     organisation_id = require_admin(actor)
     with db.transaction() as session:
-        invite = session.get(Invite, invite_id)
-        ensure_same_organisation(organisation_id, getattr(invite, "organisation_id", None),
+        invite = owned_by(session, Invite, invite_id, organisation_id,
                                  "invite")
         if invite.redeemed_at is not None:
             raise Conflict("This invite has already been redeemed; it can no longer be revoked.")
