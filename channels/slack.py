@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -36,6 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.dedupe import BackgroundTasks, build_deduplicator
 from channels.identity import IdentityClient, Notices, VerifiedUser, metadata_for
+from channels.output import WholeMessageOutput
 from channels.redaction import redact_card_numbers
 from channels.slack_protocol import (
     Ignored,
@@ -58,7 +59,7 @@ def slack_error(error: SlackApiError) -> str:
     return str(data.get("error")) if isinstance(data, dict) else str(error)
 
 
-class SlackOutput(OutputChannel):
+class SlackOutput(WholeMessageOutput):
     """Posts to one Slack conversation (and thread, when the person wrote in one)."""
 
     def __init__(self, client: AsyncWebClient, channel: str, thread_ts: str | None = None):
@@ -81,20 +82,6 @@ class SlackOutput(OutputChannel):
             await self.client.chat_postMessage(channel=self.channel, **arguments)
         except SlackApiError as error:
             log.error("chat.postMessage to %s failed: %s", self.channel, slack_error(error))
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"text": text})
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str,
-                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"image": image})
-
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any],
-                               **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"custom": json_message})
 
 
 class SlackInput(InputChannel):

@@ -39,13 +39,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.dedupe import BackgroundTasks, MemoryDeduplicator
 from channels.identity import IdentityClient, Notices, VerifiedUser, metadata_for
+from channels.output import WholeMessageOutput
 from channels.redaction import redact_card_numbers
 from channels.teams_protocol import (
     AuthError,
@@ -87,7 +88,7 @@ class TeamsConnector:
         return None
 
 
-class TeamsOutput(OutputChannel):
+class TeamsOutput(WholeMessageOutput):
     def __init__(self, connector: TeamsConnector, incoming: dict[str, Any], buttons: str):
         self.connector = connector
         self.incoming = incoming
@@ -103,20 +104,6 @@ class TeamsOutput(OutputChannel):
                 await self.connector.request("POST", reply_url(self.incoming), activity)
             except (aiohttp.ClientError, RuntimeError, TimeoutError) as error:
                 log.error("Reply to Teams conversation failed: %r", error)
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"text": text})
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str,
-                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"image": image})
-
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any],
-                               **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"custom": json_message})
 
 
 class TeamsInput(InputChannel):
