@@ -99,8 +99,10 @@ async def conversation(session: aiohttp.ClientSession, rasa_url: str, sender: st
         await drive(chat, booking_steps(search, rng), done=mentions(r"\bRequested:"),
                     max_turns=16)
     except ConversationStuck:
-        return Outcome(sender, chat.turns, False, f"no way on after \"{chat.turns[-1].sent}\": "
-                                                  f"{text_of(chat.replies)[:90]}")
+        last = chat.turns[-1]
+        said = "" if last.sent.startswith("/") else f' "{last.sent}"'
+        return Outcome(sender, chat.turns, False, f"after the {last.kind} turn{said} the bot "
+                                                  f"said: {text_of(chat.replies)[:90]}")
     except (aiohttp.ClientError, TimeoutError) as error:
         return Outcome(sender, chat.turns, False, f"http: {type(error).__name__} {error}"[:120])
     retries = sum(1 for turn in chat.turns if turn.kind == "search") - 1

@@ -244,6 +244,7 @@ def member_booking_steps(choose_therapist: Choose = first, choose_slot: Choose =
         when_asked("issue", r"what would you like help with", "anxiety"),
         when_asked("when", r"when suits you", "any time"),
         when_asked("relax", r"couldn't find a therapist", "any time"),
+        when_asked("other_therapists", r"no free times", "other therapists"),
     ]
 
 

@@ -143,6 +143,24 @@ async def new_member_searching(stack: Stack, http: aiohttp.ClientSession, backen
     return member
 
 
+async def test_a_member_changes_a_filter_after_the_results_and_still_books(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    member = await new_member_searching(stack, http, backend, "member-change")
+    first_results = {b.entities["therapist_id"] for b in offered(member.replies, "therapist_id")}
+
+    replies = await member.say("actually, video instead", kind="change")
+
+    assert offered(replies, "therapist_id"), member.transcript()
+    assert re.search(r"video", text_of(replies), re.I), member.transcript()
+    booked = await drive(member, member_booking_steps(), done=mentions(r"Requested"))
+    assert mentions(r"organisation pays")(member.replies_to("pick_slot")), member.transcript()
+    assert mentions(r"organisation pays")(booked)
+    bookings = (await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]
+    assert [(b["therapist_id"], b["modality"]) for b in bookings] == [
+        (int(member.sent("pick_therapist")["therapist_id"]), "video")]
+    assert first_results  # the phone search had results before the change
+
+
 async def test_a_card_number_typed_in_chat_is_refused_and_kept_nowhere(
         stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
     member = await new_member_searching(stack, http, backend, "member-card")
