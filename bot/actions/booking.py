@@ -235,7 +235,8 @@ class ValidateBookingForm(CappedFormValidation):
 
     def validate_booking_confirmed(self, value: Any, dispatcher: CollectingDispatcher,
                                    tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
-        return {"booking_confirmed": bool(value)}
+        # None is a reset (a filter changed), not a "no": ask again rather than drop the booking
+        return {"booking_confirmed": None if value is None else bool(value)}
 
 
 def search_filters(tracker: Tracker, known: dict[str, list[str]]) -> dict[str, Any]:

@@ -78,6 +78,12 @@ def test_invite_codes_have_enough_entropy_and_are_typed_forgivingly():
     assert invite_codes.normalise("short") is None
 
 
+def test_new_codes_always_have_a_digit_so_they_never_read_as_words():
+    codes = [invite_codes.normalise(invite_codes.new_code()) for _ in range(2000)]
+    assert all(any(ch.isdigit() for ch in code) for code in codes)
+    assert len(set(codes)) == len(codes)
+
+
 def test_redeeming_an_invite_creates_a_grant_and_links_the_identity(db):
     admin = factories.register_organisation(db)
     offer = factories.authorisation(db, admin, sessions_per_user=7)

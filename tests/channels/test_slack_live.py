@@ -154,7 +154,10 @@ def test_card_numbers_never_reach_rasa(channel_world):
     _replies(channel_world, user, 1)
     tracker = channel_world.stack.tracker(f"slack:{DEMO_TEAM}:{user}")
     said = [e["text"] for e in tracker["events"] if e["event"] == "user"]
-    assert said and PLACEHOLDER in said[-1] and "4242" not in json.dumps(tracker)
+    stored = json.dumps(tracker)
+    assert said and PLACEHOLDER in said[-1]
+    # whole runs only: event timestamps may contain "4242" by chance
+    assert "4242 4242" not in stored and "4242424242424242" not in stored
 
 
 def test_a_user_from_an_unknown_workspace_is_told_why_and_can_still_ask(channel_world):
