@@ -161,6 +161,21 @@ async def test_a_member_changes_a_filter_after_the_results_and_still_books(
     assert first_results  # the phone search had results before the change
 
 
+async def test_filters_given_with_no_form_running_start_the_search(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    authorisation = await backend.create_authorisation()
+    code = await backend.create_invite(authorisation["id"])
+    member = RestChat(http, stack.rasa_url, new_sender("member-filters"))
+    await member.say(f"my invite code is {code}", kind="redeem")
+    await member.say("stop")  # whatever was running, nothing is now
+
+    replies = await member.say("need help with work stress, video, after 5pm", kind="search")
+
+    assert not mentions(r"didn't quite understand")(replies), member.transcript()
+    assert offered(replies, "therapist_id"), member.transcript()
+    assert re.search(r"video", text_of(replies), re.I), member.transcript()
+
+
 async def test_a_card_number_typed_in_chat_is_refused_and_kept_nowhere(
         stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
     member = await new_member_searching(stack, http, backend, "member-card")
