@@ -118,7 +118,8 @@ def list_mine(db: Database, actor: Actor) -> list[GrantView]:
 
 
 def open_offers(db: Database, actor: Actor) -> list[OfferView]:
-    """All-members authorisations of the member's organisation they have not joined yet."""
+    """All-members authorisations of the member's organisation they have not joined yet and
+    whose coverage their history allows (the same check `join` makes)."""
     organisation_id = require_member(actor)
     with db.reader() as session:
         joined = select(Grant.authorisation_id).where(Grant.member_id == actor.member_id)
@@ -130,7 +131,9 @@ def open_offers(db: Database, actor: Actor) -> list[OfferView]:
                 Authorisation.id.not_in(joined),
             ).order_by(Authorisation.id)
         ).all()
-        return [OfferView(a.id, a.name, a.coverage, a.sessions_per_user) for a in rows]
+        seen = seen_therapists(session, actor.member_id)
+        return [OfferView(a.id, a.name, a.coverage, a.sessions_per_user) for a in rows
+                if coverage_rules.eligibility_problem(a.coverage, seen) is None]
 
 
 def join(db: Database, actor: Actor, authorisation_id: int) -> GrantView:

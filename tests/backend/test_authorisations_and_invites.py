@@ -177,6 +177,16 @@ def test_all_members_offers_are_joined_without_invites(db):
         grants.join(db, member, invite_only.id)
 
 
+def test_offers_a_member_cannot_take_are_not_offered(db):
+    admin = factories.register_organisation(db)
+    existing = factories.authorisation(db, admin, access="all_members",
+                                       coverage="existing_relationship")
+    member = factories.add_member(db, admin.organisation_id)  # has never seen a therapist
+    assert grants.open_offers(db, member) == []
+    with pytest.raises(Conflict, match="already seen a therapist"):
+        grants.join(db, member, existing.id)
+
+
 def test_usage_figures_are_withheld_below_the_minimum_group(db):
     admin = factories.register_organisation(db)
     offer = factories.authorisation(db, admin, user_limit=None)
