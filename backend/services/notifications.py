@@ -46,12 +46,17 @@ def take_mine(db: Database, actor: Actor) -> list[NotificationView]:
     """The actor's undelivered notifications, oldest first, marked delivered. Each is handed
     out once even when two fetches race: only the fetch whose UPDATE marks a row returns it."""
     require_member(actor)
+    undelivered = (Notification.member_id == actor.member_id,
+                   Notification.delivered_at.is_(None))
+    # The bot asks at every turn: answer "nothing" without taking the write lock.
+    with db.reader() as session:
+        if session.scalar(select(Notification.id).where(*undelivered).limit(1)) is None:
+            return []
     taken = []
     with db.transaction() as session:
         pending = session.scalars(
             select(Notification)
-            .where(Notification.member_id == actor.member_id,
-                   Notification.delivered_at.is_(None))
+            .where(*undelivered)
             .order_by(Notification.id)
             .limit(MAX_PER_FETCH)
         ).all()

@@ -64,16 +64,34 @@ def explain_failure(dispatcher: CollectingDispatcher, error: Exception) -> None:
 HANDLED = (NotIdentified, BackendError, BackendUnavailable, FormRefused)
 
 
+async def tell_news(dispatcher: CollectingDispatcher, client: BackendClient) -> list[str]:
+    """Say the notifications waiting for this person (each is handed out once); none for
+    people the backend does not know, or while it cannot be reached."""
+    try:
+        notes = (await client.get("/me/notifications"))["notifications"]
+    except (BackendError, BackendUnavailable):
+        return []
+    for note in notes:
+        dispatcher.utter_message(text=note["text"])
+    return [note["text"] for note in notes]
+
+
 class BackendAction(Action, metaclass=ABCMeta):
     """An action that calls the backend. Subclasses implement `act` with a ready client."""
 
     needs_identity = True
+    # After answering, tell the person what happened since they last spoke (a card saved, a
+    # booking confirmed, a charge failed): not every channel can start a conversation.
+    tells_news = True
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         try:
             client = client_for(tracker) if self.needs_identity else None
-            return await self.act(dispatcher, tracker, domain, client)
+            events = await self.act(dispatcher, tracker, domain, client)
+            if client is not None and self.tells_news:
+                await tell_news(dispatcher, client)
+            return events
         except HANDLED as error:
             explain_failure(dispatcher, error)
         except Exception as error:

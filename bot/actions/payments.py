@@ -54,7 +54,8 @@ class ActionCardLink(BackendAction):
                "To add one, ")
         dispatcher.utter_message(
             text=f"{now}use Stripe's secure page: {link}\nPlease never type card numbers into "
-                 "this chat. I'll confirm here once the card is saved.")
+                 "this chat. Once Stripe confirms the card is saved, I'll tell you here (the next "
+                 "time you message me).")
         return []
 
 

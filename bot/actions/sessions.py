@@ -8,8 +8,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient, BackendError
-from bot.actions.base import BackendAction
+from bot.actions.backend_client import BackendClient
+from bot.actions.base import BackendAction, tell_news
 from bot.actions.common import TIMEZONE, button, coverage_words
 from bot.actions.parsing import format_slot
 
@@ -78,16 +78,11 @@ class ActionCheckConfirmation(BackendAction):
     def name(self) -> str:
         return "action_check_confirmation"
 
+    tells_news = False  # it tells them first, itself
+
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        try:
-            notes = (await client.get("/me/notifications"))["notifications"]
-        except BackendError as error:
-            if not error.route_missing:
-                raise
-            notes = []
-        for note in notes:
-            dispatcher.utter_message(text=note["text"])
+        notes = await tell_news(dispatcher, client)
         bookings = await upcoming_bookings(client)
         if bookings:
             dispatcher.utter_message(text="Your upcoming sessions:\n" + "\n".join(

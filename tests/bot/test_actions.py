@@ -7,7 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from backend.models import HandoffRequest
-from backend.services import bookings, invites
+from backend.services import bookings, invites, notifications
 from bot.actions import base
 from bot.actions.authorisations import (
     ActionChangeAuthorisationStatus,
@@ -174,6 +174,19 @@ async def test_card_link_and_spend(backend):
     assert "secure page: http" in texts(dispatcher)
     dispatcher, _ = await run(ActionShowSpend(), make_tracker(admin.identity))
     assert texts(dispatcher).startswith("Spend so far:")
+
+
+async def test_news_is_told_after_the_answer_once(backend):
+    admin = factories.register_organisation(backend)
+    with backend.transaction() as session:
+        notifications.notify_admins(session, admin.organisation_id, "card_saved",
+                                    "Your company card is saved: Visa ending 4242.")
+    dispatcher, _ = await run(ActionShowSpend(), make_tracker(admin.identity))
+    said = [m.get("text") or "" for m in dispatcher.messages]
+    assert said[0] == "Nothing has been spent yet."  # the answer first, then the news
+    assert said[-1] == "Your company card is saved: Visa ending 4242."
+    dispatcher, _ = await run(ActionShowSpend(), make_tracker(admin.identity))
+    assert "card is saved" not in texts(dispatcher)
 
 
 # ------------------------------------------------------------------ member flows
