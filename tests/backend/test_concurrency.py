@@ -3,9 +3,7 @@ SQLite and PostgreSQL. Outcomes are counted from the database rows, not from ret
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -17,6 +15,7 @@ from backend.models import Authorisation, Booking, Grant, Invite, Voucher
 from backend.services import bookings, grants, invites
 from tests.backend import booking_factories as bf
 from tests.backend import factories
+from tests.backend.concurrently import all_at_once
 
 WORKERS = 30
 
@@ -24,17 +23,14 @@ WORKERS = 30
 def run_together(calls: list[Callable[[], Any]]) -> tuple[list[Any], list[Conflict]]:
     """Run every call in its own thread, all starting at once. Returns the successes and the
     Conflicts; any other exception (a deadlock, a lock timeout...) fails the test."""
-    barrier = threading.Barrier(len(calls))
 
-    def worker(call: Callable[[], Any]) -> Any:
-        barrier.wait(timeout=30)
+    def refusal_or_result(call: Callable[[], Any]) -> Any:
         try:
             return call()
         except Conflict as refusal:
             return refusal
 
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        outcomes = list(pool.map(worker, calls))
+    outcomes = all_at_once([partial(refusal_or_result, call) for call in calls])
     refusals = [outcome for outcome in outcomes if isinstance(outcome, Conflict)]
     return [outcome for outcome in outcomes if not isinstance(outcome, Conflict)], refusals
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -14,6 +12,7 @@ from backend.models import AuditEvent, ChatIdentity, Member, Organisation
 from backend.services import actors, identities, organisations
 from backend.settings import Settings
 from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient
+from tests.backend.concurrently import all_at_once
 from tests.backend.factories import add_member, register_organisation
 
 
@@ -116,22 +115,7 @@ def test_bad_email_is_refused(db):
 
 def test_concurrent_first_messages_create_one_member_and_one_link(db):
     _organisation(db)
-    barrier = threading.Barrier(6)
-    results, errors = [], []
-
-    def first_message() -> None:
-        try:
-            barrier.wait()
-            results.append(_verify(db, "slack:T1:U9", email="racer@acme.example"))
-        except Exception as error:  # collected and asserted below
-            errors.append(error)
-
-    threads = [threading.Thread(target=first_message) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    results = all_at_once([lambda: _verify(db, "slack:T1:U9", email="racer@acme.example")] * 6)
     assert len({view.member_id for view in results}) == 1
     with db.reader() as session:
         assert session.scalar(select(func.count(Member.id))

@@ -4,8 +4,6 @@ notifications and spend reports."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -16,6 +14,7 @@ from backend.domain.errors import PermissionDenied
 from backend.models import AuditEvent, Booking, Charge, Organisation
 from backend.services import bookings, notifications, payments, reports
 from tests.backend import booking_factories, factories
+from tests.backend.concurrently import all_at_once
 from tests.backend.stripe_standins import (
     PayingOrganisation,
     event,
@@ -202,22 +201,8 @@ def test_a_therapist_cancelling_or_a_reschedule_gives_the_money_back(org):
 def test_the_same_booking_charged_from_many_threads_is_charged_once(org):
     save_card(org)
     booking_id = org.confirmed_booking()
-    start = threading.Barrier(6)
-    results, errors = [], []
-
-    def charge() -> None:
-        try:
-            start.wait()
-            results.append(payments.charge_booking(org.db, org.gateway, booking_id))
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=charge) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    all_at_once(
+        [lambda: payments.charge_booking(org.db, org.gateway, booking_id)] * 6)
     with org.db.reader() as session:
         assert session.scalar(select(func.count(Charge.id))) == 1
     assert len(org.gateway.payments) == 1
@@ -327,18 +312,7 @@ def test_each_notification_is_handed_out_once_even_to_racing_fetches(org):
     with org.db.transaction() as session:
         for n in range(20):
             notifications.notify_admins(session, org.organisation_id, "test", f"note {n}")
-    start = threading.Barrier(4)
-    fetched: list[list] = []
-
-    def fetch() -> None:
-        start.wait()
-        fetched.append(notifications.take_mine(org.db, org.admin))
-
-    threads = [threading.Thread(target=fetch) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    fetched = all_at_once([lambda: notifications.take_mine(org.db, org.admin)] * 4)
     texts = [note.text for batch in fetched for note in batch]
     assert sorted(texts) == sorted(f"note {n}" for n in range(20))
     assert notifications.take_mine(org.db, org.member) == []  # admins' notes only

@@ -4,7 +4,6 @@ idempotent retries, and concurrent charging on both databases."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -18,6 +17,7 @@ from backend.domain.enums import ChargeStatus
 from backend.models import Charge, Organisation, PaymentCard
 from backend.models.base import utcnow
 from backend.services import bookings, notifications, payments
+from tests.backend.concurrently import all_at_once
 from tests.backend.stripe_standins import (
     API_KEY,
     LocalStripe,
@@ -208,22 +208,7 @@ def test_concurrent_charges_of_one_booking_make_one_row_and_one_payment(org, fro
     save_card(org, front)
     booking_id = org.confirmed_booking()
     created_before = front.payment_intents_created
-    start = threading.Barrier(8)
-    errors: list[Exception] = []
-
-    def charge() -> None:
-        try:
-            start.wait()
-            payments.charge_booking(org.db, org.gateway, booking_id)
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=charge) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    all_at_once([lambda: payments.charge_booking(org.db, org.gateway, booking_id)] * 8)
     with org.db.reader() as session:
         assert session.scalar(select(func.count(Charge.id))
                               .where(Charge.booking_id == booking_id)) == 1
