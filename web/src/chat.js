@@ -6,22 +6,12 @@
 //   server -> client  "bot_uttered" {text, quick_replies?, buttons?, attachment?}
 // Messages are written with textContent (never as HTML); links become <a> for http(s) only.
 import { io } from "socket.io-client";
+import { element } from "./dom.js";
 
 const MAX_MESSAGE = 2000;
 const TYPING_TIMEOUT_MS = 20000;
 const OPEN_KEY = "portal-chat-open";
 const URL_PATTERN = /(https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)])/g;
-
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "text") node.textContent = value;
-    else if (name === "className") node.className = value;
-    else node.setAttribute(name, value);
-  }
-  node.append(...children);
-  return node;
-}
 
 // Text with its web links as anchors; everything else stays plain text.
 function richText(text) {

@@ -1,6 +1,7 @@
 // The portal page: who is signed in (development sign-in only; real SSO is out of scope) and the
 // chat widget, which carries the signed-in member's identity token from the backend.
 import { ChatWidget } from "./chat.js";
+import { element } from "./dom.js";
 
 const VISITOR_KEY = "portal-chat-visitor";
 
@@ -17,17 +18,6 @@ async function api(path, { method = "GET", body } = {}) {
     throw new Error(message);
   }
   return payload;
-}
-
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "text") node.textContent = value;
-    else if (name === "className") node.className = value;
-    else node.setAttribute(name, value);
-  }
-  node.append(...children);
-  return node;
 }
 
 function describe(user) {
