@@ -24,11 +24,6 @@ from tests.backend.stripe_standins import (
 
 
 @pytest.fixture
-def gateway() -> OfflineGateway:
-    return OfflineGateway(public_base_url="http://backend.test")
-
-
-@pytest.fixture
 def org(db, gateway) -> PayingOrganisation:
     return paying_organisation(db, gateway)
 

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from backend.adapters.offline_gateway import OfflineGateway
 from backend.api.app import create_app
 from backend.domain.enums import ChargeStatus
 from backend.services import payments
@@ -22,11 +21,6 @@ from tests.backend.stripe_standins import (
     paying_organisation,
     sign,
 )
-
-
-@pytest.fixture
-def gateway() -> OfflineGateway:
-    return OfflineGateway(public_base_url="http://backend.test")
 
 
 @pytest.fixture

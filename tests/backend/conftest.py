@@ -1,0 +1,13 @@
+"""Fixtures shared by the backend tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.adapters.offline_gateway import OfflineGateway
+
+
+@pytest.fixture
+def gateway() -> OfflineGateway:
+    """The payment gateway used without a Stripe key, serving its card page at this address."""
+    return OfflineGateway(public_base_url="http://backend.test")
