@@ -9,45 +9,36 @@ the request.
 
 from __future__ import annotations
 
-import logging
-import os
 from typing import Any
 
 from rasa.core.channels.rest import RestInput
 from sanic.request import Request
 
-from channels.redaction import redact_card_numbers
-
-log = logging.getLogger(__name__)
-
-TRUST_ENV = "DEV_TRUST_SENDER"
-
-
-def trust_sender() -> bool:
-    return os.environ.get(TRUST_ENV, "").strip().lower() in {"1", "true", "yes"}
+from channels.verified_input import redacted
+from contracts import identity
+from contracts.settings import DevRestSettings
 
 
 def identity_metadata(sender: str | None, trusted: bool) -> dict[str, Any]:
-    """The metadata actions read the identity from (see bot/actions/identity.py)."""
+    """The metadata actions read the identity from (see contracts/identity.py)."""
     if not trusted or not sender:
         return {}
-    return {"identity": f"dev:{sender}"}
+    return identity.dev(sender).metadata()
 
 
 class DevRestInput(RestInput):
+    def __init__(self, settings: DevRestSettings | None = None) -> None:
+        self.settings = settings or DevRestSettings.from_environment()
+
     @classmethod
     def name(cls) -> str:
         return "dev_rest"
 
     def _extract_message(self, req: Request) -> str | None:
         text = super()._extract_message(req)
-        if not isinstance(text, str):
-            return text
-        redacted = redact_card_numbers(text)
-        if redacted.count:
-            log.info("Redacted %d card number(s) from an incoming message.", redacted.count)
-        return redacted.text
+        return redacted(text, self.name()) if isinstance(text, str) else text
 
     def get_metadata(self, request: Request) -> dict[str, Any]:
         sender = (request.json or {}).get("sender")
-        return identity_metadata(sender if isinstance(sender, str) else None, trust_sender())
+        return identity_metadata(sender if isinstance(sender, str) else None,
+                                 self.settings.trust_sender)

@@ -2,13 +2,15 @@
 interactivity share the address).
 
 Every request must carry a valid Slack signature (else 401, nothing else happens). Slack gets its
-answer at once; the message is handled in the background (Slack wants an answer within 3 s).
-Deliveries Slack retries (X-Slack-Retry-Num) are recognised by event id and handled once. Card
-numbers are redacted before Rasa sees the text. Replies go through chat.postMessage with buttons as
-Block Kit actions; a click comes back as the button's payload, said by the person who clicked.
+answer at once; the message is handled in the background (Slack wants an answer within 3 s), as
+channels/verified_input.py does for every webhook connector. Deliveries Slack retries
+(X-Slack-Retry-Num) are recognised by event id and handled once. Replies go through
+chat.postMessage with buttons as Block Kit actions; a click comes back as the button's payload,
+said by the person who clicked.
 
-Settings: credentials.yml keys under `channels.slack.SlackInput` (the variable's name in lower
-case without SLACK_, e.g. `signing_secret`), else these environment variables:
+Settings (contracts/settings.py, SlackSettings): credentials.yml keys under
+`channels.slack.SlackInput` (the variable's name in lower case without SLACK_, e.g.
+`signing_secret`), else these environment variables:
 
 | environment variable        | default                | meaning                                   |
 |-----------------------------|------------------------|-------------------------------------------|
@@ -24,25 +26,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
-from sanic import Blueprint, response
+from rasa.core.channels.channel import InputChannel, OutputChannel
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels.dedupe import BackgroundTasks, build_deduplicator
-from channels.identity import IdentityClient, Notices, VerifiedUser, metadata_for
+from channels.dedupe import build_deduplicator
+from channels.identity import IdentityClient, VerifiedUser
 from channels.output import WholeMessageOutput
-from channels.redaction import redact_card_numbers
 from channels.slack_protocol import (
     Ignored,
     IncomingMessage,
     SignatureError,
-    SlackSettings,
     SlackUser,
     UrlVerification,
     parse_request,
@@ -50,6 +49,8 @@ from channels.slack_protocol import (
     user_from_info,
     verify_signature,
 )
+from channels.verified_input import Refused, WebhookInput
+from contracts.settings import SlackSettings
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ class SlackOutput(WholeMessageOutput):
             log.error("chat.postMessage to %s failed: %s", self.channel, slack_error(error))
 
 
-class SlackInput(InputChannel):
+class SlackInput(WebhookInput[IncomingMessage]):
+    title = "Slack"
+
     @classmethod
     def name(cls) -> str:
         return "slack"
@@ -99,12 +102,9 @@ class SlackInput(InputChannel):
         return cls(settings)
 
     def __init__(self, settings: SlackSettings, identities: IdentityClient | None = None):
+        super().__init__(build_deduplicator(settings.dedupe_redis_url,
+                                            settings.dedupe_ttl_seconds, "slack:"), identities)
         self.settings = settings
-        self.identities = identities or IdentityClient()
-        self.dedupe = build_deduplicator(settings.dedupe_redis_url, settings.dedupe_ttl_seconds,
-                                         "slack:")
-        self.notices = Notices()
-        self.tasks = BackgroundTasks()
         self._client: AsyncWebClient | None = None
         self._profiles: dict[str, tuple[float, SlackUser | None]] = {}
 
@@ -115,68 +115,42 @@ class SlackInput(InputChannel):
                                           base_url=self.settings.api_base_url)
         return self._client
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        slack = Blueprint("slack_webhook", __name__)
+    def missing_settings(self) -> list[str]:
+        return self.settings.missing()
 
-        @slack.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @slack.route("/webhook", methods=["POST"])
-        async def webhook(request: Request) -> HTTPResponse:
-            return await self.receive(request, on_new_message)
-
-        return slack
-
-    async def receive(self, request: Request,
-                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
-        if self.settings.missing():
-            return response.json({"error": "the Slack channel is not configured"}, status=503)
+    async def accept(self, request: Request) -> IncomingMessage | HTTPResponse:
         body = request.body or b""
         try:
             verify_signature(self.settings.signing_secret,
                              request.headers.get("X-Slack-Request-Timestamp"), body,
                              request.headers.get("X-Slack-Signature"))
         except SignatureError as error:
-            log.warning("Refused a Slack request: %s", error)
-            return response.json({"error": "invalid signature"}, status=401)
+            raise Refused(401, "invalid signature", str(error)) from None
         try:
             parsed = parse_request(request.headers.get("Content-Type", ""), body)
         except ValueError as error:
-            log.warning("Malformed Slack request: %s", error)
-            return response.json({"error": "malformed request"}, status=400)
+            raise Refused(400, "malformed request", f"malformed: {error}") from None
         if isinstance(parsed, UrlVerification):
             return response.json({"challenge": parsed.challenge})
         if isinstance(parsed, Ignored):
             log.debug("Ignored a Slack request: %s", parsed.reason)
             return response.text("")
-        if not await self.dedupe.first_time(parsed.dedupe_key):
-            log.info("Slack delivered %s again (retry %s); already handled.", parsed.dedupe_key,
-                     request.headers.get("X-Slack-Retry-Num", "-"))
-            return response.text("", headers={"X-Slack-No-Retry": "1"})
-        self.tasks.spawn(self.handle(parsed, on_new_message))
-        return response.text("")
+        return parsed
 
-    async def handle(self, incoming: IncomingMessage,
-                     on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        try:
-            person = await self.person(incoming.team_id, incoming.user_id)
-            if person is None:
-                return
-            user = VerifiedUser("slack", person.external_id, person.email, person.name)
-            output = SlackOutput(self.client, incoming.channel_id, incoming.thread_ts)
-            verification = await self.identities.verify(user)
-            notice = self.notices.due(verification, user.identity)
-            if notice:
-                await output.send_response(user.identity, {"text": notice})
-            redacted = redact_card_numbers(incoming.text)
-            if redacted.count:
-                log.info("Redacted %d card number(s) from a Slack message.", redacted.count)
-            await on_new_message(UserMessage(
-                redacted.text, output, user.identity, input_channel=self.name(),
-                metadata=metadata_for(user)))
-        except Exception:
-            log.exception("Handling Slack message %s failed", incoming.dedupe_key)
+    def acknowledge(self, request: Request, incoming: IncomingMessage,
+                    first_time: bool) -> HTTPResponse:
+        if first_time:
+            return response.text("")
+        log.info("Slack delivered %s again (retry %s); already handled.", incoming.dedupe_key,
+                 request.headers.get("X-Slack-Retry-Num", "-"))
+        return response.text("", headers={"X-Slack-No-Retry": "1"})
+
+    async def speaker(self, incoming: IncomingMessage) -> VerifiedUser | None:
+        person = await self.person(incoming.team_id, incoming.user_id)
+        return None if person is None else VerifiedUser(person.identity, person.name)
+
+    def output_for(self, incoming: IncomingMessage) -> OutputChannel:
+        return SlackOutput(self.client, incoming.channel_id, incoming.thread_ts)
 
     async def person(self, team_id: str, user_id: str) -> SlackUser | None:
         """users.info, cached for a while (Slack rate-limits it)."""

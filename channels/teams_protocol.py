@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import os
 import re
 import time
 from collections.abc import Callable
@@ -28,10 +27,10 @@ import aiohttp
 import jwt
 from jwt.algorithms import RSAAlgorithm
 
-DEFAULT_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
-DEFAULT_ISSUER = "https://api.botframework.com"
-TOKEN_URL_TEMPLATE = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
-MULTI_TENANT = "botframework.com"
+from contracts import identity
+from contracts.identity import ChatIdentity, bearer_token
+from contracts.settings import TeamsSettings
+
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
 ALLOWED_ALGORITHMS = ("RS256",)
 CLOCK_SKEW_SECONDS = 300
@@ -43,82 +42,6 @@ _TAG = re.compile(r"<[^>]+>")
 
 class AuthError(Exception):
     """The activity is not provably from the Bot Framework for this bot (-> 401)."""
-
-
-def _split(value: Any) -> tuple[str, ...]:
-    if isinstance(value, (list, tuple)):
-        return tuple(str(v).strip() for v in value if str(v).strip())
-    return tuple(part.strip() for part in str(value or "").split(",") if part.strip())
-
-
-@dataclass(frozen=True)
-class TeamsSettings:
-    """credentials.yml values win over the environment; see the table in channels/teams.py."""
-
-    app_id: str
-    app_password: str
-    app_tenant_id: str | None = None
-    token_url: str = TOKEN_URL_TEMPLATE.format(tenant=MULTI_TENANT)
-    openid_metadata_url: str = DEFAULT_OPENID_METADATA_URL
-    issuer: str = DEFAULT_ISSUER
-    allowed_tenants: tuple[str, ...] = ()
-    buttons: str = "card"
-    key_refresh_seconds: float = 60
-    keys_cache_seconds: float = 24 * 3600
-
-    @classmethod
-    def load(cls, credentials: dict[str, Any] | None,
-             environ: dict[str, str] | None = None) -> TeamsSettings:
-        credentials = credentials or {}
-        environ = os.environ if environ is None else environ
-
-        def pick(key: str, default: Any = None) -> Any:
-            value = credentials.get(key)
-            if value in (None, ""):
-                value = environ.get(f"TEAMS_{key.upper()}")
-            return default if value in (None, "") else value
-
-        tenant = pick("app_tenant_id")
-        buttons = str(pick("buttons", "card")).lower()
-        if buttons not in {"card", "suggested"}:
-            raise ValueError("TEAMS_BUTTONS must be 'card' or 'suggested'.")
-        return cls(
-            app_id=str(pick("app_id", "")),
-            app_password=str(pick("app_password", "")),
-            app_tenant_id=tenant,
-            token_url=str(pick("token_url", TOKEN_URL_TEMPLATE.format(
-                tenant=tenant or MULTI_TENANT))),
-            openid_metadata_url=str(pick("openid_metadata_url", DEFAULT_OPENID_METADATA_URL)),
-            issuer=str(pick("issuer", DEFAULT_ISSUER)),
-            allowed_tenants=_split(pick("allowed_tenants", "")),
-            buttons=buttons,
-            key_refresh_seconds=float(pick("key_refresh_seconds", 60)),
-            keys_cache_seconds=float(pick("keys_cache_seconds", 24 * 3600)),
-        )
-
-    def missing(self) -> list[str]:
-        return [name for name, value in (("TEAMS_APP_ID", self.app_id),
-                                         ("TEAMS_APP_PASSWORD", self.app_password)) if not value]
-
-    def tenant_allowed(self, tenant_id: str | None) -> bool:
-        return not self.allowed_tenants or tenant_id in self.allowed_tenants
-
-
-class HttpSession:
-    """One lazily created aiohttp session (it must be created inside the running loop)."""
-
-    def __init__(self, timeout: float = 10) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-
-    def __call__(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
 
 
 async def _get_json(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
@@ -185,8 +108,8 @@ class SigningKeys:
 async def verify_activity(authorization: str | None, activity: dict[str, Any],
                           keys: SigningKeys, settings: TeamsSettings) -> dict[str, Any]:
     """The token's claims, or AuthError with the reason (for logs, never for the caller)."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(authorization)
+    if token is None or not token.strip():
         raise AuthError("no bearer token")
     try:
         header = jwt.get_unverified_header(token)
@@ -270,9 +193,8 @@ class TeamsMessage:
     aad_object_id: str
     activity: dict[str, Any]
 
-    @property
-    def external_id(self) -> str:
-        return f"{self.tenant_id}:{self.aad_object_id}"
+    def identity(self, email: str | None) -> ChatIdentity:
+        return identity.teams(self.tenant_id, self.aad_object_id, email)
 
 
 @dataclass(frozen=True)

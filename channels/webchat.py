@@ -3,7 +3,7 @@
 Unlike Rasa's own socket.io channel, the conversation is never keyed by an id the browser
 chooses (its `session_persistence` lets any client join any session):
 - a signed-in portal member connects with an identity token from the backend (see
-  channels/web_identity.py); the sender id is the token's subject `web:<member id>` and every
+  contracts/web_identity.py); the sender id is the token's subject `web:<member id>` and every
   message carries {"identity", "verified_email"} as metadata;
 - a visitor without a token is anonymous: a server-generated sender id, no identity metadata (so
   the actions refuse to act on an organisation), and a signed visitor token to resume after reload;
@@ -19,10 +19,9 @@ Protocol: see web/src/chat.js.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
@@ -30,9 +29,16 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from channels import web_history, web_identity
-from channels.redaction import redact_card_numbers
-from channels.web_identity import InvalidWebToken, TokenConfig
+from channels import web_history
+from channels.verified_input import (
+    OnNewMessage,
+    close_backend_session_at_shutdown,
+    user_message,
+)
+from contracts import web_identity
+from contracts.identity import ChatIdentity
+from contracts.settings import WebChatSettings
+from contracts.web_identity import InvalidWebToken, TokenConfig
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +62,8 @@ class WebChatInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         credentials = credentials or {}
-        return cls(TokenConfig.from_env(), web_identity.allowed_origins_from_env(),
+        settings = WebChatSettings.from_environment()
+        return cls(settings.tokens, settings.origins,
                    socketio_path=credentials.get("socketio_path", "/socket.io"))
 
     def __init__(self, tokens: TokenConfig, allowed_origins: frozenset[str],
@@ -73,24 +80,25 @@ class WebChatInput(InputChannel):
     def get_output_channel(self) -> OutputChannel | None:
         return None if self.sio is None else SocketIOOutput(self.sio, BOT_MESSAGE_EVENT)
 
-    def _sender_for(self, auth: Any) -> tuple[str, dict[str, Any], str | None]:
-        """(sender id, metadata, visitor token) for a connection's auth payload."""
+    def _sender_for(self, auth: Any) -> tuple[str, ChatIdentity | None, str | None]:
+        """(sender id, identity, visitor token) for a connection's auth payload."""
         auth = auth if isinstance(auth, dict) else {}
         if auth.get("token"):
             identity = web_identity.verify_identity_token(self.tokens, auth["token"])
-            return identity.identity, identity.metadata(), None
+            return identity.identity, identity.chat_identity, None
         try:
             sender_id = web_identity.verify_anonymous_token(self.tokens, auth.get("visitor"))
         except InvalidWebToken:
             sender_id = web_identity.new_anonymous_sender()
-        return sender_id, {}, web_identity.issue_anonymous_token(self.tokens, sender_id)
+        return sender_id, None, web_identity.issue_anonymous_token(self.tokens, sender_id)
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         # The Origin is checked by engine.io before any handshake (HTTP and WebSocket) and again
         # in `connect`, which also refuses requests that carry no Origin at all.
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=sorted(self.allowed_origins))
         blueprint = _AppCapturingBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
         self.sio = sio
+        close_backend_session_at_shutdown(blueprint)
 
         @blueprint.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -101,11 +109,11 @@ class WebChatInput(InputChannel):
             if not web_identity.origin_allowed(environ.get("HTTP_ORIGIN"), self.allowed_origins):
                 raise Refused("origin_not_allowed")
             try:
-                sender_id, metadata, visitor_token = self._sender_for(auth)
+                sender_id, identity, visitor_token = self._sender_for(auth)
             except InvalidWebToken as error:
                 log.info("webchat: refused a connection with an invalid token (%s)", error)
                 raise Refused("invalid_token") from None
-            await sio.save_session(sid, {"sender_id": sender_id, "metadata": metadata,
+            await sio.save_session(sid, {"sender_id": sender_id, "identity": identity,
                                          "visitor_token": visitor_token})
             await sio.enter_room(sid, sender_id)
             log.debug("webchat: %s connected as %s", sid,
@@ -129,18 +137,14 @@ class WebChatInput(InputChannel):
             text = data["message"].strip()[:MAX_MESSAGE_CHARS]
             if not text:
                 return
-            redacted = redact_card_numbers(text)
-            if redacted.count:
-                log.info("webchat: redacted %d card number(s) from a message.", redacted.count)
             session = await sio.get_session(sid)
             sender_id = session["sender_id"]
+            message = user_message(text, SocketIOOutput(sio, BOT_MESSAGE_EVENT), sender_id,
+                                   self.name(), session["identity"])
             message_id = data.get("id") if isinstance(data.get("id"), str) else None
-            await sio.emit("user_echo", {"id": message_id, "text": redacted.text},
+            await sio.emit("user_echo", {"id": message_id, "text": message.text},
                            room=sender_id)
-            await on_new_message(UserMessage(
-                redacted.text, SocketIOOutput(sio, BOT_MESSAGE_EVENT), sender_id,
-                input_channel=self.name(), metadata=dict(session["metadata"]),
-            ))
+            await on_new_message(message)
 
         return blueprint
 

@@ -18,6 +18,12 @@ from backend.domain.errors import (
     TooManyAttempts,
 )
 from backend.services import actors
+from contracts.identity import (
+    ACTING_FOR_HEADER,
+    AUTHORIZATION_HEADER,
+    VERIFIED_EMAIL_HEADER,
+    bearer_token,
+)
 
 log = logging.getLogger("backend.api")
 
@@ -32,8 +38,6 @@ PUBLIC_PATHS = {"/health", "/stripe/webhook", "/offline-checkout", "/card-setup/
                 "/portal"}
 # The portal page's assets and API, called by people's browsers (see routes/portal.py).
 PUBLIC_PREFIXES = ("/portal/",)
-ACTING_FOR_HEADER = "X-Acting-For"
-VERIFIED_EMAIL_HEADER = "X-Verified-Email"
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
@@ -69,8 +73,8 @@ def make_authentication(service_token: str):
     async def authenticate(request: web.Request, handler) -> web.StreamResponse:
         if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
             return await handler(request)
-        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), token):
+        presented = bearer_token(request.headers.get(AUTHORIZATION_HEADER))
+        if presented is None or not hmac.compare_digest(presented.encode(), token):
             return error_response(401, "unauthenticated",
                                   "A valid service credential (Bearer token) is required.")
         acting_for = request.headers.get(ACTING_FOR_HEADER)

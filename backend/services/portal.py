@@ -3,7 +3,7 @@
 Real single sign-on is out of scope. With PORTAL_DEV_LOGIN=true (development and demos only) a
 visitor may sign in as any member; the portal then vouches for that member to the chat: it links
 the chat identity `web:<member id>` to the member and issues short-lived identity tokens (see
-channels/web_identity.py) that the Rasa channel verifies. Without a sign-in the visitor chats
+contracts/web_identity.py) that the Rasa channel verifies. Without a sign-in the visitor chats
 anonymously and cannot act on an organisation.
 """
 
@@ -23,8 +23,8 @@ from backend.models import Member, Organisation
 from backend.services import audit
 from backend.services.actors import Actor, link_identity
 from backend.services.validation import identifier
-from channels import web_identity
-from channels.web_identity import InvalidWebToken, TokenConfig, WebIdentity
+from contracts import web_identity
+from contracts.web_identity import InvalidWebToken, TokenConfig, WebIdentity
 
 SESSION_AUDIENCE = "therapy-portal-session"
 MAX_SIGN_IN_CHOICES = 100

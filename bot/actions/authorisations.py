@@ -9,7 +9,6 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient
 from bot.actions.base import HANDLED, BackendAction, client_for, explain_failure
 from bot.actions.common import button, coverage_words, latest_text, require_admin
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
@@ -21,6 +20,7 @@ from bot.actions.parsing import (
     parse_user_limit,
 )
 from bot.actions.payments import card_on_file, card_setup_link
+from contracts.backend_client import BackendClient
 
 FORM = "authorisation_form"
 COVERAGES = ("first_relationship", "existing_relationship", "new_relationship")

@@ -14,8 +14,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient, BackendError, BackendUnavailable
 from bot.actions.identity import identity_of
+from contracts.backend_client import BackendClient, BackendError, BackendUnavailable
 
 log = logging.getLogger(__name__)
 

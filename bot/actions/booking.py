@@ -16,7 +16,6 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 
-from bot.actions.backend_client import BackendClient
 from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
 from bot.actions.common import (
     TIMEZONE,
@@ -44,6 +43,7 @@ from bot.actions.parsing import (
     when_allows,
 )
 from bot.actions.sessions import upcoming_bookings
+from contracts.backend_client import BackendClient
 
 FORM = "booking_form"
 MODALITIES = ("in_person", "video", "phone")

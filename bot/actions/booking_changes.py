@@ -8,13 +8,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient
 from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
 from bot.actions.booking import NOT_NEEDED, choose_slot
 from bot.actions.common import TIMEZONE, button
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
 from bot.actions.parsing import format_slot, parse_choice
 from bot.actions.sessions import upcoming_bookings
+from contracts.backend_client import BackendClient
 
 FORM = "booking_change_form"
 CHOICES = ("cancel", "reschedule", "keep")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from rasa_sdk import Tracker
 
-from bot.actions.backend_client import BackendClient, BackendError
 from bot.actions.base import FormRefused
+from contracts.backend_client import BackendClient, BackendError
+from contracts.settings import ActionSettings
 
-TIMEZONE = os.environ.get("SERVICE_TIMEZONE", "Europe/London")
+TIMEZONE = ActionSettings.from_environment().service_timezone
 COVERAGE_WORDS = {
     "first_relationship": "first relationship (any therapist, for people who have never booked)",
     "existing_relationship": "existing relationship (only a therapist they have already seen)",

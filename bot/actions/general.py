@@ -8,10 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient, BackendError, BackendUnavailable
 from bot.actions.base import NotIdentified, client_for
 from bot.actions.common import button
 from bot.actions.forms import leave_form
+from contracts.backend_client import BackendClient, BackendError, BackendUnavailable
 
 ANYONE = ("You can ask me what the coverage options mean, how vouchers work, how your privacy is "
           "protected, or what the cancellation policy is, and you can ask for a person.")

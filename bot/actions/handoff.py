@@ -8,9 +8,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient
 from bot.actions.base import BackendAction, NotIdentified, client_for
 from bot.actions.forms import leave_form
+from contracts.backend_client import BackendClient
 
 MAX_MESSAGE_CHARS = 1500
 ANONYMOUS_TEXT = ("A person from our team can help. As this chat hasn't told me who you are, "

@@ -9,11 +9,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient
 from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
 from bot.actions.common import button, require_admin
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
 from bot.actions.parsing import find_email, is_skip, parse_count
+from contracts.backend_client import BackendClient
 
 FORM = "invite_form"
 NO_EMAIL = "none"

@@ -8,11 +8,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient
 from bot.actions.base import BackendAction, FormRefused, client_for
 from bot.actions.common import button
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
 from bot.actions.parsing import find_email
+from contracts.backend_client import BackendClient
 
 FORM = "register_form"
 

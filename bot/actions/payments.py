@@ -8,34 +8,20 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient, BackendError
 from bot.actions.base import BackendAction
 from bot.actions.parsing import format_money
-
-NO_CARD_ROUTE_TEXT = ("Adding a card by chat isn't available yet. Say 'talk to a person' and the "
-                      "team will help you add it.")
+from contracts.backend_client import BackendClient
 
 
 async def card_on_file(client: BackendClient) -> dict[str, Any] | None:
-    """The card on file ({"brand", "last4", ...}), or None (no card, or no card route yet)."""
-    try:
-        found = await client.get("/organisation/card")
-    except BackendError as error:
-        if error.status == 404:
-            return None
-        raise
-    card = found.get("card", found) if isinstance(found, dict) else None
+    """The card on file ({"brand", "last4", ...}), or None."""
+    card = (await client.get("/organisation/card"))["card"]
     return card if isinstance(card, dict) and card.get("last4") else None
 
 
-async def card_setup_link(client: BackendClient) -> str | None:
-    """A link to Stripe's secure card page, or None while the route does not exist yet."""
-    try:
-        return (await client.post("/organisation/card/setup"))["url"]
-    except BackendError as error:
-        if error.route_missing:
-            return None
-        raise
+async def card_setup_link(client: BackendClient) -> str:
+    """A link to Stripe's secure card page."""
+    return (await client.post("/organisation/card/setup"))["url"]
 
 
 class ActionCardLink(BackendAction):
@@ -46,9 +32,6 @@ class ActionCardLink(BackendAction):
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
         card = await card_on_file(client)
         link = await card_setup_link(client)
-        if link is None:
-            dispatcher.utter_message(text=NO_CARD_ROUTE_TEXT)
-            return []
         now = (f"The card on file is a {card.get('brand', 'card').title()} ending "
                f"{card['last4']}. To change it, " if card else "There's no card on file yet. "
                "To add one, ")
@@ -78,25 +61,14 @@ class ActionShowSpend(BackendAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        try:
-            report = await client.get("/reports/spend")
-        except BackendError as error:
-            if not error.route_missing:
-                raise
-            report = None
-        if report is None:
-            items = (await client.get("/authorisations"))["authorisations"]
-            lines = [f"#{i['id']} {i['name']}: "
-                     + (i["usage"].get("withheld_reason")
-                        or format_money(i["usage"].get("spend_minor"))) for i in items]
-        else:
-            lines = [f"#{a['authorisation_id']} {a['name']}: "
-                     f"{_figures_text(a.get('figures'), a.get('withheld_reason'))}"
-                     for a in report.get("by_authorisation", [])]
-            months = [f"{m['month']}: {_figures_text(m.get('figures'), m.get('withheld_reason'))}"
-                      for m in report.get("by_month", [])[-3:]]
-            if months:
-                lines += ["By month:", *months]
+        report = await client.get("/reports/spend")
+        lines = [f"#{a['authorisation_id']} {a['name']}: "
+                 f"{_figures_text(a.get('figures'), a.get('withheld_reason'))}"
+                 for a in report.get("by_authorisation", [])]
+        months = [f"{m['month']}: {_figures_text(m.get('figures'), m.get('withheld_reason'))}"
+                  for m in report.get("by_month", [])[-3:]]
+        if months:
+            lines += ["By month:", *months]
         if not lines:
             dispatcher.utter_message(text="Nothing has been spent yet.")
             return []

@@ -8,11 +8,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient
 from bot.actions.base import BackendAction, client_for
 from bot.actions.common import button, coverage_words, latest_text
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
 from bot.actions.parsing import find_invite_code
+from contracts.backend_client import BackendClient
 
 FORM = "redeem_form"
 

@@ -8,10 +8,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient
 from bot.actions.base import BackendAction, tell_news
 from bot.actions.common import TIMEZONE, button, coverage_words
 from bot.actions.parsing import format_slot
+from contracts.backend_client import BackendClient
 
 ACTIVE_STATUSES = ("requested", "confirmed")
 

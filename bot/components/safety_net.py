@@ -2,7 +2,7 @@
 
 It runs after the intent classifiers and before the FallbackClassifier. When the message matches
 the risk lexicon (bot.safety_lexicon) it forces the `safety_risk` intent with full confidence;
-when it carries the card-number placeholder (channels.redaction) it forces `card_number_shared`.
+when it carries the card-number placeholder (contracts.redaction) it forces `card_number_shared`.
 Everything else passes through untouched. Imports only what the Rasa environment has.
 """
 
@@ -20,7 +20,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.safety_lexicon import suggests_risk
-from channels.redaction import PLACEHOLDER
+from contracts.redaction import PLACEHOLDER
 
 log = logging.getLogger(__name__)
 

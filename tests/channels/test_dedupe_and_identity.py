@@ -1,4 +1,4 @@
-"""Retry memory, background tasks and the identity client (against a real aiohttp stand-in)."""
+"""Retry memory, notices and the identity client (against a real aiohttp stand-in)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import asyncio
 from aiohttp import web
 
 from channels.dedupe import MemoryDeduplicator, TTLSet
-from channels.identity import IdentityClient, Notices, Verification, VerifiedUser, metadata_for
+from channels.identity import IdentityClient, Notices, VerifiedUser
+from contracts import identity
+from contracts.backend_client import IdentityVerification, close_shared_session
+from contracts.settings import BackendSettings
 
 
 def test_ttl_set_forgets_after_ttl_and_stays_bounded():
@@ -27,19 +30,12 @@ async def test_memory_deduplicator_answers_once_under_concurrency():
     assert answers.count(True) == 1
 
 
-def test_metadata_carries_identity_and_verified_email_only():
-    user = VerifiedUser("slack", "T1:U1", "ann@acme.example", "Ann")
-    assert metadata_for(user) == {"identity": "slack:T1:U1", "verified_email": "ann@acme.example"}
-    assert metadata_for(VerifiedUser("teams", "t:o")) == {"identity": "teams:t:o"}
-    assert metadata_for(None) == {}
-
-
 def test_notices_once_per_identity_and_never_for_members():
     notices = Notices()
-    stranger = Verification("not_member", message="Ask your admin.")
+    stranger = IdentityVerification("not_member", message="Ask your admin.")
     assert notices.due(stranger, "slack:T:U") == "Ask your admin."
     assert notices.due(stranger, "slack:T:U") is None
-    assert notices.due(Verification("linked", message="x"), "slack:T:V") is None
+    assert notices.due(IdentityVerification("linked", message="x"), "slack:T:V") is None
 
 
 async def test_identity_client_posts_the_acting_identity(aiohttp_server):
@@ -56,19 +52,17 @@ async def test_identity_client_posts_the_acting_identity(aiohttp_server):
     app = web.Application()
     app.router.add_post("/identities/verify", verify)
     server = await aiohttp_server(app)
-    client = IdentityClient(str(server.make_url("")), "secret-token")
-    try:
-        result = await client.verify(VerifiedUser("slack", "T:U", "a@b.example", "A"))
-        assert result == Verification("joined", 7, 2, "member", None) and result.is_member
-        headers, body = seen[0]
-        assert headers["Authorization"] == "Bearer secret-token"
-        assert headers["X-Acting-For"] == "slack:T:U"
-        assert body == {"email": "a@b.example", "name": "A"}
-        assert (await client.verify(VerifiedUser("slack", "T:bad"))).status == "unavailable"
-    finally:
-        await client.close()
-    unreachable = IdentityClient("http://127.0.0.1:9", "t", timeout=2)
-    try:
-        assert (await unreachable.verify(VerifiedUser("slack", "T:U"))).status == "unavailable"
-    finally:
-        await unreachable.close()
+    client = IdentityClient(BackendSettings(str(server.make_url("")), "secret-token"))
+    result = await client.verify(VerifiedUser(identity.slack("T", "U", "a@b.example"), "A"))
+    assert result == IdentityVerification("joined", 7, 2, "member", None) and result.is_member
+    headers, body = seen[0]
+    assert headers["Authorization"] == "Bearer secret-token"
+    assert headers["X-Acting-For"] == "slack:T:U"
+    assert headers["X-Verified-Email"] == "a@b.example"
+    assert body == {"email": "a@b.example", "name": "A"}
+    assert (await client.verify(VerifiedUser(identity.slack("T", "bad")))).status == "unavailable"
+    unreachable = IdentityClient(BackendSettings("http://127.0.0.1:9", "t",
+                                                 identity_timeout_seconds=2))
+    assert (await unreachable.verify(VerifiedUser(identity.slack("T", "U")))).status == (
+        "unavailable")
+    await close_shared_session()

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from backend.models import ChatIdentity, Member
-from channels.redaction import PLACEHOLDER
 from channels.slack_protocol import sign
+from contracts.redaction import PLACEHOLDER
 from tests.channels.conftest import DEMO_TEAM, SLACK_SECRET
 from tests.channels.standins import wait_for
 

@@ -193,18 +193,6 @@ def test_links_long_text_images_and_custom_blocks():
     assert sp.render_message({}) == []
 
 
-def test_settings_from_credentials_then_environment():
-    env = {"SLACK_SIGNING_SECRET": "env-secret", "SLACK_BOT_TOKEN": "xoxb-env",
-           "SLACK_API_BASE_URL": "http://127.0.0.1:9/api"}
-    settings = sp.SlackSettings.load({"signing_secret": "yaml-secret"}, env)
-    assert (settings.signing_secret, settings.bot_token, settings.api_base_url) == (
-        "yaml-secret", "xoxb-env", "http://127.0.0.1:9/api/")
-    assert settings.missing() == []
-    assert sp.SlackSettings.load(None, {}).missing() == ["SLACK_SIGNING_SECRET",
-                                                         "SLACK_BOT_TOKEN"]
-    assert sp.SlackSettings.load(None, {}).api_base_url == "https://slack.com/api/"
-
-
 def test_user_from_info():
     info = {"ok": True, "user": {"id": "U1", "team_id": "T1", "real_name": "Ann",
                                  "is_email_confirmed": True,

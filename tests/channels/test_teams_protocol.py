@@ -8,11 +8,14 @@ import asyncio
 import pytest
 
 from channels import teams_protocol as tp
+from contracts.http_session import SharedSession
+from contracts.settings import TeamsSettings
 from tests.channels.standins import BotFrameworkLogin, Signer, teams_activity
 
 APP_ID = "app-id"
 PASSWORD = "app-secret"
 SERVICE_URL = "https://smba.example/teams/"
+ISSUER = TeamsSettings().issuer
 
 
 @pytest.fixture
@@ -25,17 +28,17 @@ async def login(aiohttp_server):
 
 @pytest.fixture
 async def http():
-    session = tp.HttpSession()
+    session = SharedSession(10)
     yield session
     await session.close()
 
 
-def _settings(login, **overrides) -> tp.TeamsSettings:
+def _settings(login, **overrides) -> TeamsSettings:
     env = {"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": PASSWORD,
            "TEAMS_OPENID_METADATA_URL": f"{login.url}/v1/.well-known/openidconfiguration",
            "TEAMS_TOKEN_URL": f"{login.url}/botframework.com/oauth2/v2.0/token",
            **overrides}
-    return tp.TeamsSettings.load(None, env)
+    return TeamsSettings.load(None, env)
 
 
 def _keys(login, http, refresh: float = 0) -> tp.SigningKeys:
@@ -86,7 +89,7 @@ async def test_bad_tokens_are_refused(login, http, case):
         token = "not.a.jwt"
     elif case == "hs256":
         import jwt
-        token = jwt.encode({"iss": tp.DEFAULT_ISSUER, "aud": APP_ID, "exp": 2**31,
+        token = jwt.encode({"iss": ISSUER, "aud": APP_ID, "exp": 2**31,
                             "serviceurl": SERVICE_URL}, "k" * 32, algorithm="HS256",
                            headers={"kid": signer.kid})
     elif case == "not_endorsed":
@@ -94,7 +97,7 @@ async def test_bad_tokens_are_refused(login, http, case):
         activity = {**teams_activity(SERVICE_URL), "channelId": "webchat"}
     else:  # no_expiry: pyjwt would accept it without the explicit requirement
         import jwt
-        token = jwt.encode({"iss": tp.DEFAULT_ISSUER, "aud": APP_ID, "serviceurl": SERVICE_URL},
+        token = jwt.encode({"iss": ISSUER, "aud": APP_ID, "serviceurl": SERVICE_URL},
                            signer.private_key, algorithm="RS256", headers={"kid": signer.kid})
     with pytest.raises(tp.AuthError):
         await _verify(login, http, token, activity)
@@ -160,27 +163,11 @@ async def test_wrong_password_is_a_clear_error(login, http):
         await provider.token()
 
 
-def test_settings_single_and_multi_tenant_token_urls():
-    base = {"TEAMS_APP_ID": "a", "TEAMS_APP_PASSWORD": "p"}
-    multi = tp.TeamsSettings.load(None, base)
-    assert multi.token_url == ("https://login.microsoftonline.com/botframework.com/oauth2/v2.0/"
-                               "token")
-    assert multi.openid_metadata_url == tp.DEFAULT_OPENID_METADATA_URL
-    single = tp.TeamsSettings.load(None, {**base, "TEAMS_APP_TENANT_ID": "contoso-id"})
-    assert single.token_url == "https://login.microsoftonline.com/contoso-id/oauth2/v2.0/token"
-    limited = tp.TeamsSettings.load({"allowed_tenants": "t1, t2"}, base)
-    assert limited.tenant_allowed("t2") and not limited.tenant_allowed("t3")
-    assert multi.tenant_allowed("anything")
-    assert tp.TeamsSettings.load(None, {}).missing() == ["TEAMS_APP_ID", "TEAMS_APP_PASSWORD"]
-    with pytest.raises(ValueError):
-        tp.TeamsSettings.load(None, {**base, "TEAMS_BUTTONS": "carousel"})
-
-
 def test_parse_message_strips_mentions_and_reads_card_clicks():
     activity = teams_activity(SERVICE_URL, text="<at>Therapy bot</at> book &amp; pay",
                               tenant="t1", aad="o1")
     parsed = tp.parse_activity(activity)
-    assert (parsed.text, parsed.external_id) == ("book & pay", "t1:o1")
+    assert (parsed.text, str(parsed.identity(None))) == ("book & pay", "teams:t1:o1")
     click = teams_activity(SERVICE_URL, text="", value={tp.PAYLOAD_KEY: "/choose_slot"})
     assert tp.parse_activity(click).text == "/choose_slot"
     assert isinstance(tp.parse_activity({**activity, "type": "conversationUpdate"}), tp.Ignored)

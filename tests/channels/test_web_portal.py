@@ -13,7 +13,7 @@ from backend.models import AuditEvent
 from backend.services import actors
 from backend.services.portal import PortalSettings
 from backend.settings import Settings
-from channels import web_identity
+from contracts import web_identity
 from tests.backend import factories
 
 SECRET = "portal-test-secret-long-enough-for-hs256"

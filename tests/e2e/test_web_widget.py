@@ -27,8 +27,8 @@ from sqlalchemy import func, select
 from backend.domain.enums import BookingStatus
 from backend.models import Booking, ChatIdentity, Grant, Invite, Member, Voucher
 from backend.seed import DEMO_INVITE_CODE
-from channels import web_identity
-from channels.web_identity import TokenConfig, WebIdentity
+from contracts import web_identity
+from contracts.web_identity import TokenConfig, WebIdentity
 from tests.stack import REPO, Stack, stack_factory  # noqa: F401  (registers the fixture here)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

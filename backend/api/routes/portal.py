@@ -19,7 +19,7 @@ from backend.domain.errors import PermissionDenied
 from backend.services import portal
 from backend.services.portal import PortalSettings
 from backend.settings import REPO_ROOT
-from channels.web_identity import origin_allowed
+from contracts.web_identity import origin_allowed
 
 log = logging.getLogger("backend.portal")
 routes = web.RouteTableDef()

@@ -7,14 +7,14 @@ channel (channels/webchat.py) verifies it here. The token names the chat identit
 is anonymous: the channel gives them a server-generated id and a token to resume that id after a
 page reload, never an id the browser chose.
 
-This module imports no Rasa, so the backend (which issues) and the tests can use it directly.
+The backend issues, the Rasa server verifies; the variables are read by each process's settings
+(backend/services/portal.py, contracts/settings.py), never here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import uuid
@@ -26,11 +26,13 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from contracts import identity as chat_identity
+
 ALGORITHM = "HS256"
 ISSUER = "therapy-portal"
 AUDIENCE = "therapy-webchat"
 ANONYMOUS_AUDIENCE = "therapy-webchat-anonymous"
-IDENTITY_CHANNEL = "web"
+IDENTITY_CHANNEL = chat_identity.WEB
 ANONYMOUS_PREFIX = "web-anon:"
 
 SECRET_ENV = "WEB_IDENTITY_SECRET"
@@ -46,7 +48,6 @@ ANONYMOUS_TTL_SECONDS = 24 * 3600
 LEEWAY_SECONDS = 10
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
-_SUBJECT = re.compile(r"web:(\d{1,18})")
 _ANONYMOUS_SUBJECT = re.compile(r"web-anon:[0-9a-f]{32}")
 _LOOPBACK_TWINS = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -63,15 +64,16 @@ class WebIdentity:
     verified_email: str | None
 
     @property
+    def chat_identity(self) -> chat_identity.ChatIdentity:
+        return chat_identity.web(self.member_id, self.verified_email)
+
+    @property
     def identity(self) -> str:
-        return f"{IDENTITY_CHANNEL}:{self.member_id}"
+        return str(self.chat_identity)
 
     def metadata(self) -> dict[str, Any]:
-        """The message metadata the actions read the identity from (as dev_rest sends it)."""
-        data: dict[str, Any] = {"identity": self.identity}
-        if self.verified_email:
-            data["verified_email"] = self.verified_email
-        return data
+        """The message metadata the actions read the identity from."""
+        return self.chat_identity.metadata()
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,6 @@ class TokenConfig:
     @property
     def is_development_secret(self) -> bool:
         return self.secret == DEV_SECRET
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> TokenConfig:
-        environ = os.environ if environ is None else environ
-        ttl = environ.get(TTL_ENV, "").strip()
-        return cls(secret=environ.get(SECRET_ENV) or DEV_SECRET,
-                   ttl_seconds=int(ttl) if ttl else DEFAULT_TTL_SECONDS)
 
     def derived_key(self, purpose: str) -> str:
         """A separate key for another use of the same secret (e.g. the portal's session cookie),
@@ -139,15 +134,15 @@ def issue_identity_token(config: TokenConfig, identity: WebIdentity,
 
 def verify_identity_token(config: TokenConfig, token: object) -> WebIdentity:
     claims = read_claims(config.secret, AUDIENCE, token)
-    subject = _SUBJECT.fullmatch(str(claims["sub"]))
+    member_id = chat_identity.web_member_id(str(claims["sub"]))
     organisation_id = claims.get("org")
     email = claims.get("email")
-    if subject is None or not isinstance(organisation_id, int) or isinstance(organisation_id,
-                                                                             bool):
+    if member_id is None or not isinstance(organisation_id, int) or isinstance(organisation_id,
+                                                                               bool):
         raise InvalidWebToken("malformed identity claims")
     if email is not None and not isinstance(email, str):
         raise InvalidWebToken("malformed email claim")
-    return WebIdentity(int(subject.group(1)), organisation_id, email or None)
+    return WebIdentity(member_id, organisation_id, email or None)
 
 
 def new_anonymous_sender() -> str:
@@ -223,12 +218,6 @@ def parse_origins(value: str | None, base_url: str = DEFAULT_BASE_URL) -> frozen
                              "https://portal.example.com (wildcards are not accepted).")
         origins.add(origin)
     return frozenset(origins)
-
-
-def allowed_origins_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:
-    environ = os.environ if environ is None else environ
-    return parse_origins(environ.get(ORIGINS_ENV),
-                         environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
 
 
 def origin_allowed(origin: object, allowed: Iterable[str]) -> bool:

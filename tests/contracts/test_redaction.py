@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.redaction import PLACEHOLDER, luhn_valid, redact_card_numbers
+from contracts.redaction import PLACEHOLDER, luhn_valid, redact_card_numbers
 
 CARDS = ["4242424242424242", "4000 0566 5566 5556", "5555-5555-5555-4444", "378282246310005",
          "3782 822463 10005", "6011111111111117", "4111 1111 1111 1111", "4242.4242.4242.4242",

@@ -1,0 +1,265 @@
+"""Settings of the action server and the Rasa server (the backend reads its own with pydantic).
+
+Each group is a frozen dataclass whose field defaults are the documented defaults, defined here
+once. `load` fills a group from the environment: field `api_base_url` of a group loaded with
+prefix "SLACK_" reads SLACK_API_BASE_URL (or the variable named by `setting(env=...)`), converted
+to the field's type (str, int, float, bool, tuple of str, optionally None). Values a channel's
+credentials.yml section or endpoints.yml gives (`configured`, keyed by field name) win over the
+environment, or lose to it with `configured_wins=False`. An empty value counts as not given; a
+value that does not convert raises SettingsError naming the variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from contracts import web_identity
+from contracts.web_identity import TokenConfig
+
+S = TypeVar("S")
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+class SettingsError(ValueError):
+    """A setting has a value of the wrong kind; the message names the variable."""
+
+
+def setting(default: Any, *, env: str | tuple[str, ...] | None = None,
+            choices: tuple[str, ...] | None = None) -> Any:
+    """A field read from `env` (one name, or several tried in order) rather than from the
+    prefixed field name; `choices` limits a text value (compared in lower case)."""
+    return field(default=default, metadata={"env": env, "choices": choices})
+
+
+def _given(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _variables(spec: dataclasses.Field, prefix: str) -> tuple[str, ...]:
+    names = spec.metadata.get("env") or f"{prefix}{spec.name.upper()}"
+    return (names,) if isinstance(names, str) else tuple(names)
+
+
+def _base_type(hint: Any) -> Any:
+    """str for `str | None`, tuple for `tuple[str, ...]`, the type itself otherwise."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    return typing.get_origin(hint) or hint
+
+
+def _convert(kind: Any, raw: Any, name: str, choices: tuple[str, ...] | None) -> Any:
+    text = str(raw).strip()
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        if text.lower() in TRUE_WORDS | FALSE_WORDS:
+            return text.lower() in TRUE_WORDS
+        raise SettingsError(f"{name} must be true or false, not {raw!r}.")
+    if kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            raise SettingsError(f"{name} must be a{'' if kind is float else ' whole'} number, "
+                                f"not {raw!r}.") from None
+    if kind is tuple:
+        items = raw if isinstance(raw, (list, tuple)) else text.split(",")
+        return tuple(str(item).strip() for item in items if str(item).strip())
+    value = str(raw)
+    if choices is not None:
+        value = value.strip().lower()
+        if value not in choices:
+            raise SettingsError(f"{name} must be {' or '.join(map(repr, choices))}, "
+                                f"not {raw!r}.")
+    return value
+
+
+def load(group: type[S], environ: Mapping[str, str] | None = None, *, prefix: str = "",
+         configured: Mapping[str, Any] | None = None, configured_wins: bool = True) -> S:
+    """The settings `group` (a frozen dataclass) from the environment and `configured`."""
+    environ = os.environ if environ is None else environ
+    configured = configured or {}
+    hints = typing.get_type_hints(group)
+    values: dict[str, Any] = {}
+    for spec in dataclasses.fields(group):  # type: ignore[arg-type]
+        variables = _variables(spec, prefix)
+        from_environment = next(((name, environ[name]) for name in variables
+                                 if _given(environ.get(name))), None)
+        from_configured = ((f"{spec.name} (or {variables[0]})", configured[spec.name])
+                           if _given(configured.get(spec.name)) else None)
+        chosen = ((from_configured or from_environment) if configured_wins
+                  else (from_environment or from_configured))
+        if chosen is not None:
+            name, raw = chosen
+            values[spec.name] = _convert(_base_type(hints[spec.name]), raw, name,
+                                         spec.metadata.get("choices"))
+    return group(**values)
+
+
+# --- Every process that calls the backend ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """Where the backend is and the callers' shared credential (README "Configuration")."""
+
+    url: str = setting("http://127.0.0.1:8000", env="BACKEND_URL")
+    service_token: str = setting("dev-service-token", env="BACKEND_SERVICE_TOKEN")
+    timeout_seconds: float = setting(10.0, env="BACKEND_TIMEOUT_SECONDS")
+    # The channels' identity check runs before a message reaches the bot: it waits less.
+    identity_timeout_seconds: float = setting(5.0, env="IDENTITY_TIMEOUT")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> BackendSettings:
+        return load(cls, environ)
+
+    @property
+    def base_url(self) -> str:
+        return self.url.rstrip("/")
+
+
+# --- The action server ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionSettings:
+    service_timezone: str = setting("Europe/London", env="SERVICE_TIMEZONE")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ActionSettings:
+        return load(cls, environ)
+
+
+# --- The Rasa server: channels and tracker store ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """credentials.yml (`channels.slack.SlackInput`) wins over SLACK_* variables."""
+
+    signing_secret: str = ""
+    bot_token: str = ""
+    api_base_url: str = "https://slack.com/api/"
+    dedupe_redis_url: str | None = None
+    dedupe_ttl_seconds: float = 3600
+    profile_cache_seconds: float = 600
+
+    @classmethod
+    def load(cls, credentials: Mapping[str, Any] | None,
+             environ: Mapping[str, str] | None = None) -> SlackSettings:
+        settings = load(cls, environ, prefix="SLACK_", configured=credentials)
+        if settings.api_base_url.endswith("/"):
+            return settings
+        return dataclasses.replace(settings, api_base_url=settings.api_base_url + "/")
+
+    def missing(self) -> list[str]:
+        return [name for name, value in (("SLACK_SIGNING_SECRET", self.signing_secret),
+                                         ("SLACK_BOT_TOKEN", self.bot_token)) if not value]
+
+
+TEAMS_TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+TEAMS_MULTI_TENANT = "botframework.com"
+
+
+@dataclass(frozen=True)
+class TeamsSettings:
+    """credentials.yml (`channels.teams.TeamsInput`) wins over TEAMS_* variables."""
+
+    app_id: str = ""
+    app_password: str = ""
+    app_tenant_id: str | None = None
+    # Empty: the tenant's endpoint (or the multi-tenant one), see `load`.
+    token_url: str = ""
+    openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    issuer: str = "https://api.botframework.com"
+    allowed_tenants: tuple[str, ...] = ()
+    buttons: str = setting("card", env="TEAMS_BUTTONS", choices=("card", "suggested"))
+    key_refresh_seconds: float = 60
+    keys_cache_seconds: float = 24 * 3600
+
+    @classmethod
+    def load(cls, credentials: Mapping[str, Any] | None,
+             environ: Mapping[str, str] | None = None) -> TeamsSettings:
+        settings = load(cls, environ, prefix="TEAMS_", configured=credentials)
+        if settings.token_url:
+            return settings
+        tenant = settings.app_tenant_id or TEAMS_MULTI_TENANT
+        return dataclasses.replace(settings, token_url=TEAMS_TOKEN_URL.format(tenant=tenant))
+
+    def missing(self) -> list[str]:
+        return [name for name, value in (("TEAMS_APP_ID", self.app_id),
+                                         ("TEAMS_APP_PASSWORD", self.app_password)) if not value]
+
+    def tenant_allowed(self, tenant_id: str | None) -> bool:
+        return not self.allowed_tenants or tenant_id in self.allowed_tenants
+
+
+@dataclass(frozen=True)
+class WebChatSettings:
+    """The widget's channel; the backend reads the same variables (backend/services/portal.py)."""
+
+    identity_secret: str = setting(web_identity.DEV_SECRET, env=web_identity.SECRET_ENV)
+    identity_ttl_seconds: int = setting(web_identity.DEFAULT_TTL_SECONDS,
+                                        env=web_identity.TTL_ENV)
+    allowed_origins: str = setting("", env=web_identity.ORIGINS_ENV)
+    public_base_url: str = setting(web_identity.DEFAULT_BASE_URL, env=web_identity.BASE_URL_ENV)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> WebChatSettings:
+        return load(cls, environ)
+
+    @property
+    def tokens(self) -> TokenConfig:
+        return TokenConfig(self.identity_secret, self.identity_ttl_seconds)
+
+    @property
+    def origins(self) -> frozenset[str]:
+        return web_identity.parse_origins(self.allowed_origins, self.public_base_url)
+
+
+@dataclass(frozen=True)
+class DevRestSettings:
+    # Development on one machine only: trust the sender id as the identity `dev:<sender>`.
+    trust_sender: bool = setting(False, env="DEV_TRUST_SENDER")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> DevRestSettings:
+        return load(cls, environ)
+
+
+TRACKER_SQLITE_FILE = "data/rasa-tracker.sqlite3"
+
+
+@dataclass(frozen=True)
+class TrackerStoreSettings:
+    """RASA_TRACKER_* variables win over endpoints.yml (which cannot give a variable a
+    default); with neither, the SQLite file TRACKER_SQLITE_FILE."""
+
+    dialect: str = "sqlite"
+    db: str | None = None  # TRACKER_SQLITE_FILE for SQLite, "rasa" for a server
+    host: str | None = None
+    port: int | None = None
+    username: str | None = setting(None, env=("RASA_TRACKER_USERNAME", "RASA_TRACKER_USER"))
+    password: str | None = None
+    login_db: str | None = None
+
+    @classmethod
+    def load(cls, configured: Mapping[str, Any],
+             environ: Mapping[str, str] | None = None) -> TrackerStoreSettings:
+        settings = load(cls, environ, prefix="RASA_TRACKER_", configured=configured,
+                        configured_wins=False)
+        if settings.db:
+            return settings
+        return dataclasses.replace(
+            settings, db=TRACKER_SQLITE_FILE if settings.dialect == "sqlite" else "rasa")
+
+    def store_arguments(self) -> dict[str, Any]:
+        """SQLTrackerStore's keyword arguments (those that are set)."""
+        return {key: value for key, value in dataclasses.asdict(self).items()
+                if value is not None}
