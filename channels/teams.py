@@ -138,6 +138,10 @@ class TeamsInput(WebhookInput[TeamsMessage]):
     def missing_settings(self) -> list[str]:
         return self.settings.missing()
 
+    async def close(self) -> None:
+        await self.session.close()
+        await super().close()
+
     async def accept(self, request: Request) -> TeamsMessage | HTTPResponse:
         try:
             activity = json.loads(request.body or b"")

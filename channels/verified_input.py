@@ -51,11 +51,13 @@ def user_message(text: str, output: OutputChannel | None, sender_id: str, channe
                        metadata=identity.metadata() if identity else {})
 
 
-def close_backend_session_at_shutdown(blueprint: Blueprint) -> None:
-    async def close(*_: Any) -> None:
-        await close_shared_session()
+def at_shutdown(blueprint: Blueprint, close: Callable[[], Awaitable[None]]) -> None:
+    """Run `close` when the server stops (to close the connections a connector keeps)."""
 
-    blueprint.listener("after_server_stop")(close)
+    async def listener(*_: Any) -> None:
+        await close()
+
+    blueprint.listener("after_server_stop")(listener)
 
 
 class Refused(Exception):
@@ -128,8 +130,11 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
         async def webhook(request: Request) -> HTTPResponse:
             return await self.receive(request, on_new_message)
 
-        close_backend_session_at_shutdown(blueprint)
+        at_shutdown(blueprint, self.close)
         return blueprint
+
+    async def close(self) -> None:
+        await close_shared_session()
 
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         if self.missing_settings():

@@ -30,12 +30,9 @@ from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from channels import web_history
-from channels.verified_input import (
-    OnNewMessage,
-    close_backend_session_at_shutdown,
-    user_message,
-)
+from channels.verified_input import OnNewMessage, at_shutdown, user_message
 from contracts import web_identity
+from contracts.backend_client import close_shared_session
 from contracts.identity import ChatIdentity
 from contracts.settings import WebChatSettings
 from contracts.web_identity import InvalidWebToken, TokenConfig
@@ -98,7 +95,7 @@ class WebChatInput(InputChannel):
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=sorted(self.allowed_origins))
         blueprint = _AppCapturingBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
         self.sio = sio
-        close_backend_session_at_shutdown(blueprint)
+        at_shutdown(blueprint, close_shared_session)
 
         @blueprint.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

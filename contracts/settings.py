@@ -179,7 +179,7 @@ class TeamsSettings:
     openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
     issuer: str = "https://api.botframework.com"
     allowed_tenants: tuple[str, ...] = ()
-    buttons: str = setting("card", env="TEAMS_BUTTONS", choices=("card", "suggested"))
+    buttons: str = setting("card", choices=("card", "suggested"))
     key_refresh_seconds: float = 60
     keys_cache_seconds: float = 24 * 3600
 

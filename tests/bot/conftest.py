@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from backend.api.app import create_app
 from backend.db import Database
 from backend.settings import Settings
+from contracts.backend_client import close_shared_session
 
 TOKEN = "bot-test-token"
 DOMAIN_FILE = Path(__file__).resolve().parents[2] / "bot" / "domain.yml"
@@ -76,4 +77,5 @@ async def backend(backend_db, monkeypatch) -> Database:
     monkeypatch.setenv("BACKEND_URL", str(server.make_url("")).rstrip("/"))
     monkeypatch.setenv("BACKEND_SERVICE_TOKEN", TOKEN)
     yield backend_db
+    await close_shared_session()  # the actions' pool belongs to this test's event loop
     await server.close()
