@@ -218,3 +218,17 @@ async def test_bad_ids_and_bodies_on_booking_routes(api, people):
     status, error = await api.request("POST", "/bookings/1/reschedule",
                                       identity=people["member"], json={"starts_at": 5})
     assert status == 400
+
+
+async def test_booking_without_a_grant_joins_an_all_members_offer(api, db):
+    admin = factories.register_organisation(db)
+    offer = factories.authorisation(db, admin, access="all_members", name="Everyone")
+    member = factories.add_member(db, admin.organisation_id)
+    body = {"therapist_id": bf.therapist(db), "starts_at": bf.slot(72).isoformat(),
+            "modality": "video"}
+    status, booked = await api.request("POST", "/bookings", identity=member.identity, json=body)
+    assert status == 201 and booked["paid_by_organisation"] is True
+    assert booked["offer_name"] == "Everyone" and booked["sessions_remaining_on_grant"] == 6
+    status, mine = await api.request("GET", "/me/grants", identity=member.identity)
+    assert [grant["id"] for grant in mine["grants"]] == [booked["grant_id"]]
+    assert mine["grants"][0]["authorisation_id"] == offer.id
