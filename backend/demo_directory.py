@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from backend.db import Database
 from backend.domain.directory import ISSUES, LANGUAGES, LOCATIONS, THERAPY_TYPES
+from backend.domain.slots import Window
 from backend.models import (
     Availability,
     Therapist,
@@ -26,13 +27,6 @@ from backend.models import (
 from backend.models.therapist import search_columns
 
 BATCH_SIZE = 5_000
-
-
-@dataclass(frozen=True)
-class Window:
-    weekday: int  # Monday is 0
-    start_minute: int
-    end_minute: int
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import delete, func, select
 
-from backend.demo_directory import Profile, Window, add_therapist, generate, populate
+from backend.demo_directory import Profile, add_therapist, generate, populate
 from backend.domain import directory as vocabulary
+from backend.domain.slots import Window
 from backend.models import (
     Availability,
     Therapist,

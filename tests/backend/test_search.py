@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.db import Database
-from backend.demo_directory import Profile, Window, add_therapist
+from backend.demo_directory import Profile, add_therapist
 from backend.domain.errors import InvalidInput, NotFound
+from backend.domain.slots import Window
 from backend.models import AuditEvent, Booking, Therapist
 from backend.services import bookings, grants
 from backend.services import search as therapists
