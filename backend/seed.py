@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from backend import directory
+from backend import demo_directory
 from backend.db import Database
 from backend.domain import invite_codes
 from backend.domain.enums import Access, BookingStatus, Coverage, Modality, Role
@@ -65,7 +65,7 @@ def seed_demo(db: Database, *, therapists: int = 300,
         echo("Therapist directory already loaded; leaving it as it is.")
     else:
         echo(f"Loading a demo directory of {therapists} therapists ...")
-        directory.populate(db, therapists, progress=True)
+        demo_directory.populate(db, therapists, progress=True)
     if have_demo:
         echo(f"Demo organisation '{DEMO_ORGANISATION}' already exists; leaving it as it is.")
         return

@@ -22,10 +22,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from backend import directory
+from backend import demo_directory
 from backend.db import Database
+from backend.domain import directory as vocabulary
 from backend.models import Therapist
-from backend.services import therapists
+from backend.services import search as finding
 from backend.services.actors import Actor
 from backend.settings import REPO_ROOT
 
@@ -38,7 +39,7 @@ Shape = Callable[[random.Random], dict]
 
 
 def _issue(rng: random.Random) -> str:
-    return rng.choices(directory.ISSUES[:12], weights=(12, 8, 9, 6, 5, 4, 5, 4, 3, 2, 2, 2))[0]
+    return rng.choices(vocabulary.ISSUES[:12], weights=(12, 8, 9, 6, 5, 4, 5, 4, 3, 2, 2, 2))[0]
 
 
 def _day(rng: random.Random) -> str:
@@ -52,10 +53,10 @@ SHAPES: dict[str, Shape] = {
         "modality": rng.choice(("video", "video", "phone")), "days": [_day(rng)],
         "times": [rng.choice(("morning", "afternoon", "evening"))]},
     "in person in a city, issue": lambda rng: {
-        "modality": "in_person", "location": rng.choice(directory.LOCATIONS[:10]),
+        "modality": "in_person", "location": rng.choice(vocabulary.LOCATIONS[:10]),
         "issues": [_issue(rng)]},
     "several issues, part of day": lambda rng: {
-        "issues": rng.sample(directory.ISSUES[:10], k=rng.choice((2, 3))),
+        "issues": rng.sample(vocabulary.ISSUES[:10], k=rng.choice((2, 3))),
         "times": [rng.choice(("morning", "evening"))]},
     "weekdays after work, therapy type": lambda rng: {
         "days": ["weekdays"], "after": "18:00",
@@ -101,7 +102,7 @@ def _build(path: Path, count: int, reuse: bool) -> tuple[Database, float | None]
     db = Database(f"sqlite:///{path}")
     db.create_all()
     started = time.perf_counter()
-    directory.populate(db, count, progress=True)
+    demo_directory.populate(db, count, progress=True)
     with db.engine.connect() as connection:
         connection.exec_driver_sql("ANALYZE")
     return db, time.perf_counter() - started
@@ -131,14 +132,14 @@ def run(count: int, queries: int, path: Path, reuse: bool, seed: int) -> str:
     names = list(SHAPES)
     plan = [(names[i % len(names)], SHAPES[names[i % len(names)]](rng)) for i in range(queries)]
     for _, filters in plan[:WARM_UP]:
-        therapists.search(db, actor, filters)
+        finding.search(db, actor, filters)
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     wall: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
     empty = 0
     for name, filters in plan:
         started, started_cpu = time.perf_counter(), time.thread_time()
-        result = therapists.search(db, actor, filters)
+        result = finding.search(db, actor, filters)
         wall[name].append((time.perf_counter() - started) * 1000)
         cpu[name].append((time.thread_time() - started_cpu) * 1000)
         empty += not result.results
@@ -149,15 +150,15 @@ def run(count: int, queries: int, path: Path, reuse: bool, seed: int) -> str:
     lines = [
         "# Therapist search benchmark",
         "",
-        f"- Directory: {count:,} synthetic therapists (`backend/directory.py`, seed 7) in SQLite "
-        f"{sqlite3.sqlite_version}" + (f", built in {build_seconds:.1f} s" if build_seconds
-                                       else ", reused"),
+        f"- Directory: {count:,} synthetic therapists (`backend/demo_directory.py`, seed 7) "
+        f"in SQLite {sqlite3.sqlite_version}"
+        + (f", built in {build_seconds:.1f} s" if build_seconds else ", reused"),
         f"- Machine: {_cpu_model()}, {os.cpu_count()} cores; benchmark {pinning}; "
         f"Python {platform.python_version()}; 1-minute load average {load_before:.2f} before "
         f"the timed queries, {load_after:.2f} after (other work shares the machine)",
         f"- Queries: {queries} ({WARM_UP} warm-up queries first, untimed), seed {seed}, "
         f"{len(names)} shapes in turn; {empty} returned no therapist",
-        "- Each timing is one `services.therapists.search` call: validation, one read "
+        "- Each timing is one `services.search.search` call: validation, one read "
         "transaction, the SQL filter and ranking, next 3 free slots and profiles for the "
         "returned page (5 therapists). HTTP is not included. Wall-clock times include time "
         "lost to other processes on the same core; CPU time is the thread's own time.",

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from backend.adapters.payments import PaymentGateway, build_gateway
 from backend.api import middleware
-from backend.api.http import DB_KEY
+from backend.api.http import DB_KEY, POLICY_KEY
 from backend.api.routes import (
     authorisations,
     bookings,
@@ -18,6 +18,7 @@ from backend.api.routes import (
     therapists,
 )
 from backend.db import Database
+from backend.services.policy import Policy
 from backend.services.portal import PortalSettings
 from backend.settings import Settings
 
@@ -33,6 +34,7 @@ def create_app(db: Database, settings: Settings,
         middlewares=[middleware.errors, middleware.make_authentication(settings.service_token)],
     )
     app[DB_KEY] = db
+    app[POLICY_KEY] = Policy.from_settings(settings)
     app[payments.SETTINGS_KEY] = settings
     app[payments.GATEWAY_KEY] = gateway or build_gateway(settings)
     for table in ROUTE_TABLES:

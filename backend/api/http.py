@@ -16,10 +16,12 @@ from aiohttp import web
 from backend.db import Database
 from backend.domain.errors import InvalidInput
 from backend.services.actors import Actor
+from backend.services.policy import Policy
 
 T = TypeVar("T")
 
 DB_KEY = web.AppKey("db", Database)
+POLICY_KEY = web.AppKey("policy", Policy)
 ACTOR_KEY = web.RequestKey("actor", Actor)
 
 
@@ -63,6 +65,11 @@ def path_id(request: web.Request, name: str = "id") -> int:
 
 def actor(request: web.Request) -> Actor:
     return request[ACTOR_KEY]
+
+
+def policy(request: web.Request) -> Policy:
+    """The operator's policies, built once by the app factory from its settings."""
+    return request.app[POLICY_KEY]
 
 
 async def call(request: web.Request, service: Callable[..., T], *args: Any, **kwargs: Any) -> T:

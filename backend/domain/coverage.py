@@ -1,5 +1,7 @@
 """Coverage: which therapists an authorisation pays for, given whom the member has seen.
 
+The wording of coverage in the backend lives here, and only here.
+
 "Seen" therapists are those the member had a confirmed or completed booking with *outside*
 the grant in question: continuing with the therapist a grant introduced stays covered.
 """
@@ -24,6 +26,11 @@ EXPLANATIONS = {
         "a different one; only therapists they have not seen."
     ),
 }
+
+
+def label(coverage: Coverage) -> str:
+    """The coverage in a few words, e.g. "first relationship"."""
+    return coverage.value.replace("_", " ")
 
 
 def eligibility_problem(coverage: Coverage, seen: Set[int]) -> str | None:

@@ -28,36 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from backend.domain.directory import ISSUES, LANGUAGES, THERAPY_TYPES
 from backend.models.base import Base, UTCDateTime, utcnow
 
-# The directory's vocabulary. Order is storage: a value's position is its bit in the search
-# masks, so only ever append (and re-run `refresh_search_data` after renaming anything).
-ISSUES: tuple[str, ...] = (
-    "anxiety", "depression", "stress", "relationships", "trauma", "grief and loss",
-    "self-esteem", "work and career", "burnout", "addiction", "eating disorders", "OCD",
-    "panic attacks", "anger", "family issues", "sleep problems", "PTSD", "bipolar disorder",
-    "loneliness", "sexuality", "gender identity", "life transitions", "phobias",
-    "postnatal depression", "ADHD", "autism", "chronic illness", "abuse", "self-harm",
-    "parenting", "infertility", "divorce and separation", "bullying", "health anxiety",
-)
-THERAPY_TYPES: tuple[str, ...] = (
-    "CBT", "person-centred", "integrative", "psychodynamic", "EMDR", "DBT", "ACT",
-    "schema therapy", "couples therapy", "family therapy", "mindfulness-based", "psychoanalytic",
-    "gestalt", "existential", "solution-focused", "cognitive analytic therapy",
-    "compassion-focused", "transactional analysis",
-)
-LANGUAGES: tuple[str, ...] = (
-    "English", "Polish", "Spanish", "French", "German", "Italian", "Portuguese", "Arabic",
-    "Urdu", "Hindi", "Punjabi", "Bengali", "Gujarati", "Mandarin", "Cantonese", "Turkish",
-    "Greek", "Romanian", "Russian", "Farsi", "Hebrew", "Welsh", "Somali", "Tamil", "Japanese",
-    "Dutch", "British Sign Language",
-)
-GENDERS: tuple[str, ...] = ("female", "male", "non-binary")
-LOCATIONS: tuple[str, ...] = (
-    "London", "Manchester", "Birmingham", "Leeds", "Glasgow", "Edinburgh", "Bristol",
-    "Liverpool", "Sheffield", "Newcastle", "Nottingham", "Cardiff", "Belfast", "Brighton",
-    "Oxford", "Cambridge", "Leicester", "Southampton", "York", "Bath", "Norwich", "Aberdeen",
-)
 # Bits of `modalities_mask`, in the order of backend.domain.enums.Modality.
 MODALITY_BITS = {"in_person": 1, "video": 2, "phone": 4}
 # `hours_<day>` columns, Monday first (weekday 0 as in `Availability`).

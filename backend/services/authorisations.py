@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 
 from backend.db import Database
+from backend.domain import coverage as coverage_rules
+from backend.domain.confidentiality import disclosed, withheld_reason
 from backend.domain.enums import Access, AuthorisationStatus, ChargeStatus, Coverage, VoucherStatus
 from backend.domain.errors import Conflict, InvalidInput
 from backend.models import Authorisation, Charge, Grant, Voucher
 from backend.services import audit
 from backend.services.actors import Actor, owned_by, require_admin
+from backend.services.policy import DEFAULT_POLICY, Policy
 from backend.services.validation import choice, text, whole_number
-from backend.settings import get_settings
 
 MAX_SESSIONS_PER_USER = 100
 MAX_USER_LIMIT = 100_000
@@ -45,7 +47,7 @@ class AuthorisationView:
 
 def create(db: Database, actor: Actor, *, coverage: object, sessions_per_user: object,
            user_limit: object, access: object = Access.INVITE_ONLY.value,
-           name: object = None) -> AuthorisationView:
+           name: object = None, policy: Policy = DEFAULT_POLICY) -> AuthorisationView:
     organisation_id = require_admin(actor)
     coverage = choice(coverage, Coverage, "coverage")
     sessions = whole_number(sessions_per_user, "number of sessions per user",
@@ -65,16 +67,16 @@ def create(db: Database, actor: Actor, *, coverage: object, sessions_per_user: o
         audit.record(session, actor, "authorisation.created", "authorisation", authorisation.id,
                      organisation_id=organisation_id, coverage=coverage.value,
                      sessions_per_user=sessions, user_limit=limit, access=access.value)
-        return _view(session, authorisation)
+        return _view(session, authorisation, policy)
 
 
 def _default_name(coverage: Coverage, sessions: int, limit: int | None) -> str:
     users = "unlimited users" if limit is None else f"{limit} users"
-    kind = coverage.value.replace("_", " ")
-    return f"{sessions} sessions, {users}, {kind}"
+    return f"{sessions} sessions, {users}, {coverage_rules.label(coverage)}"
 
 
-def list_for_admin(db: Database, actor: Actor) -> list[AuthorisationView]:
+def list_for_admin(db: Database, actor: Actor, *,
+                   policy: Policy = DEFAULT_POLICY) -> list[AuthorisationView]:
     organisation_id = require_admin(actor)
     with db.reader() as session:
         rows = session.scalars(
@@ -82,15 +84,16 @@ def list_for_admin(db: Database, actor: Actor) -> list[AuthorisationView]:
             .where(Authorisation.organisation_id == organisation_id)
             .order_by(Authorisation.id)
         ).all()
-        return [_view(session, row) for row in rows]
+        return [_view(session, row, policy) for row in rows]
 
 
-def get(db: Database, actor: Actor, authorisation_id: int) -> AuthorisationView:
+def get(db: Database, actor: Actor, authorisation_id: int, *,
+        policy: Policy = DEFAULT_POLICY) -> AuthorisationView:
     organisation_id = require_admin(actor)
     with db.reader() as session:
         authorisation = owned_by(session, Authorisation, authorisation_id, organisation_id,
                                         "authorisation")
-        return _view(session, authorisation)
+        return _view(session, authorisation, policy)
 
 
 _TRANSITIONS = {
@@ -102,7 +105,7 @@ _TRANSITIONS = {
 
 
 def change_status(db: Database, actor: Actor, authorisation_id: int,
-                  verb: str) -> AuthorisationView:
+                  verb: str, *, policy: Policy = DEFAULT_POLICY) -> AuthorisationView:
     """Pause (no new places or bookings), resume, or revoke (for good)."""
     organisation_id = require_admin(actor)
     if verb not in _TRANSITIONS:
@@ -118,11 +121,11 @@ def change_status(db: Database, actor: Actor, authorisation_id: int,
         authorisation.status = target
         audit.record(session, actor, f"authorisation.{target.value}", "authorisation",
                      authorisation.id, organisation_id=organisation_id)
-        return _view(session, authorisation)
+        return _view(session, authorisation, policy)
 
 
 def top_up(db: Database, actor: Actor, authorisation_id: int,
-           extra_sessions: object) -> AuthorisationView:
+           extra_sessions: object, *, policy: Policy = DEFAULT_POLICY) -> AuthorisationView:
     """Give every place on the authorisation more sessions."""
     organisation_id = require_admin(actor)
     extra = whole_number(extra_sessions, "number of extra sessions", maximum=MAX_SESSIONS_PER_USER)
@@ -134,10 +137,10 @@ def top_up(db: Database, actor: Actor, authorisation_id: int,
         authorisation.sessions_per_user += extra
         audit.record(session, actor, "authorisation.topped_up", "authorisation",
                      authorisation.id, organisation_id=organisation_id, extra_sessions=extra)
-        return _view(session, authorisation)
+        return _view(session, authorisation, policy)
 
 
-def _view(session, authorisation: Authorisation) -> AuthorisationView:
+def _view(session, authorisation: Authorisation, policy: Policy) -> AuthorisationView:
     return AuthorisationView(
         id=authorisation.id,
         name=authorisation.name,
@@ -147,17 +150,16 @@ def _view(session, authorisation: Authorisation) -> AuthorisationView:
         access=authorisation.access,
         status=authorisation.status,
         places_left=authorisation.places_left,
-        usage=_usage(session, authorisation),
+        usage=_usage(session, authorisation, policy.reporting_min_group),
     )
 
 
-def _usage(session, authorisation: Authorisation) -> Usage:
+def _usage(session, authorisation: Authorisation, minimum_group: int) -> Usage:
     places = authorisation.grants_count
-    minimum = get_settings().reporting_min_group
-    if places < minimum:
+    if not disclosed(places, minimum_group):
         return Usage(places, None, None, None,
-                     f"Session and spend figures appear once at least {minimum} people "
-                     "have taken a place, so that nobody can be singled out.")
+                     withheld_reason(minimum_group, figures="Session and spend figures",
+                                     counted="have taken a place"))
     booked, used = session.execute(
         select(
             func.count(Voucher.id),

@@ -58,6 +58,20 @@ def seen_therapists(session: Session, member_id: int, *, excluding_grant: int | 
     return set(session.scalars(query))
 
 
+def unjoined_offers(session: Session, organisation_id: int, member_id: int
+                    ) -> list[Authorisation]:
+    """The organisation's active all-members authorisations the member has no place on."""
+    joined = select(Grant.authorisation_id).where(Grant.member_id == member_id)
+    return list(session.scalars(
+        select(Authorisation).where(
+            Authorisation.organisation_id == organisation_id,
+            Authorisation.access == Access.ALL_MEMBERS,
+            Authorisation.status == AuthorisationStatus.ACTIVE,
+            Authorisation.id.not_in(joined),
+        ).order_by(Authorisation.id)
+    ))
+
+
 def take_place(session: Session, actor: Actor, authorisation: Authorisation, member_id: int,
                *, invite_id: int | None = None) -> GrantView:
     """One of the authorisation's user places becomes this member's grant.
@@ -122,15 +136,7 @@ def open_offers(db: Database, actor: Actor) -> list[OfferView]:
     whose coverage their history allows (the same check `join` makes)."""
     organisation_id = require_member(actor)
     with db.reader() as session:
-        joined = select(Grant.authorisation_id).where(Grant.member_id == actor.member_id)
-        rows = session.scalars(
-            select(Authorisation).where(
-                Authorisation.organisation_id == organisation_id,
-                Authorisation.access == Access.ALL_MEMBERS,
-                Authorisation.status == AuthorisationStatus.ACTIVE,
-                Authorisation.id.not_in(joined),
-            ).order_by(Authorisation.id)
-        ).all()
+        rows = unjoined_offers(session, organisation_id, actor.member_id)
         seen = seen_therapists(session, actor.member_id)
         return [OfferView(a.id, a.name, a.coverage, a.sessions_per_user) for a in rows
                 if coverage_rules.eligibility_problem(a.coverage, seen) is None]

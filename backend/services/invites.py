@@ -24,8 +24,8 @@ from backend.services.actors import (
     require_admin,
 )
 from backend.services.grants import GrantView, seen_therapists, take_place
+from backend.services.policy import DEFAULT_POLICY, Policy
 from backend.services.validation import email_address, whole_number
-from backend.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,10 @@ class Redemption:
 
 
 def create(db: Database, actor: Actor, authorisation_id: int, *, email: object = None,
-           expires_in_days: object = None) -> NewInvite:
+           expires_in_days: object = None, policy: Policy = DEFAULT_POLICY) -> NewInvite:
     organisation_id = require_admin(actor)
     bound_email = None if email in (None, "") else email_address(email)
-    days = get_settings().invite_ttl_days if expires_in_days is None else whole_number(
+    days = policy.invite_ttl_days if expires_in_days is None else whole_number(
         expires_in_days, "number of days before the invite expires", maximum=365)
     with db.transaction() as session:
         authorisation = owned_by(session, Authorisation, authorisation_id, organisation_id,
@@ -124,14 +124,15 @@ def revoke(db: Database, actor: Actor, invite_id: int) -> InviteView:
         return _view(invite, utcnow())
 
 
-def redeem(db: Database, actor: Actor, typed_code: object, *, name: object = None) -> Redemption:
+def redeem(db: Database, actor: Actor, typed_code: object, *, name: object = None,
+           policy: Policy = DEFAULT_POLICY) -> Redemption:
     """Join the invite's authorisation: one place taken, one grant, the identity linked.
 
     Wrong codes count against the identity; past the limit it must wait (throttle).
     """
     if not isinstance(typed_code, str):
         raise InvalidInput("Please give the invite code as text.")
-    _check_throttle(db, actor)
+    _check_throttle(db, actor, policy)
     canonical = invite_codes.normalise(typed_code)
     try:
         with db.transaction() as session:
@@ -204,8 +205,7 @@ def _is_member_with_email(session: Session, actor: Actor, email: str) -> bool:
     return bool(member.email) and member.email.lower() == email.lower()
 
 
-def _check_throttle(db: Database, actor: Actor) -> None:
-    config = get_settings()
+def _check_throttle(db: Database, actor: Actor, config: Policy) -> None:
     since = utcnow() - timedelta(minutes=config.redeem_attempts_window_minutes)
     with db.reader() as session:
         failures = session.scalar(

@@ -1,7 +1,7 @@
 """Spend reports for admins, from the backend's own ledger of charges.
 
-Counts and sums only; a figure about fewer than `reporting_min_group` people is withheld, as
-in the authorisation usage figures, so that nobody can be singled out.
+Counts and sums only; a figure about fewer people than the policy's minimum group is withheld
+(backend/domain/confidentiality.py), as in the authorisation usage figures.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from backend.db import Database
+from backend.domain.confidentiality import disclosed, withheld_reason
 from backend.domain.enums import ChargeStatus
 from backend.models import Authorisation, Booking, Charge
 from backend.services.actors import Actor, require_admin
-from backend.settings import get_settings
+from backend.services.policy import DEFAULT_POLICY, Policy
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,9 @@ class SpendReport:
     by_month: list[MonthSpend]
 
 
-def spend(db: Database, actor: Actor) -> SpendReport:
+def spend(db: Database, actor: Actor, *, policy: Policy = DEFAULT_POLICY) -> SpendReport:
     organisation_id = require_admin(actor)
-    minimum = get_settings().reporting_min_group
+    minimum = policy.reporting_min_group
     with db.reader() as session:
         offers = session.execute(
             select(Authorisation.id, Authorisation.name, Authorisation.grants_count)
@@ -72,19 +73,18 @@ def spend(db: Database, actor: Actor) -> SpendReport:
     for row in charges:
         by_offer[row.authorisation_id].append(row)
         by_month[f"{row.created_at:%Y-%m}"].append(row)
-    withheld = (f"Figures appear once at least {minimum} people are counted in them, so that "
-                "nobody can be singled out.")
+    withheld = withheld_reason(minimum)
     return SpendReport(
         by_authorisation=[
             # Like the usage figures: by places taken on the authorisation.
             AuthorisationSpend(offer_id, name, _figures(by_offer[offer_id]), None)
-            if places >= minimum else AuthorisationSpend(offer_id, name, None, withheld)
+            if disclosed(places, minimum) else AuthorisationSpend(offer_id, name, None, withheld)
             for offer_id, name, places in offers
         ],
         by_month=[
             # A month's figures are about the people charged that month.
             MonthSpend(month, _figures(rows), None)
-            if len({row.member_id for row in rows}) >= minimum
+            if disclosed(len({row.member_id for row in rows}), minimum)
             else MonthSpend(month, None, withheld)
             for month, rows in sorted(by_month.items())
         ],

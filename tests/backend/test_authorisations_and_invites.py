@@ -17,7 +17,8 @@ from backend.domain.errors import (
 )
 from backend.models import AuditEvent, Grant, Invite
 from backend.services import authorisations, grants, invites
-from backend.settings import get_settings
+from backend.services.policy import Policy
+from backend.settings import Settings
 from tests.backend import factories
 
 
@@ -126,20 +127,17 @@ def test_revoked_expired_and_email_bound_invites_are_refused(db):
 
 def test_wrong_codes_are_throttled_per_identity(db, monkeypatch):
     monkeypatch.setenv("REDEEM_ATTEMPTS_LIMIT", "3")
-    get_settings.cache_clear()
-    try:
-        admin = factories.register_organisation(db)
-        offer = factories.authorisation(db, admin)
-        invite = invites.create(db, admin, offer.id)
-        guesser = factories.stranger(db)
-        for _ in range(3):
-            with pytest.raises(NotFound):
-                invites.redeem(db, guesser, "AAAAA-AAAAA")
-        with pytest.raises(TooManyAttempts):
-            invites.redeem(db, guesser, invite.code)  # even the right code waits now
-        assert invites.redeem(db, factories.stranger(db), invite.code).grant
-    finally:
-        get_settings.cache_clear()
+    policy = Policy.from_settings(Settings())
+    admin = factories.register_organisation(db)
+    offer = factories.authorisation(db, admin)
+    invite = invites.create(db, admin, offer.id)
+    guesser = factories.stranger(db)
+    for _ in range(3):
+        with pytest.raises(NotFound):
+            invites.redeem(db, guesser, "AAAAA-AAAAA", policy=policy)
+    with pytest.raises(TooManyAttempts):
+        invites.redeem(db, guesser, invite.code, policy=policy)  # even the right code waits now
+    assert invites.redeem(db, factories.stranger(db), invite.code, policy=policy).grant
 
 
 def test_user_limit_is_enforced(db):

@@ -7,8 +7,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import delete, func, select
 
-from backend import directory
-from backend.directory import Profile, Window, add_therapist, generate, populate
+from backend.demo_directory import Profile, add_therapist, generate, populate
+from backend.domain import directory as vocabulary
+from backend.domain.slots import Window
 from backend.models import (
     Availability,
     Therapist,
@@ -37,9 +38,9 @@ def test_generation_is_deterministic_for_a_seed():
 def test_generated_profiles_are_realistic():
     profiles = list(generate(3000, seed=11))
     genders = Counter(p.gender for p in profiles)
-    assert set(genders) == set(directory.GENDERS) and genders["female"] > genders["male"]
+    assert set(genders) == set(vocabulary.GENDERS) and genders["female"] > genders["male"]
     issues = Counter(issue for p in profiles for issue in p.issues)
-    assert set(issues) <= set(directory.ISSUES)
+    assert set(issues) <= set(vocabulary.ISSUES)
     assert issues["anxiety"] > issues["infertility"] * 5  # common issues are common
     assert all(p.languages[0] == "English" for p in profiles)
     others = sum(len(p.languages) > 1 for p in profiles) / len(profiles)
@@ -50,8 +51,8 @@ def test_generated_profiles_are_realistic():
         assert len({w.weekday for w in p.windows}) == len(p.windows)  # never overlapping
         assert all(0 <= w.start_minute < w.end_minute <= 24 * 60 for w in p.windows)
         assert p.offers_in_person or p.offers_video or p.offers_phone
-        assert (p.location in directory.LOCATIONS) if p.offers_in_person else p.location is None
-        assert set(p.therapy_types) <= set(directory.THERAPY_TYPES) and p.therapy_types
+        assert (p.location in vocabulary.LOCATIONS) if p.offers_in_person else p.location is None
+        assert set(p.therapy_types) <= set(vocabulary.THERAPY_TYPES) and p.therapy_types
     in_person = Counter(p.location for p in profiles if p.offers_in_person)
     assert in_person.most_common(1)[0][0] == "London"
 
@@ -91,9 +92,9 @@ def test_search_data_follows_every_profile_write(db):
         refresh_search_data(session.connection(), [tid])  # Core writes refresh explicitly
     with db.transaction() as session:
         therapist = session.get(Therapist, tid)
-        assert therapist.issues_mask == 1 << directory.ISSUES.index("stress")
-        assert therapist.therapy_types_mask == 1 | 1 << directory.THERAPY_TYPES.index("EMDR")
-        assert therapist.languages_mask == 1 | 1 << directory.LANGUAGES.index("Polish")
+        assert therapist.issues_mask == 1 << vocabulary.ISSUES.index("stress")
+        assert therapist.therapy_types_mask == 1 | 1 << vocabulary.THERAPY_TYPES.index("EMDR")
+        assert therapist.languages_mask == 1 | 1 << vocabulary.LANGUAGES.index("Polish")
         assert therapist.modalities_mask == 2 | 4
         assert therapist.hours_sun == 1 << 10
         therapist.availability.clear()

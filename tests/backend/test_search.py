@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from backend.db import Database
-from backend.directory import Profile, Window, add_therapist
+from backend.demo_directory import Profile, add_therapist
 from backend.domain.errors import InvalidInput, NotFound
+from backend.domain.slots import Window
 from backend.models import AuditEvent, Booking, Therapist
-from backend.services import bookings, grants, therapists
-from backend.settings import get_settings
+from backend.services import bookings, grants
+from backend.services import search as therapists
+from backend.services.policy import DEFAULT_POLICY
 from tests.backend import booking_factories, factories
 
-LONDON = ZoneInfo(get_settings().timezone)
+LONDON = DEFAULT_POLICY.zone
 ALL_WEEK = tuple(Window(day, 0, 24 * 60) for day in range(7))
 _names = itertools.count(1)
 
@@ -181,12 +182,11 @@ def test_free_slots_and_is_free_slot(db):
     slots = therapists.free_slots(db, factories.stranger(db), tid, days=3)
     assert slots and all(9 <= s.astimezone(LONDON).hour < 12 for s in slots)
     assert len(therapists.free_slots(db, factories.stranger(db), tid, days=28, limit=5)) == 5
-    settings = get_settings()
     with db.reader() as session:
         assert therapists.is_free_slot(session, tid, slots[0])
         assert not therapists.is_free_slot(session, tid, slots[0] + timedelta(minutes=30))
         assert not therapists.is_free_slot(session, tid, slots[0] - timedelta(days=7))  # past
-        far = slots[0] + timedelta(days=7 * (settings.booking_horizon_days // 7 + 1))
+        far = slots[0] + timedelta(days=7 * (DEFAULT_POLICY.booking_horizon_days // 7 + 1))
         assert not therapists.is_free_slot(session, tid, far)
         assert not therapists.is_free_slot(session, tid + 1000, slots[0])
     admin = factories.register_organisation(db)
@@ -296,7 +296,7 @@ def test_filters_accept_everyday_words(db):
         {"issues": "Panic attack", "days": ["weekends", "Thurs"], "times": "Mornings",
          "gender": "woman", "modality": "face to face", "location": "leeds",
          "therapy_type": "cognitive behavioural therapy", "language": "BSL", "limit": None},
-        get_settings())
+        session_minutes=DEFAULT_POLICY.session_minutes)
     assert query.issues == ("panic attacks",)
     assert query.days == (3, 5, 6)
     assert query.times == ("morning",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.http import actor, call, json_body, path_id, respond
+from backend.api.http import actor, call, json_body, path_id, policy, respond
 from backend.api.routes.payments import settle_booking_payment
 from backend.domain.errors import InvalidInput
 from backend.services import bookings
@@ -37,7 +37,7 @@ async def create(request: web.Request) -> web.Response:
     booked = await call(request, bookings.book, actor(request),
                         therapist_id=body.get("therapist_id"), starts_at=body.get("starts_at"),
                         modality=body.get("modality"), grant_id=body.get("grant_id"),
-                        self_pay=body.get("self_pay", False))
+                        self_pay=body.get("self_pay", False), policy=policy(request))
     return respond(booked, status=201)
 
 
@@ -56,12 +56,13 @@ async def show(request: web.Request) -> web.Response:
 @routes.get("/bookings/{id}/cancellation")
 async def cancellation_preview(request: web.Request) -> web.Response:
     return respond(await call(request, bookings.cancellation_preview, actor(request),
-                              path_id(request)))
+                              path_id(request), policy=policy(request)))
 
 
 @routes.post("/bookings/{id}/cancel")
 async def cancel(request: web.Request) -> web.Response:
-    cancelled = await call(request, bookings.cancel, actor(request), path_id(request))
+    cancelled = await call(request, bookings.cancel, actor(request), path_id(request),
+                           policy=policy(request))
     await settle_booking_payment(request, cancelled.id)
     return respond(cancelled)
 
@@ -70,7 +71,7 @@ async def cancel(request: web.Request) -> web.Response:
 async def reschedule(request: web.Request) -> web.Response:
     body = await json_body(request)
     moved = await call(request, bookings.reschedule, actor(request), path_id(request),
-                       starts_at=body.get("starts_at"))
+                       starts_at=body.get("starts_at"), policy=policy(request))
     await settle_booking_payment(request, path_id(request))
     return respond(moved, status=201)
 

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from backend.adapters.offline_gateway import OfflineGateway
 from backend.adapters.payments import PaymentGateway
-from backend.api.http import actor, call, respond
+from backend.api.http import actor, call, policy, respond
 from backend.services import notifications, payments, reports
 from backend.settings import Settings
 
@@ -58,7 +58,7 @@ async def my_notifications(request: web.Request) -> web.Response:
 
 @routes.get("/reports/spend")
 async def spend_report(request: web.Request) -> web.Response:
-    return respond(await call(request, reports.spend, actor(request)))
+    return respond(await call(request, reports.spend, actor(request), policy=policy(request)))
 
 
 @routes.post("/stripe/webhook")

@@ -6,8 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from backend.api.app import create_app
+from backend.settings import Settings
 from tests.backend import booking_factories as bf
 from tests.backend import factories
+from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient
 
 
 @pytest.fixture
@@ -218,3 +221,39 @@ async def test_bad_ids_and_bodies_on_booking_routes(api, people):
     status, error = await api.request("POST", "/bookings/1/reschedule",
                                       identity=people["member"], json={"starts_at": 5})
     assert status == 400
+
+
+async def test_booking_without_a_grant_joins_an_all_members_offer(api, db):
+    admin = factories.register_organisation(db)
+    offer = factories.authorisation(db, admin, access="all_members", name="Everyone")
+    member = factories.add_member(db, admin.organisation_id)
+    body = {"therapist_id": bf.therapist(db), "starts_at": bf.slot(72).isoformat(),
+            "modality": "video"}
+    status, booked = await api.request("POST", "/bookings", identity=member.identity, json=body)
+    assert status == 201 and booked["paid_by_organisation"] is True
+    assert booked["offer_name"] == "Everyone" and booked["sessions_remaining_on_grant"] == 6
+    status, mine = await api.request("GET", "/me/grants", identity=member.identity)
+    assert [grant["id"] for grant in mine["grants"]] == [booked["grant_id"]]
+    assert mine["grants"][0]["authorisation_id"] == offer.id
+
+
+async def test_the_apps_settings_reach_the_services(aiohttp_client, db):
+    """The app factory builds the policy once from its settings; the routes hand it on."""
+    settings = Settings(BACKEND_SERVICE_TOKEN=SERVICE_TOKEN, CANCELLATION_WINDOW_HOURS=24,
+                        BOOKING_HORIZON_DAYS=3, SESSION_MINUTES=30)
+    api = ApiClient(await aiohttp_client(create_app(db, settings)))
+    admin = factories.register_organisation(db)
+    offer = factories.authorisation(db, admin)
+    member, _ = factories.member_with_grant(db, admin, offer.id)
+    therapist_id = bf.therapist(db)
+    body = {"therapist_id": therapist_id, "modality": "video"}
+    status, error = await api.request("POST", "/bookings", identity=member.identity,
+                                      json={**body, "starts_at": bf.slot(24 * 4).isoformat()})
+    assert status == 400 and "up to 3 days ahead" in error["error"]["message"]
+    starts = bf.slot(30)
+    status, booked = await api.request("POST", "/bookings", identity=member.identity,
+                                       json={**body, "starts_at": starts.isoformat()})
+    assert status == 201 and booked["ends_at"] == (starts + timedelta(minutes=30)).isoformat()
+    status, preview = await api.request("GET", f"/bookings/{booked['id']}/cancellation",
+                                        identity=member.identity)
+    assert preview["window_hours"] == 24 and preview["late"] is False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from backend.directory import Window
+from backend.domain.slots import Window
 from tests.backend import factories
 from tests.backend.test_search import add
 

@@ -1,8 +1,7 @@
 """A synthetic therapist directory: realistic, deterministic for a seed, bulk-inserted fast.
 
-Used to seed development databases and by the search benchmark. The vocabulary the search
-validates against lives with the model (its order is the bit order of the search masks) and is
-re-exported here.
+Used to seed development databases and by the search benchmark; it draws from the directory's
+vocabulary (backend/domain/directory.py).
 """
 
 from __future__ import annotations
@@ -16,6 +15,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from backend.db import Database
+from backend.domain.directory import ISSUES, LANGUAGES, LOCATIONS, THERAPY_TYPES
+from backend.domain.slots import Window
 from backend.models import (
     Availability,
     Therapist,
@@ -23,36 +24,9 @@ from backend.models import (
     TherapistLanguage,
     TherapistTherapyType,
 )
-from backend.models.therapist import (
-    GENDERS,
-    ISSUES,
-    LANGUAGES,
-    LOCATIONS,
-    THERAPY_TYPES,
-    search_columns,
-)
-
-__all__ = [
-    "GENDERS",
-    "ISSUES",
-    "LANGUAGES",
-    "LOCATIONS",
-    "THERAPY_TYPES",
-    "Profile",
-    "Window",
-    "add_therapist",
-    "generate",
-    "populate",
-]
+from backend.models.therapist import search_columns
 
 BATCH_SIZE = 5_000
-
-
-@dataclass(frozen=True)
-class Window:
-    weekday: int  # Monday is 0
-    start_minute: int
-    end_minute: int
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,102 @@
+"""Which of a member's grants pays for a session, and why one cannot.
+
+A grant can pay when its authorisation is active, it has sessions left, and its coverage
+includes the therapist; of those, the one with most sessions left pays. When none can, an
+all-members offer the member may still join can pay instead (taking a place on it). The
+guarded UPDATEs on `grants_count` and `sessions_committed` in the data layer enforce the quotas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from backend.domain import coverage as coverage_rules
+from backend.domain.enums import AuthorisationStatus, Coverage
+from backend.domain.errors import Conflict
+
+
+@dataclass(frozen=True)
+class GrantFacts:
+    """What the rules need to know about one of the member's grants."""
+
+    id: int
+    offer_name: str
+    status: AuthorisationStatus
+    coverage: Coverage
+    sessions_per_user: int
+    sessions_remaining: int
+    seen: frozenset[int]  # therapists the member has seen outside this grant
+
+
+@dataclass(frozen=True)
+class OfferFacts:
+    """An all-members authorisation the member has not joined."""
+
+    id: int
+    status: AuthorisationStatus
+    coverage: Coverage
+    sessions_per_user: int
+    places_left: int | None  # None: unlimited
+
+
+def refusal(grant: GrantFacts, therapist_id: int) -> Conflict | None:
+    """Why this grant cannot pay for a session with this therapist, or None if it can."""
+    if grant.status is not AuthorisationStatus.ACTIVE:
+        return Conflict(f"Your organisation's offer “{grant.offer_name}” is "
+                        f"{grant.status.value}, so it can't pay for new bookings.",
+                        code="authorisation_inactive")
+    if grant.sessions_remaining <= 0:
+        return no_sessions_left(grant)
+    problem = coverage_rules.therapist_problem(grant.coverage, grant.seen, therapist_id)
+    return None if problem is None else Conflict(problem, code="coverage")
+
+
+def no_sessions_left(grant: GrantFacts) -> Conflict:
+    return Conflict(f"You have used all {grant.sessions_per_user} sessions of "
+                    f"“{grant.offer_name}”. You can ask your admin for more.",
+                    code="no_sessions_left")
+
+
+@dataclass(frozen=True)
+class Choice:
+    usable: list[GrantFacts]  # best first: the grant with most sessions left
+    refusals: list[Conflict]  # of the grants that cannot pay
+
+
+def choose(grants: Iterable[GrantFacts], therapist_id: int) -> Choice:
+    """The member's grants that can pay, best first (ties keep the given order)."""
+    usable, refusals = [], []
+    for grant in grants:
+        reason = refusal(grant, therapist_id)
+        if reason is None:
+            usable.append(grant)
+        else:
+            refusals.append(reason)
+    usable.sort(key=lambda grant: -grant.sessions_remaining)
+    return Choice(usable, refusals)
+
+
+def offers_to_join(offers: Iterable[OfferFacts], seen: frozenset[int],
+                   therapist_id: int) -> list[OfferFacts]:
+    """All-members offers whose place would pay for this therapist, best first (most
+    sessions per place, then the oldest offer). `seen`: every therapist the member has seen."""
+    joinable = [
+        offer for offer in offers
+        if offer.status is AuthorisationStatus.ACTIVE
+        and (offer.places_left is None or offer.places_left > 0)
+        and coverage_rules.eligibility_problem(offer.coverage, seen) is None
+        and coverage_rules.covers_therapist(offer.coverage, seen, therapist_id)
+    ]
+    return sorted(joinable, key=lambda offer: (-offer.sessions_per_user, offer.id))
+
+
+def no_usable_grant(refusals: Sequence[Conflict]) -> Conflict:
+    if not refusals:
+        return Conflict("You don't have sessions paid by your organisation yet. Redeem an invite "
+                        "code from your admin, or book as self-paid if you'd like to pay the "
+                        "therapist yourself.", code="no_usable_grant")
+    reasons = " ".join(dict.fromkeys(reason.message for reason in refusals))
+    return Conflict(f"None of your organisation's offers can pay for this session. {reasons} "
+                    "You can still book it as self-paid if you'd like to pay yourself.",
+                    code="no_usable_grant")

@@ -1,0 +1,88 @@
+"""A therapist's answers: list requests, confirm, decline, complete, cancel, waive."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from backend.db import Database
+from backend.domain import booking as lifecycle_rules
+from backend.domain.booking import Event
+from backend.domain.enums import BookingStatus
+from backend.domain.errors import Conflict
+from backend.models import Booking, Member
+from backend.models.base import utcnow
+from backend.services import audit
+from backend.services.actors import Actor, require_therapist
+from backend.services.bookings import lifecycle, vouchers
+from backend.services.bookings.views import BookingView, not_found, view
+from backend.services.validation import choice, identifier
+
+_AUDIT_ACTIONS = {
+    Event.CONFIRM: "booking.confirmed",
+    Event.DECLINE: "booking.declined",
+    Event.COMPLETE: "booking.completed",
+    Event.CANCEL_BY_THERAPIST: "booking.cancelled_by_therapist",
+    Event.WAIVE: "booking.late_cancellation_waived",
+}
+
+
+def list_for_therapist(db: Database, actor: Actor, *,
+                       status: object = BookingStatus.REQUESTED.value) -> list[BookingView]:
+    therapist_id = require_therapist(actor)
+    status = choice(status, BookingStatus, "booking status")
+    with db.reader() as session:
+        rows = session.scalars(
+            select(Booking)
+            .where(Booking.therapist_id == therapist_id, Booking.status == status)
+            .order_by(Booking.starts_at, Booking.id)
+        ).all()
+        return [view(session, booking, for_therapist=True) for booking in rows]
+
+
+def confirm(db: Database, actor: Actor, booking_id: object) -> BookingView:
+    return answer(db, actor, booking_id, Event.CONFIRM)
+
+
+def decline(db: Database, actor: Actor, booking_id: object) -> BookingView:
+    return answer(db, actor, booking_id, Event.DECLINE)
+
+
+def complete(db: Database, actor: Actor, booking_id: object) -> BookingView:
+    return answer(db, actor, booking_id, Event.COMPLETE)
+
+
+def cancel_by_therapist(db: Database, actor: Actor, booking_id: object) -> BookingView:
+    """The therapist cancels: the member never loses the session, however late."""
+    return answer(db, actor, booking_id, Event.CANCEL_BY_THERAPIST)
+
+
+def waive_late_cancellation(db: Database, actor: Actor, booking_id: object) -> BookingView:
+    """The therapist lets a late cancellation off: the session goes back to the grant (the
+    payments work refunds a charge already taken for it)."""
+    return answer(db, actor, booking_id, Event.WAIVE)
+
+
+def answer(db: Database, actor: Actor, booking_id: object, event: Event) -> BookingView:
+    """Apply the therapist's `event` to one of their bookings, as the lifecycle table says."""
+    therapist_id = require_therapist(actor)
+    booking_id = identifier(booking_id, "booking id")
+    with db.transaction() as session:
+        booking = session.get(Booking, booking_id)
+        if booking is None or booking.therapist_id != therapist_id:
+            raise not_found()
+        lifecycle.ensure(booking, event)
+        problem = lifecycle_rules.timing_problem(event, booking.starts_at, utcnow())
+        if problem is not None:
+            raise Conflict(problem)
+        if event is Event.WAIVE:
+            # Nothing to move: the booking stays cancelled; only a used voucher is given back.
+            outcome = lifecycle_rules.outcome(event)
+            if not vouchers.settle(session, booking.id, outcome.voucher,
+                                   from_status=outcome.voucher_from):
+                raise lifecycle_rules.refusal(booking.status, event)
+        else:
+            lifecycle.apply(session, booking, event)
+        member = session.get(Member, booking.member_id)
+        audit.record(session, actor, _AUDIT_ACTIONS[event], "booking", booking.id,
+                     organisation_id=member.organisation_id)
+        return view(session, booking, for_therapist=True)

@@ -1,0 +1,163 @@
+"""Vouchers: the session of a grant that a booking holds, from booking until it is released
+(declined, cancelled in time) or used (completed, cancelled late).
+
+Which grant pays is the domain's rule (backend/domain/grants.py); holding a session is one
+guarded UPDATE of `Grant.sessions_committed`, so concurrent bookings never exceed the quota,
+and giving it back is a guarded decrement. Nothing is charged here: the payments work reads
+`Voucher.status`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from backend.domain import grants as grant_rules
+from backend.domain.enums import AuthorisationStatus, VoucherStatus
+from backend.domain.errors import Conflict, NotFound
+from backend.models import Authorisation, Grant, Voucher
+from backend.models.base import utcnow
+from backend.services import grants
+from backend.services.actors import Actor
+
+# A place that cannot be taken leaves nothing written: the next offer may still pay.
+_PLACE_REFUSALS = ("no_places_left", "authorisation_inactive")
+
+
+def hold_session(session: Session, actor: Actor, therapist_id: int,
+                 grant_id: int | None) -> Grant:
+    """Hold one session of the named grant, or of the grant the rules choose; with none of the
+    member's grants able to pay, join an all-members offer that can (in the same transaction,
+    so a booking refused later takes no place). Refuse otherwise."""
+    member_id = actor.member_id
+    if grant_id is not None:
+        return _hold_named(session, member_id, therapist_id, grant_id)
+    candidates = session.scalars(
+        select(Grant).where(Grant.member_id == member_id).order_by(Grant.id)).all()
+    rows = {grant.id: grant for grant in candidates}
+    choice = grant_rules.choose([_facts(session, grant) for grant in candidates], therapist_id)
+    for facts in choice.usable:
+        if _take_session(session, rows[facts.id]):
+            return rows[facts.id]
+    joined = _join_offer(session, actor, therapist_id)
+    if joined is not None:
+        return joined
+    raise grant_rules.no_usable_grant(
+        choice.refusals or [grant_rules.no_sessions_left(facts) for facts in choice.usable])
+
+
+def _hold_named(session: Session, member_id: int, therapist_id: int, grant_id: int) -> Grant:
+    grant = session.get(Grant, grant_id)
+    if grant is None or grant.member_id != member_id:
+        raise NotFound("You have no place on an offer with that id.")
+    refusal = grant_rules.refusal(_facts(session, grant), therapist_id)
+    if refusal is not None:
+        raise refusal
+    if not _take_session(session, grant):
+        facts = _facts(session, grant)
+        raise grant_rules.refusal(facts, therapist_id) or grant_rules.no_sessions_left(facts)
+    return grant
+
+
+def _join_offer(session: Session, actor: Actor, therapist_id: int) -> Grant | None:
+    """Take a place on the best all-members offer that pays for this therapist, and hold one
+    of its sessions; None when there is no such offer."""
+    offers = grants.unjoined_offers(session, actor.organisation_id, actor.member_id)
+    seen = frozenset(grants.seen_therapists(session, actor.member_id))
+    facts = [grant_rules.OfferFacts(id=offer.id, status=offer.status, coverage=offer.coverage,
+                                    sessions_per_user=offer.sessions_per_user,
+                                    places_left=offer.places_left) for offer in offers]
+    by_id = {offer.id: offer for offer in offers}
+    for offer in grant_rules.offers_to_join(facts, seen, therapist_id):
+        try:
+            place = grants.take_place(session, actor, by_id[offer.id], actor.member_id)
+        except Conflict as refusal:
+            if refusal.code in _PLACE_REFUSALS:
+                continue
+            raise
+        grant = session.get(Grant, place.id)
+        if _take_session(session, grant):
+            return grant
+    return None
+
+
+def _facts(session: Session, grant: Grant) -> grant_rules.GrantFacts:
+    authorisation = grant.authorisation
+    return grant_rules.GrantFacts(
+        id=grant.id, offer_name=authorisation.name, status=authorisation.status,
+        coverage=authorisation.coverage, sessions_per_user=authorisation.sessions_per_user,
+        sessions_remaining=grant.sessions_remaining,
+        seen=frozenset(grants.seen_therapists(session, grant.member_id,
+                                              excluding_grant=grant.id)),
+    )
+
+
+def _take_session(session: Session, grant: Grant) -> bool:
+    """Hold one session: one guarded UPDATE, so concurrent bookings never exceed the quota."""
+    allowed = (
+        select(Authorisation.sessions_per_user)
+        .where(Authorisation.id == Grant.authorisation_id,
+               Authorisation.status == AuthorisationStatus.ACTIVE)
+        .scalar_subquery()
+    )
+    taken = session.execute(
+        update(Grant)
+        .where(Grant.id == grant.id, Grant.sessions_committed < allowed)
+        .values(sessions_committed=Grant.sessions_committed + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(grant)
+    session.refresh(grant.authorisation)
+    return taken == 1
+
+
+def _give_back(session: Session, grant_id: int) -> None:
+    session.execute(
+        update(Grant)
+        .where(Grant.id == grant_id, Grant.sessions_committed > 0)
+        .values(sessions_committed=Grant.sessions_committed - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def attach(session: Session, booking_id: int, grant: Grant) -> None:
+    session.add(Voucher(booking_id=booking_id, grant_id=grant.id))
+    session.flush()
+
+
+def settle(session: Session, booking_id: int, outcome: VoucherStatus, *,
+           from_status: VoucherStatus = VoucherStatus.HELD) -> bool:
+    """Move the booking's voucher (if any) from `from_status` to `outcome`; a released session
+    goes back to the grant. Guarded, so a session is released at most once."""
+    voucher = voucher_of(session, booking_id)
+    if voucher is None:
+        return False
+    settled = session.execute(
+        update(Voucher)
+        .where(Voucher.id == voucher.id, Voucher.status == from_status)
+        .values(status=outcome, settled_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if settled and outcome is VoucherStatus.RELEASED:
+        _give_back(session, voucher.grant_id)
+    return settled
+
+
+def move(session: Session, from_booking_id: int, to_booking_id: int) -> None:
+    """A rescheduled booking's held voucher goes to its replacement: the grant's session is
+    never released meanwhile."""
+    voucher = voucher_of(session, from_booking_id)
+    if voucher is not None:
+        session.execute(
+            update(Voucher)
+            .where(Voucher.id == voucher.id, Voucher.status == VoucherStatus.HELD)
+            .values(booking_id=to_booking_id)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def voucher_of(session: Session, booking_id: int) -> Voucher | None:
+    return session.scalar(
+        select(Voucher).where(Voucher.booking_id == booking_id)
+        .execution_options(populate_existing=True)
+    )

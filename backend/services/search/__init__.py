@@ -1,0 +1,10 @@
+"""Finding a therapist, one module per job: `filters` (what a search may ask for),
+`ranking` (the search itself), `slots` (free times) and `profiles`."""
+
+from backend.services.search.filters import Query, Vocabulary, parse_filters, vocabulary
+from backend.services.search.profiles import TherapistProfile, profile
+from backend.services.search.ranking import Match, SearchResult, search
+from backend.services.search.slots import free_slots, is_free_slot
+
+__all__ = ["Match", "Query", "SearchResult", "TherapistProfile", "Vocabulary", "free_slots",
+           "is_free_slot", "parse_filters", "profile", "search", "vocabulary"]

@@ -1,0 +1,69 @@
+"""Therapists' public profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.db import Database
+from backend.domain.directory import ISSUES, LANGUAGES, MODALITIES, THERAPY_TYPES
+from backend.models import Therapist, TherapistIssue, TherapistLanguage, TherapistTherapyType
+from backend.services.actors import Actor
+from backend.services.search.slots import require_therapist
+from backend.services.validation import identifier
+
+_T = Therapist.__table__.c
+
+
+@dataclass(frozen=True)
+class TherapistProfile:
+    id: int
+    name: str
+    gender: str
+    bio: str
+    languages: list[str]
+    therapy_types: list[str]
+    issues: list[str]
+    modalities: list[str]
+    location: str | None
+    fee_minor: int
+    currency: str
+
+
+def profile(db: Database, actor: Actor, therapist_id: int) -> TherapistProfile:
+    therapist_id = identifier(therapist_id, "therapist id")
+    with db.reader() as session:
+        require_therapist(session, therapist_id)
+        return profiles(session, [therapist_id])[therapist_id]
+
+
+def profiles(session: Session, ids: Sequence[int]) -> dict[int, TherapistProfile]:
+    if not ids:
+        return {}
+    lists: dict[int, dict[str, list[str]]] = {
+        tid: {"issues": [], "therapy_types": [], "languages": []} for tid in ids}
+    for key, column, order in (("issues", TherapistIssue.issue, ISSUES),
+                               ("therapy_types", TherapistTherapyType.therapy_type,
+                                THERAPY_TYPES),
+                               ("languages", TherapistLanguage.language, LANGUAGES)):
+        parent = column.class_.therapist_id
+        for tid, value in session.execute(select(parent, column).where(parent.in_(ids))):
+            lists[tid][key].append(value)
+        for values in lists.values():
+            values[key].sort(key=order.index)
+    rows = session.execute(
+        select(_T.id, _T.name, _T.gender, _T.bio, _T.location, _T.fee_minor, _T.currency,
+               _T.offers_in_person, _T.offers_video, _T.offers_phone).where(_T.id.in_(ids)))
+    found = {}
+    for row in rows:
+        modalities = [name for name, offered in zip(
+            MODALITIES, (row.offers_in_person, row.offers_video, row.offers_phone),
+            strict=True) if offered]
+        found[row.id] = TherapistProfile(
+            id=row.id, name=row.name, gender=row.gender, bio=row.bio, modalities=modalities,
+            location=row.location if row.offers_in_person else None, fee_minor=row.fee_minor,
+            currency=row.currency, **lists[row.id])
+    return found

@@ -1,0 +1,223 @@
+"""Therapist search: the best matches for the filters, with reasons and next free slots.
+
+Search runs in two steps. SQL filters on the denormalised masks of `therapists` (one covering
+index) and orders by (matched issues, a lower bound of the first matching slot, id); the bound
+comes from the weekly hour masks, ignoring bookings. Then, page by page, the exact next free
+slots are computed from the availability windows and open bookings, and a candidate's exact
+key can only be later than its bound, so the walk stops as soon as the next bound cannot beat
+the current top page.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import ColumnElement, and_, case, false, literal, or_, select
+from sqlalchemy.orm import Session
+
+from backend.db import Database
+from backend.domain import coverage as coverage_rules
+from backend.domain.directory import ISSUES, LANGUAGES, THERAPY_TYPES
+from backend.domain.errors import NotFound
+from backend.models import Grant, Therapist
+from backend.models.therapist import HOUR_COLUMNS, MODALITY_BITS
+from backend.services.actors import Actor
+from backend.services.grants import seen_therapists
+from backend.services.policy import DEFAULT_POLICY, Policy
+from backend.services.search.filters import ALL_HOURS, Query, parse_filters
+from backend.services.search.profiles import TherapistProfile, profiles
+from backend.services.search.reasons import Offer, reasons
+from backend.services.search.slots import free, windows_and_taken
+
+NEXT_SLOTS = 3
+_DAY_SHIFT = 24  # the SQL bound packs (days ahead, hour bit) as days << 24 | bit
+_NO_SLOT = 8 << _DAY_SHIFT
+
+_T = Therapist.__table__.c
+_HOURS = [getattr(_T, name) for name in HOUR_COLUMNS]
+
+
+@dataclass(frozen=True)
+class Match:
+    therapist: TherapistProfile
+    reasons: list[str]
+    next_slots: list[str]  # aware UTC ISO 8601
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    results: list[Match]
+    filters: dict[str, object]  # the filters as understood, in canonical words
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    id: int
+    matches: int
+    bound: int
+    offer: Offer
+
+
+def search(db: Database, actor: Actor, filters: object, *,
+           policy: Policy = DEFAULT_POLICY) -> SearchResult:
+    """Therapists matching the filters, best first, with reasons and their next free slots.
+
+    Only therapists with a free slot (matching the day/time filters) inside the booking
+    horizon are listed: the list is for booking.
+    """
+    query = parse_filters(filters, session_minutes=policy.session_minutes)
+    now = datetime.now(timezone.utc)
+    with db.reader() as session:
+        conditions = _conditions(query)
+        if query.grant_id is not None:
+            conditions.append(_coverage_condition(session, actor, query.grant_id))
+        ranked = _top(session, query, conditions, now, policy)
+        found = profiles(session, [candidate.id for candidate, _ in ranked])
+    results = [
+        Match(found[candidate.id], reasons(query, candidate.offer),
+              [slot.isoformat() for slot in slots])
+        for candidate, slots in ranked
+    ]
+    return SearchResult(results, query.canonical())
+
+
+def _bit_set(column, mask: int) -> ColumnElement[bool]:
+    return column.bitwise_and(mask) != 0
+
+
+def _mask(values: Iterable[str], vocabulary: Sequence[str]) -> int:
+    return sum(1 << vocabulary.index(value) for value in values)
+
+
+def _conditions(query: Query) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for values, vocabulary, column in ((query.issues, ISSUES, _T.issues_mask),
+                                       (query.therapy_types, THERAPY_TYPES,
+                                        _T.therapy_types_mask),
+                                       (query.languages, LANGUAGES, _T.languages_mask)):
+        if values:
+            conditions.append(_bit_set(column, _mask(values, vocabulary)))
+    if query.genders:
+        conditions.append(_T.gender.in_(query.genders))
+    if query.modalities:
+        options = []
+        for modality in query.modalities:
+            offered = _bit_set(_T.modalities_mask, MODALITY_BITS[modality])
+            if modality == "in_person" and query.locations:
+                offered = and_(offered, _T.location.in_(query.locations))
+            options.append(offered)
+        conditions.append(or_(*options))
+    if query.by_time:
+        conditions.append(or_(*(_bit_set(column, hours)
+                                for column, hours in zip(_HOURS, query.day_hours, strict=True)
+                                if hours)))
+    return conditions
+
+
+def _coverage_condition(session: Session, actor: Actor, grant_id: int) -> ColumnElement[bool]:
+    """Only therapists the grant's coverage pays for, by the rules of domain.coverage."""
+    grant = session.get(Grant, grant_id)
+    if grant is None or actor.member_id is None or grant.member_id != actor.member_id:
+        raise NotFound("You have no place on an offer with that id.")
+    seen = seen_therapists(session, actor.member_id, excluding_grant=grant_id)
+    coverage = grant.authorisation.coverage
+    covered_seen = {tid for tid in seen if coverage_rules.covers_therapist(coverage, seen, tid)}
+    # Every therapist outside `seen` is alike to the rules; ask about one that cannot exist.
+    if coverage_rules.covers_therapist(coverage, seen, 0):
+        return _T.id.not_in(seen - covered_seen)
+    return _T.id.in_(covered_seen) if covered_seen else false()
+
+
+def _phases(query: Query) -> list[tuple[list[ColumnElement[bool]], ColumnElement[int]]]:
+    """Extra conditions and the matched-issues count, phase by phase, in ranking order.
+
+    With several issues, therapists who help with all of them come first and need no count
+    per row; the others (a larger set, ranked by a count) are read only if the first phase
+    cannot fill the page.
+    """
+    if len(query.issues) < 2:
+        return [([], literal(len(query.issues)))]
+    wanted = _mask(query.issues, ISSUES)
+    every = _T.issues_mask.bitwise_and(wanted) == wanted
+    total = sum((case((_bit_set(_T.issues_mask, 1 << ISSUES.index(issue)), 1), else_=0)
+                 for issue in query.issues), start=literal(0))
+    return [([every], literal(len(query.issues))), ([~every], total)]
+
+
+def _bound_expression(query: Query, local_now: datetime, horizon_days: int):
+    """Days ahead and local hour of the first weekly hour the filters allow, ignoring
+    bookings and session length: a lower bound of the first free slot."""
+    first_hour = local_now.hour + (1 if (local_now.minute, local_now.second,
+                                         local_now.microsecond) != (0, 0, 0) else 0)
+    from_first = ALL_HOURS >> first_hour << first_hour
+    whens = []
+    for ahead in range(min(7, horizon_days) + 1):
+        day = (local_now.weekday() + ahead) % 7
+        hours = query.day_hours[day]
+        if ahead == 0:
+            hours &= from_first
+        elif ahead == 7:
+            hours &= ~from_first
+        if hours:
+            free_hours = _HOURS[day].bitwise_and(hours)
+            whens.append((free_hours != 0,
+                          (ahead << _DAY_SHIFT) + free_hours.bitwise_and(-free_hours)))
+    return case(*whens, else_=_NO_SLOT) if whens else literal(_NO_SLOT)
+
+
+def _bound_time(bound: int, local_now: datetime) -> datetime:
+    """The naive local wall-clock time a bound stands for (comparable with slots)."""
+    if bound >= _NO_SLOT:
+        return datetime.max
+    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    hour = (bound & ALL_HOURS).bit_length() - 1
+    return midnight + timedelta(days=bound >> _DAY_SHIFT, hours=hour)
+
+
+def _pages(session: Session, query: Query, conditions: list[ColumnElement[bool]],
+           bound: ColumnElement[int]) -> Iterator[list[_Candidate]]:
+    """Candidates in (matched issues desc, bound, id) order, a growing page at a time."""
+    for extra, matches in _phases(query):
+        statement = (
+            select(_T.id, matches.label("matches"), bound, _T.gender, _T.location,
+                   _T.issues_mask, _T.therapy_types_mask, _T.languages_mask, _T.modalities_mask,
+                   *_HOURS)
+            .where(*conditions, *extra)
+            .order_by(matches.desc(), bound, _T.id)
+        )
+        offset, size = 0, query.limit + 5
+        while True:
+            rows = session.execute(statement.limit(size).offset(offset)).all()
+            yield [_Candidate(*row[:3], offer=Offer(*row[3:9], hours=tuple(row[9:])))
+                   for row in rows]
+            if len(rows) < size:
+                break
+            offset, size = offset + size, min(size * 2, 500)
+
+
+def _top(session: Session, query: Query, conditions: list[ColumnElement[bool]], now: datetime,
+         policy: Policy) -> list[tuple[_Candidate, list[datetime]]]:
+    """The best `query.limit` candidates by their exact key (first free slot), walking the
+    candidates in lower-bound order and stopping once no later one can enter the page."""
+    local_now = now.astimezone(policy.zone)
+    bound = _bound_expression(query, local_now, policy.booking_horizon_days).label("bound")
+    end = now + timedelta(days=policy.booking_horizon_days)
+    best: list[tuple[tuple, _Candidate, list[datetime]]] = []
+    for page in _pages(session, query, conditions, bound):
+        windows, taken = windows_and_taken(session, [c.id for c in page], now, end)
+        for candidate in page:
+            lower = (-candidate.matches, _bound_time(candidate.bound, local_now), candidate.id)
+            if len(best) == query.limit and lower >= best[-1][0]:
+                return [(c, slots) for _, c, slots in best]
+            slots = free(windows.get(candidate.id, []), taken.get(candidate.id, set()),
+                         start=now, end=end, policy=policy, allows=query.allows,
+                         limit=NEXT_SLOTS)
+            if slots:
+                first = slots[0].astimezone(policy.zone).replace(tzinfo=None)
+                insort(best, ((-candidate.matches, first, candidate.id), candidate, slots),
+                       key=lambda entry: entry[0])
+                del best[query.limit:]
+    return [(c, slots) for _, c, slots in best]
