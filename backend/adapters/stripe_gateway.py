@@ -50,10 +50,6 @@ class StripeGateway:
                                            max_network_retries=MAX_NETWORK_RETRIES)
         self._public_base_url = public_base_url
 
-    @property
-    def is_offline(self) -> bool:
-        return False
-
     def create_customer(self, *, organisation_id: int, name: str) -> str:
         customer = self._call(
             self._client.v1.customers.create,

@@ -19,6 +19,7 @@ from tests.backend import booking_factories, factories
 from tests.backend.concurrently import all_at_once
 from tests.backend.stripe_standins import (
     PayingOrganisation,
+    apply_stripe_event,
     event,
     offline_session_id,
     paying_organisation,
@@ -34,7 +35,7 @@ def save_card(org: PayingOrganisation, *, declining: bool = False) -> webhooks.E
     """What an admin does: ask for the link, press "Save" on the hosted page."""
     setup = cards.start_card_setup(org.db, org.gateway, org.admin)
     completed = org.gateway.complete_setup(offline_session_id(setup.url), declining=declining)
-    return webhooks.handle_event(org.db, org.gateway, completed)
+    return webhooks.apply_event(org.db, org.gateway, completed)
 
 
 def charge_of(db, booking_id: int) -> Charge | None:
@@ -59,7 +60,7 @@ def test_the_card_is_saved_only_when_the_provider_says_so_and_admins_are_told(or
     assert cards.card_on_file(db, org.admin) is None  # asking for a link saves nothing
 
     completed = org.gateway.complete_setup(offline_session_id(setup.url))
-    assert webhooks.handle_event(db, org.gateway, completed).outcome == "applied"
+    assert webhooks.apply_event(db, org.gateway, completed).outcome == "applied"
     assert cards.card_on_file(db, org.admin) == cards.CardView("visa", "4242", 12,
                                                                      utcnow().year + 3)
     assert kinds(db, org.admin) == ["card_saved"]
@@ -82,8 +83,8 @@ def test_the_newest_card_is_used_whatever_order_the_events_arrive_in(org):
     second = cards.start_card_setup(db, gateway, org.admin)
     older = gateway.complete_setup(offline_session_id(first.url))
     newer = gateway.complete_setup(offline_session_id(second.url), declining=True)
-    webhooks.handle_event(db, gateway, newer)
-    webhooks.handle_event(db, gateway, older)  # late
+    webhooks.apply_event(db, gateway, newer)
+    webhooks.apply_event(db, gateway, older)  # late
     assert cards.card_on_file(db, org.admin).last4 == "0341"
 
 
@@ -225,7 +226,7 @@ class WebhookFirstGateway(OfflineGateway):
             kind, intent = "payment_intent.payment_failed", {
                 "status": "requires_payment_method",
                 "last_payment_error": {"code": "card_declined"}}
-        webhooks.handle_event(self.db, self, event(kind, {
+        apply_stripe_event(self.db, self, event(kind, {
             **intent, "id": result.reference, "metadata": request.metadata}))
         if self.outcome is PaymentOutcome.SUCCEEDED:
             return result
@@ -274,7 +275,7 @@ def test_events_in_any_order_and_replayed_leave_the_ledger_in_the_latest_state(d
         "last_payment_error": {"code": "card_declined"}})
 
     def handle(evt):
-        return webhooks.handle_event(db, org.gateway, evt).outcome
+        return apply_stripe_event(db, org.gateway, evt).outcome
 
     assert handle(refunded) == "applied"  # found by the PaymentIntent the provider named
     assert charges.charge_for_booking(db, booking_id).status is ChargeStatus.REFUNDED
@@ -296,7 +297,7 @@ def test_a_payment_settled_late_by_webhook_ends_up_succeeded(db):
     save_card(org)
     booking_id = org.confirmed_booking()
     charges.charge_booking(db, org.gateway, booking_id)
-    webhooks.handle_event(db, org.gateway, event("payment_intent.succeeded", {
+    apply_stripe_event(db, org.gateway, event("payment_intent.succeeded", {
         "id": f"pi_booking-{booking_id}-charge-1", "status": "succeeded",
         "metadata": {"booking_id": str(booking_id), "charge_attempt": "1"}}))
     assert charges.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED

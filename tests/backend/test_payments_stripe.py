@@ -17,13 +17,14 @@ from backend.domain.enums import ChargeStatus
 from backend.models import Charge, Organisation, PaymentCard
 from backend.models.base import utcnow
 from backend.services import bookings, notifications
-from backend.services.payments import cards, charges, webhooks
+from backend.services.payments import cards, charges
 from tests.backend.concurrently import all_at_once
 from tests.backend.stripe_standins import (
     API_KEY,
     LocalStripe,
     PayingOrganisation,
     StripeFront,
+    apply_stripe_event,
     event,
     paying_organisation,
 )
@@ -65,7 +66,7 @@ def save_card(org: PayingOrganisation, front: StripeFront,
     session_id = front.latest_checkout_session()
     assert setup.url == front.checkout_sessions[session_id]["url"]
     completed = front.complete_checkout(session_id, payment_method)
-    assert webhooks.handle_event(org.db, org.gateway, completed).outcome == "applied"
+    assert apply_stripe_event(org.db, org.gateway, completed).outcome == "applied"
     with org.db.reader() as session:
         return session.scalar(select(PaymentCard.provider_reference)
                               .where(PaymentCard.organisation_id == org.organisation_id)
@@ -115,8 +116,8 @@ def test_a_second_setup_reuses_the_customer_and_both_events_save_one_card(org, f
     completed = front.complete_checkout(session_id, "pm_card_visa")
     setup_intent = {"id": front.checkout_sessions[session_id]["setup_intent"],
                     "object": "setup_intent", "status": "succeeded"}
-    webhooks.handle_event(org.db, org.gateway, event("setup_intent.succeeded", setup_intent))
-    webhooks.handle_event(org.db, org.gateway, completed)
+    apply_stripe_event(org.db, org.gateway, event("setup_intent.succeeded", setup_intent))
+    apply_stripe_event(org.db, org.gateway, completed)
     customers = {s["customer"] for s in front.checkout_sessions.values()
                  if s["metadata"].get("organisation_id") == str(org.organisation_id)}
     assert len(customers) == 1
@@ -215,3 +216,21 @@ def test_concurrent_charges_of_one_booking_make_one_row_and_one_payment(org, fro
                               .where(Charge.booking_id == booking_id)) == 1
     assert front.payment_intents_created == created_before + 1
     assert [intent.status for intent in intents_for(client, org, booking_id)] == ["succeeded"]
+
+
+def test_concurrent_claims_of_one_booking_make_one_row_and_one_payment_intent(org, front,
+                                                                              client):
+    """What eight booking changes settling one booking at once do: each claims inside its own
+    transaction and completes after the commit."""
+    save_card(org, front)
+    booking_id = org.confirmed_booking()
+    created_before = front.payment_intents_created
+
+    claims = all_at_once([lambda: org.settle_as_a_booking_change(booking_id)] * 8)
+    assert len([claim for claim in claims if claim is not None]) == 1
+    with org.db.reader() as session:
+        assert session.scalar(select(func.count(Charge.id))
+                              .where(Charge.booking_id == booking_id)) == 1
+    assert front.payment_intents_created == created_before + 1
+    assert [intent.status for intent in intents_for(client, org, booking_id)] == ["succeeded"]
+    assert charges.charge_for_booking(org.db, booking_id).status is ChargeStatus.SUCCEEDED

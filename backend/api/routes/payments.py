@@ -12,6 +12,7 @@ from html import escape
 
 from aiohttp import web
 
+from backend.adapters import stripe_events
 from backend.adapters.offline_gateway import OfflineGateway
 from backend.adapters.payments import PaymentGateway
 from backend.api.http import actor, call, respond
@@ -65,10 +66,11 @@ async def spend_report(request: web.Request) -> web.Response:
 @routes.post("/stripe/webhook")
 async def stripe_webhook(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS_KEY]
-    event = webhooks.verify_event(await request.read(), request.headers.get("Stripe-Signature"),
-                                  settings.stripe_webhook_secret,
-                                  settings.stripe_webhook_tolerance_seconds)
-    result = await call(request, webhooks.handle_event, _gateway(request), event)
+    event = stripe_events.read_event(
+        await request.read(), request.headers.get(stripe_events.SIGNATURE_HEADER),
+        secret=settings.stripe_webhook_secret,
+        tolerance_seconds=settings.stripe_webhook_tolerance_seconds)
+    result = await call(request, webhooks.apply_event, _gateway(request), event)
     return respond({"received": True, "outcome": result.outcome})
 
 
@@ -111,7 +113,7 @@ async def offline_checkout_save(request: web.Request) -> web.Response:
     gateway, session_id = _offline_setup(request)
     form = await request.post()
     event = gateway.complete_setup(session_id, declining=form.get("card") == "declining")
-    await call(request, webhooks.handle_event, gateway, event)  # what Stripe's webhook does
+    await call(request, webhooks.apply_event, gateway, event)  # what Stripe's webhook does
     return _page("Card saved", "<p>The test card is saved. You can close this page and go "
                                "back to the chat.</p>")
 

@@ -34,7 +34,7 @@ async def test_the_sweeper_settles_a_charge_left_pending(aiohttp_client, db):
     gateway = UnreachableThenWorkingGateway(public_base_url="http://backend.test")
     org = paying_organisation(db, gateway)
     setup = cards.start_card_setup(db, gateway, org.admin)
-    webhooks.handle_event(db, gateway, gateway.complete_setup(offline_session_id(setup.url)))
+    webhooks.apply_event(db, gateway, gateway.complete_setup(offline_session_id(setup.url)))
     booking_id = org.confirmed_booking()
     assert charges.charge_booking(db, gateway, booking_id).status is ChargeStatus.PENDING
     with db.transaction() as session:  # as if the answer had been lost half an hour ago
