@@ -38,13 +38,16 @@ def confirm_and_claim(db, booking_id: int) -> charges.Settlement | None:
     transaction. The booking is loaded first, as the use case does, then moved by a guarded
     UPDATE that the session's copy does not see."""
     with db.transaction() as session:
-        assert session.get(Booking, booking_id).status is BookingStatus.REQUESTED
+        booking = session.get(Booking, booking_id)  # held, so the session keeps this copy
+        assert booking.status is BookingStatus.REQUESTED
         session.execute(update(Booking)
                         .where(Booking.id == booking_id,
                                Booking.status == BookingStatus.REQUESTED)
                         .values(status=BookingStatus.CONFIRMED)
                         .execution_options(synchronize_session=False))
-        return charges.claim_settlement(session, booking_id)
+        claim = charges.claim_settlement(session, booking_id)
+        assert booking.status is BookingStatus.CONFIRMED  # the claim read the change
+        return claim
 
 
 def payment_of(db, booking_id: int) -> str:
