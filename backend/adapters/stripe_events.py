@@ -8,12 +8,12 @@ event says how the payment stands by the intent's status, not by the event's nam
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import stripe
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from backend.adapters.payments import (
     CardSetupCompleted,
@@ -31,6 +31,22 @@ _FAILED_STATES = ("requires_payment_method", "canceled")
 _ID_NUMBER = re.compile(r"[0-9]{1,18}")
 
 
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True)  # an id is a string, never a number made one
+
+
+class _EventData(_Strict):
+    object: dict[str, Any]
+
+
+class _Envelope(_Strict):
+    """What every Stripe event has; the rest of the object is read by `provider_event`."""
+
+    id: str
+    type: str
+    data: _EventData
+
+
 def read_event(payload: bytes, signature: str | None, *, secret: str,
                tolerance_seconds: int) -> ProviderEvent:
     """The event, if Stripe signed this payload with our endpoint secret recently enough."""
@@ -43,13 +59,10 @@ def read_event(payload: bytes, signature: str | None, *, secret: str,
         raise InvalidInput("The Stripe signature is missing, wrong or too old.",
                            code="bad_signature") from None
     try:
-        event = json.loads(payload)
-        if not (isinstance(event["id"], str) and isinstance(event["type"], str)
-                and isinstance(event["data"]["object"], dict)):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
+        event = _Envelope.model_validate_json(payload)
+    except ValidationError:
         raise InvalidInput("The event is not a Stripe event.") from None
-    return provider_event(event)
+    return provider_event(event.model_dump())
 
 
 def provider_event(event: Mapping[str, Any]) -> ProviderEvent:

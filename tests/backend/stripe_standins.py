@@ -36,7 +36,7 @@ from backend.adapters.payments import PaymentGateway
 from backend.db import Database
 from backend.services import bookings
 from backend.services.actors import Actor
-from backend.services.payments import charges, webhooks
+from backend.services.payments import cards, charges, webhooks
 from tests.backend import booking_factories, factories
 
 API_KEY = "sk_test_standin"
@@ -301,6 +301,14 @@ class PayingOrganisation:
         booking_id = self.book(hours_ahead, member)
         bookings.confirm(self.db, self.therapist, booking_id)
         return booking_id
+
+    def save_offline_card(self, *, declining: bool = False) -> webhooks.EventResult:
+        """What an admin does with the offline gateway: ask for the link, press "Save" on its
+        card page."""
+        setup = cards.start_card_setup(self.db, self.gateway, self.admin)
+        completed = self.gateway.complete_setup(offline_session_id(setup.url),
+                                                declining=declining)
+        return webhooks.apply_event(self.db, self.gateway, completed)
 
     def settle_as_a_booking_change(self, booking_id: int) -> charges.Settlement | None:
         """What a booking use case does: claim the settlement inside its own transaction,

@@ -31,13 +31,6 @@ def org(db, gateway) -> PayingOrganisation:
     return paying_organisation(db, gateway)
 
 
-def save_card(org: PayingOrganisation, *, declining: bool = False) -> webhooks.EventResult:
-    """What an admin does: ask for the link, press "Save" on the hosted page."""
-    setup = cards.start_card_setup(org.db, org.gateway, org.admin)
-    completed = org.gateway.complete_setup(offline_session_id(setup.url), declining=declining)
-    return webhooks.apply_event(org.db, org.gateway, completed)
-
-
 def charge_of(db, booking_id: int) -> Charge | None:
     with db.reader() as session:
         return session.scalar(select(Charge).where(Charge.booking_id == booking_id))
@@ -68,7 +61,7 @@ def test_the_card_is_saved_only_when_the_provider_says_so_and_admins_are_told(or
 
 
 def test_only_the_organisations_admins_handle_its_card(org):
-    save_card(org)
+    org.save_offline_card()
     other_admin = factories.register_organisation(org.db, "Globex")
     with pytest.raises(PermissionDenied):
         cards.start_card_setup(org.db, org.gateway, org.member)
@@ -92,7 +85,7 @@ def test_the_newest_card_is_used_whatever_order_the_events_arrive_in(org):
 
 
 def test_a_confirmed_booking_is_charged_once_on_the_organisations_card(org):
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.confirmed_booking()
     first = charges.charge_booking(org.db, org.gateway, booking_id)
     again = charges.charge_booking(org.db, org.gateway, booking_id)
@@ -108,7 +101,7 @@ def test_a_confirmed_booking_is_charged_once_on_the_organisations_card(org):
 
 
 def test_requested_declined_and_self_paid_bookings_are_never_charged(org):
-    save_card(org)
+    org.save_offline_card()
     requested = org.book()
     assert charges.charge_booking(org.db, org.gateway, requested) is None
     bookings.decline(org.db, org.therapist, requested)
@@ -134,7 +127,7 @@ def test_without_a_card_the_charge_fails_then_is_taken_once_a_card_is_saved(org)
     with db.reader() as session:
         assert session.get(Booking, booking_id).status is BookingStatus.CONFIRMED
 
-    save_card(org)  # the webhook's handler retries what failed
+    org.save_offline_card()  # the webhook's handler retries what failed
     retried = charges.charge_for_booking(db, booking_id)
     assert (retried.status, retried.attempt) == (ChargeStatus.SUCCEEDED, 2)
     assert [p.idempotency_key for p in org.gateway.payments] == [
@@ -143,7 +136,7 @@ def test_without_a_card_the_charge_fails_then_is_taken_once_a_card_is_saved(org)
 
 def test_a_declined_card_is_retried_with_a_new_key_when_the_card_changes(org):
     db = org.db
-    save_card(org, declining=True)
+    org.save_offline_card(declining=True)
     kinds(db, org.admin)
     booking_id = org.confirmed_booking()
     declined = charges.charge_booking(db, org.gateway, booking_id)
@@ -151,7 +144,7 @@ def test_a_declined_card_is_retried_with_a_new_key_when_the_card_changes(org):
     assert kinds(db, org.admin) == ["charge_failed"]
     assert charges.charge_booking(db, org.gateway, booking_id) == declined  # no new attempt
 
-    save_card(org)
+    org.save_offline_card()
     paid = charges.charge_for_booking(db, booking_id)
     assert (paid.status, paid.attempt, paid.failure_code) == (ChargeStatus.SUCCEEDED, 2, None)
     assert kinds(db, org.admin) == ["card_saved"]
@@ -165,7 +158,7 @@ def test_a_declined_card_is_retried_with_a_new_key_when_the_card_changes(org):
 
 def test_a_late_cancellation_is_charged_and_a_timely_one_refunded(org):
     db, gateway = org.db, org.gateway
-    save_card(org)
+    org.save_offline_card()
     late = org.book(hours_ahead=5)
     bookings.cancel(db, org.member, late)
     assert charges.settle_booking(db, gateway, late).status is ChargeStatus.SUCCEEDED
@@ -181,7 +174,7 @@ def test_a_late_cancellation_is_charged_and_a_timely_one_refunded(org):
 
 def test_a_therapist_cancelling_or_a_reschedule_gives_the_money_back(org):
     db, gateway = org.db, org.gateway
-    save_card(org)
+    org.save_offline_card()
     cancelled = org.confirmed_booking()
     charges.charge_booking(db, gateway, cancelled)
     bookings.cancel_by_therapist(db, org.therapist, cancelled)
@@ -197,7 +190,7 @@ def test_a_therapist_cancelling_or_a_reschedule_gives_the_money_back(org):
 
 
 def test_the_same_booking_charged_from_many_threads_is_charged_once(org):
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.confirmed_booking()
     all_at_once(
         [lambda: charges.charge_booking(org.db, org.gateway, booking_id)] * 6)
@@ -236,7 +229,7 @@ class WebhookFirstGateway(OfflineGateway):
 @pytest.mark.parametrize("outcome", [PaymentOutcome.SUCCEEDED, PaymentOutcome.DECLINED])
 def test_a_webhook_racing_the_charging_request_converges_with_one_effect(db, outcome):
     org = paying_organisation(db, WebhookFirstGateway(db, outcome=outcome))
-    save_card(org)
+    org.save_offline_card()
     kinds(db, org.admin)
     booking_id = org.confirmed_booking()
     charge = charges.charge_booking(db, org.gateway, booking_id)
@@ -260,7 +253,7 @@ class ProcessingGateway(OfflineGateway):
 
 def test_events_in_any_order_and_replayed_leave_the_ledger_in_the_latest_state(db):
     org = paying_organisation(db, ProcessingGateway(public_base_url="http://backend.test"))
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.confirmed_booking()
     pending = charges.charge_booking(db, org.gateway, booking_id)
     assert pending.status is ChargeStatus.PENDING
@@ -294,7 +287,7 @@ def test_events_in_any_order_and_replayed_leave_the_ledger_in_the_latest_state(d
 
 def test_a_payment_settled_late_by_webhook_ends_up_succeeded(db):
     org = paying_organisation(db, ProcessingGateway(public_base_url="http://backend.test"))
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.confirmed_booking()
     charges.charge_booking(db, org.gateway, booking_id)
     apply_stripe_event(db, org.gateway, event("payment_intent.succeeded", {
@@ -318,7 +311,7 @@ def test_each_notification_is_handed_out_once_even_to_racing_fetches(org):
 
 def test_spend_report_shows_sums_only_about_enough_people(org):
     db, gateway = org.db, org.gateway
-    save_card(org)
+    org.save_offline_card()
     first = org.confirmed_booking()
     charges.charge_booking(db, gateway, first)
     report = reports.spend(db, org.admin)

@@ -13,11 +13,10 @@ from backend.domain.enums import BookingStatus, ChargeStatus, VoucherStatus
 from backend.domain.errors import NotFound
 from backend.models import Booking, Charge, Voucher
 from backend.services import bookings, notifications
-from backend.services.payments import cards, charges, webhooks
+from backend.services.payments import charges
 from tests.backend.concurrently import all_at_once
 from tests.backend.stripe_standins import (
     PayingOrganisation,
-    offline_session_id,
     paying_organisation,
 )
 
@@ -25,12 +24,6 @@ from tests.backend.stripe_standins import (
 @pytest.fixture
 def org(db, gateway) -> PayingOrganisation:
     return paying_organisation(db, gateway)
-
-
-def save_card(org: PayingOrganisation) -> None:
-    setup = cards.start_card_setup(org.db, org.gateway, org.admin)
-    webhooks.apply_event(org.db, org.gateway,
-                         org.gateway.complete_setup(offline_session_id(setup.url)))
 
 
 def confirm_and_claim(db, booking_id: int) -> charges.Settlement | None:
@@ -62,7 +55,7 @@ def charge_count(db) -> int:
 
 
 def test_the_claim_inserts_the_pending_charge_in_the_changes_transaction(org):
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.book()
     claim = confirm_and_claim(org.db, booking_id)
     assert isinstance(claim, charges.ChargeAttempt)
@@ -82,7 +75,7 @@ def test_the_claim_inserts_the_pending_charge_in_the_changes_transaction(org):
 
 
 def test_a_change_that_rolls_back_leaves_no_charge(org):
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.book()
 
     class Refused(Exception):
@@ -98,7 +91,7 @@ def test_a_change_that_rolls_back_leaves_no_charge(org):
 
 
 def test_nothing_is_claimed_for_what_the_organisation_does_not_owe(org):
-    save_card(org)
+    org.save_offline_card()
     requested = org.book()
     with org.db.transaction() as session:
         assert charges.claim_settlement(session, requested) is None
@@ -118,14 +111,14 @@ def test_without_a_card_the_claim_records_the_failure_and_tells_the_admins(org):
     assert (failed.status, failed.failure_code) == (ChargeStatus.FAILED, "no_card")
     assert [n.kind for n in notifications.take_mine(org.db, org.admin)] == ["charge_failed"]
 
-    save_card(org)  # the card's event retries it, under attempt 2
+    org.save_offline_card()  # the card's event retries it, under attempt 2
     assert charges.charge_for_booking(org.db, booking_id).status is ChargeStatus.SUCCEEDED
     assert [p.idempotency_key for p in org.gateway.payments] == [
         f"booking-{booking_id}-charge-2"]
 
 
 def test_a_session_no_longer_owed_claims_its_refund(org):
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.confirmed_booking()
     charged = charges.charge_booking(org.db, org.gateway, booking_id)
     with org.db.transaction() as session:  # an in-time cancellation, in the same transaction
@@ -157,7 +150,7 @@ class UnreachableGateway(OfflineGateway):
 
 def test_an_unreachable_provider_never_undoes_the_change(db):
     org = paying_organisation(db, UnreachableGateway(public_base_url="http://backend.test"))
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.book()
     charges.complete_settlement(db, org.gateway, confirm_and_claim(db, booking_id))
     assert charges.charge_for_booking(db, booking_id).status is ChargeStatus.PENDING  # swept later
@@ -170,7 +163,7 @@ def test_an_unreachable_provider_never_undoes_the_change(db):
 
 
 def test_eight_claims_of_one_booking_make_one_charge_row_and_one_payment(org):
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.confirmed_booking()
 
     claims = all_at_once([lambda: org.settle_as_a_booking_change(booking_id)] * 8)

@@ -97,10 +97,11 @@ def test_read_event_checks_the_signature_with_the_tolerance_then_the_format():
         (payload, sign(payload, "whsec_other"), {}, "bad_signature"),
         (payload, old, {"tolerance_seconds": 60}, "bad_signature"),
         (payload, sign(payload), {"secret": ""}, "webhooks_not_configured"),
-        ("[1]", sign("[1]"), {}, "invalid_input"),
-        ('{"id": 1, "type": "x", "data": {"object": {}}}',
-         sign('{"id": 1, "type": "x", "data": {"object": {}}}'), {}, "invalid_input"),
     ]
+    not_events = ["not json", "[1]", '{"id": 1, "type": "x", "data": {"object": {}}}',
+                  '{"id": "evt_1", "type": "x", "data": {"object": []}}',
+                  '{"id": "evt_1", "type": "x"}']
+    refusals += [(body, sign(body), {}, "invalid_input") for body in not_events]
     for body, signature, options, code in refusals:
         with pytest.raises(InvalidInput) as refused:
             read(body, signature, **options)
