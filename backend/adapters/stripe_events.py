@@ -23,10 +23,10 @@ from backend.adapters.payments import (
     PaymentSucceeded,
     ProviderEvent,
 )
+from backend.adapters.stripe_gateway import AUTHENTICATION_REQUIRED
 from backend.domain.errors import InvalidInput
 
 SIGNATURE_HEADER = "Stripe-Signature"
-AUTHENTICATION_REQUIRED = "authentication_required"
 _FAILED_STATES = ("requires_payment_method", "canceled")
 _ID_NUMBER = re.compile(r"[0-9]{1,18}")
 

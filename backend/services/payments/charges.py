@@ -45,6 +45,7 @@ from backend.services.payments.ledger import (
     charge_key,
     charge_metadata,
     charge_row,
+    refund_key,
     set_status,
     view,
 )
@@ -305,7 +306,7 @@ def refund_charge(db: Database, gateway: PaymentGateway, charge_id: int) -> Char
 
 def _refund_due(charge: Charge) -> RefundDue:
     return RefundDue(charge.id, charge.attempt, charge.provider_reference,
-                     f"booking-{charge.booking_id}-refund-{charge.attempt}",
+                     refund_key(charge.booking_id, charge.attempt),
                      charge_metadata(charge.booking_id, charge.organisation_id,
                                      charge.authorisation_id, charge.attempt))
 

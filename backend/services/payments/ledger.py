@@ -45,6 +45,10 @@ def charge_key(booking_id: int, attempt: int) -> str:
     return f"booking-{booking_id}-charge-{attempt}"
 
 
+def refund_key(booking_id: int, attempt: int) -> str:
+    return f"booking-{booking_id}-refund-{attempt}"
+
+
 def charge_metadata(booking_id: int, organisation_id: int, authorisation_id: int,
                     attempt: int) -> dict[str, str]:
     """What we tell the provider about a payment; its events name our charge by it."""
