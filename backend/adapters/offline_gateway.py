@@ -7,9 +7,9 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from backend.adapters.payments import (
+    CardSetupCompleted,
     CardSetupLink,
     ChargeRequest,
     ChargeResult,
@@ -27,7 +27,6 @@ class _Setup:
     session_id: str
     setup_intent_id: str
     customer_reference: str
-    organisation_id: int
     card: SavedCard | None = None
 
 
@@ -45,16 +44,12 @@ class OfflineGateway:
         self._refunds: dict[str, RefundResult] = {}
         self.payments: list[ChargeRequest] = []  # what was charged, for the operator and tests
 
-    @property
-    def is_offline(self) -> bool:
-        return True
-
     def create_customer(self, *, organisation_id: int, name: str) -> str:
         return f"cus_offline_{organisation_id}"
 
     def create_card_setup(self, *, customer_reference: str,
                           organisation_id: int) -> CardSetupLink:
-        setup = _Setup(_token("cs"), _token("seti"), customer_reference, organisation_id)
+        setup = _Setup(_token("cs"), _token("seti"), customer_reference)
         with self._lock:
             self._setups[setup.session_id] = setup
         return CardSetupLink(setup.session_id,
@@ -64,9 +59,10 @@ class OfflineGateway:
         with self._lock:
             return session_id in self._setups
 
-    def complete_setup(self, session_id: str, *, declining: bool = False) -> dict[str, Any] | None:
-        """What pressing "Save" on the hosted page does: the card is saved and the event Stripe
-        would send (checkout.session.completed) is returned, to be handled like a webhook."""
+    def complete_setup(self, session_id: str, *,
+                       declining: bool = False) -> CardSetupCompleted | None:
+        """What pressing "Save" on the hosted page does: the card is saved and the event the
+        provider would send is returned, to be applied like a webhook's."""
         last4 = DECLINING_CARD_LAST4 if declining else TEST_CARD_LAST4
         now = datetime.now(timezone.utc)
         with self._lock:
@@ -79,17 +75,9 @@ class OfflineGateway:
                                        now.year + 3, now)
                 if declining:
                     self._declining_cards.add(method)
-        return {
-            "id": _token("evt"),
-            "type": "checkout.session.completed",
-            "created": int(now.timestamp()),
-            "data": {"object": {
-                "id": setup.session_id, "object": "checkout.session", "mode": "setup",
-                "status": "complete", "customer": setup.customer_reference,
-                "setup_intent": setup.setup_intent_id,
-                "metadata": {"organisation_id": str(setup.organisation_id)},
-            }},
-        }
+        # Named as Stripe names the event this page stands in for.
+        return CardSetupCompleted(_token("evt"), "checkout.session.completed",
+                                  setup.setup_intent_id)
 
     def saved_card(self, setup_reference: str) -> SavedCard | None:
         with self._lock:

@@ -1,4 +1,6 @@
-"""The payment gateway the services charge through: Stripe, or an offline stand-in.
+"""The payment port: the gateway the services charge through (Stripe, or an offline stand-in),
+what they send it and get back, and the provider-neutral events its webhooks turn into. It
+knows no provider; `backend.adapters.gateways` builds the one the settings ask for.
 
 Card numbers never reach this interface: cards are entered on the provider's hosted page and
 only their provider reference, brand, last four digits and expiry come back.
@@ -10,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Protocol
-
-from backend.settings import Settings
 
 
 class GatewayUnavailable(Exception):
@@ -68,10 +68,53 @@ class RefundResult:
     succeeded: bool
 
 
-class PaymentGateway(Protocol):
-    @property
-    def is_offline(self) -> bool: ...
+@dataclass(frozen=True)
+class ChargeReference:
+    """How an event names one of our charges: by the metadata we sent with the payment (its
+    booking and attempt) when it carries it, else by the provider's payment it is about."""
 
+    booking_id: int | None = None
+    attempt: int | None = None
+    payment_reference: str | None = None  # the PaymentIntent
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """Something the provider tells us. `event_id` makes applying it idempotent; `kind` is the
+    provider's own name for it, kept in the log of events. An event of this base class itself
+    is one we have nothing to do with (it is recorded and ignored)."""
+
+    event_id: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class CardSetupCompleted(ProviderEvent):
+    """An admin finished the hosted card page; `saved_card(setup_reference)` tells the card."""
+
+    setup_reference: str
+
+
+@dataclass(frozen=True)
+class PaymentSucceeded(ProviderEvent):
+    charge: ChargeReference
+
+
+@dataclass(frozen=True)
+class PaymentFailed(ProviderEvent):
+    charge: ChargeReference
+    failure_code: str
+    needs_authentication: bool  # the card holder must authenticate (e.g. 3-D Secure)
+
+
+@dataclass(frozen=True)
+class PaymentRefunded(ProviderEvent):
+    """The payment was refunded in full (partial refunds are not ours: we refund in full)."""
+
+    charge: ChargeReference
+
+
+class PaymentGateway(Protocol):
     def create_customer(self, *, organisation_id: int, name: str) -> str:
         """A new customer for the organisation (idempotent per organisation)."""
 
@@ -90,14 +133,3 @@ class PaymentGateway(Protocol):
                metadata: dict[str, str]) -> RefundResult:
         """Refund a payment in full."""
 
-
-def build_gateway(settings: Settings) -> PaymentGateway:
-    """Stripe when a key is configured, the offline gateway otherwise."""
-    if settings.stripe_api_key:
-        from backend.adapters.stripe_gateway import StripeGateway
-
-        return StripeGateway(settings.stripe_api_key, public_base_url=settings.public_base_url,
-                             api_base=settings.stripe_api_base or None)
-    from backend.adapters.offline_gateway import OfflineGateway
-
-    return OfflineGateway(public_base_url=settings.public_base_url)

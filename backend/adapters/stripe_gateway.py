@@ -29,7 +29,8 @@ _OUTCOME_BY_STATUS = {
     "requires_action": PaymentOutcome.REQUIRES_ACTION,
     "requires_confirmation": PaymentOutcome.REQUIRES_ACTION,
 }
-_AUTHENTICATION_CODES = {"authentication_required"}
+# Stripe's code for an off-session payment whose bank wants the card holder to authenticate.
+AUTHENTICATION_REQUIRED = "authentication_required"
 
 
 def card_setup_return_url(public_base_url: str, result: str) -> str:
@@ -49,10 +50,6 @@ class StripeGateway:
         self._client = stripe.StripeClient(api_key, base_addresses=base_addresses,
                                            max_network_retries=MAX_NETWORK_RETRIES)
         self._public_base_url = public_base_url
-
-    @property
-    def is_offline(self) -> bool:
-        return False
 
     def create_customer(self, *, organisation_id: int, name: str) -> str:
         customer = self._call(
@@ -130,7 +127,7 @@ class StripeGateway:
         intent = getattr(details, "payment_intent", None) if details else None
         decline_code = getattr(details, "decline_code", None) if details else None
         code = error.code or decline_code or "card_declined"
-        needs_authentication = {code, decline_code} & _AUTHENTICATION_CODES
+        needs_authentication = AUTHENTICATION_REQUIRED in (code, decline_code)
         outcome = (PaymentOutcome.REQUIRES_ACTION if needs_authentication
                    else PaymentOutcome.DECLINED)
         return ChargeResult(outcome, _reference(intent), decline_code or code)

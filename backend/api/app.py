@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.adapters.payments import PaymentGateway, build_gateway
+from backend.adapters.gateways import build_gateway
+from backend.adapters.payments import PaymentGateway
 from backend.api import middleware
 from backend.api.http import DB_KEY, POLICY_KEY
 from backend.api.routes import (

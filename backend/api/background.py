@@ -11,7 +11,7 @@ from aiohttp import web
 
 from backend.api.http import DB_KEY
 from backend.api.routes.payments import GATEWAY_KEY
-from backend.services import payments
+from backend.services.payments import charges
 
 log = logging.getLogger("backend.background")
 
@@ -26,7 +26,7 @@ def pending_charge_sweeper(interval_seconds: float):
                 await asyncio.sleep(interval_seconds)
                 try:
                     resumed = await asyncio.to_thread(
-                        payments.resume_pending_charges, app[DB_KEY], app[GATEWAY_KEY])
+                        charges.resume_pending_charges, app[DB_KEY], app[GATEWAY_KEY])
                     if resumed:
                         log.info("resumed %d pending charge(s)", resumed)
                 except Exception:

@@ -31,10 +31,12 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import aiohttp
 from aiohttp import web
 
+from backend.adapters import stripe_events
 from backend.adapters.payments import PaymentGateway
 from backend.db import Database
 from backend.services import bookings
 from backend.services.actors import Actor
+from backend.services.payments import cards, charges, webhooks
 from tests.backend import booking_factories, factories
 
 API_KEY = "sk_test_standin"
@@ -252,6 +254,13 @@ def event(kind: str, obj: dict[str, Any], *, event_id: str | None = None) -> dic
             "data": {"object": obj}}
 
 
+def apply_stripe_event(db: Database, gateway: PaymentGateway,
+                       stripe_event: dict[str, Any]) -> webhooks.EventResult:
+    """What the webhook does with a verified Stripe event: the Stripe adapter reads it, the
+    service applies the provider-neutral event."""
+    return webhooks.apply_event(db, gateway, stripe_events.provider_event(stripe_event))
+
+
 def sign(payload: str, secret: str = WEBHOOK_SECRET, *, timestamp: int | None = None) -> str:
     """The Stripe-Signature header: t=<ts>,v1=<hex HMAC-SHA256 of "<ts>.<payload>">."""
     timestamp = int(time.time()) if timestamp is None else timestamp
@@ -292,6 +301,22 @@ class PayingOrganisation:
         booking_id = self.book(hours_ahead, member)
         bookings.confirm(self.db, self.therapist, booking_id)
         return booking_id
+
+    def save_offline_card(self, *, declining: bool = False) -> webhooks.EventResult:
+        """What an admin does with the offline gateway: ask for the link, press "Save" on its
+        card page."""
+        setup = cards.start_card_setup(self.db, self.gateway, self.admin)
+        completed = self.gateway.complete_setup(offline_session_id(setup.url),
+                                                declining=declining)
+        return webhooks.apply_event(self.db, self.gateway, completed)
+
+    def settle_as_a_booking_change(self, booking_id: int) -> charges.Settlement | None:
+        """What a booking use case does: claim the settlement inside its own transaction,
+        complete it after the commit. Returns the claim."""
+        with self.db.transaction() as session:
+            claim = charges.claim_settlement(session, booking_id)
+        charges.complete_settlement(self.db, self.gateway, claim)
+        return claim
 
     def another_member(self) -> Actor:
         return factories.member_with_grant(self.db, self.admin, self.offer_id)[0]

@@ -12,11 +12,14 @@ from backend.adapters.payments import ChargeRequest, ChargeResult, PaymentOutcom
 from backend.domain.enums import BookingStatus, ChargeStatus
 from backend.domain.errors import PermissionDenied
 from backend.models import AuditEvent, Booking, Charge, Organisation
-from backend.services import bookings, notifications, payments, reports
+from backend.models.base import utcnow
+from backend.services import bookings, notifications, reports
+from backend.services.payments import cards, charges, webhooks
 from tests.backend import booking_factories, factories
 from tests.backend.concurrently import all_at_once
 from tests.backend.stripe_standins import (
     PayingOrganisation,
+    apply_stripe_event,
     event,
     offline_session_id,
     paying_organisation,
@@ -26,13 +29,6 @@ from tests.backend.stripe_standins import (
 @pytest.fixture
 def org(db, gateway) -> PayingOrganisation:
     return paying_organisation(db, gateway)
-
-
-def save_card(org: PayingOrganisation, *, declining: bool = False) -> payments.EventResult:
-    """What an admin does: ask for the link, press "Save" on the hosted page."""
-    setup = payments.start_card_setup(org.db, org.gateway, org.admin)
-    completed = org.gateway.complete_setup(offline_session_id(setup.url), declining=declining)
-    return payments.handle_event(org.db, org.gateway, completed)
 
 
 def charge_of(db, booking_id: int) -> Charge | None:
@@ -49,50 +45,50 @@ def kinds(db, actor) -> list[str]:
 
 def test_the_card_is_saved_only_when_the_provider_says_so_and_admins_are_told(org):
     db = org.db
-    setup = payments.start_card_setup(db, org.gateway, org.admin)
+    setup = cards.start_card_setup(db, org.gateway, org.admin)
     assert setup.url.startswith("http://backend.test/offline-checkout?session=cs_offline_")
     with db.reader() as session:
         customer = session.get(Organisation, org.organisation_id).stripe_customer_id
     assert customer == f"cus_offline_{org.organisation_id}"
-    assert payments.card_on_file(db, org.admin) is None  # asking for a link saves nothing
+    assert cards.card_on_file(db, org.admin) is None  # asking for a link saves nothing
 
     completed = org.gateway.complete_setup(offline_session_id(setup.url))
-    assert payments.handle_event(db, org.gateway, completed).outcome == "applied"
-    assert payments.card_on_file(db, org.admin) == payments.CardView("visa", "4242", 12,
-                                                                     payments.utcnow().year + 3)
+    assert webhooks.apply_event(db, org.gateway, completed).outcome == "applied"
+    assert cards.card_on_file(db, org.admin) == cards.CardView("visa", "4242", 12,
+                                                                     utcnow().year + 3)
     assert kinds(db, org.admin) == ["card_saved"]
     assert kinds(db, org.admin) == []  # delivered once
 
 
 def test_only_the_organisations_admins_handle_its_card(org):
-    save_card(org)
+    org.save_offline_card()
     other_admin = factories.register_organisation(org.db, "Globex")
     with pytest.raises(PermissionDenied):
-        payments.start_card_setup(org.db, org.gateway, org.member)
+        cards.start_card_setup(org.db, org.gateway, org.member)
     with pytest.raises(PermissionDenied):
-        payments.card_on_file(org.db, org.member)
-    assert payments.card_on_file(org.db, other_admin) is None
+        cards.card_on_file(org.db, org.member)
+    assert cards.card_on_file(org.db, other_admin) is None
 
 
 def test_the_newest_card_is_used_whatever_order_the_events_arrive_in(org):
     db, gateway = org.db, org.gateway
-    first = payments.start_card_setup(db, gateway, org.admin)
-    second = payments.start_card_setup(db, gateway, org.admin)
+    first = cards.start_card_setup(db, gateway, org.admin)
+    second = cards.start_card_setup(db, gateway, org.admin)
     older = gateway.complete_setup(offline_session_id(first.url))
     newer = gateway.complete_setup(offline_session_id(second.url), declining=True)
-    payments.handle_event(db, gateway, newer)
-    payments.handle_event(db, gateway, older)  # late
-    assert payments.card_on_file(db, org.admin).last4 == "0341"
+    webhooks.apply_event(db, gateway, newer)
+    webhooks.apply_event(db, gateway, older)  # late
+    assert cards.card_on_file(db, org.admin).last4 == "0341"
 
 
 # --- charging ----------------------------------------------------------------------------------
 
 
 def test_a_confirmed_booking_is_charged_once_on_the_organisations_card(org):
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.confirmed_booking()
-    first = payments.charge_booking(org.db, org.gateway, booking_id)
-    again = payments.charge_booking(org.db, org.gateway, booking_id)
+    first = charges.charge_booking(org.db, org.gateway, booking_id)
+    again = charges.charge_booking(org.db, org.gateway, booking_id)
     assert first == again
     assert first.status is ChargeStatus.SUCCEEDED and first.attempt == 1
     assert (first.amount_minor, first.currency) == (8000, "GBP")
@@ -105,16 +101,16 @@ def test_a_confirmed_booking_is_charged_once_on_the_organisations_card(org):
 
 
 def test_requested_declined_and_self_paid_bookings_are_never_charged(org):
-    save_card(org)
+    org.save_offline_card()
     requested = org.book()
-    assert payments.charge_booking(org.db, org.gateway, requested) is None
+    assert charges.charge_booking(org.db, org.gateway, requested) is None
     bookings.decline(org.db, org.therapist, requested)
-    assert payments.settle_booking(org.db, org.gateway, requested) is None
+    assert charges.settle_booking(org.db, org.gateway, requested) is None
     self_paid = bookings.book(org.db, org.member, therapist_id=org.therapist_id,
                               starts_at=booking_factories.slot(24 * 9), modality="video",
                               self_pay=True)
     bookings.confirm(org.db, org.therapist, self_paid.id)
-    assert payments.charge_booking(org.db, org.gateway, self_paid.id) is None
+    assert charges.charge_booking(org.db, org.gateway, self_paid.id) is None
     with org.db.reader() as session:
         assert session.scalar(select(func.count(Charge.id))) == 0
     assert org.gateway.payments == []
@@ -123,7 +119,7 @@ def test_requested_declined_and_self_paid_bookings_are_never_charged(org):
 def test_without_a_card_the_charge_fails_then_is_taken_once_a_card_is_saved(org):
     db = org.db
     booking_id = org.confirmed_booking()
-    failed = payments.charge_booking(db, org.gateway, booking_id)
+    failed = charges.charge_booking(db, org.gateway, booking_id)
     assert (failed.status, failed.failure_code) == (ChargeStatus.FAILED, "no_card")
     notes = notifications.take_mine(db, org.admin)
     assert [n.kind for n in notes] == ["charge_failed"]
@@ -131,8 +127,8 @@ def test_without_a_card_the_charge_fails_then_is_taken_once_a_card_is_saved(org)
     with db.reader() as session:
         assert session.get(Booking, booking_id).status is BookingStatus.CONFIRMED
 
-    save_card(org)  # the webhook's handler retries what failed
-    retried = payments.charge_for_booking(db, booking_id)
+    org.save_offline_card()  # the webhook's handler retries what failed
+    retried = charges.charge_for_booking(db, booking_id)
     assert (retried.status, retried.attempt) == (ChargeStatus.SUCCEEDED, 2)
     assert [p.idempotency_key for p in org.gateway.payments] == [
         f"booking-{booking_id}-charge-2"]
@@ -140,16 +136,16 @@ def test_without_a_card_the_charge_fails_then_is_taken_once_a_card_is_saved(org)
 
 def test_a_declined_card_is_retried_with_a_new_key_when_the_card_changes(org):
     db = org.db
-    save_card(org, declining=True)
+    org.save_offline_card(declining=True)
     kinds(db, org.admin)
     booking_id = org.confirmed_booking()
-    declined = payments.charge_booking(db, org.gateway, booking_id)
+    declined = charges.charge_booking(db, org.gateway, booking_id)
     assert (declined.status, declined.failure_code) == (ChargeStatus.FAILED, "card_declined")
     assert kinds(db, org.admin) == ["charge_failed"]
-    assert payments.charge_booking(db, org.gateway, booking_id) == declined  # no new attempt
+    assert charges.charge_booking(db, org.gateway, booking_id) == declined  # no new attempt
 
-    save_card(org)
-    paid = payments.charge_for_booking(db, booking_id)
+    org.save_offline_card()
+    paid = charges.charge_for_booking(db, booking_id)
     assert (paid.status, paid.attempt, paid.failure_code) == (ChargeStatus.SUCCEEDED, 2, None)
     assert kinds(db, org.admin) == ["card_saved"]
     assert len(org.gateway.payments) == 1
@@ -162,42 +158,42 @@ def test_a_declined_card_is_retried_with_a_new_key_when_the_card_changes(org):
 
 def test_a_late_cancellation_is_charged_and_a_timely_one_refunded(org):
     db, gateway = org.db, org.gateway
-    save_card(org)
+    org.save_offline_card()
     late = org.book(hours_ahead=5)
     bookings.cancel(db, org.member, late)
-    assert payments.on_booking_cancelled(db, gateway, late).status is ChargeStatus.SUCCEEDED
+    assert charges.settle_booking(db, gateway, late).status is ChargeStatus.SUCCEEDED
 
     in_time = org.confirmed_booking()
-    payments.charge_booking(db, gateway, in_time)
+    charges.charge_booking(db, gateway, in_time)
     bookings.cancel(db, org.member, in_time)
-    refunded = payments.on_booking_cancelled(db, gateway, in_time)
+    refunded = charges.settle_booking(db, gateway, in_time)
     assert refunded.status is ChargeStatus.REFUNDED
     assert charge_of(db, in_time).refund_reference.startswith("re_offline_")
-    assert payments.on_booking_cancelled(db, gateway, in_time) == refunded  # once
+    assert charges.settle_booking(db, gateway, in_time) == refunded  # once
 
 
 def test_a_therapist_cancelling_or_a_reschedule_gives_the_money_back(org):
     db, gateway = org.db, org.gateway
-    save_card(org)
+    org.save_offline_card()
     cancelled = org.confirmed_booking()
-    payments.charge_booking(db, gateway, cancelled)
+    charges.charge_booking(db, gateway, cancelled)
     bookings.cancel_by_therapist(db, org.therapist, cancelled)
-    assert payments.settle_booking(db, gateway, cancelled).status is ChargeStatus.REFUNDED
+    assert charges.settle_booking(db, gateway, cancelled).status is ChargeStatus.REFUNDED
 
     moved = org.confirmed_booking(hours_ahead=24 * 8)
-    payments.charge_booking(db, gateway, moved)
+    charges.charge_booking(db, gateway, moved)
     new = bookings.reschedule(db, org.member, moved, starts_at=booking_factories.slot(24 * 10))
-    assert payments.settle_booking(db, gateway, moved).status is ChargeStatus.REFUNDED
-    assert payments.settle_booking(db, gateway, new.id) is None  # until it is confirmed
+    assert charges.settle_booking(db, gateway, moved).status is ChargeStatus.REFUNDED
+    assert charges.settle_booking(db, gateway, new.id) is None  # until it is confirmed
     bookings.confirm(db, org.therapist, new.id)
-    assert payments.settle_booking(db, gateway, new.id).status is ChargeStatus.SUCCEEDED
+    assert charges.settle_booking(db, gateway, new.id).status is ChargeStatus.SUCCEEDED
 
 
 def test_the_same_booking_charged_from_many_threads_is_charged_once(org):
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.confirmed_booking()
     all_at_once(
-        [lambda: payments.charge_booking(org.db, org.gateway, booking_id)] * 6)
+        [lambda: charges.charge_booking(org.db, org.gateway, booking_id)] * 6)
     with org.db.reader() as session:
         assert session.scalar(select(func.count(Charge.id))) == 1
     assert len(org.gateway.payments) == 1
@@ -223,7 +219,7 @@ class WebhookFirstGateway(OfflineGateway):
             kind, intent = "payment_intent.payment_failed", {
                 "status": "requires_payment_method",
                 "last_payment_error": {"code": "card_declined"}}
-        payments.handle_event(self.db, self, event(kind, {
+        apply_stripe_event(self.db, self, event(kind, {
             **intent, "id": result.reference, "metadata": request.metadata}))
         if self.outcome is PaymentOutcome.SUCCEEDED:
             return result
@@ -233,10 +229,10 @@ class WebhookFirstGateway(OfflineGateway):
 @pytest.mark.parametrize("outcome", [PaymentOutcome.SUCCEEDED, PaymentOutcome.DECLINED])
 def test_a_webhook_racing_the_charging_request_converges_with_one_effect(db, outcome):
     org = paying_organisation(db, WebhookFirstGateway(db, outcome=outcome))
-    save_card(org)
+    org.save_offline_card()
     kinds(db, org.admin)
     booking_id = org.confirmed_booking()
-    charge = payments.charge_booking(db, org.gateway, booking_id)
+    charge = charges.charge_booking(db, org.gateway, booking_id)
     expected = (ChargeStatus.SUCCEEDED if outcome is PaymentOutcome.SUCCEEDED
                 else ChargeStatus.FAILED)
     assert charge.status is expected
@@ -257,9 +253,9 @@ class ProcessingGateway(OfflineGateway):
 
 def test_events_in_any_order_and_replayed_leave_the_ledger_in_the_latest_state(db):
     org = paying_organisation(db, ProcessingGateway(public_base_url="http://backend.test"))
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.confirmed_booking()
-    pending = payments.charge_booking(db, org.gateway, booking_id)
+    pending = charges.charge_booking(db, org.gateway, booking_id)
     assert pending.status is ChargeStatus.PENDING
     intent = f"pi_booking-{booking_id}-charge-1"
     metadata = {"booking_id": str(booking_id), "charge_attempt": "1"}
@@ -272,10 +268,10 @@ def test_events_in_any_order_and_replayed_leave_the_ledger_in_the_latest_state(d
         "last_payment_error": {"code": "card_declined"}})
 
     def handle(evt):
-        return payments.handle_event(db, org.gateway, evt).outcome
+        return apply_stripe_event(db, org.gateway, evt).outcome
 
     assert handle(refunded) == "applied"  # found by the PaymentIntent the provider named
-    assert payments.charge_for_booking(db, booking_id).status is ChargeStatus.REFUNDED
+    assert charges.charge_for_booking(db, booking_id).status is ChargeStatus.REFUNDED
     assert handle(succeeded) == "applied"
     assert handle(failed_earlier) == "applied"
     assert handle(succeeded) == "duplicate"
@@ -291,13 +287,13 @@ def test_events_in_any_order_and_replayed_leave_the_ledger_in_the_latest_state(d
 
 def test_a_payment_settled_late_by_webhook_ends_up_succeeded(db):
     org = paying_organisation(db, ProcessingGateway(public_base_url="http://backend.test"))
-    save_card(org)
+    org.save_offline_card()
     booking_id = org.confirmed_booking()
-    payments.charge_booking(db, org.gateway, booking_id)
-    payments.handle_event(db, org.gateway, event("payment_intent.succeeded", {
+    charges.charge_booking(db, org.gateway, booking_id)
+    apply_stripe_event(db, org.gateway, event("payment_intent.succeeded", {
         "id": f"pi_booking-{booking_id}-charge-1", "status": "succeeded",
         "metadata": {"booking_id": str(booking_id), "charge_attempt": "1"}}))
-    assert payments.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED
+    assert charges.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED
 
 
 # --- notifications and reports -----------------------------------------------------------------
@@ -315,9 +311,9 @@ def test_each_notification_is_handed_out_once_even_to_racing_fetches(org):
 
 def test_spend_report_shows_sums_only_about_enough_people(org):
     db, gateway = org.db, org.gateway
-    save_card(org)
+    org.save_offline_card()
     first = org.confirmed_booking()
-    payments.charge_booking(db, gateway, first)
+    charges.charge_booking(db, gateway, first)
     report = reports.spend(db, org.admin)
     [offer] = report.by_authorisation
     assert offer.figures is None and "at least 5 people" in offer.withheld_reason
@@ -325,11 +321,11 @@ def test_spend_report_shows_sums_only_about_enough_people(org):
 
     people = [org.member] + [org.another_member() for _ in range(4)]
     for n, person in enumerate(people[1:]):
-        payments.charge_booking(db, gateway, org.confirmed_booking(24 * 8 + n, member=person))
+        charges.charge_booking(db, gateway, org.confirmed_booking(24 * 8 + n, member=person))
     refunded = org.confirmed_booking(24 * 12)
-    payments.charge_booking(db, gateway, refunded)
+    charges.charge_booking(db, gateway, refunded)
     bookings.cancel(db, org.member, refunded)
-    payments.on_booking_cancelled(db, gateway, refunded)
+    charges.settle_booking(db, gateway, refunded)
 
     report = reports.spend(db, org.admin)
     [figures] = report.by_authorisation[0].figures

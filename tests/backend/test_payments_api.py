@@ -10,7 +10,8 @@ import pytest
 
 from backend.api.app import create_app
 from backend.domain.enums import ChargeStatus
-from backend.services import payments
+from backend.models.base import utcnow
+from backend.services.payments import charges
 from backend.settings import Settings
 from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient
 from tests.backend.stripe_standins import (
@@ -61,7 +62,7 @@ async def test_the_offline_card_page_saves_the_card_like_a_webhook_would(api, or
     await save_card_in_browser(api, org)
     status, body = await api.request("GET", "/organisation/card", identity=org.admin.identity)
     assert body["card"] == {"brand": "visa", "last4": "4242", "exp_month": 12,
-                            "exp_year": payments.utcnow().year + 3}
+                            "exp_year": utcnow().year + 3}
     status, body = await api.request("GET", "/me/notifications", identity=org.admin.identity)
     assert [note["kind"] for note in body["notifications"]] == ["card_saved"]
     status, body = await api.request("GET", "/me/notifications", identity=org.admin.identity)
@@ -86,12 +87,12 @@ async def test_a_therapist_confirming_charges_the_organisation(api, org):
     status, _ = await api.request("POST", f"/therapist/bookings/{booking_id}/confirm",
                                   identity=org.therapist.identity)
     assert status == 200
-    charge = payments.charge_for_booking(org.db, booking_id)
+    charge = charges.charge_for_booking(org.db, booking_id)
     assert charge.status is ChargeStatus.SUCCEEDED
     status, _ = await api.request("POST", f"/bookings/{booking_id}/cancel",
                                   identity=org.member.identity)
     assert status == 200  # in time: the session goes back, and so does the money
-    assert payments.charge_for_booking(org.db, booking_id).status is ChargeStatus.REFUNDED
+    assert charges.charge_for_booking(org.db, booking_id).status is ChargeStatus.REFUNDED
     status, report = await api.request("GET", "/reports/spend", identity=org.admin.identity)
     assert status == 200 and report["by_authorisation"][0]["figures"] is None
 
@@ -99,8 +100,8 @@ async def test_a_therapist_confirming_charges_the_organisation(api, org):
 async def test_signed_webhooks_are_applied_once_and_bad_ones_refused(api, org):
     await save_card_in_browser(api, org)
     booking_id = org.confirmed_booking()
-    payments.charge_booking(org.db, org.gateway, booking_id)
-    intent = payments.charge_for_booking(org.db, booking_id)
+    charges.charge_booking(org.db, org.gateway, booking_id)
+    intent = charges.charge_for_booking(org.db, booking_id)
     refunded = json.dumps(event("charge.refunded", {
         "id": "ch_1", "object": "charge", "refunded": True,
         "metadata": {"booking_id": str(booking_id), "charge_attempt": str(intent.attempt)}}))
@@ -113,19 +114,19 @@ async def test_signed_webhooks_are_applied_once_and_bad_ones_refused(api, org):
     assert status == 400
     status, _ = await deliver(api, refunded, sign(refunded, timestamp=int(time.time()) - 600))
     assert status == 400
-    assert payments.charge_for_booking(org.db, booking_id).status is ChargeStatus.SUCCEEDED
+    assert charges.charge_for_booking(org.db, booking_id).status is ChargeStatus.SUCCEEDED
 
     assert await deliver(api, refunded, sign(refunded)) == (200, {"received": True,
                                                                  "outcome": "applied"})
     assert await deliver(api, refunded, sign(refunded)) == (200, {"received": True,
                                                                  "outcome": "duplicate"})
-    assert payments.charge_for_booking(org.db, booking_id).status is ChargeStatus.REFUNDED
+    assert charges.charge_for_booking(org.db, booking_id).status is ChargeStatus.REFUNDED
 
 
 async def test_webhook_events_out_of_order_converge(api, org):
     await save_card_in_browser(api, org)
     booking_id = org.confirmed_booking()
-    payments.charge_booking(org.db, org.gateway, booking_id)
+    charges.charge_booking(org.db, org.gateway, booking_id)
     metadata = {"booking_id": str(booking_id), "charge_attempt": "1"}
     failed = event("payment_intent.payment_failed", {
         "id": "pi_1", "object": "payment_intent", "status": "requires_payment_method",
@@ -137,7 +138,7 @@ async def test_webhook_events_out_of_order_converge(api, org):
     for evt in (refunded, failed, succeeded):
         payload = json.dumps(evt)
         assert (await deliver(api, payload, sign(payload)))[0] == 200
-    assert payments.charge_for_booking(org.db, booking_id).status is ChargeStatus.REFUNDED
+    assert charges.charge_for_booking(org.db, booking_id).status is ChargeStatus.REFUNDED
     _, body = await api.request("GET", "/me/notifications", identity=org.admin.identity)
     assert "charge_failed" not in [note["kind"] for note in body["notifications"]]
 

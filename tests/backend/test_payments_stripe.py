@@ -16,13 +16,15 @@ from backend.adapters.stripe_gateway import StripeGateway
 from backend.domain.enums import ChargeStatus
 from backend.models import Charge, Organisation, PaymentCard
 from backend.models.base import utcnow
-from backend.services import bookings, notifications, payments
+from backend.services import bookings, notifications
+from backend.services.payments import cards, charges
 from tests.backend.concurrently import all_at_once
 from tests.backend.stripe_standins import (
     API_KEY,
     LocalStripe,
     PayingOrganisation,
     StripeFront,
+    apply_stripe_event,
     event,
     paying_organisation,
 )
@@ -60,11 +62,11 @@ def save_card(org: PayingOrganisation, front: StripeFront,
               payment_method: str = "pm_card_visa") -> str:
     """The admin opens Stripe's page and enters a test card; Stripe's webhook arrives.
     Returns the saved PaymentMethod's id."""
-    setup = payments.start_card_setup(org.db, org.gateway, org.admin)
+    setup = cards.start_card_setup(org.db, org.gateway, org.admin)
     session_id = front.latest_checkout_session()
     assert setup.url == front.checkout_sessions[session_id]["url"]
     completed = front.complete_checkout(session_id, payment_method)
-    assert payments.handle_event(org.db, org.gateway, completed).outcome == "applied"
+    assert apply_stripe_event(org.db, org.gateway, completed).outcome == "applied"
     with org.db.reader() as session:
         return session.scalar(select(PaymentCard.provider_reference)
                               .where(PaymentCard.organisation_id == org.organisation_id)
@@ -91,10 +93,10 @@ def test_card_setup_then_a_charge_on_stripe(org, front, client):
     checkout = front.checkout_sessions[front.latest_checkout_session()]
     assert (checkout["mode"], checkout["customer"]) == ("setup", customer_id)
     assert checkout["success_url"].startswith("http://backend.test/card-setup/finished")
-    assert payments.card_on_file(db, org.admin) == payments.CardView("visa", "4242", 12, 2030)
+    assert cards.card_on_file(db, org.admin) == cards.CardView("visa", "4242", 12, 2030)
 
     booking_id = org.confirmed_booking()
-    charge = payments.charge_booking(db, org.gateway, booking_id)
+    charge = charges.charge_booking(db, org.gateway, booking_id)
     assert charge.status is ChargeStatus.SUCCEEDED
     [intent] = intents_for(client, org, booking_id)
     assert (intent.status, intent.amount, intent.currency) == ("succeeded", 8000, "gbp")
@@ -109,13 +111,13 @@ def test_card_setup_then_a_charge_on_stripe(org, front, client):
 
 def test_a_second_setup_reuses_the_customer_and_both_events_save_one_card(org, front):
     save_card(org, front)
-    payments.start_card_setup(org.db, org.gateway, org.admin)
+    cards.start_card_setup(org.db, org.gateway, org.admin)
     session_id = front.latest_checkout_session()
     completed = front.complete_checkout(session_id, "pm_card_visa")
     setup_intent = {"id": front.checkout_sessions[session_id]["setup_intent"],
                     "object": "setup_intent", "status": "succeeded"}
-    payments.handle_event(org.db, org.gateway, event("setup_intent.succeeded", setup_intent))
-    payments.handle_event(org.db, org.gateway, completed)
+    apply_stripe_event(org.db, org.gateway, event("setup_intent.succeeded", setup_intent))
+    apply_stripe_event(org.db, org.gateway, completed)
     customers = {s["customer"] for s in front.checkout_sessions.values()
                  if s["metadata"].get("organisation_id") == str(org.organisation_id)}
     assert len(customers) == 1
@@ -129,12 +131,12 @@ def test_a_declined_charge_then_a_new_card_charges_once(org, front, client):
     save_card(org, front, "pm_card_chargeCustomerFail")  # saves fine, declines when charged
     notifications.take_mine(db, org.admin)
     booking_id = org.confirmed_booking()
-    declined = payments.charge_booking(db, org.gateway, booking_id)
+    declined = charges.charge_booking(db, org.gateway, booking_id)
     assert (declined.status, declined.failure_code) == (ChargeStatus.FAILED, "card_declined")
     assert [n.kind for n in notifications.take_mine(db, org.admin)] == ["charge_failed"]
 
     save_card(org, front)
-    paid = payments.charge_for_booking(db, booking_id)
+    paid = charges.charge_for_booking(db, booking_id)
     assert (paid.status, paid.attempt) == (ChargeStatus.SUCCEEDED, 2)
     statuses = sorted(intent.status for intent in intents_for(client, org, booking_id))
     assert statuses == ["requires_payment_method", "succeeded"]
@@ -147,7 +149,7 @@ def test_authentication_required_is_recorded_and_admins_asked_to_update_the_card
     front.requires_authentication.add(method)
     notifications.take_mine(db, org.admin)
     booking_id = org.confirmed_booking()
-    charge = payments.charge_booking(db, org.gateway, booking_id)
+    charge = charges.charge_booking(db, org.gateway, booking_id)
     assert (charge.status, charge.failure_code) == (ChargeStatus.REQUIRES_ACTION,
                                                    "authentication_required")
     with db.reader() as session:
@@ -158,7 +160,7 @@ def test_authentication_required_is_recorded_and_admins_asked_to_update_the_card
     assert "authenticate" in note.text and "update the company card" in note.text
 
     save_card(org, front)
-    assert payments.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED
+    assert charges.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED
     assert [intent.status for intent in intents_for(client, org, booking_id)] == ["succeeded"]
 
 
@@ -166,11 +168,11 @@ def test_refund_once_when_an_in_time_cancellation_follows_the_charge(org, front,
     db = org.db
     save_card(org, front)
     booking_id = org.confirmed_booking()
-    charged = payments.charge_booking(db, org.gateway, booking_id)
+    charged = charges.charge_booking(db, org.gateway, booking_id)
     bookings.cancel(db, org.member, booking_id)
-    refunded = payments.on_booking_cancelled(db, org.gateway, booking_id)
+    refunded = charges.settle_booking(db, org.gateway, booking_id)
     assert refunded.status is ChargeStatus.REFUNDED
-    assert payments.refund_charge(db, org.gateway, charged.id) == refunded
+    assert charges.refund_charge(db, org.gateway, charged.id) == refunded
     [intent] = intents_for(client, org, booking_id)
     refunds = client.v1.refunds.list(params={"payment_intent": intent.id}).data
     assert [(r.amount, r.status) for r in refunds] == [(8000, "succeeded")]
@@ -194,13 +196,13 @@ def test_a_charge_whose_answer_was_lost_is_asked_again_without_paying_twice(org,
     db = org.db
     save_card(org, front)
     booking_id = org.confirmed_booking()
-    payments.charge_booking(db, org.gateway, booking_id)
+    charges.charge_booking(db, org.gateway, booking_id)
     with db.transaction() as session:  # as if the process stopped before recording the answer
         session.execute(update(Charge).where(Charge.booking_id == booking_id).values(
             status=ChargeStatus.PENDING, provider_reference=None,
             updated_at=utcnow() - timedelta(hours=1)))
-    assert payments.resume_pending_charges(db, org.gateway) == 1
-    assert payments.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED
+    assert charges.resume_pending_charges(db, org.gateway) == 1
+    assert charges.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED
     assert len(intents_for(client, org, booking_id)) == 1
 
 
@@ -208,9 +210,27 @@ def test_concurrent_charges_of_one_booking_make_one_row_and_one_payment(org, fro
     save_card(org, front)
     booking_id = org.confirmed_booking()
     created_before = front.payment_intents_created
-    all_at_once([lambda: payments.charge_booking(org.db, org.gateway, booking_id)] * 8)
+    all_at_once([lambda: charges.charge_booking(org.db, org.gateway, booking_id)] * 8)
     with org.db.reader() as session:
         assert session.scalar(select(func.count(Charge.id))
                               .where(Charge.booking_id == booking_id)) == 1
     assert front.payment_intents_created == created_before + 1
     assert [intent.status for intent in intents_for(client, org, booking_id)] == ["succeeded"]
+
+
+def test_concurrent_claims_of_one_booking_make_one_row_and_one_payment_intent(org, front,
+                                                                              client):
+    """What eight booking changes settling one booking at once do: each claims inside its own
+    transaction and completes after the commit."""
+    save_card(org, front)
+    booking_id = org.confirmed_booking()
+    created_before = front.payment_intents_created
+
+    claims = all_at_once([lambda: org.settle_as_a_booking_change(booking_id)] * 8)
+    assert len([claim for claim in claims if claim is not None]) == 1
+    with org.db.reader() as session:
+        assert session.scalar(select(func.count(Charge.id))
+                              .where(Charge.booking_id == booking_id)) == 1
+    assert front.payment_intents_created == created_before + 1
+    assert [intent.status for intent in intents_for(client, org, booking_id)] == ["succeeded"]
+    assert charges.charge_for_booking(org.db, booking_id).status is ChargeStatus.SUCCEEDED

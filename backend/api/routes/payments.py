@@ -12,10 +12,12 @@ from html import escape
 
 from aiohttp import web
 
+from backend.adapters import stripe_events
 from backend.adapters.offline_gateway import OfflineGateway
 from backend.adapters.payments import PaymentGateway
 from backend.api.http import actor, call, policy, respond
-from backend.services import notifications, payments, reports
+from backend.services import notifications, reports
+from backend.services.payments import cards, charges, webhooks
 from backend.settings import Settings
 
 log = logging.getLogger("backend.payments")
@@ -34,19 +36,19 @@ async def settle_booking_payment(request: web.Request, booking_id: int) -> None:
     The change stands whatever happens here; a payment problem reaches the admins as a
     notification, never as an error to the person who changed the booking."""
     try:
-        await call(request, payments.settle_booking, _gateway(request), booking_id)
+        await call(request, charges.settle_booking, _gateway(request), booking_id)
     except Exception:
         log.exception("settling the payment of booking %s failed", booking_id)
 
 
 @routes.get("/organisation/card")
 async def show_card(request: web.Request) -> web.Response:
-    return respond({"card": await call(request, payments.card_on_file, actor(request))})
+    return respond({"card": await call(request, cards.card_on_file, actor(request))})
 
 
 @routes.post("/organisation/card/setup")
 async def start_card_setup(request: web.Request) -> web.Response:
-    return respond(await call(request, payments.start_card_setup, _gateway(request),
+    return respond(await call(request, cards.start_card_setup, _gateway(request),
                               actor(request)), status=201)
 
 
@@ -64,10 +66,11 @@ async def spend_report(request: web.Request) -> web.Response:
 @routes.post("/stripe/webhook")
 async def stripe_webhook(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS_KEY]
-    event = payments.verify_event(await request.read(), request.headers.get("Stripe-Signature"),
-                                  settings.stripe_webhook_secret,
-                                  settings.stripe_webhook_tolerance_seconds)
-    result = await call(request, payments.handle_event, _gateway(request), event)
+    event = stripe_events.read_event(
+        await request.read(), request.headers.get(stripe_events.SIGNATURE_HEADER),
+        secret=settings.stripe_webhook_secret,
+        tolerance_seconds=settings.stripe_webhook_tolerance_seconds)
+    result = await call(request, webhooks.apply_event, _gateway(request), event)
     return respond({"received": True, "outcome": result.outcome})
 
 
@@ -110,7 +113,7 @@ async def offline_checkout_save(request: web.Request) -> web.Response:
     gateway, session_id = _offline_setup(request)
     form = await request.post()
     event = gateway.complete_setup(session_id, declining=form.get("card") == "declining")
-    await call(request, payments.handle_event, gateway, event)  # what Stripe's webhook does
+    await call(request, webhooks.apply_event, gateway, event)  # what Stripe's webhook does
     return _page("Card saved", "<p>The test card is saved. You can close this page and go "
                                "back to the chat.</p>")
 

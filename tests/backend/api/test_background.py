@@ -14,9 +14,9 @@ from backend.api.background import pending_charge_sweeper
 from backend.domain.enums import ChargeStatus
 from backend.models import Charge
 from backend.models.base import utcnow
-from backend.services import payments
+from backend.services.payments import charges
 from backend.settings import Settings
-from tests.backend.stripe_standins import offline_session_id, paying_organisation
+from tests.backend.stripe_standins import paying_organisation
 
 
 class UnreachableThenWorkingGateway(OfflineGateway):
@@ -33,10 +33,9 @@ class UnreachableThenWorkingGateway(OfflineGateway):
 async def test_the_sweeper_settles_a_charge_left_pending(aiohttp_client, db):
     gateway = UnreachableThenWorkingGateway(public_base_url="http://backend.test")
     org = paying_organisation(db, gateway)
-    setup = payments.start_card_setup(db, gateway, org.admin)
-    payments.handle_event(db, gateway, gateway.complete_setup(offline_session_id(setup.url)))
+    org.save_offline_card()
     booking_id = org.confirmed_booking()
-    assert payments.charge_booking(db, gateway, booking_id).status is ChargeStatus.PENDING
+    assert charges.charge_booking(db, gateway, booking_id).status is ChargeStatus.PENDING
     with db.transaction() as session:  # as if the answer had been lost half an hour ago
         session.execute(update(Charge).values(updated_at=utcnow() - timedelta(minutes=30)))
     gateway.reachable = True
@@ -46,7 +45,7 @@ async def test_the_sweeper_settles_a_charge_left_pending(aiohttp_client, db):
     await aiohttp_client(app)
     for _ in range(100):
         await asyncio.sleep(0.05)
-        if payments.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED:
+        if charges.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED:
             break
-    charge = payments.charge_for_booking(db, booking_id)
+    charge = charges.charge_for_booking(db, booking_id)
     assert charge.status is ChargeStatus.SUCCEEDED and charge.attempt == 1
