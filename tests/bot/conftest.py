@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +16,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from backend.api.app import create_app
 from backend.db import Database
+from backend.services import policies as backend_policies
 from backend.settings import Settings
+from bot.actions import policies
 
 TOKEN = "bot-test-token"
 DOMAIN_FILE = Path(__file__).resolve().parents[2] / "bot" / "domain.yml"
@@ -30,6 +34,15 @@ def load_forms() -> dict[str, Any]:
 
 
 DOMAIN: dict[str, Any] = {"forms": load_forms(), "slots": {}}
+
+
+def backend_policies_json() -> dict[str, Any]:
+    """What GET /policies answers with the default settings (as JSON, lists for tuples)."""
+    return json.loads(json.dumps(dataclasses.asdict(backend_policies.describe(Settings()))))
+
+
+# The words the bot reads free text with: the backend's, never a copy in the tests.
+WORDS = policies.Policies.from_json(backend_policies_json()).words
 
 
 def make_tracker(identity: str | None = "test:someone", *, text: str = "hello",
@@ -58,6 +71,12 @@ def texts(dispatcher: CollectingDispatcher) -> str:
 
 def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_policies(monkeypatch) -> None:
+    """Each test reads the policies from its own backend (the action server reads them once)."""
+    monkeypatch.setattr(policies, "_cache", {})
 
 
 @pytest.fixture
