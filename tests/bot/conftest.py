@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,12 +88,20 @@ def backend_db(tmp_path) -> Iterator[Database]:
     db.dispose()
 
 
-@pytest.fixture
-async def backend(backend_db, monkeypatch) -> Database:
+@contextlib.asynccontextmanager
+async def running_backend(db: Database, monkeypatch, **settings: Any) -> AsyncIterator[None]:
     """The real backend app on a local port; the actions find it through BACKEND_URL."""
-    server = TestServer(create_app(backend_db, Settings(BACKEND_SERVICE_TOKEN=TOKEN)))
+    server = TestServer(create_app(db, Settings(BACKEND_SERVICE_TOKEN=TOKEN, **settings)))
     await server.start_server()
     monkeypatch.setenv("BACKEND_URL", str(server.make_url("")).rstrip("/"))
     monkeypatch.setenv("BACKEND_SERVICE_TOKEN", TOKEN)
-    yield backend_db
-    await server.close()
+    try:
+        yield
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def backend(backend_db, monkeypatch) -> AsyncIterator[Database]:
+    async with running_backend(backend_db, monkeypatch):
+        yield backend_db

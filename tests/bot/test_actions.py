@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from aiohttp.test_utils import TestServer
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from backend.api.app import create_app
 from backend.domain.coverage import EXPLANATIONS
 from backend.models import HandoffRequest
 from backend.services import bookings, invites, notifications
-from backend.settings import Settings
 from bot.actions import base
 from bot.actions.authorisations import (
     ActionChangeAuthorisationStatus,
@@ -37,7 +34,7 @@ from bot.actions.redeem import ActionRedeemInvite, ValidateRedeemForm
 from bot.actions.safety import ActionSafetyResponse
 from bot.actions.sessions import ActionCheckConfirmation, ActionListBookings, ActionShowGrants
 from tests.backend import booking_factories, factories
-from tests.bot.conftest import DOMAIN, TOKEN, make_tracker, slot_events, texts
+from tests.bot.conftest import DOMAIN, make_tracker, running_backend, slot_events, texts
 
 
 def form_ended(events) -> bool:
@@ -408,14 +405,9 @@ def asking(question: str | None, identity: str | None = "test:anyone"):
 @pytest.fixture
 async def backend_with_other_policies(backend_db, monkeypatch):
     """A backend whose operator changed the cancellation window and the reporting minimum."""
-    settings = Settings(BACKEND_SERVICE_TOKEN=TOKEN, CANCELLATION_WINDOW_HOURS=24,
-                        REPORTING_MIN_GROUP=8)
-    server = TestServer(create_app(backend_db, settings))
-    await server.start_server()
-    monkeypatch.setenv("BACKEND_URL", str(server.make_url("")).rstrip("/"))
-    monkeypatch.setenv("BACKEND_SERVICE_TOKEN", TOKEN)
-    yield
-    await server.close()
+    async with running_backend(backend_db, monkeypatch, CANCELLATION_WINDOW_HOURS=24,
+                               REPORTING_MIN_GROUP=8):
+        yield
 
 
 @pytest.mark.parametrize("identity", [None, "test:anyone"])
