@@ -15,6 +15,7 @@ from backend.api.routes import (
     identities,
     organisations,
     payments,
+    policies,
     portal,
     therapists,
 )
@@ -24,7 +25,7 @@ from backend.services.portal import PortalSettings
 from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
-                payments.routes, identities.routes, handoffs.routes]
+                payments.routes, identities.routes, handoffs.routes, policies.routes]
 
 
 def create_app(db: Database, settings: Settings,

@@ -74,6 +74,16 @@ DAY_WORDS: dict[str, tuple[int, ...]] = {
     "weekday": (0, 1, 2, 3, 4), "weekend": (5, 6),
 }
 
+# Words people use in chat beyond the aliases above (the bot reads chat with them: GET /policies).
+CHAT_MODALITY_WORDS = {
+    Modality.IN_PERSON: ("in-person", "face-to-face", "f2f", "in real life", "irl", "meet in",
+                         "office", "clinic"),
+    Modality.VIDEO: ("zoom", "teams", "webcam", "skype", "facetime", "vid"),
+    Modality.PHONE: ("call", "over the phone"),
+}
+CHAT_DAY_PART_WORDS = {"lunchtime": "afternoon", "lunch": "afternoon", "night": "evening",
+                        "tonight": "evening"}
+
 
 def key(word: str) -> str:
     """What is compared: lower case letters and digits only ("Face-to-face" -> "facetoface")."""

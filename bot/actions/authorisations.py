@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.base import HANDLED, BackendAction, client_for, explain_failure
-from bot.actions.common import button, coverage_words, latest_text, require_admin
+from bot.actions.common import button, latest_text, require_admin
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
 from bot.actions.parsing import (
     UNLIMITED,
@@ -20,6 +20,7 @@ from bot.actions.parsing import (
     parse_user_limit,
 )
 from bot.actions.payments import card_on_file, card_setup_link
+from bot.actions.policies import coverage_text
 from contracts.backend_client import BackendClient
 
 FORM = "authorisation_form"
@@ -105,11 +106,11 @@ class ValidateAuthorisationForm(CappedFormValidation):
         return {"access": access}
 
 
-def summary(tracker: Tracker) -> str:
+async def summary(tracker: Tracker) -> str:
     access = tracker.get_slot("access")
     who = "all members of your organisation" if access == "all_members" else \
         "people you invite"
-    return (f"Coverage: {coverage_words(tracker.get_slot('coverage'))}\n"
+    return (f"{await coverage_text(tracker.get_slot('coverage'))}\n"
             f"Sessions per person: {tracker.get_slot('sessions_per_user')}\n"
             f"Users: {describe_limit(tracker.get_slot('user_limit'))}\n"
             f"Who can use it: {who}")
@@ -123,7 +124,7 @@ class ActionAskAuthorisationConfirmed(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        lines = ["Here's the authorisation:", summary(tracker)]
+        lines = ["Here's the authorisation:", await summary(tracker)]
         try:
             client = client_for(tracker)
             card = await card_on_file(client)

@@ -8,7 +8,7 @@ in one message, and a later message can change any of them: the search then runs
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -33,6 +33,7 @@ from bot.actions.forms import (
 from bot.actions.parsing import (
     ANY,
     When,
+    Words,
     format_slot,
     is_skip,
     local_time,
@@ -42,6 +43,7 @@ from bot.actions.parsing import (
     parse_when,
     when_allows,
 )
+from bot.actions.policies import confirmation_hours, directory_words
 from bot.actions.sessions import upcoming_bookings
 from contracts.backend_client import BackendClient
 
@@ -65,14 +67,14 @@ def _latest_intent(tracker: Tracker) -> str | None:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
-def changes_filters(tracker: Tracker) -> bool:
+def changes_filters(tracker: Tracker, words: Words) -> bool:
     """Whether the latest message gives a search filter (entity, or days and times)."""
     if _latest_intent(tracker) in DIGRESSION_INTENTS:
         return False
     if any(latest_entities(tracker, entity) for entity in FILTER_ENTITIES):
         return True
     return tracker.get_slot(REQUESTED_SLOT) not in ("when", "slot_start") and parse_when(
-        latest_text(tracker)) is not None
+        latest_text(tracker), words) is not None
 
 
 def merge_when(before: When, said: When) -> When:
@@ -89,7 +91,7 @@ def restart_search() -> dict[str, Any]:
             "search_results": None, "offered_slots": None}
 
 
-def choose_slot(value: Any, tracker: Tracker) -> str | None:
+def choose_slot(value: Any, tracker: Tracker, words: Words) -> str | None:
     """The offered slot the answer points at: a button's ISO time, '2', 'the Tuesday one'..."""
     offered: list[str] = tracker.get_slot("offered_slots") or []
     text = str(value or "")
@@ -100,10 +102,42 @@ def choose_slot(value: Any, tracker: Tracker) -> str | None:
     index = parse_choice(text, [format_slot(s, TIMEZONE) for s in offered])
     if index is not None:
         return offered[index]
-    wanted = parse_when(text)
+    wanted = parse_when(text, words)
     if wanted and not wanted.is_empty():
-        return next((s for s in offered if when_allows(wanted, local_time(s, TIMEZONE))), None)
+        return next((s for s in offered if when_allows(wanted, local_time(s, TIMEZONE), words)),
+                    None)
     return None
+
+
+@dataclass(frozen=True)
+class MemberSessions:
+    """What the backend lists for the member: their grants and the offers they could join."""
+
+    grants: list[dict[str, Any]]
+    offers: list[dict[str, Any]]
+
+    @property
+    def left(self) -> int:
+        """Sessions left on the grants the backend reports active (not one grant's: the backend
+        picks which pays when booking)."""
+        return sum(g.get("sessions_remaining", 0) for g in self.grants if g.get("active"))
+
+
+async def member_sessions(client: BackendClient) -> MemberSessions:
+    return MemberSessions((await client.get("/me/grants"))["grants"],
+                          (await client.get("/me/offers"))["offers"])
+
+
+def payment_line(sessions: MemberSessions) -> str:
+    """Who pays, said before the member confirms."""
+    if sessions.left:
+        return (f"Your organisation pays for this session: it uses 1 of your {sessions.left} "
+                "remaining sessions. You pay nothing.")
+    if sessions.offers:
+        return ("Your organisation pays for this session: it offers sessions to all its "
+                "members, and booking adds you to that offer. You pay nothing.")
+    return ("I can't see sessions left from your organisation right now: if none can pay when "
+            "I book, nothing is booked and you pay nothing.")
 
 
 class ValidateBookingForm(CappedFormValidation):
@@ -112,29 +146,24 @@ class ValidateBookingForm(CappedFormValidation):
 
     async def precheck(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: dict[str, Any]) -> list[EventType]:
-        """Which of the member's grants pays (the backend decides coverage when booking)."""
-        client = client_for(tracker)
-        grants = (await client.get("/me/grants"))["grants"]
-        usable = [g for g in grants if g.get("active") and g.get("sessions_remaining", 0) > 0]
-        if usable:
-            return [SlotSet("grant_id", usable[0]["id"]), SlotSet("join_offer_id", None)]
-        offers = (await client.get("/me/offers"))["offers"]
-        if offers:
-            return [SlotSet("grant_id", None),
-                    SlotSet("join_offer_id", offers[0]["authorisation_id"])]
-        if grants:
+        """Stop early when the organisation has nothing for the member; which grant or offer pays
+        is the backend's choice when booking."""
+        sessions = await member_sessions(client_for(tracker))
+        if sessions.left or sessions.offers:
+            return []
+        if sessions.grants:
             raise FormRefused("You have no sessions left from your organisation. Your admin can "
                               "add more; say 'talk to a person' if you'd like us to help.")
         raise FormRefused("You don't have sessions from your organisation yet. If you have an "
                           "invite code, say 'redeem' followed by the code.")
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
-        resets: list[EventType] = []
-        if tracker.get_slot("therapist_id") is not None and changes_filters(tracker):
-            resets = [SlotSet(slot, value) for slot, value in restart_search().items()]
-            tracker.add_slots(resets)
-        return resets + await super().run(dispatcher, tracker, domain)
+    async def on_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        domain: dict[str, Any]) -> list[EventType]:
+        """A new filter while choosing a therapist or a time runs the search again."""
+        if tracker.get_slot("therapist_id") is not None and changes_filters(
+                tracker, await directory_words()):
+            return [SlotSet(slot, value) for slot, value in restart_search().items()]
+        return []
 
     async def extract_when(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: dict[str, Any]) -> dict[str, Any]:
@@ -142,7 +171,7 @@ class ValidateBookingForm(CappedFormValidation):
         if _latest_intent(tracker) in DIGRESSION_INTENTS or requested == "slot_start":
             return {}  # "Wednesday" while picking a time picks a time
         text = latest_text(tracker)
-        when = parse_when(text)
+        when = parse_when(text, await directory_words())
         if when is not None:
             return {"when": asdict(merge_when(when_of(tracker), when))}
         if requested == "when" and text:
@@ -171,10 +200,11 @@ class ValidateBookingForm(CappedFormValidation):
                                f"{', '.join(known[:8])}. Or say 'not sure'.")
         return {"issue": list(dict.fromkeys(found))}
 
-    def validate_modality(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                          domain: dict[str, Any]) -> dict[str, Any]:
+    async def validate_modality(self, value: Any, dispatcher: CollectingDispatcher,
+                                tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
         text = str(value or "")
-        modality = text if text in (*MODALITIES, ANY) else parse_modality(text)
+        modality = text if text in (*MODALITIES, ANY) else parse_modality(
+            text, await directory_words())
         if modality is None:
             return self.failed(tracker, "modality", dispatcher,
                                "Please choose video, phone or in person (or 'no preference').")
@@ -201,9 +231,9 @@ class ValidateBookingForm(CappedFormValidation):
                                f"{', '.join(known[:8])}; or say 'video' to meet online.")
         return {"location": found[0]}
 
-    def validate_therapist_id(self, value: Any, dispatcher: CollectingDispatcher,
-                              tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
-        if changes_filters(tracker):
+    async def validate_therapist_id(self, value: Any, dispatcher: CollectingDispatcher,
+                                    tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        if changes_filters(tracker, await directory_words()):
             return {"therapist_id": None}  # a new filter: the search runs again
         results = tracker.get_slot("search_results") or []
         ids = [str(r["id"]) for r in results]
@@ -221,13 +251,14 @@ class ValidateBookingForm(CappedFormValidation):
                            "Please pick one of the therapists (e.g. 'the first one'), or tell me "
                            "what to change.")
 
-    def validate_slot_start(self, value: Any, dispatcher: CollectingDispatcher,
-                            tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
-        if changes_filters(tracker) and not latest_entities(tracker, "slot_start"):
+    async def validate_slot_start(self, value: Any, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        words = await directory_words()
+        if changes_filters(tracker, words) and not latest_entities(tracker, "slot_start"):
             return {"slot_start": None}
         if _WANTS_OTHERS.search(str(value or "")):
             return restart_search()
-        chosen = choose_slot(value, tracker)
+        chosen = choose_slot(value, tracker, words)
         if chosen is None:
             return self.failed(tracker, "slot_start", dispatcher,
                                "Please pick one of the times, or say 'other therapists'.")
@@ -257,8 +288,6 @@ def search_filters(tracker: Tracker, known: dict[str, list[str]]) -> dict[str, A
         matched = match_words(str(value), known[words]) if known.get(words) else [str(value)]
         if matched:
             filters[slot] = matched[0]
-    if tracker.get_slot("grant_id"):
-        filters["grant_id"] = int(tracker.get_slot("grant_id"))
     return filters
 
 
@@ -340,6 +369,7 @@ class ActionAskSlotStart(Action):
             therapist_id, name = await therapist_for_slots(client, tracker)
             slots = (await client.get(f"/therapists/{therapist_id}/slots",
                                       params={"days": "14"}))["slots"]
+            words = await directory_words()
         except (*HANDLED, StopIteration) as error:
             explain_failure(dispatcher, error)
             return []
@@ -348,7 +378,7 @@ class ActionAskSlotStart(Action):
                                           "Say 'other therapists' to choose someone else.")
             return [SlotSet("offered_slots", [])]
         when = when_of(tracker)
-        fitting = [s for s in slots if when_allows(when, local_time(s, TIMEZONE))]
+        fitting = [s for s in slots if when_allows(when, local_time(s, TIMEZONE), words)]
         offered = (fitting or slots)[:OFFERED_SLOTS]
         note = "" if fitting or when.is_empty() else " (none match your times exactly)"
         dispatcher.utter_message(
@@ -378,7 +408,7 @@ class ActionAskBookingConfirmed(Action):
         try:
             client = client_for(tracker)
             _, name = await therapist_for_slots(client, tracker)
-            payment = await self._payment_line(client, tracker)
+            payment = payment_line(await member_sessions(client))
         except HANDLED as error:
             explain_failure(dispatcher, error)
             return []
@@ -389,16 +419,6 @@ class ActionAskBookingConfirmed(Action):
             buttons=[button("Book it", "affirm"), button("No", "deny")])
         return []
 
-    @staticmethod
-    async def _payment_line(client: BackendClient, tracker: Tracker) -> str:
-        grant_id = tracker.get_slot("grant_id")
-        if grant_id:
-            grants = (await client.get("/me/grants"))["grants"]
-            left = next((g["sessions_remaining"] for g in grants if g["id"] == grant_id), None)
-            tail = f": it uses 1 of your {left} remaining sessions." if left else "."
-            return f"Your organisation pays for this session{tail} You pay nothing."
-        return ("Your organisation pays for this session: it offers sessions to all its members, "
-                "and booking adds you to that offer. You pay nothing.")
 
 
 class ActionBook(BackendAction):
@@ -413,27 +433,24 @@ class ActionBook(BackendAction):
             dispatcher.utter_message(text="OK, I haven't booked anything. Say 'find a therapist' "
                                           "whenever you want to look again.")
             return clear_form(domain, FORM)
-        grant_id = tracker.get_slot("grant_id")
-        if not grant_id and tracker.get_slot("join_offer_id"):
-            joined = await client.post("/me/grants",
-                                       {"authorisation_id": int(tracker.get_slot("join_offer_id"))})
-            grant_id = joined["id"]
+        # The backend chooses what pays: a grant of the member's, else a place on an offer open
+        # to all members, taken in the same transaction.
         booking = await client.post("/bookings", {
             "therapist_id": int(tracker.get_slot("therapist_id")),
             "starts_at": tracker.get_slot("slot_start"),
             "modality": session_modality(tracker),
-            "grant_id": grant_id,
         })
         paid = ("Your organisation pays" if booking.get("paid_by_organisation")
                 else "This session is not paid by your organisation")
         left = booking.get("sessions_remaining_on_grant")
         left_text = f" ({left} sessions left after this one)" if left is not None else ""
+        hours = await confirmation_hours()
+        confirms = f"usually confirms within {hours} business hours" if hours else "will confirm it"
         dispatcher.utter_message(
             text=f"Requested: {booking['therapist_name']}, "
                  f"{format_slot(booking['starts_at'], TIMEZONE)} (UK time), "
                  f"{str(booking['modality']).replace('_', ' ')}. {paid}{left_text}. "
-                 "The therapist usually confirms within 4 business hours; ask me 'is my booking "
-                 "confirmed?' any time.")
+                 f"The therapist {confirms}; ask me 'is my booking confirmed?' any time.")
         return clear_form(domain, FORM)
 
     def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:

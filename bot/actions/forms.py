@@ -25,7 +25,7 @@ GIVE_UP_TEXT = ("I'm having trouble understanding, so let's stop here; nothing w
 # Slots a form uses besides its required slots (set by its actions); cleared with the form.
 EXTRA_SLOTS: dict[str, tuple[str, ...]] = {
     "booking_form": ("therapy_type", "gender", "language", "search_results",
-                     "offered_slots", "grant_id", "join_offer_id"),
+                     "offered_slots"),
     "booking_change_form": ("offered_slots",),
 }
 
@@ -67,6 +67,11 @@ class CappedFormValidation(FormValidationAction, metaclass=ABCMeta):
         """Runs when the form starts; raise FormRefused (or let a backend error out) to stop."""
         return []
 
+    async def on_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        domain: dict[str, Any]) -> list[EventType]:
+        """Runs before each later answer is validated; its events are applied first."""
+        return []
+
     def failed(self, tracker: Tracker, slot: str, dispatcher: CollectingDispatcher,
                message: str | None = None) -> dict[str, Any]:
         """What a validate_<slot> method returns for an answer it cannot use."""
@@ -81,7 +86,8 @@ class CappedFormValidation(FormValidationAction, metaclass=ABCMeta):
         if not starting and intent in DIGRESSION_INTENTS:
             return []
         try:
-            early = await self.precheck(dispatcher, tracker, domain) if starting else []
+            early = await (self.precheck if starting else self.on_answer)(
+                dispatcher, tracker, domain)
             tracker.add_slots(early)
             events = early + await super().run(dispatcher, tracker, domain)
         except HANDLED as error:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -133,18 +134,27 @@ def find_email(text: str | None) -> str | None:
 # ------------------------------------------------------------------------------ days and times
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_DAY_ALIASES = {
-    "mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesday", "weds": "wednesday",
-    "thu": "thursday", "thur": "thursday", "thurs": "thursday", "fri": "friday",
-    "sat": "saturday", "sun": "sunday",
-}
-_TIMES = {
-    "morning": "morning", "mornings": "morning",
-    "afternoon": "afternoon", "afternoons": "afternoon", "lunchtime": "afternoon",
-    "lunch": "afternoon",
-    "evening": "evening", "evenings": "evening", "night": "evening", "nights": "evening",
-    "tonight": "evening",
-}
+
+
+@dataclass(frozen=True)
+class Words:
+    """The backend's words for days, parts of the day and ways of meeting (GET /policies):
+    the bot reads free text with the directory's vocabulary, never a copy of its own."""
+
+    days: Mapping[str, Sequence[str]]  # "tues" -> ["tuesday"], "weekend" -> [...]
+    day_parts: Mapping[str, str]  # "lunch" -> "afternoon"
+    day_part_hours: Mapping[str, Sequence[int]]  # "evening" -> [17, 22), local start hours
+    modalities: Mapping[str, Sequence[str]]  # "video" -> ["video", "zoom", ...]
+
+
+def _word(table: Mapping[str, object], token: str) -> Any:
+    """The table's entry for the token or, for a longer word, its singular ("evenings")."""
+    found = table.get(token)
+    if found is None and len(token) > 4 and token.endswith("s"):
+        found = table.get(token[:-1])
+    return found
+
+
 _CLOCK = r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?"
 _AFTER = re.compile(
     rf"\b(?:after|from|later than|past|not before|starting|any time after)\s+{_CLOCK}")
@@ -213,7 +223,7 @@ def _hhmm(hour: str, minute: str | None, meridiem: str | None, *, assume_pm: boo
     return f"{h:02d}:{m:02d}"
 
 
-def parse_when(text: str | None, now: datetime | None = None) -> When | None:
+def parse_when(text: str | None, words: Words, now: datetime | None = None) -> When | None:
     """Days and times in the text; When() (empty) for 'any time'; None if there are none."""
     if not text:
         return None
@@ -228,11 +238,9 @@ def parse_when(text: str | None, now: datetime | None = None) -> When | None:
     if re.search(r"\bweek ?ends?\b", lowered):
         days.update(DAYS[5:])
     for token in re.findall(r"[a-z]+", lowered):
-        token = token.removesuffix("s") if token.endswith("days") else token
-        if token in DAYS:
-            days.add(token)
-        elif token in _DAY_ALIASES:
-            days.add(_DAY_ALIASES[token])
+        named = _word(words.days, token)
+        if named:
+            days.update(named)
         elif len(token) > 5 and token.endswith("day"):
             close = difflib.get_close_matches(token, DAYS, n=1, cutoff=0.8)
             days.update(close)
@@ -245,7 +253,7 @@ def parse_when(text: str | None, now: datetime | None = None) -> When | None:
             days.add(DAYS[parsed.weekday()])
     when.days = [day for day in DAYS if day in days]
     for token in re.findall(r"[a-z]+", lowered):
-        part = _TIMES.get(token)
+        part = _word(words.day_parts, token)
         if part and part not in when.times:
             when.times.append(part)
     if "after work" in lowered and "evening" not in when.times:
@@ -321,22 +329,13 @@ def match_words(text: str | None, vocabulary: Sequence[str], *, cutoff: float = 
     return found
 
 
-_MODALITY_WORDS = {
-    "in_person": ("in person", "in-person", "face to face", "face-to-face", "f2f", "in real life",
-                  "irl", "meet in", "office", "clinic"),
-    "video": ("video", "zoom", "online", "teams", "webcam", "skype", "facetime", "vid"),
-    "phone": ("phone", "telephone", "call", "over the phone"),
-}
-
-
-def parse_modality(text: str | None) -> str | None:
-    """in_person, video, phone, ANY, or None."""
+def parse_modality(text: str | None, words: Words) -> str | None:
+    """in_person, video, phone (as the backend names them), ANY, or None."""
     if not text:
         return None
     lowered = text.lower()
-    for modality in ("in_person", "video", "phone"):
-        if modality in lowered or any(re.search(rf"\b{re.escape(w)}\b", lowered)
-                                      for w in _MODALITY_WORDS[modality]):
+    for modality, names in words.modalities.items():
+        if any(re.search(rf"\b{re.escape(name)}\b", lowered) for name in names):
             return modality
     if is_skip(lowered) or re.search(r"\b(either|any|don'?t mind|no preference)\b", lowered):
         return ANY
@@ -363,15 +362,13 @@ def format_money(minor: int | None, currency: str = "GBP") -> str:
     return f"{symbol}{minor / 100:,.2f}"
 
 
-DAY_PART_HOURS = {"morning": (6, 12), "afternoon": (12, 17), "evening": (17, 22)}
-
-
-def when_allows(when: When, moment: datetime) -> bool:
+def when_allows(when: When, moment: datetime, words: Words) -> bool:
     """Whether a (local) start time fits the preferences; used to order offered slots."""
     if when.days and DAYS[moment.weekday()] not in when.days:
         return False
+    hours = words.day_part_hours
     if when.times and not any(first <= moment.hour < last for first, last in
-                              (DAY_PART_HOURS[t] for t in when.times if t in DAY_PART_HOURS)):
+                              (hours[t] for t in when.times if t in hours)):
         return False
     clock = f"{moment:%H:%M}"
     if when.after and clock < when.after:

@@ -9,9 +9,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.base import BackendAction, client_for
-from bot.actions.common import button, coverage_words, latest_text
+from bot.actions.common import button, latest_text
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
 from bot.actions.parsing import find_invite_code
+from bot.actions.policies import coverage_text
 from contracts.backend_client import BackendClient
 
 FORM = "redeem_form"
@@ -51,8 +52,8 @@ class ActionRedeemInvite(BackendAction):
         grant = redeemed["grant"]
         dispatcher.utter_message(
             text=f"You're in. Your organisation pays for {grant['sessions_remaining']} sessions "
-                 f"for you. Coverage: {coverage_words(grant.get('coverage'))}. What you discuss "
-                 "and whom you see stay confidential.",
+                 f"for you. {await coverage_text(grant.get('coverage'))} What you discuss and "
+                 "whom you see stay confidential.",
             buttons=[button("Find a therapist", "find_therapist")])
         return clear_form(domain, FORM)
 

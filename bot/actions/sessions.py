@@ -9,8 +9,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.base import BackendAction, tell_news
-from bot.actions.common import TIMEZONE, button, coverage_words
+from bot.actions.common import TIMEZONE, button
 from bot.actions.parsing import format_slot
+from bot.actions.policies import confirmation_hours, coverage_text
 from contracts.backend_client import BackendClient
 
 ACTIVE_STATUSES = ("requested", "confirmed")
@@ -36,10 +37,9 @@ class ActionShowGrants(BackendAction):
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
         grants = (await client.get("/me/grants"))["grants"]
         offers = (await client.get("/me/offers"))["offers"]
-        lines = [f"{g['sessions_remaining']} of {g['sessions_per_user']} sessions left "
-                 f"({coverage_words(g['coverage'])})" + ("" if g.get("active") else
-                                                         ", currently paused by your admin")
-                 for g in grants]
+        lines = [f"{g['sessions_remaining']} of {g['sessions_per_user']} sessions left"
+                 + ("" if g.get("active") else ", currently paused by your admin")
+                 + f". {await coverage_text(g['coverage'])}" for g in grants]
         lines += [f"Also open to you: \"{o['name']}\", {o['sessions_per_user']} sessions "
                   "(you join it when you book)" for o in offers]
         if not lines:
@@ -85,9 +85,11 @@ class ActionCheckConfirmation(BackendAction):
         notes = await tell_news(dispatcher, client)
         bookings = await upcoming_bookings(client)
         if bookings:
+            hours = await confirmation_hours()
             dispatcher.utter_message(text="Your upcoming sessions:\n" + "\n".join(
-                describe_booking(b) for b in bookings)
-                + "\nRequested sessions are usually confirmed within 4 business hours.")
+                describe_booking(b) for b in bookings) + "\n" + (
+                f"Requested sessions are usually confirmed within {hours} business hours."
+                if hours else "Requested sessions wait for the therapist to confirm them."))
         elif not notes:
             dispatcher.utter_message(text="You have no upcoming sessions and no news.")
         return []

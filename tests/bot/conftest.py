@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from backend.api.app import create_app
 from backend.db import Database
+from backend.services import policies as backend_policies
 from backend.settings import Settings
+from bot.actions import policies
 from contracts.backend_client import close_shared_session
 
 TOKEN = "bot-test-token"
@@ -31,6 +36,15 @@ def load_forms() -> dict[str, Any]:
 
 
 DOMAIN: dict[str, Any] = {"forms": load_forms(), "slots": {}}
+
+
+def backend_policies_json() -> dict[str, Any]:
+    """What GET /policies answers with the default settings (as JSON, lists for tuples)."""
+    return json.loads(json.dumps(dataclasses.asdict(backend_policies.describe(Settings()))))
+
+
+# The words the bot reads free text with: the backend's, never a copy in the tests.
+WORDS = policies.Policies.from_json(backend_policies_json()).words
 
 
 def make_tracker(identity: str | None = "test:someone", *, text: str = "hello",
@@ -61,6 +75,12 @@ def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
+@pytest.fixture(autouse=True)
+def fresh_policies(monkeypatch) -> None:
+    """Each test reads the policies from its own backend (the action server reads them once)."""
+    monkeypatch.setattr(policies, "_cache", {})
+
+
 @pytest.fixture
 def backend_db(tmp_path) -> Iterator[Database]:
     db = Database(f"sqlite:///{tmp_path / 'backend.sqlite3'}")
@@ -69,13 +89,21 @@ def backend_db(tmp_path) -> Iterator[Database]:
     db.dispose()
 
 
-@pytest.fixture
-async def backend(backend_db, monkeypatch) -> Database:
+@contextlib.asynccontextmanager
+async def running_backend(db: Database, monkeypatch, **settings: Any) -> AsyncIterator[None]:
     """The real backend app on a local port; the actions find it through BACKEND_URL."""
-    server = TestServer(create_app(backend_db, Settings(BACKEND_SERVICE_TOKEN=TOKEN)))
+    server = TestServer(create_app(db, Settings(BACKEND_SERVICE_TOKEN=TOKEN, **settings)))
     await server.start_server()
     monkeypatch.setenv("BACKEND_URL", str(server.make_url("")).rstrip("/"))
     monkeypatch.setenv("BACKEND_SERVICE_TOKEN", TOKEN)
-    yield backend_db
-    await close_shared_session()  # the actions' pool belongs to this test's event loop
-    await server.close()
+    try:
+        yield
+    finally:
+        await close_shared_session()  # the actions' pool belongs to this test's event loop
+        await server.close()
+
+
+@pytest.fixture
+async def backend(backend_db, monkeypatch) -> AsyncIterator[Database]:
+    async with running_backend(backend_db, monkeypatch):
+        yield backend_db

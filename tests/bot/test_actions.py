@@ -6,6 +6,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from backend.domain.coverage import EXPLANATIONS
 from backend.models import HandoffRequest
 from backend.services import bookings, invites, notifications
 from bot.actions import base
@@ -23,15 +24,17 @@ from bot.actions.booking import (
     ValidateBookingForm,
 )
 from bot.actions.booking_changes import ActionAskChangeChoice, ActionChangeBooking
+from bot.actions.faq import ActionAnswerFaq
 from bot.actions.forms import GIVE_UP_TEXT, MAX_FAILURES
 from bot.actions.handoff import ANONYMOUS_TEXT, ActionHandoff
 from bot.actions.invites import ActionCreateInvite
 from bot.actions.payments import ActionCardLink, ActionShowSpend
 from bot.actions.redeem import ActionRedeemInvite, ValidateRedeemForm
 from bot.actions.safety import ActionSafetyResponse
-from bot.actions.sessions import ActionListBookings, ActionShowGrants
+from bot.actions.sessions import ActionCheckConfirmation, ActionListBookings, ActionShowGrants
+from contracts.backend_client import BackendClient
 from tests.backend import booking_factories, factories
-from tests.bot.conftest import DOMAIN, make_tracker, slot_events, texts
+from tests.bot.conftest import DOMAIN, make_tracker, running_backend, slot_events, texts
 
 
 def form_ended(events) -> bool:
@@ -207,16 +210,29 @@ async def test_booking_form_refuses_someone_without_sessions(backend):
     assert form_ended(events)
 
 
-async def test_search_pick_a_slot_see_who_pays_and_book(backend):
+def record_posts(monkeypatch) -> list[tuple[str, dict]]:
+    """The bodies the actions POST to the backend (the requests still go out)."""
+    posted: list[tuple[str, dict]] = []
+    send = BackendClient.post
+
+    async def post(self, path, json=None):
+        posted.append((path, json))
+        return await send(self, path, json)
+
+    monkeypatch.setattr(BackendClient, "post", post)
+    return posted
+
+
+async def test_search_pick_a_slot_see_who_pays_and_book(backend, monkeypatch):
     member, _ = member_with_sessions(backend)
     booking_factories.therapist(backend)
     booking_factories.therapist(backend)
+    posted = record_posts(monkeypatch)
     tracker = make_tracker(member.identity, text="anxiety, video, any time",
                            intent="find_therapist", active_loop="booking_form")
     _, events = await run(ValidateBookingForm(), tracker)
-    grant_id = slot_events(events)["grant_id"]
-    filters = {"grant_id": grant_id, "issue": "any", "modality": "video",
-               "location": "not_needed", "when": {}}
+    assert not {"grant_id", "join_offer_id"} & set(slot_events(events))  # the backend chooses
+    filters = {"issue": "any", "modality": "video", "location": "not_needed", "when": {}}
 
     dispatcher, events = await run(ActionAskTherapistId(), make_tracker(
         member.identity, slots=filters))
@@ -239,7 +255,12 @@ async def test_search_pick_a_slot_see_who_pays_and_book(backend):
         member.identity, slots={**ready, "booking_confirmed": True}))
     assert texts(dispatcher).startswith("Requested:")
     assert "Your organisation pays (2 sessions left" in texts(dispatcher)
+    assert "usually confirms within 4 business hours" in texts(dispatcher)
     assert slot_events(events)["therapist_id"] is None
+    booked = [body for path, body in posted if path == "/bookings"]
+    assert booked == [{"therapist_id": results[0]["id"], "starts_at": offered[0],
+                       "modality": "video"}]  # no grant named: the backend picks what pays
+    assert not any(path == "/me/grants" for path, _ in posted)  # nor joins an offer here
 
     dispatcher, _ = await run(ActionShowGrants(), make_tracker(member.identity))
     assert "2 of 3 sessions left" in texts(dispatcher)
@@ -342,3 +363,89 @@ async def test_a_later_day_keeps_the_times_already_given(backend):
     _, events = await run(ValidateBookingForm(), tracker)
     assert slot_events(events)["when"] == {"days": ["wednesday"], "times": ["evening"],
                                            "after": "18:00", "before": None}
+
+
+async def test_the_summary_says_booking_adds_a_member_to_an_offer_for_everyone(backend):
+    admin = factories.register_organisation(backend)
+    factories.authorisation(backend, admin, access="all_members")
+    member = factories.add_member(backend, admin.organisation_id)
+    therapist_id = booking_factories.therapist(backend)
+    _, events = await run(ValidateBookingForm(), make_tracker(
+        member.identity, intent="find_therapist", active_loop="booking_form"))
+    assert not form_ended(events)
+    ready = {"modality": "video", "therapist_id": str(therapist_id),
+             "slot_start": booking_factories.slot(24 * 7).isoformat()}
+    dispatcher, _ = await run(ActionAskBookingConfirmed(), make_tracker(
+        member.identity, slots=ready))
+    assert "booking adds you to that offer. You pay nothing." in texts(dispatcher)
+
+
+async def test_the_confirmation_time_is_the_backends(backend):
+    member, grant = member_with_sessions(backend)
+    therapist_id = booking_factories.therapist(backend)
+    bookings.book(backend, member, therapist_id=therapist_id,
+                  starts_at=booking_factories.slot(24 * 7), modality="video", grant_id=grant.id)
+    dispatcher, _ = await run(ActionCheckConfirmation(), make_tracker(member.identity))
+    assert "usually confirmed within 4 business hours" in texts(dispatcher)
+
+
+# ------------------------------------------------------------------ questions (FAQ)
+
+def asking(question: str | None, identity: str | None = "test:anyone"):
+    """A tracker whose latest message the ResponseSelector answered with `faq/<question>`."""
+    tracker = make_tracker(identity, text="a question", intent="faq")
+    if question:
+        tracker.latest_message["response_selector"] = {
+            "all_retrieval_intents": ["faq"],
+            "faq": {"response": {"intent_response_key": f"faq/{question}",
+                                 "utter_action": f"utter_faq/{question}"}}}
+    return tracker
+
+
+@pytest.fixture
+async def backend_with_other_policies(backend_db, monkeypatch):
+    """A backend whose operator changed the cancellation window and the reporting minimum."""
+    async with running_backend(backend_db, monkeypatch, CANCELLATION_WINDOW_HOURS=24,
+                               REPORTING_MIN_GROUP=8):
+        yield
+
+
+@pytest.mark.parametrize("identity", [None, "test:anyone"])
+async def test_policy_answers_state_the_backends_figures_for_anyone(
+        backend_with_other_policies, identity):
+    dispatcher, events = await run(ActionAnswerFaq(), asking("cancellation_policy", identity))
+    assert texts(dispatcher).startswith("You can cancel up to 24 hours before a session")
+    assert events == []
+    dispatcher, _ = await run(ActionAnswerFaq(), asking("privacy", identity))
+    assert "Figures about fewer than 8 people aren't shown" in texts(dispatcher)
+
+
+async def test_coverage_and_confirmation_answers_use_the_backends_wording(backend):
+    dispatcher, _ = await run(ActionAnswerFaq(), asking("coverage_options"))
+    assert texts(dispatcher) == " ".join(["Coverage says which sessions an authorisation pays "
+                                          "for.", *EXPLANATIONS.values()])
+    dispatcher, _ = await run(ActionAnswerFaq(), asking("confirmation_time"))
+    assert "within 4 business hours" in texts(dispatcher)
+
+
+async def test_questions_without_figures_are_the_domains_answers(backend):
+    dispatcher, _ = await run(ActionAnswerFaq(), asking("vouchers"))
+    assert responses(dispatcher) == [("utter_faq/vouchers", None)]
+
+
+@pytest.mark.parametrize("question", ["cancellation_policy", "privacy", "coverage_options",
+                                      "confirmation_time"])
+async def test_policy_answers_without_the_backend_say_it_without_figures(monkeypatch, question):
+    monkeypatch.setenv("BACKEND_URL", "http://127.0.0.1:9")  # nothing listens there
+    dispatcher, _ = await run(ActionAnswerFaq(), asking(question))
+    assert responses(dispatcher) == [(f"utter_faq/{question}", None)]
+
+
+async def test_a_question_the_selector_did_not_answer_gets_the_default_reply():
+    dispatcher, _ = await run(ActionAnswerFaq(), asking(None))
+    assert responses(dispatcher) == [("utter_default", None)]
+
+
+def responses(dispatcher: CollectingDispatcher) -> list[tuple[str | None, str | None]]:
+    """(domain response, text) of each message."""
+    return [(m.get("response"), m.get("text")) for m in dispatcher.messages]

@@ -24,6 +24,7 @@ from bot.actions.parsing import (
     parse_when,
     when_allows,
 )
+from tests.bot.conftest import WORDS
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"]
 
@@ -61,31 +62,33 @@ def test_sessions_and_users_in_one_answer():
     ("after work", When(after="17:00")),
     ("mondays", When(days=["monday"])),
     ("wensday afternoon", When(days=["wednesday"], times=["afternoon"])),
+    ("weds at lunchtime", When(days=["wednesday"], times=["afternoon"])),
+    ("sat nights", When(days=["saturday"], times=["evening"])),
     ("any time", When()),
     ("no preference", When()),
 ])
 def test_days_and_times(text, expected):
-    assert parse_when(text) == expected
+    assert parse_when(text, WORDS) == expected
 
 
 def test_relative_days_use_the_calendar():
     tuesday_noon = datetime(2026, 11, 24, 12, 0)  # a Tuesday
-    assert parse_when("tomorrow evening", now=tuesday_noon) == When(days=["wednesday"],
+    assert parse_when("tomorrow evening", WORDS, now=tuesday_noon) == When(days=["wednesday"],
                                                                     times=["evening"])
-    assert parse_when("tomorow", now=tuesday_noon) == When(days=["wednesday"])
+    assert parse_when("tomorow", WORDS, now=tuesday_noon) == When(days=["wednesday"])
 
 
 def test_text_without_days_or_times_is_none():
-    assert parse_when("anxiety please") is None
-    assert parse_when("") is None
+    assert parse_when("anxiety please", WORDS) is None
+    assert parse_when("", WORDS) is None
 
 
 def test_when_allows_local_times():
     when = When(days=WEEKDAYS, after="17:00")
-    assert when_allows(when, datetime(2026, 11, 24, 18, 0))
-    assert not when_allows(when, datetime(2026, 11, 24, 16, 0))
-    assert not when_allows(when, datetime(2026, 11, 28, 18, 0))  # a Saturday
-    assert when_allows(When(), datetime(2026, 11, 28, 3, 0))
+    assert when_allows(when, datetime(2026, 11, 24, 18, 0), WORDS)
+    assert not when_allows(when, datetime(2026, 11, 24, 16, 0), WORDS)
+    assert not when_allows(when, datetime(2026, 11, 28, 18, 0), WORDS)  # a Saturday
+    assert when_allows(When(), datetime(2026, 11, 28, 3, 0), WORDS)
 
 
 @pytest.mark.parametrize(("text", "code"), [
@@ -130,10 +133,11 @@ def test_vocabulary_matching_forgives_typos():
 
 @pytest.mark.parametrize(("text", "modality"), [
     ("zoom please", "video"), ("face to face", "in_person"), ("over the phone", "phone"),
+    ("skype", "video"), ("a video call", "video"), ("at the clinic", "in_person"),
     ("no preference", ANY), ("blue", None),
 ])
 def test_modalities(text, modality):
-    assert parse_modality(text) == modality
+    assert parse_modality(text, WORDS) == modality
 
 
 def test_display_in_uk_time():

@@ -1,0 +1,16 @@
+"""The policies people are told about (figures and wordings), for any identity."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from backend.api.http import respond
+from backend.api.routes.payments import SETTINGS_KEY
+from backend.services import policies
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/policies")
+async def describe(request: web.Request) -> web.Response:
+    return respond(policies.describe(request.app[SETTINGS_KEY]))

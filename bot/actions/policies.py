@@ -1,0 +1,69 @@
+"""What the backend says the policies are (GET /policies): the figures and wordings the bot tells,
+and the words it reads free text with. The same for everyone, so read once per process; while
+the backend cannot be reached, `policies()` raises and each caller says something without figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.actions.parsing import Words
+from contracts.backend_client import BackendClient, BackendError, BackendUnavailable
+from contracts.identity import ChatIdentity
+
+# Policies belong to nobody: the action server asks for itself, also for visitors the channel
+# has not identified (anyone may ask about cancellations or privacy).
+POLICIES_READER = ChatIdentity("actions", "policies")
+
+_cache: dict[str, Policies] = {}
+
+
+@dataclass(frozen=True)
+class Policies:
+    cancellation_window_hours: int  # the default; an organisation may set its own
+    therapist_confirmation_business_hours: int
+    reporting_min_group: int
+    coverage: dict[str, str]  # coverage -> the sentence that explains it
+    words: Words
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Policies:
+        return cls(
+            cancellation_window_hours=int(body["cancellation_window_hours"]),
+            therapist_confirmation_business_hours=int(
+                body["therapist_confirmation_business_hours"]),
+            reporting_min_group=int(body["reporting_min_group"]),
+            coverage=dict(body["coverage"]),
+            words=Words(days=body["day_words"], day_parts=body["day_part_words"],
+                        day_part_hours=body["day_parts"], modalities=body["modality_words"]),
+        )
+
+
+async def policies() -> Policies:
+    """The backend's policies; raises BackendUnavailable (or BackendError) when it can't say."""
+    if "policies" not in _cache:
+        body = await BackendClient(POLICIES_READER).get("/policies")
+        _cache["policies"] = Policies.from_json(body)
+    return _cache["policies"]
+
+
+async def directory_words() -> Words:
+    return (await policies()).words
+
+
+async def coverage_text(coverage: str | None) -> str:
+    """The backend's sentence explaining a coverage; its plain name while the backend can't say
+    (this is said after something was done, which an outage here must not hide)."""
+    try:
+        return (await policies()).coverage[str(coverage)]
+    except (BackendError, BackendUnavailable, KeyError):
+        return f"Coverage: {str(coverage or 'not set').replace('_', ' ')}."
+
+
+async def confirmation_hours() -> int | None:
+    """Business hours within which therapists usually confirm; None while the backend can't say."""
+    try:
+        return (await policies()).therapist_confirmation_business_hours
+    except (BackendError, BackendUnavailable):
+        return None
