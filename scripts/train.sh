@@ -10,7 +10,6 @@ Trains with .venv-rasa/bin/rasa train (config.yml, bot/domain.yml, bot/data/) in
 only when those inputs (or requirements/rasa.lock) changed since the last successful training:
 a SHA-256 of their contents is kept in models/.inputs.sha256. --force trains anyway.
 Older models are removed after a successful training (models/ keeps the newest only).
-Does nothing (and says so) while bot/domain.yml does not exist.
 USAGE
 }
 
@@ -26,12 +25,8 @@ done
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
 
-if [ ! -f bot/domain.yml ]; then
-  echo "==> train: bot/domain.yml does not exist yet; nothing to train"
-  exit 0
-fi
-for f in config.yml bot/data; do
-  [ -e "$f" ] || { echo "error: bot/domain.yml exists but $f does not" >&2; exit 1; }
+for f in config.yml bot/domain.yml bot/data; do
+  [ -e "$f" ] || { echo "error: $f is missing" >&2; exit 1; }
 done
 [ -x .venv-rasa/bin/rasa ] || { echo "error: .venv-rasa is not set up; run 'make setup'" >&2; exit 1; }
 
