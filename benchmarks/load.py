@@ -19,7 +19,6 @@ import asyncio
 import os
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from urllib.parse import urlparse
 
 import aiohttp
 
-from benchmarks.search import _cpu_model, _percentile
+from benchmarks.search import cpu_model, summary
 from tests.e2e.backend_api import BackendApi
 from tests.e2e.chat import (
     ConversationStuck,
@@ -153,10 +152,7 @@ async def run_load(rasa_url: str, backend_url: str, service_token: str, conversa
 
 
 def _cells(seconds: list[float]) -> str:
-    ordered = sorted(s * 1000 for s in seconds)
-    values = [statistics.median(ordered), *(_percentile(ordered, p) for p in (0.9, 0.95, 0.99)),
-              ordered[-1]]
-    return " | ".join(f"{v:.0f}" for v in values)
+    return " | ".join(f"{v:.0f}" for v in summary([s * 1000 for s in seconds]))
 
 
 def report(run: Run, args: argparse.Namespace, where: str, load: tuple[float, float]) -> str:
@@ -173,7 +169,7 @@ def report(run: Run, args: argparse.Namespace, where: str, load: tuple[float, fl
         "# Load benchmark: whole booking conversations through the REST channel",
         "",
         f"- Date: {now}",
-        f"- Machine: {_cpu_model()}, {os.cpu_count()} cores; {platform.system()} "
+        f"- Machine: {cpu_model()}, {os.cpu_count()} cores; {platform.system()} "
         f"{platform.release()}; Python {platform.python_version()}. The backend (SQLite), the "
         "action server, the Rasa server and this load generator all share these cores; 1-minute "
         f"load average {load[0]:.2f} before the run, {load[1]:.2f} after.",

@@ -77,7 +77,7 @@ def _pin_to_one_core() -> str:
     return f"pinned to core {core}"
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -108,19 +108,20 @@ def _build(path: Path, count: int, reuse: bool) -> tuple[Database, float | None]
     return db, time.perf_counter() - started
 
 
-def _percentile(sorted_ms: list[float], fraction: float) -> float:
+def percentile(sorted_ms: list[float], fraction: float) -> float:
     index = min(len(sorted_ms) - 1, max(0, round(fraction * len(sorted_ms) + 0.5) - 1))
     return sorted_ms[index]
 
 
-def _cells(times_ms: list[float]) -> list[float]:
+def summary(times_ms: list[float]) -> list[float]:
+    """Median, p90, p95, p99 and maximum."""
     ordered = sorted(times_ms)
-    return [statistics.median(ordered), *(_percentile(ordered, p) for p in (0.9, 0.95, 0.99)),
+    return [statistics.median(ordered), *(percentile(ordered, p) for p in (0.9, 0.95, 0.99)),
             ordered[-1]]
 
 
 def _row(name: str, wall_ms: list[float], cpu_ms: list[float]) -> str:
-    cells = [*_cells(wall_ms), _cells(cpu_ms)[2]]
+    cells = [*summary(wall_ms), summary(cpu_ms)[2]]
     return f"| {name} | {len(wall_ms)} | " + " | ".join(f"{v:.1f}" for v in cells) + " |"
 
 
@@ -145,15 +146,15 @@ def run(count: int, queries: int, path: Path, reuse: bool, seed: int) -> str:
         empty += not result.results
     load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     db.dispose()
-    combined_wall = _percentile(sorted(wall[names[0]]), 0.95)
-    combined_cpu = _percentile(sorted(cpu[names[0]]), 0.95)
+    combined_wall = percentile(sorted(wall[names[0]]), 0.95)
+    combined_cpu = percentile(sorted(cpu[names[0]]), 0.95)
     lines = [
         "# Therapist search benchmark",
         "",
         f"- Directory: {count:,} synthetic therapists (`backend/demo_directory.py`, seed 7) "
         f"in SQLite {sqlite3.sqlite_version}"
         + (f", built in {build_seconds:.1f} s" if build_seconds else ", reused"),
-        f"- Machine: {_cpu_model()}, {os.cpu_count()} cores; benchmark {pinning}; "
+        f"- Machine: {cpu_model()}, {os.cpu_count()} cores; benchmark {pinning}; "
         f"Python {platform.python_version()}; 1-minute load average {load_before:.2f} before "
         f"the timed queries, {load_after:.2f} after (other work shares the machine)",
         f"- Queries: {queries} ({WARM_UP} warm-up queries first, untimed), seed {seed}, "

@@ -39,8 +39,8 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 def redacted(text: str, channel: str) -> str:
     """The text with every card number replaced by the placeholder the bot understands."""
     redaction = redact_card_numbers(text)
-    if redaction.count:
-        log.info("Redacted %d card number(s) from a %s message.", redaction.count, channel)
+    if redaction.cards:
+        log.info("Redacted %d card number(s) from a %s message.", redaction.cards, channel)
     return redaction.text
 
 

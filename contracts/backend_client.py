@@ -101,12 +101,12 @@ class BackendClient:
             raise BackendUnavailable(str(error) or type(error).__name__) from None
         if status < 400:
             return body
-        error = body.get("error") if isinstance(body, dict) else None
-        if status >= 500 or status == 401 or not isinstance(error, dict):
+        refusal = body.get("error") if isinstance(body, dict) else None
+        if status >= 500 or status == 401 or not isinstance(refusal, dict):
             log.error("backend %s %s failed with %s: %s", method, path, status, body)
             raise BackendUnavailable(f"status {status}")
-        raise BackendError(status, str(error.get("code", "refused")),
-                           str(error.get("message", "The request was refused.")))
+        raise BackendError(status, str(refusal.get("code", "refused")),
+                           str(refusal.get("message", "The request was refused.")))
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         return await self.request("GET", path, params=params)

@@ -21,7 +21,7 @@ _DIGIT_RUN = re.compile(r"\d(?:[ \-.\u00a0]?\d)+")
 
 class Redaction(NamedTuple):
     text: str
-    count: int
+    cards: int  # how many card numbers were replaced
 
 
 def luhn_valid(digits: str) -> bool:

@@ -42,7 +42,7 @@ def _given(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def _variables(spec: dataclasses.Field, prefix: str) -> tuple[str, ...]:
+def _variables(spec: dataclasses.Field[Any], prefix: str) -> tuple[str, ...]:
     names = spec.metadata.get("env") or f"{prefix}{spec.name.upper()}"
     return (names,) if isinstance(names, str) else tuple(names)
 

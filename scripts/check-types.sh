@@ -7,7 +7,7 @@ usage() {
 Usage: scripts/check-types.sh [--known-errors N] [-h|--help]
 
 Runs mypy (configured in pyproject.toml, [tool.mypy]) twice:
-  1. backend/domain/ and contracts/ (once it exists), strict: any error fails.
+  1. backend/domain/ and contracts/, strict: any error fails.
   2. all of backend/, with mypy's defaults: fails when it reports more than N errors
      (default 0). The Makefile passes the number still known; lower it as they are fixed.
 `.venv/bin/mypy backend` lists every error of the second check.
@@ -27,7 +27,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mypy=.venv/bin/mypy
 
 strict=(backend/domain)
-[ -d contracts ] && strict+=(contracts)
+strict+=(contracts)
 echo "==> types: strict check of ${strict[*]}"
 "$mypy" "${strict[@]}"
 

@@ -9,10 +9,12 @@ Usage: scripts/run.sh [-h|--help]
 Normally started by `make run` (which first runs `make setup`). Steps:
   1. .venv/bin/python -m backend migrate        (database schema)
   2. .venv/bin/python -m backend seed --demo    (demo organisation, users, therapists; idempotent)
-  3. scripts/train.sh                           (only when bot/domain.yml exists; skipped if unchanged)
+  3. scripts/train.sh                           (skipped when the bot's inputs are unchanged)
   4. .venv/bin/python -m backend demo-identities (prints how to chat as each demo user)
-  5. .venv/bin/honcho start -f Procfile         (backend, and with the bot: actions + rasa)
-Ctrl-C stops every process.
+  5. .venv/bin/honcho start -f Procfile         (backend, actions, rasa)
+While they start, scripts/announce-ready.py prints one line as each one is ready. Deprecation
+warnings of third-party code are hidden (Procfile: scripts/without-deprecations.py), as are
+some chatty third-party loggers (logging.yml). Ctrl-C stops every process.
 USAGE
 }
 
@@ -31,21 +33,19 @@ export DEV_TRUST_SENDER="${DEV_TRUST_SENDER:-true}" PORTAL_DEV_LOGIN="${PORTAL_D
 mkdir -p data models
 
 echo "==> run: migrating the database (python -m backend migrate)"
-.venv/bin/python -m backend migrate
+.venv/bin/python -m backend --log-level warning migrate   # without alembic's INFO lines
 echo "==> run: seeding demo data (python -m backend seed --demo)"
 .venv/bin/python -m backend seed --demo
 
-processes=(backend)
-if [ -f bot/domain.yml ]; then
-  scripts/train.sh
-  processes+=(actions rasa)
-else
-  echo "==> run: bot/domain.yml does not exist yet; starting the backend only"
-fi
+scripts/train.sh
 
 echo "==> run: development mode (DEV_TRUST_SENDER=$DEV_TRUST_SENDER, PORTAL_DEV_LOGIN=$PORTAL_DEV_LOGIN)"
 echo "==> run: demo identities"
 .venv/bin/python -m backend demo-identities
 echo
-echo "==> run: starting ${processes[*]} with honcho (Ctrl-C stops everything)"
-exec .venv/bin/honcho start -f Procfile "${processes[@]}"
+echo "==> run: starting backend, actions and rasa with honcho (Rasa takes a minute or more to load its model)"
+# The addresses of the Procfile and of the backend's settings (BACKEND_HOST, BACKEND_PORT).
+.venv-rasa/bin/python scripts/announce-ready.py \
+  --backend "http://${BACKEND_HOST:-127.0.0.1}:${BACKEND_PORT:-8000}" \
+  --actions http://127.0.0.1:5055 --rasa http://127.0.0.1:5005 --credentials credentials.yml &
+exec .venv/bin/honcho start -f Procfile backend actions rasa
