@@ -7,7 +7,7 @@ from aiohttp import web
 from backend.adapters.gateways import build_gateway
 from backend.adapters.payments import PaymentGateway
 from backend.api import middleware
-from backend.api.http import DB_KEY, POLICY_KEY
+from backend.api.http import DB_KEY, GATEWAY_KEY, POLICY_KEY, SETTINGS_KEY
 from backend.api.routes import (
     authorisations,
     bookings,
@@ -37,8 +37,8 @@ def create_app(db: Database, settings: Settings,
     )
     app[DB_KEY] = db
     app[POLICY_KEY] = Policy.from_settings(settings)
-    app[payments.SETTINGS_KEY] = settings
-    app[payments.GATEWAY_KEY] = gateway or build_gateway(settings)
+    app[SETTINGS_KEY] = settings
+    app[GATEWAY_KEY] = gateway or build_gateway(settings)
     for table in ROUTE_TABLES:
         app.add_routes(table)
     portal.setup(app, portal_settings or PortalSettings())

@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from backend.api.http import DB_KEY
-from backend.api.routes.payments import GATEWAY_KEY
+from backend.api.http import DB_KEY, GATEWAY_KEY
 from backend.services.payments import charges
 
 log = logging.getLogger("backend.background")

@@ -13,15 +13,19 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from backend.adapters.payments import PaymentGateway
 from backend.db import Database
 from backend.domain.errors import InvalidInput
 from backend.services.actors import Actor
 from backend.services.policy import Policy
+from backend.settings import Settings
 
 T = TypeVar("T")
 
 DB_KEY = web.AppKey("db", Database)
 POLICY_KEY = web.AppKey("policy", Policy)
+SETTINGS_KEY = web.AppKey("settings", Settings)
+GATEWAY_KEY = web.AppKey("payment_gateway", PaymentGateway)
 ACTOR_KEY = web.RequestKey("actor", Actor)
 
 
@@ -70,6 +74,15 @@ def actor(request: web.Request) -> Actor:
 def policy(request: web.Request) -> Policy:
     """The operator's policies, built once by the app factory from its settings."""
     return request.app[POLICY_KEY]
+
+
+def gateway(request: web.Request) -> PaymentGateway:
+    """The payment provider, built once by the app factory."""
+    return request.app[GATEWAY_KEY]
+
+
+def settings(request: web.Request) -> Settings:
+    return request.app[SETTINGS_KEY]
 
 
 async def call(request: web.Request, service: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.http import actor, call, json_body, path_id, policy, respond
-from backend.api.routes.payments import settle_booking_payment
+from backend.api.http import actor, call, gateway, json_body, path_id, policy, respond
 from backend.domain.errors import InvalidInput
 from backend.services import bookings
 
@@ -61,18 +60,16 @@ async def cancellation_preview(request: web.Request) -> web.Response:
 
 @routes.post("/bookings/{id}/cancel")
 async def cancel(request: web.Request) -> web.Response:
-    cancelled = await call(request, bookings.cancel, actor(request), path_id(request),
-                           policy=policy(request))
-    await settle_booking_payment(request, cancelled.id)
-    return respond(cancelled)
+    return respond(await call(request, bookings.cancel, actor(request), path_id(request),
+                              policy=policy(request), gateway=gateway(request)))
 
 
 @routes.post("/bookings/{id}/reschedule")
 async def reschedule(request: web.Request) -> web.Response:
     body = await json_body(request)
     moved = await call(request, bookings.reschedule, actor(request), path_id(request),
-                       starts_at=body.get("starts_at"), policy=policy(request))
-    await settle_booking_payment(request, path_id(request))
+                       starts_at=body.get("starts_at"), policy=policy(request),
+                       gateway=gateway(request))
     return respond(moved, status=201)
 
 
@@ -86,6 +83,5 @@ async def therapist_bookings(request: web.Request) -> web.Response:
 @routes.post("/therapist/bookings/{id}/{verb:confirm|decline|complete|cancel|waive}")
 async def therapist_action(request: web.Request) -> web.Response:
     service = _THERAPIST_ACTIONS[request.match_info["verb"]]
-    changed = await call(request, service, actor(request), path_id(request))
-    await settle_booking_payment(request, changed.id)
-    return respond(changed)
+    return respond(await call(request, service, actor(request), path_id(request),
+                              gateway=gateway(request)))

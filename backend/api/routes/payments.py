@@ -14,32 +14,12 @@ from aiohttp import web
 
 from backend.adapters import stripe_events
 from backend.adapters.offline_gateway import OfflineGateway
-from backend.adapters.payments import PaymentGateway
-from backend.api.http import actor, call, policy, respond
+from backend.api.http import actor, call, gateway, policy, respond, settings
 from backend.services import notifications, reports
-from backend.services.payments import cards, charges, webhooks
-from backend.settings import Settings
+from backend.services.payments import cards, webhooks
 
 log = logging.getLogger("backend.payments")
 routes = web.RouteTableDef()
-
-GATEWAY_KEY = web.AppKey("payment_gateway", PaymentGateway)
-SETTINGS_KEY = web.AppKey("settings", Settings)
-
-
-def _gateway(request: web.Request) -> PaymentGateway:
-    return request.app[GATEWAY_KEY]
-
-
-async def settle_booking_payment(request: web.Request, booking_id: int) -> None:
-    """After a booking change has committed: charge it, or refund it, as it now requires.
-    The change stands whatever happens here; a payment problem reaches the admins as a
-    notification, never as an error to the person who changed the booking."""
-    try:
-        await call(request, charges.settle_booking, _gateway(request), booking_id)
-    except Exception:
-        log.exception("settling the payment of booking %s failed", booking_id)
-
 
 @routes.get("/organisation/card")
 async def show_card(request: web.Request) -> web.Response:
@@ -48,7 +28,7 @@ async def show_card(request: web.Request) -> web.Response:
 
 @routes.post("/organisation/card/setup")
 async def start_card_setup(request: web.Request) -> web.Response:
-    return respond(await call(request, cards.start_card_setup, _gateway(request),
+    return respond(await call(request, cards.start_card_setup, gateway(request),
                               actor(request)), status=201)
 
 
@@ -65,12 +45,12 @@ async def spend_report(request: web.Request) -> web.Response:
 
 @routes.post("/stripe/webhook")
 async def stripe_webhook(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS_KEY]
+    config = settings(request)
     event = stripe_events.read_event(
         await request.read(), request.headers.get(stripe_events.SIGNATURE_HEADER),
-        secret=settings.stripe_webhook_secret,
-        tolerance_seconds=settings.stripe_webhook_tolerance_seconds)
-    result = await call(request, webhooks.apply_event, _gateway(request), event)
+        secret=config.stripe_webhook_secret,
+        tolerance_seconds=config.stripe_webhook_tolerance_seconds)
+    result = await call(request, webhooks.apply_event, gateway(request), event)
     return respond({"received": True, "outcome": result.outcome})
 
 
@@ -87,12 +67,12 @@ def _page(title: str, body: str, status: int = 200) -> web.Response:
 
 
 def _offline_setup(request: web.Request) -> tuple[OfflineGateway, str]:
-    gateway = _gateway(request)
+    offline = gateway(request)
     session_id = request.query.get("session", "")
-    if not isinstance(gateway, OfflineGateway) or not gateway.knows_setup(session_id):
+    if not isinstance(offline, OfflineGateway) or not offline.knows_setup(session_id):
         raise web.HTTPNotFound(reason="This card page has expired. Ask the assistant for a "
                                       "new link.")
-    return gateway, session_id
+    return offline, session_id
 
 
 @routes.get("/offline-checkout")
@@ -110,10 +90,10 @@ async def offline_checkout(request: web.Request) -> web.Response:
 
 @routes.post("/offline-checkout")
 async def offline_checkout_save(request: web.Request) -> web.Response:
-    gateway, session_id = _offline_setup(request)
+    offline, session_id = _offline_setup(request)
     form = await request.post()
-    event = gateway.complete_setup(session_id, declining=form.get("card") == "declining")
-    await call(request, webhooks.apply_event, gateway, event)  # what Stripe's webhook does
+    event = offline.complete_setup(session_id, declining=form.get("card") == "declining")
+    await call(request, webhooks.apply_event, offline, event)  # what Stripe's webhook does
     return _page("Card saved", "<p>The test card is saved. You can close this page and go "
                                "back to the chat.</p>")
 

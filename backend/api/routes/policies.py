@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.http import respond
-from backend.api.routes.payments import SETTINGS_KEY
+from backend.api.http import respond, settings
 from backend.services import policies
 
 routes = web.RouteTableDef()
@@ -13,4 +12,4 @@ routes = web.RouteTableDef()
 
 @routes.get("/policies")
 async def describe(request: web.Request) -> web.Response:
-    return respond(policies.describe(request.app[SETTINGS_KEY]))
+    return respond(policies.describe(settings(request)))

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.adapters.payments import PaymentGateway
 from backend.db import Database
 from backend.domain import cancellation
 from backend.domain.booking import Event
@@ -17,7 +18,7 @@ from backend.models import Booking, Member, Organisation
 from backend.models.base import utcnow
 from backend.services import audit
 from backend.services.actors import Actor, require_member
-from backend.services.bookings import checks, lifecycle, vouchers
+from backend.services.bookings import checks, lifecycle, settlement, vouchers
 from backend.services.bookings.views import BookingView, not_found, view
 from backend.services.policy import DEFAULT_POLICY, Policy
 from backend.services.validation import choice, identifier
@@ -99,8 +100,9 @@ def cancellation_preview(db: Database, actor: Actor, booking_id: object, *,
 
 
 def cancel(db: Database, actor: Actor, booking_id: object, *,
-           policy: Policy = DEFAULT_POLICY) -> BookingView:
-    """Cancel by the member: in time the session goes back to the grant, late it is used."""
+           policy: Policy = DEFAULT_POLICY, gateway: PaymentGateway | None = None) -> BookingView:
+    """Cancel by the member: in time the session goes back to the grant, late it is used (and
+    charged, through `gateway`); a refund is due for a payment no longer owed."""
     organisation_id = require_member(actor)
     booking_id = identifier(booking_id, "booking id")
     with db.transaction() as session:
@@ -110,11 +112,15 @@ def cancel(db: Database, actor: Actor, booking_id: object, *,
                         else Event.CANCEL_IN_TIME)
         audit.record(session, actor, "booking.cancelled", "booking", booking.id,
                      organisation_id=organisation_id, late=terms.late)
-        return view(session, booking)
+        payment = settlement.claim(session, booking.id, gateway)
+        cancelled = view(session, booking)
+    settlement.complete(db, gateway, payment)
+    return cancelled
 
 
 def reschedule(db: Database, actor: Actor, booking_id: object, *, starts_at: object,
-               policy: Policy = DEFAULT_POLICY) -> BookingView:
+               policy: Policy = DEFAULT_POLICY,
+               gateway: PaymentGateway | None = None) -> BookingView:
     """Move a booking to another slot of the same therapist, in one transaction: the new
     booking takes over the same voucher, so the grant's session is never released meanwhile."""
     organisation_id = require_member(actor)
@@ -139,7 +145,10 @@ def reschedule(db: Database, actor: Actor, booking_id: object, *, starts_at: obj
         vouchers.move(session, old.id, new.id)
         audit.record(session, actor, "booking.rescheduled", "booking", new.id,
                      organisation_id=organisation_id, rescheduled_from_id=old.id)
-        return view(session, new)
+        payment = settlement.claim(session, old.id, gateway)  # the old one is no longer owed
+        moved = view(session, new)
+    settlement.complete(db, gateway, payment)
+    return moved
 
 
 def _members_booking(session: Session, actor: Actor, booking_id: int) -> Booking:

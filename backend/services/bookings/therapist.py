@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from backend.adapters.payments import PaymentGateway
 from backend.db import Database
 from backend.domain import booking as lifecycle_rules
 from backend.domain.booking import Event
@@ -13,7 +14,7 @@ from backend.models import Booking, Member
 from backend.models.base import utcnow
 from backend.services import audit
 from backend.services.actors import Actor, require_therapist
-from backend.services.bookings import lifecycle, vouchers
+from backend.services.bookings import lifecycle, settlement, vouchers
 from backend.services.bookings.views import BookingView, not_found, view
 from backend.services.validation import choice, identifier
 
@@ -39,31 +40,40 @@ def list_for_therapist(db: Database, actor: Actor, *,
         return [view(session, booking, for_therapist=True) for booking in rows]
 
 
-def confirm(db: Database, actor: Actor, booking_id: object) -> BookingView:
-    return answer(db, actor, booking_id, Event.CONFIRM)
+def confirm(db: Database, actor: Actor, booking_id: object, *,
+            gateway: PaymentGateway | None = None) -> BookingView:
+    """Confirm a requested session; the organisation's card is charged for it through `gateway`
+    when its organisation pays."""
+    return answer(db, actor, booking_id, Event.CONFIRM, gateway=gateway)
 
 
-def decline(db: Database, actor: Actor, booking_id: object) -> BookingView:
-    return answer(db, actor, booking_id, Event.DECLINE)
+def decline(db: Database, actor: Actor, booking_id: object, *,
+            gateway: PaymentGateway | None = None) -> BookingView:
+    return answer(db, actor, booking_id, Event.DECLINE, gateway=gateway)
 
 
-def complete(db: Database, actor: Actor, booking_id: object) -> BookingView:
-    return answer(db, actor, booking_id, Event.COMPLETE)
+def complete(db: Database, actor: Actor, booking_id: object, *,
+             gateway: PaymentGateway | None = None) -> BookingView:
+    return answer(db, actor, booking_id, Event.COMPLETE, gateway=gateway)
 
 
-def cancel_by_therapist(db: Database, actor: Actor, booking_id: object) -> BookingView:
+def cancel_by_therapist(db: Database, actor: Actor, booking_id: object, *,
+                        gateway: PaymentGateway | None = None) -> BookingView:
     """The therapist cancels: the member never loses the session, however late."""
-    return answer(db, actor, booking_id, Event.CANCEL_BY_THERAPIST)
+    return answer(db, actor, booking_id, Event.CANCEL_BY_THERAPIST, gateway=gateway)
 
 
-def waive_late_cancellation(db: Database, actor: Actor, booking_id: object) -> BookingView:
-    """The therapist lets a late cancellation off: the session goes back to the grant (the
-    payments work refunds a charge already taken for it)."""
-    return answer(db, actor, booking_id, Event.WAIVE)
+def waive_late_cancellation(db: Database, actor: Actor, booking_id: object, *,
+                            gateway: PaymentGateway | None = None) -> BookingView:
+    """The therapist lets a late cancellation off: the session goes back to the grant, and a
+    charge already taken for it is refunded."""
+    return answer(db, actor, booking_id, Event.WAIVE, gateway=gateway)
 
 
-def answer(db: Database, actor: Actor, booking_id: object, event: Event) -> BookingView:
-    """Apply the therapist's `event` to one of their bookings, as the lifecycle table says."""
+def answer(db: Database, actor: Actor, booking_id: object, event: Event, *,
+           gateway: PaymentGateway | None = None) -> BookingView:
+    """Apply the therapist's `event` to one of their bookings, as the lifecycle table says, and
+    settle what the organisation owes for it in the same transaction."""
     therapist_id = require_therapist(actor)
     booking_id = identifier(booking_id, "booking id")
     with db.transaction() as session:
@@ -85,4 +95,7 @@ def answer(db: Database, actor: Actor, booking_id: object, event: Event) -> Book
         member = session.get(Member, booking.member_id)
         audit.record(session, actor, _AUDIT_ACTIONS[event], "booking", booking.id,
                      organisation_id=member.organisation_id)
-        return view(session, booking, for_therapist=True)
+        payment = settlement.claim(session, booking.id, gateway)
+        answered = view(session, booking, for_therapist=True)
+    settlement.complete(db, gateway, payment)
+    return answered
