@@ -23,6 +23,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from backend.domain.coverage import EXPLANATIONS
+from backend.domain.enums import Coverage
 from backend.models import Voucher
 from tests.e2e.backend_api import ADMIN, BackendApi
 from tests.e2e.chat import (
@@ -210,6 +212,20 @@ async def test_a_risk_statement_in_the_booking_form_gets_crisis_resources_at_onc
     assert len((await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]) == 1
 
 
+async def test_policy_answers_carry_the_backends_figures_and_wording(
+        stack: Stack, http: aiohttp.ClientSession):
+    chat = RestChat(http, stack.rasa_url, new_sender("asking"))
+    assert mentions(r"cancel up to 48 hours before")(
+        await chat.say("what is the cancellation policy?")), chat.transcript()
+    assert mentions(r"fewer than 5 people")(
+        await chat.say("will my employer know i'm seeing a therapist")), chat.transcript()
+    assert mentions(re.escape(EXPLANATIONS[Coverage.NEW_RELATIONSHIP]))(
+        await chat.say("what are the coverage options")), chat.transcript()
+    assert mentions(r"within 4 business hours")(
+        await chat.say("how long do therapists take to confirm a booking?")), chat.transcript()
+    assert mentions(r"voucher")(await chat.say("how do vouchers work")), chat.transcript()
+
+
 async def test_a_stopped_backend_gets_a_friendly_message_and_no_stack_trace(
         stack: Stack, http: aiohttp.ClientSession):
     backend_process = next(p for p in stack.processes if p.name == "backend")
@@ -227,6 +243,9 @@ async def test_a_stopped_backend_gets_a_friendly_message_and_no_stack_trace(
             assert replies and said.strip(), chat.transcript()
             assert re.search(r"try again|can't reach|unavailable", said, re.I), said
             assert not TRACEBACK.search(said), said
+        chat = RestChat(http, stack.rasa_url, "ben")  # questions are still answered
+        said = text_of(await chat.say("what is the cancellation policy?"))
+        assert re.search(r"cancel", said, re.I) and not TRACEBACK.search(said), chat.transcript()
     finally:
         restarted = _launch(stack, "backend", list(command), environment)
         _wait_until_up(restarted, f"{stack.backend_url}/health", 60)
