@@ -12,11 +12,6 @@ from contracts.backend_client import BackendClient, BackendError
 from contracts.settings import ActionSettings
 
 TIMEZONE = ActionSettings.from_environment().service_timezone
-COVERAGE_WORDS = {
-    "first_relationship": "first relationship (any therapist, for people who have never booked)",
-    "existing_relationship": "existing relationship (only a therapist they have already seen)",
-    "new_relationship": "new relationship (only therapists they have not seen)",
-}
 _vocabulary_cache: dict[str, list[str]] = {}
 
 
@@ -65,7 +60,3 @@ async def vocabulary(client: BackendClient) -> dict[str, list[str]]:
         except BackendError:
             return {}
     return _vocabulary_cache
-
-
-def coverage_words(coverage: str | None) -> str:
-    return COVERAGE_WORDS.get(coverage or "", (coverage or "").replace("_", " "))
