@@ -52,6 +52,11 @@ def refusal(grant: GrantFacts, therapist_id: int) -> Conflict | None:
     return None if problem is None else Conflict(problem, code="coverage")
 
 
+def open_for_bookings(grant: GrantFacts) -> bool:
+    """Whether the grant can pay for a new session at all (its coverage decides with whom)."""
+    return grant.status is AuthorisationStatus.ACTIVE and grant.sessions_remaining > 0
+
+
 def no_sessions_left(grant: GrantFacts) -> Conflict:
     return Conflict(f"You have used all {grant.sessions_per_user} sessions of "
                     f"“{grant.offer_name}”. You can ask your admin for more.",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.db import Database
 from backend.domain import coverage as coverage_rules
+from backend.domain import grants as grant_rules
 from backend.domain.enums import (
     RELATIONSHIP_BOOKING_STATUSES,
     Access,
@@ -57,6 +58,18 @@ def seen_therapists(session: Session, member_id: int, *, excluding_grant: int | 
         query = query.where(or_(Voucher.grant_id.is_(None), Voucher.grant_id != excluding_grant))
     return set(session.scalars(query))
 
+
+
+def facts(session: Session, grant: Grant) -> grant_rules.GrantFacts:
+    """What the rules of backend/domain/grants.py need to know about one of a member's grants."""
+    authorisation = grant.authorisation
+    return grant_rules.GrantFacts(
+        id=grant.id, offer_name=authorisation.name, status=authorisation.status,
+        coverage=authorisation.coverage, sessions_per_user=authorisation.sessions_per_user,
+        sessions_remaining=grant.sessions_remaining,
+        seen=frozenset(seen_therapists(session, grant.member_id,
+                                              excluding_grant=grant.id)),
+    )
 
 def unjoined_offers(session: Session, organisation_id: int, member_id: int
                     ) -> list[Authorisation]:

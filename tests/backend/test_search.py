@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from backend.db import Database
 from backend.demo_directory import Profile, add_therapist
+from backend.domain.enums import AuthorisationStatus
 from backend.domain.errors import InvalidInput, NotFound
 from backend.domain.slots import Window
-from backend.models import AuditEvent, Booking, Therapist
+from backend.models import AuditEvent, Authorisation, Booking, Therapist
 from backend.services import bookings, grants
 from backend.services import search as therapists
 from backend.services.policy import DEFAULT_POLICY
@@ -212,10 +213,20 @@ def _member_with_offer(db, coverage: str, seen: list[int]):
 
 
 def test_existing_relationship_grant_finds_only_therapists_already_seen(db):
-    seen, other = add(db), add(db)
+    seen, _unseen = add(db), add(db)
     member, grant = _member_with_offer(db, "existing_relationship", [seen])
     assert found(db, {"grant_id": grant.id}, member) == [seen]
+    # Naming no grant lists what one of the member's grants pays for, as booking then picks it.
+    assert found(db, {}, member) == [seen]
+
+
+def test_with_no_grant_that_can_pay_the_search_lists_everyone(db):
+    seen, other = add(db), add(db)
+    member, grant = _member_with_offer(db, "existing_relationship", [seen])
+    with db.transaction() as session:
+        session.get(Authorisation, grant.authorisation_id).status = AuthorisationStatus.PAUSED
     assert set(found(db, {}, member)) == {seen, other}
+    assert set(found(db, {}, factories.stranger(db))) == {seen, other}
 
 
 def test_new_relationship_grant_finds_only_therapists_not_seen(db):

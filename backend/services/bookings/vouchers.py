@@ -35,7 +35,8 @@ def hold_session(session: Session, actor: Actor, therapist_id: int,
     candidates = session.scalars(
         select(Grant).where(Grant.member_id == member_id).order_by(Grant.id)).all()
     rows = {grant.id: grant for grant in candidates}
-    choice = grant_rules.choose([_facts(session, grant) for grant in candidates], therapist_id)
+    choice = grant_rules.choose([grants.facts(session, grant) for grant in candidates],
+                                therapist_id)
     for facts in choice.usable:
         if _take_session(session, rows[facts.id]):
             return rows[facts.id]
@@ -50,11 +51,11 @@ def _hold_named(session: Session, member_id: int, therapist_id: int, grant_id: i
     grant = session.get(Grant, grant_id)
     if grant is None or grant.member_id != member_id:
         raise NotFound("You have no place on an offer with that id.")
-    refusal = grant_rules.refusal(_facts(session, grant), therapist_id)
+    refusal = grant_rules.refusal(grants.facts(session, grant), therapist_id)
     if refusal is not None:
         raise refusal
     if not _take_session(session, grant):
-        facts = _facts(session, grant)
+        facts = grants.facts(session, grant)
         raise grant_rules.refusal(facts, therapist_id) or grant_rules.no_sessions_left(facts)
     return grant
 
@@ -79,17 +80,6 @@ def _join_offer(session: Session, actor: Actor, therapist_id: int) -> Grant | No
         if _take_session(session, grant):
             return grant
     return None
-
-
-def _facts(session: Session, grant: Grant) -> grant_rules.GrantFacts:
-    authorisation = grant.authorisation
-    return grant_rules.GrantFacts(
-        id=grant.id, offer_name=authorisation.name, status=authorisation.status,
-        coverage=authorisation.coverage, sessions_per_user=authorisation.sessions_per_user,
-        sessions_remaining=grant.sessions_remaining,
-        seen=frozenset(grants.seen_therapists(session, grant.member_id,
-                                              excluding_grant=grant.id)),
-    )
 
 
 def _take_session(session: Session, grant: Grant) -> bool:

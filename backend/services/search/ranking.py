@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from backend.db import Database
 from backend.domain import coverage as coverage_rules
+from backend.domain import grants as grant_rules
 from backend.domain.directory import ISSUES, LANGUAGES, THERAPY_TYPES
 from backend.domain.errors import NotFound
 from backend.models import Grant, Therapist
 from backend.models.therapist import HOUR_COLUMNS, MODALITY_BITS
 from backend.services.actors import Actor
-from backend.services.grants import seen_therapists
+from backend.services.grants import facts, seen_therapists
 from backend.services.policy import DEFAULT_POLICY, Policy
 from backend.services.search.filters import ALL_HOURS, Query, parse_filters
 from backend.services.search.profiles import TherapistProfile, profiles
@@ -72,8 +73,9 @@ def search(db: Database, actor: Actor, filters: object, *,
     now = datetime.now(timezone.utc)
     with db.reader() as session:
         conditions = _conditions(query)
-        if query.grant_id is not None:
-            conditions.append(_coverage_condition(session, actor, query.grant_id))
+        paid = _paid_condition(session, actor, query.grant_id)
+        if paid is not None:
+            conditions.append(paid)
         ranked = _top(session, query, conditions, now, policy)
         found = profiles(session, [candidate.id for candidate, _ in ranked])
     results = [
@@ -115,6 +117,23 @@ def _conditions(query: Query) -> list[ColumnElement[bool]]:
                                 for column, hours in zip(_HOURS, query.day_hours, strict=True)
                                 if hours)))
     return conditions
+
+
+def _paid_condition(session: Session, actor: Actor,
+                    grant_id: int | None) -> ColumnElement[bool] | None:
+    """The therapists the named grant pays for; with none named, those one of the member's
+    grants open for bookings pays for (a booking then picks that grant). None when no grant can
+    pay: a search for self-pay or for an all-members offer lists every therapist."""
+    if grant_id is not None:
+        return _coverage_condition(session, actor, grant_id)
+    if actor.member_id is None:
+        return None
+    usable = [grant for grant in session.scalars(select(Grant)
+                                                 .where(Grant.member_id == actor.member_id))
+              if grant_rules.open_for_bookings(facts(session, grant))]
+    if not usable:
+        return None
+    return or_(*(_coverage_condition(session, actor, grant.id) for grant in usable))
 
 
 def _coverage_condition(session: Session, actor: Actor, grant_id: int) -> ColumnElement[bool]:
