@@ -26,7 +26,7 @@ from backend.domain.errors import NotFound
 from backend.models import Grant, Therapist
 from backend.models.therapist import HOUR_COLUMNS, MODALITY_BITS
 from backend.services.actors import Actor
-from backend.services.grants import facts, seen_therapists
+from backend.services.grants import facts
 from backend.services.policy import DEFAULT_POLICY, Policy
 from backend.services.search.filters import ALL_HOURS, Query, parse_filters
 from backend.services.search.profiles import TherapistProfile, profiles
@@ -125,24 +125,23 @@ def _paid_condition(session: Session, actor: Actor,
     grants open for bookings pays for (a booking then picks that grant). None when no grant can
     pay: a search for self-pay or for an all-members offer lists every therapist."""
     if grant_id is not None:
-        return _coverage_condition(session, actor, grant_id)
+        grant = session.get(Grant, grant_id)
+        if grant is None or actor.member_id is None or grant.member_id != actor.member_id:
+            raise NotFound("You have no place on an offer with that id.")
+        return _covered(facts(session, grant))
     if actor.member_id is None:
         return None
-    usable = [grant for grant in session.scalars(select(Grant)
-                                                 .where(Grant.member_id == actor.member_id))
-              if grant_rules.open_for_bookings(facts(session, grant))]
+    grants = session.scalars(select(Grant).where(Grant.member_id == actor.member_id))
+    usable = [known for known in (facts(session, grant) for grant in grants)
+              if grant_rules.open_for_bookings(known)]
     if not usable:
         return None
-    return or_(*(_coverage_condition(session, actor, grant.id) for grant in usable))
+    return or_(*(_covered(known) for known in usable))
 
 
-def _coverage_condition(session: Session, actor: Actor, grant_id: int) -> ColumnElement[bool]:
+def _covered(grant: grant_rules.GrantFacts) -> ColumnElement[bool]:
     """Only therapists the grant's coverage pays for, by the rules of domain.coverage."""
-    grant = session.get(Grant, grant_id)
-    if grant is None or actor.member_id is None or grant.member_id != actor.member_id:
-        raise NotFound("You have no place on an offer with that id.")
-    seen = seen_therapists(session, actor.member_id, excluding_grant=grant_id)
-    coverage = grant.authorisation.coverage
+    seen, coverage = grant.seen, grant.coverage
     covered_seen = {tid for tid in seen if coverage_rules.covers_therapist(coverage, seen, tid)}
     # Every therapist outside `seen` is alike to the rules; ask about one that cannot exist.
     if coverage_rules.covers_therapist(coverage, seen, 0):
