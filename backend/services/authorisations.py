@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
 from backend.db import Database
 from backend.domain import coverage as coverage_rules
-from backend.domain.confidentiality import disclosed, withheld_reason
-from backend.domain.enums import Access, AuthorisationStatus, ChargeStatus, Coverage, VoucherStatus
+from backend.domain.confidentiality import Cell, withheld_reason
+from backend.domain.enums import Access, AuthorisationStatus, Coverage
 from backend.domain.errors import Conflict, InvalidInput
-from backend.models import Authorisation, Charge, Grant, Voucher
-from backend.services import audit
+from backend.models import Authorisation
+from backend.services import audit, reports
 from backend.services.actors import Actor, owned_by, require_admin
 from backend.services.policy import DEFAULT_POLICY, Policy
 from backend.services.validation import choice, text, whole_number
@@ -75,8 +77,8 @@ def _default_name(coverage: Coverage, sessions: int, limit: int | None) -> str:
     return f"{sessions} sessions, {users}, {coverage_rules.label(coverage)}"
 
 
-def list_for_admin(db: Database, actor: Actor, *,
-                   policy: Policy = DEFAULT_POLICY) -> list[AuthorisationView]:
+def list_for_admin(db: Database, actor: Actor, *, policy: Policy = DEFAULT_POLICY,
+                   now: datetime | None = None) -> list[AuthorisationView]:
     organisation_id = require_admin(actor)
     with db.reader() as session:
         rows = session.scalars(
@@ -84,16 +86,16 @@ def list_for_admin(db: Database, actor: Actor, *,
             .where(Authorisation.organisation_id == organisation_id)
             .order_by(Authorisation.id)
         ).all()
-        return [_view(session, row, policy) for row in rows]
+        return _views(session, rows, policy, now)
 
 
 def get(db: Database, actor: Actor, authorisation_id: int, *,
-        policy: Policy = DEFAULT_POLICY) -> AuthorisationView:
+        policy: Policy = DEFAULT_POLICY, now: datetime | None = None) -> AuthorisationView:
     organisation_id = require_admin(actor)
     with db.reader() as session:
         authorisation = owned_by(session, Authorisation, authorisation_id, organisation_id,
                                         "authorisation")
-        return _view(session, authorisation, policy)
+        return _view(session, authorisation, policy, now)
 
 
 _TRANSITIONS = {
@@ -140,39 +142,45 @@ def top_up(db: Database, actor: Actor, authorisation_id: int,
         return _view(session, authorisation, policy)
 
 
-def _view(session, authorisation: Authorisation, policy: Policy) -> AuthorisationView:
-    return AuthorisationView(
-        id=authorisation.id,
-        name=authorisation.name,
-        coverage=authorisation.coverage,
-        sessions_per_user=authorisation.sessions_per_user,
-        user_limit=authorisation.user_limit,
-        access=authorisation.access,
-        status=authorisation.status,
-        places_left=authorisation.places_left,
-        usage=_usage(session, authorisation, policy.reporting_min_group),
-    )
+def _view(session, authorisation: Authorisation, policy: Policy,
+          now: datetime | None = None) -> AuthorisationView:
+    return _views(session, [authorisation], policy, now)[0]
 
 
-def _usage(session, authorisation: Authorisation, minimum_group: int) -> Usage:
+def _views(session, authorisations: Sequence[Authorisation], policy: Policy,
+           now: datetime | None = None) -> list[AuthorisationView]:
+    if not authorisations:
+        return []
+    cells = reports.released(session, authorisations[0].organisation_id, policy, now)
+    return [
+        AuthorisationView(
+            id=authorisation.id,
+            name=authorisation.name,
+            coverage=authorisation.coverage,
+            sessions_per_user=authorisation.sessions_per_user,
+            user_limit=authorisation.user_limit,
+            access=authorisation.access,
+            status=authorisation.status,
+            places_left=authorisation.places_left,
+            usage=_usage(authorisation,
+                         [cell for cell in cells if cell.authorisation_id == authorisation.id],
+                         policy.reporting_min_group),
+        )
+        for authorisation in authorisations
+    ]
+
+
+def _usage(authorisation: Authorisation, cells: list[Cell], minimum_group: int) -> Usage:
+    """Sums of the released cells only (backend/domain/confidentiality.py)."""
     places = authorisation.grants_count
-    if not disclosed(places, minimum_group):
+    if not cells:
         return Usage(places, None, None, None,
-                     withheld_reason(minimum_group, figures="Session and spend figures",
-                                     counted="have taken a place"))
-    booked, used = session.execute(
-        select(
-            func.count(Voucher.id),
-            func.coalesce(func.sum(case((Voucher.status == VoucherStatus.USED, 1), else_=0)), 0),
-        )
-        .join(Grant, Grant.id == Voucher.grant_id)
-        .where(Grant.authorisation_id == authorisation.id,
-               Voucher.status != VoucherStatus.RELEASED)
-    ).one()
-    spend = session.scalar(
-        select(func.coalesce(func.sum(Charge.amount_minor), 0)).where(
-            Charge.authorisation_id == authorisation.id,
-            Charge.status == ChargeStatus.SUCCEEDED,
-        )
+                     withheld_reason(minimum_group, figures="Session and spend figures"))
+    return Usage(
+        places,
+        sum(cell.count for cell in cells if cell.figure == reports.SESSIONS_BOOKED),
+        sum(cell.count for cell in cells if cell.figure == reports.SESSIONS_USED),
+        sum(cell.total for cell in cells
+            if isinstance(cell.figure, tuple) and cell.figure[0] == reports.CHARGED),
+        None,
     )
-    return Usage(places, booked, used, spend, None)

@@ -1,27 +1,43 @@
-"""Spend reports for admins, from the backend's own ledger of charges.
+"""Spend reports for admins, and the released cells behind every usage or spend figure.
 
-Counts and sums only; a figure about fewer people than the policy's minimum group is withheld
-(backend/domain/confidentiality.py), as in the authorisation usage figures.
+The figures are built from contributions dated when they happened (a booking made, a session
+used, a payment taken or refunded, a payment still owed when its month ended) and shown only as
+sums of released cells: months that have ended, each with at least the policy's minimum group of
+people (backend/domain/confidentiality.py). Refunds and payments are dated by the audit log's
+`charge.succeeded` / `charge.refunded` rows, written by the one place a charge's status moves
+(services/payments/ledger.py), so a later change never rewrites an earlier month.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
 
 from backend.db import Database
-from backend.domain.confidentiality import disclosed, withheld_reason
-from backend.domain.enums import ChargeStatus
-from backend.models import Authorisation, Booking, Charge
+from backend.domain.confidentiality import Cell, Contribution, month_of, released_cells
+from backend.domain.confidentiality import withheld_reason as withheld_wording
+from backend.domain.enums import VoucherStatus
+from backend.models import AuditEvent, Authorisation, Booking, Charge, Grant, Voucher
+from backend.models.base import utcnow
 from backend.services.actors import Actor, require_admin
 from backend.services.policy import DEFAULT_POLICY, Policy
+
+SESSIONS_BOOKED = "sessions_booked"
+SESSIONS_USED = "sessions_used"
+USAGE_FIGURES = (SESSIONS_BOOKED, SESSIONS_USED)
+CHARGED, REFUNDED, UNPAID = "charged", "refunded", "unpaid"  # money figures, per currency
 
 
 @dataclass(frozen=True)
 class Figures:
-    """Per currency: sessions paid and their sum, refunds, and payments still outstanding."""
+    """Per currency: sessions paid and their sum, refunds, and payments still owed at the end
+    of the month they were asked for."""
 
     currency: str
     sessions_charged: int
@@ -42,7 +58,7 @@ class AuthorisationSpend:
 
 @dataclass(frozen=True)
 class MonthSpend:
-    month: str  # "2025-03", by when the charge was made (UTC)
+    month: str  # "2025-03", by when the payment or refund happened (UTC)
     figures: list[Figures] | None
     withheld_reason: str | None
 
@@ -50,52 +66,93 @@ class MonthSpend:
 @dataclass(frozen=True)
 class SpendReport:
     by_authorisation: list[AuthorisationSpend]
-    by_month: list[MonthSpend]
+    by_month: list[MonthSpend]  # only the months with figures released
 
 
-def spend(db: Database, actor: Actor, *, policy: Policy = DEFAULT_POLICY) -> SpendReport:
+def spend(db: Database, actor: Actor, *, policy: Policy = DEFAULT_POLICY,
+          now: datetime | None = None) -> SpendReport:
     organisation_id = require_admin(actor)
-    minimum = policy.reporting_min_group
     with db.reader() as session:
         offers = session.execute(
-            select(Authorisation.id, Authorisation.name, Authorisation.grants_count)
+            select(Authorisation.id, Authorisation.name)
             .where(Authorisation.organisation_id == organisation_id)
             .order_by(Authorisation.id)
         ).all()
-        charges = session.execute(
-            select(Charge.authorisation_id, Charge.created_at, Charge.status, Charge.currency,
-                   Charge.amount_minor, Booking.member_id)
-            .join(Booking, Booking.id == Charge.booking_id)
-            .where(Charge.organisation_id == organisation_id)
-        ).all()
-    by_offer: dict[int, list] = defaultdict(list)
-    by_month: dict[str, list] = defaultdict(list)
-    for row in charges:
-        by_offer[row.authorisation_id].append(row)
-        by_month[f"{row.created_at:%Y-%m}"].append(row)
-    withheld = withheld_reason(minimum)
+        cells = [cell for cell in released(session, organisation_id, policy, now)
+                 if cell.figure not in USAGE_FIGURES]
+    by_offer: dict[int, list[Cell]] = defaultdict(list)
+    by_month: dict[str, list[Cell]] = defaultdict(list)
+    for cell in cells:
+        by_offer[cell.authorisation_id].append(cell)
+        by_month[cell.month].append(cell)
+    withheld = withheld_wording(policy.reporting_min_group)
     return SpendReport(
         by_authorisation=[
-            # Like the usage figures: by places taken on the authorisation.
             AuthorisationSpend(offer_id, name, _figures(by_offer[offer_id]), None)
-            if disclosed(places, minimum) else AuthorisationSpend(offer_id, name, None, withheld)
-            for offer_id, name, places in offers
+            if by_offer[offer_id] else AuthorisationSpend(offer_id, name, None, withheld)
+            for offer_id, name in offers
         ],
-        by_month=[
-            # A month's figures are about the people charged that month.
-            MonthSpend(month, _figures(rows), None)
-            if disclosed(len({row.member_id for row in rows}), minimum)
-            else MonthSpend(month, None, withheld)
-            for month, rows in sorted(by_month.items())
-        ],
+        by_month=[MonthSpend(month, _figures(rows), None)
+                  for month, rows in sorted(by_month.items())],
     )
 
 
-def _figures(rows: list) -> list[Figures]:
+def released(session: Session, organisation_id: int, policy: Policy,
+             now: datetime | None = None) -> list[Cell]:
+    """The organisation's cells that may be shown at `now` (usage and money figures)."""
+    return released_cells(_contributions(session, organisation_id),
+                          policy.reporting_min_group, now or utcnow())
+
+
+def _contributions(session: Session, organisation_id: int) -> Iterator[Contribution]:
+    vouchers = session.execute(
+        select(Grant.authorisation_id, Booking.member_id, Voucher.created_at, Voucher.status,
+               Voucher.settled_at)
+        .join(Grant, Grant.id == Voucher.grant_id)
+        .join(Booking, Booking.id == Voucher.booking_id)
+        .join(Authorisation, Authorisation.id == Grant.authorisation_id)
+        .where(Authorisation.organisation_id == organisation_id)
+    ).all()
+    for row in vouchers:
+        yield Contribution(row.authorisation_id, SESSIONS_BOOKED, row.member_id, row.created_at)
+        if row.status is VoucherStatus.USED and row.settled_at is not None:
+            yield Contribution(row.authorisation_id, SESSIONS_USED, row.member_id,
+                               row.settled_at)
+    charges = session.execute(
+        select(Charge.id, Charge.authorisation_id, Charge.currency, Charge.amount_minor,
+               Charge.created_at, Booking.member_id)
+        .join(Booking, Booking.id == Charge.booking_id)
+        .where(Charge.organisation_id == organisation_id)
+    ).all()
+    moves = session.execute(
+        select(AuditEvent.subject_id, AuditEvent.action, AuditEvent.at)
+        .where(AuditEvent.organisation_id == organisation_id,
+               AuditEvent.subject_type == "charge",
+               AuditEvent.action.in_(("charge.succeeded", "charge.refunded")))
+    ).all()
+    paid_at = {row.subject_id: row.at for row in moves if row.action == "charge.succeeded"}
+    refunded_at = {row.subject_id: row.at for row in moves if row.action == "charge.refunded"}
+    for charge in charges:
+        paid = paid_at.get(charge.id)
+        if paid is not None:
+            yield _money(charge, CHARGED, paid)
+        if paid is None or month_of(paid) > month_of(charge.created_at):
+            yield _money(charge, UNPAID, charge.created_at)  # still owed when its month ended
+        if charge.id in refunded_at:
+            yield _money(charge, REFUNDED, refunded_at[charge.id])
+
+
+def _money(charge: Row, kind: str, at: datetime) -> Contribution:
+    return Contribution(charge.authorisation_id, (kind, charge.currency), charge.member_id, at,
+                        charge.amount_minor)
+
+
+def _figures(cells: list[Cell]) -> list[Figures]:
+    columns = {CHARGED: 0, REFUNDED: 2, UNPAID: 4}
     totals: dict[str, list[int]] = defaultdict(lambda: [0] * 6)
-    for row in rows:
-        slot = {ChargeStatus.SUCCEEDED: 0, ChargeStatus.REFUNDED: 2}.get(row.status, 4)
-        total = totals[row.currency]
-        total[slot] += 1
-        total[slot + 1] += row.amount_minor
+    for cell in cells:
+        kind, currency = cast(tuple[str, str], cell.figure)
+        total = totals[currency]
+        total[columns[kind]] += cell.count
+        total[columns[kind] + 1] += cell.total
     return [Figures(currency, *values) for currency, values in sorted(totals.items())]

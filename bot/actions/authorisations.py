@@ -188,8 +188,9 @@ def describe_usage(item: dict[str, Any]) -> str:
             f"{item['sessions_per_user']} sessions each")
     if usage.get("withheld_reason"):
         return f"{line}\n   {usage['withheld_reason']}"
-    return (f"{line}; {usage.get('sessions_booked', 0)} sessions booked, "
-            f"{usage.get('sessions_used', 0)} used; spend {format_money(usage.get('spend_minor'))}")
+    return (f"{line}\n   In the months that have ended: {usage.get('sessions_booked', 0)} "
+            f"sessions booked, {usage.get('sessions_used', 0)} used; "
+            f"spend {format_money(usage.get('spend_minor'))}")
 
 
 class ActionListAuthorisations(BackendAction):

@@ -72,5 +72,5 @@ class ActionShowSpend(BackendAction):
         if not lines:
             dispatcher.utter_message(text="Nothing has been spent yet.")
             return []
-        dispatcher.utter_message(text="Spend so far:\n" + "\n".join(lines))
+        dispatcher.utter_message(text="Spend in the months that have ended:\n" + "\n".join(lines))
         return []

@@ -176,7 +176,7 @@ async def test_card_link_and_spend(backend):
     dispatcher, _ = await run(ActionCardLink(), make_tracker(admin.identity))
     assert "secure page: http" in texts(dispatcher)
     dispatcher, _ = await run(ActionShowSpend(), make_tracker(admin.identity))
-    assert texts(dispatcher).startswith("Spend so far:")
+    assert texts(dispatcher).startswith("Spend in the months that have ended:")
 
 
 async def test_news_is_told_after_the_answer_once(backend):
