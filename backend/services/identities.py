@@ -55,6 +55,16 @@ def workspace_of(actor: Actor) -> str:
     return workspace
 
 
+def speaks_from_workspace_of(organisation: Organisation, actor: Actor) -> bool:
+    """Whether the actor's Slack workspace / Teams tenant is the one the organisation connected
+    (False for channels without one)."""
+    column = WORKSPACE_COLUMNS.get(actor.channel)
+    if column is None:
+        return False
+    connected = getattr(organisation, column.key)
+    return connected is not None and workspace_of(actor) == connected
+
+
 def verify(db: Database, actor: Actor, *, email: str | None = None,
            name: str | None = None) -> IdentityView:
     """Link the speaker to their member record when the workspace and email allow it."""

@@ -9,7 +9,7 @@ from backend.api.app import create_app
 from backend.domain.enums import Role
 from backend.domain.errors import Conflict, InvalidInput, PermissionDenied
 from backend.models import AuditEvent, ChatIdentity, Member, Organisation
-from backend.services import actors, identities, organisations
+from backend.services import actors, authorisations, identities, invites, organisations
 from backend.settings import Settings
 from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient
 from tests.backend.concurrently import all_at_once
@@ -158,3 +158,72 @@ async def test_verify_route(api, db):
     status, _ = await api.request("POST", "/identities/verify", identity="teams:tenant-z:o1",
                                   token="wrong")
     assert status == 401
+
+
+# --- redeeming with a verified email: linking only within the organisation ----------------
+
+ADMIN_EMAIL = "boss@acme.example"
+
+
+def _org_with_slack_admin(db, workspace: str | None = "TA") -> tuple[actors.Actor, int]:
+    """Acme, whose admin speaks from Slack workspace `workspace` (connected unless None), and
+    an authorisation with an open invite nobody is named on: (admin, invite code)."""
+    admin = organisations.register(
+        db, actors.resolve(db, f"slack:{workspace or 'TX'}:U1"), name="Acme",
+        admin_name="Boss", admin_email=ADMIN_EMAIL)
+    if workspace:
+        identities.connect_workspace(db, admin)
+    offer = authorisations.create(db, admin, coverage="first_relationship",
+                                  sessions_per_user=3, user_limit=5)
+    return admin, offer.id
+
+
+def _member_of(db, identity: str) -> int | None:
+    return actors.resolve(db, identity).member_id
+
+
+@pytest.mark.parametrize("connected", ["TA", None])
+def test_an_identity_from_another_workspace_cannot_take_over_the_admin(db, connected):
+    admin, offer_id = _org_with_slack_admin(db, connected)
+    code = invites.create(db, admin, offer_id).code
+    attacker = actors.resolve(db, "slack:TB:U666", ADMIN_EMAIL)  # B verified "her" email
+    with pytest.raises(Conflict, match="isn't in Acme's connected workspace") as refused:
+        invites.redeem(db, attacker, code)
+    assert refused.value.code == "identity_outside_organisation"
+    assert _member_of(db, "slack:TB:U666") is None
+    # Nothing changed: the code still works for the person it was given to.
+    assert [view.state for view in invites.list_for_admin(db, admin, offer_id)] == ["open"]
+    newcomer = actors.resolve(db, "slack:TB:U7", "new@elsewhere.example")
+    assert invites.redeem(db, newcomer, code).actor.role is Role.MEMBER
+
+
+async def test_the_takeover_attempt_gets_a_clear_answer_over_http(api, db):
+    admin, offer_id = _org_with_slack_admin(db)
+    code = invites.create(db, admin, offer_id).code
+    status, body = await api.request("POST", "/invites/redeem", identity="teams:tenant-b:o1",
+                                     email=ADMIN_EMAIL, json={"code": code})
+    assert status == 409
+    assert body["error"]["code"] == "identity_outside_organisation"
+    assert "ask your admin for an invite sent to your email address" in body["error"]["message"]
+    status, body = await api.request("GET", "/me", identity="teams:tenant-b:o1",
+                                     email=ADMIN_EMAIL)
+    assert status == 200 and (body["member_id"], body["role"]) == (None, None)
+    assert _member_of(db, "teams:tenant-b:o1") is None
+
+
+def test_the_organisations_own_workspace_links_to_the_member_with_that_email(db):
+    admin, offer_id = _org_with_slack_admin(db)
+    colleague = organisations.add_admin(db, admin, name="Cleo", email="cleo@acme.example")
+    code = invites.create(db, admin, offer_id).code
+    cleo = actors.resolve(db, "slack:TA:U2", "Cleo@acme.example")
+    redemption = invites.redeem(db, cleo, code)
+    assert redemption.actor.member_id == colleague
+    assert redemption.actor.role is Role.ADMIN
+
+
+def test_an_invite_addressed_to_the_email_links_from_any_workspace(db):
+    admin, offer_id = _org_with_slack_admin(db)
+    colleague = organisations.add_admin(db, admin, name="Cleo", email="cleo@acme.example")
+    code = invites.create(db, admin, offer_id, email="cleo@acme.example").code
+    cleo = actors.resolve(db, "teams:tenant-c:o2", "cleo@acme.example")
+    assert invites.redeem(db, cleo, code).actor.member_id == colleague
