@@ -12,8 +12,8 @@ from backend.db import Database
 from backend.domain.enums import Role
 from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.models import ChatIdentity, Member
+from contracts import identity as identity_format
 
-MAX_IDENTITY_LENGTH = 200
 T = TypeVar("T")
 
 
@@ -49,18 +49,18 @@ class Actor:
 SYSTEM = Actor(channel="system", external_id="backend")
 
 
-def parse_identity(value: str) -> tuple[str, str]:
-    """Split "slack:T123:U456" into ("slack", "T123:U456")."""
-    channel, sep, external_id = value.strip().partition(":")
-    if not sep or not channel or not external_id or len(value) > MAX_IDENTITY_LENGTH:
-        raise InvalidInput(
-            "The acting identity must look like 'channel:id', e.g. 'slack:T123:U456'."
-        )
-    return channel.lower(), external_id
+def parse_identity(value: str) -> identity_format.ChatIdentity:
+    """The chat identity an `X-Acting-For` value names, in the one format of
+    contracts/identity.py; a clear refusal for anything else."""
+    try:
+        return identity_format.ChatIdentity.parse(value)
+    except ValueError as bad:
+        raise InvalidInput(str(bad)) from None
 
 
 def resolve(db: Database, identity: str, verified_email: str | None = None) -> Actor:
-    channel, external_id = parse_identity(identity)
+    parsed = parse_identity(identity)
+    channel, external_id = parsed.channel, parsed.external_id
     email = verified_email.strip().lower() if verified_email else None
     with db.reader() as session:
         row = session.execute(

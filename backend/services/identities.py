@@ -21,6 +21,7 @@ from backend.models import ChatIdentity, Member, Organisation
 from backend.services import audit
 from backend.services.actors import Actor, find_member_by_email, link_identity, require_admin
 from backend.services.validation import email_address, text
+from contracts import identity as identity_format
 
 # Channels whose identities are "<workspace>:<user>" and which column maps the workspace.
 WORKSPACE_COLUMNS = {"slack": Organisation.slack_team_id, "teams": Organisation.teams_tenant_id}
@@ -48,7 +49,7 @@ def workspace_of(actor: Actor) -> str:
     """The workspace part of a Slack/Teams identity ("T123" of "slack:T123:U456")."""
     if actor.channel not in WORKSPACE_COLUMNS:
         raise InvalidInput(f"Identities of the '{actor.channel}' channel have no workspace.")
-    workspace, sep, user = actor.external_id.partition(":")
+    workspace, sep, user = actor.external_id.partition(identity_format.SEPARATOR)
     if not sep or not workspace or not user:
         raise InvalidInput(f"A {actor.channel} identity looks like '{actor.channel}:"
                            "<workspace>:<user>'.")
@@ -129,7 +130,9 @@ def _linked(session: Session, actor: Actor) -> IdentityView | None:
 
 
 def _in_domain(email: str, domain: str | None) -> bool:
-    return bool(domain) and email.rsplit("@", 1)[-1] == domain.lower()
+    if not domain:
+        return False
+    return email.rsplit("@", 1)[-1] == domain.lower()
 
 
 @dataclass(frozen=True)

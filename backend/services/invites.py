@@ -188,31 +188,32 @@ def _redeem(session: Session, actor: Actor, invite: Invite, name: object) -> Red
 
 def _member_for(session: Session, actor: Actor, invite: Invite, name: object) -> Member:
     if actor.member_id is not None:
-        return session.get(Member, actor.member_id)
+        return session.get_one(Member, actor.member_id)
     email = actor.verified_email or invite.email
     member = find_member_by_email(session, invite.organisation_id, email) if email else None
-    if member is not None and not _may_take_over(session, actor, invite, email):
-        organisation = session.get(Organisation, invite.organisation_id)
+    if member is not None and email is not None:
+        _refuse_takeover(session, actor, invite, email)
+        return member
+    display = name.strip()[:200] if isinstance(name, str) and name.strip() else "Member"
+    member = Member(organisation_id=invite.organisation_id, name=display, email=email)
+    session.add(member)
+    session.flush()
+    return member
+
+
+def _refuse_takeover(session: Session, actor: Actor, invite: Invite, email: str) -> None:
+    """A chat identity joins an existing member only from the organisation's connected
+    workspace or tenant, or with an invite addressed to that very email (the admin vouched for
+    it): a verified email from another workspace proves nothing to this organisation."""
+    if invite.email is not None and invite.email.lower() == email.lower():
+        return
+    organisation = session.get_one(Organisation, invite.organisation_id)
+    if not speaks_from_workspace_of(organisation, actor):
         raise Conflict(
             f"That email address already belongs to someone at {organisation.name}, and this "
             f"chat account isn't in {organisation.name}'s connected workspace, so I can't sign "
             "you in as them. Message me from your organisation's workspace, or ask your admin "
             "for an invite sent to your email address.", code="identity_outside_organisation")
-    if member is None:
-        display = name.strip()[:200] if isinstance(name, str) and name.strip() else "Member"
-        member = Member(organisation_id=invite.organisation_id, name=display, email=email)
-        session.add(member)
-        session.flush()
-    return member
-
-
-def _may_take_over(session: Session, actor: Actor, invite: Invite, email: str) -> bool:
-    """A chat identity joins an existing member only from the organisation's connected
-    workspace or tenant, or with an invite addressed to that very email (the admin vouched for
-    it): a verified email from another workspace proves nothing to this organisation."""
-    if invite.email is not None and invite.email.lower() == email.lower():
-        return True
-    return speaks_from_workspace_of(session.get(Organisation, invite.organisation_id), actor)
 
 
 def _is_member_with_email(session: Session, actor: Actor, email: str) -> bool:

@@ -46,9 +46,9 @@ def therapist(db: Database, *, windows: list[tuple[int, int, int]] | None = None
 def therapist_actor(db: Database, therapist_id: int) -> actors.Actor:
     """A chat identity bound to the therapist."""
     identity = factories.new_identity("therapist")
-    channel, external_id = actors.parse_identity(identity)
+    parsed = actors.parse_identity(identity)
     with db.transaction() as session:
-        session.add(ChatIdentity(channel=channel, external_id=external_id,
+        session.add(ChatIdentity(channel=parsed.channel, external_id=parsed.external_id,
                                  therapist_id=therapist_id))
     return actors.resolve(db, identity)
 

@@ -36,8 +36,9 @@ def add_member(db: Database, organisation_id: int, *, role: Role = Role.MEMBER,
                         email=email or f"person{n}@example.com", role=role)
         session.add(member)
         session.flush()
-        channel, external_id = actors.parse_identity(identity)
-        session.add(ChatIdentity(channel=channel, external_id=external_id, member_id=member.id))
+        parsed = actors.parse_identity(identity)
+        session.add(ChatIdentity(channel=parsed.channel, external_id=parsed.external_id,
+                                 member_id=member.id))
     return actors.resolve(db, identity)
 
 

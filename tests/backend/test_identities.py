@@ -11,6 +11,7 @@ from backend.domain.errors import Conflict, InvalidInput, PermissionDenied
 from backend.models import AuditEvent, ChatIdentity, Member, Organisation
 from backend.services import actors, authorisations, identities, invites, organisations
 from backend.settings import Settings
+from contracts import identity as identity_format
 from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient
 from tests.backend.concurrently import all_at_once
 from tests.backend.factories import add_member, register_organisation
@@ -35,6 +36,13 @@ def _organisation(db, *, domain: str | None = "acme.example", slack: str | None 
 
 def _verify(db, identity: str, email: str | None = None, name: str | None = None):
     return identities.verify(db, actors.resolve(db, identity), email=email, name=name)
+
+
+def test_acting_identities_are_read_in_the_format_of_the_contract():
+    assert actors.parse_identity(" Slack:T1:U2 ") == identity_format.slack("T1", "U2")
+    for malformed in ("no-channel-here", ":U2", "slack:", "slack:" + "x" * 200):
+        with pytest.raises(InvalidInput, match="must look like 'channel:id'"):
+            actors.parse_identity(malformed)
 
 
 def test_known_email_links_the_slack_identity_to_the_member(db):
