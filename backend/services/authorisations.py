@@ -151,7 +151,8 @@ def _views(session, authorisations: Sequence[Authorisation], policy: Policy,
            now: datetime | None = None) -> list[AuthorisationView]:
     if not authorisations:
         return []
-    cells = reports.released(session, authorisations[0].organisation_id, policy, now)
+    cells = reports.released(session, authorisations[0].organisation_id, policy, now,
+                             authorisation_ids=[row.id for row in authorisations])
     return [
         AuthorisationView(
             id=authorisation.id,

@@ -3,15 +3,16 @@
 The figures are built from contributions dated when they happened (a booking made, a session
 used, a payment taken or refunded, a payment still owed when its month ended) and shown only as
 sums of released cells: months that have ended, each with at least the policy's minimum group of
-people (backend/domain/confidentiality.py). Refunds and payments are dated by the audit log's
-`charge.succeeded` / `charge.refunded` rows, written by the one place a charge's status moves
-(services/payments/ledger.py), so a later change never rewrites an earlier month.
+people (backend/domain/confidentiality.py). Sessions used, payments and refunds are dated by the
+audit log (`booking.completed`, a late `booking.cancelled`, `charge.succeeded`,
+`charge.refunded`), written where the booking's or charge's state moves, so a later change
+(a refund, a waiver) never rewrites an earlier month.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -22,7 +23,6 @@ from sqlalchemy.orm import Session
 from backend.db import Database
 from backend.domain.confidentiality import Cell, Contribution, month_of, released_cells
 from backend.domain.confidentiality import withheld_reason as withheld_wording
-from backend.domain.enums import VoucherStatus
 from backend.models import AuditEvent, Authorisation, Booking, Charge, Grant, Voucher
 from backend.models.base import utcnow
 from backend.services.actors import Actor, require_admin
@@ -31,6 +31,9 @@ from backend.services.policy import DEFAULT_POLICY, Policy
 SESSIONS_BOOKED = "sessions_booked"
 SESSIONS_USED = "sessions_used"
 USAGE_FIGURES = (SESSIONS_BOOKED, SESSIONS_USED)
+# The audit actions after which an organisation-paid session counts as used (a member's
+# cancellation only when it was late).
+_USED_BY = ("booking.completed", "booking.cancelled")
 CHARGED, REFUNDED, UNPAID = "charged", "refunded", "unpaid"  # money figures, per currency
 
 
@@ -98,38 +101,43 @@ def spend(db: Database, actor: Actor, *, policy: Policy = DEFAULT_POLICY,
 
 
 def released(session: Session, organisation_id: int, policy: Policy,
-             now: datetime | None = None) -> list[Cell]:
-    """The organisation's cells that may be shown at `now` (usage and money figures)."""
-    return released_cells(_contributions(session, organisation_id),
+             now: datetime | None = None, *,
+             authorisation_ids: Collection[int] | None = None) -> list[Cell]:
+    """The organisation's cells that may be shown at `now` (usage and money figures), of the
+    given authorisations only if any are named."""
+    return released_cells(_contributions(session, organisation_id, authorisation_ids),
                           policy.reporting_min_group, now or utcnow())
 
 
-def _contributions(session: Session, organisation_id: int) -> Iterator[Contribution]:
+def _contributions(session: Session, organisation_id: int,
+                   authorisation_ids: Collection[int] | None) -> Iterator[Contribution]:
     vouchers = session.execute(
-        select(Grant.authorisation_id, Booking.member_id, Voucher.created_at, Voucher.status,
-               Voucher.settled_at)
+        select(Grant.authorisation_id, Booking.member_id, Voucher.booking_id, Voucher.created_at)
         .join(Grant, Grant.id == Voucher.grant_id)
         .join(Booking, Booking.id == Voucher.booking_id)
         .join(Authorisation, Authorisation.id == Grant.authorisation_id)
-        .where(Authorisation.organisation_id == organisation_id)
+        .where(Authorisation.organisation_id == organisation_id,
+               *_among(Grant.authorisation_id, authorisation_ids))
     ).all()
+    paid_by_organisation = {row.booking_id: row for row in vouchers}
     for row in vouchers:
         yield Contribution(row.authorisation_id, SESSIONS_BOOKED, row.member_id, row.created_at)
-        if row.status is VoucherStatus.USED and row.settled_at is not None:
-            yield Contribution(row.authorisation_id, SESSIONS_USED, row.member_id,
-                               row.settled_at)
+    # Dated when the session came to count as used; a later waiver gives it back to the grant
+    # but does not rewrite the month it was used in.
+    for event in _audited(session, organisation_id, "booking", _USED_BY):
+        voucher = paid_by_organisation.get(event.subject_id)
+        if voucher is not None and (event.action != "booking.cancelled"
+                                    or (event.details or {}).get("late")):
+            yield Contribution(voucher.authorisation_id, SESSIONS_USED, voucher.member_id,
+                               event.at)
     charges = session.execute(
         select(Charge.id, Charge.authorisation_id, Charge.currency, Charge.amount_minor,
                Charge.created_at, Booking.member_id)
         .join(Booking, Booking.id == Charge.booking_id)
-        .where(Charge.organisation_id == organisation_id)
+        .where(Charge.organisation_id == organisation_id,
+               *_among(Charge.authorisation_id, authorisation_ids))
     ).all()
-    moves = session.execute(
-        select(AuditEvent.subject_id, AuditEvent.action, AuditEvent.at)
-        .where(AuditEvent.organisation_id == organisation_id,
-               AuditEvent.subject_type == "charge",
-               AuditEvent.action.in_(("charge.succeeded", "charge.refunded")))
-    ).all()
+    moves = _audited(session, organisation_id, "charge", ("charge.succeeded", "charge.refunded"))
     paid_at = {row.subject_id: row.at for row in moves if row.action == "charge.succeeded"}
     refunded_at = {row.subject_id: row.at for row in moves if row.action == "charge.refunded"}
     for charge in charges:
@@ -140,6 +148,19 @@ def _contributions(session: Session, organisation_id: int) -> Iterator[Contribut
             yield _money(charge, UNPAID, charge.created_at)  # still owed when its month ended
         if charge.id in refunded_at:
             yield _money(charge, REFUNDED, refunded_at[charge.id])
+
+
+def _audited(session: Session, organisation_id: int, subject_type: str,
+             actions: Collection[str]) -> Sequence[Row]:
+    return session.execute(
+        select(AuditEvent.subject_id, AuditEvent.action, AuditEvent.at, AuditEvent.details)
+        .where(AuditEvent.organisation_id == organisation_id,
+               AuditEvent.subject_type == subject_type, AuditEvent.action.in_(actions))
+    ).all()
+
+
+def _among(column, ids: Collection[int] | None) -> list:
+    return [] if ids is None else [column.in_(ids)]
 
 
 def _money(charge: Row, kind: str, at: datetime) -> Contribution:

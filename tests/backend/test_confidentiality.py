@@ -36,11 +36,8 @@ def into_last_month(db) -> None:
     then = utcnow().replace(day=1) - timedelta(days=15)
     with db.transaction() as session:
         session.execute(update(Voucher).values(created_at=then))
-        session.execute(update(Voucher).where(Voucher.settled_at.is_not(None))
-                        .values(settled_at=then))
         session.execute(update(Charge).values(created_at=then))
-        session.execute(update(AuditEvent).where(AuditEvent.subject_type == "charge")
-                        .values(at=then))
+        session.execute(update(AuditEvent).values(at=then))
 
 
 def paid_sessions(org: PayingOrganisation, people: int, start: int = 0) -> list[int]:
@@ -124,3 +121,19 @@ def test_people_from_another_organisation_do_not_fill_a_group(db, gateway):
     usage, report = seen(ours, next_month())
     assert usage.sessions_booked is None and report.by_month == []
     assert seen(theirs, next_month())[0].sessions_booked == 5
+
+
+def test_a_waived_late_cancellation_never_rewrites_the_month_it_was_used_in(org):
+    members = [org.member] + [org.another_member() for _ in range(4)]
+    late = []
+    for n, member in enumerate(members):
+        booking_id = org.book(20 + n, member=member)  # inside the cancellation window
+        assert bookings.cancel(org.db, member, booking_id).voucher_status.value == "used"
+        late.append(booking_id)
+    into_last_month(org.db)
+    before = seen(org)
+    assert (before[0].sessions_booked, before[0].sessions_used) == (5, 5)
+    waived = bookings.waive_late_cancellation(org.db, org.therapist, late[0])
+    assert waived.voucher_status.value == "released"
+    assert seen(org) == before
+    assert seen(org, next_month()) == before

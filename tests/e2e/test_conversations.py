@@ -132,6 +132,9 @@ async def test_an_admin_invites_and_a_new_member_books_paid_by_the_organisation(
 
     authorisation = await backend.get(f"/authorisations/{authorisation_id}", ADMIN)
     assert authorisation["usage"]["places_taken"] == 1
+    # One person's booking shows nowhere to the admin (rule 5: counted on people).
+    assert authorisation["usage"]["sessions_booked"] is None
+    assert "at least 5 people" in authorisation["usage"]["withheld_reason"]
 
 
 async def new_member_searching(stack: Stack, http: aiohttp.ClientSession, backend: BackendApi,
