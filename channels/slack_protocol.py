@@ -89,6 +89,13 @@ class IncomingMessage:
     channel_id: str
     text: str
     thread_ts: str | None = None
+    # Said in a channel others read (a mention, a click there): the bot answers in a DM.
+    shared: bool = False
+
+
+def is_direct(channel_id: str) -> bool:
+    """Direct-message conversation ids start with D; channels with C, private ones with G."""
+    return channel_id.startswith("D")
 
 
 @dataclass(frozen=True)
@@ -137,7 +144,8 @@ def parse_event(envelope: dict[str, Any]) -> SlackRequest:
     # message arrives twice (message.im and app_mention, with different event ids).
     key = f"message:{channel}:{event['ts']}" if event.get("ts") else f"event:{event_id}"
     return IncomingMessage(dedupe_key=key, team_id=team, user_id=user,
-                           channel_id=channel, text=text, thread_ts=thread_ts)
+                           channel_id=channel, text=text, thread_ts=thread_ts,
+                           shared=not is_direct(channel))
 
 
 def parse_interaction(payload: dict[str, Any]) -> SlackRequest:
@@ -154,7 +162,8 @@ def parse_interaction(payload: dict[str, Any]) -> SlackRequest:
     container = payload.get("container") or {}
     key = f"click:{team}:{user['id']}:{button.get('action_ts') or payload.get('trigger_id')}"
     return IncomingMessage(dedupe_key=key, team_id=team, user_id=user["id"], channel_id=channel,
-                           text=str(button["value"]), thread_ts=container.get("thread_ts"))
+                           text=str(button["value"]), thread_ts=container.get("thread_ts"),
+                           shared=not is_direct(channel))
 
 
 def strip_mentions(text: str) -> str:

@@ -192,6 +192,8 @@ class TeamsMessage:
     tenant_id: str
     aad_object_id: str
     activity: dict[str, Any]
+    # Said in a team channel or group chat, not the personal scope: others read the answer.
+    shared: bool = False
 
     def identity(self, email: str | None) -> ChatIdentity:
         return identity.teams(self.tenant_id, self.aad_object_id, email)
@@ -228,8 +230,9 @@ def parse_activity(activity: dict[str, Any]) -> TeamsMessage | Ignored:
         return Ignored("message without tenant, AAD user, conversation or id")
     if not text:
         return Ignored("empty message")
+    scope = (activity.get("conversation") or {}).get("conversationType")
     return TeamsMessage(f"activity:{conversation}:{activity['id']}", text, str(tenant), str(aad),
-                        activity)
+                        activity, shared=scope != "personal")
 
 
 def reply_url(activity: dict[str, Any]) -> str:
