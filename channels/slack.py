@@ -44,6 +44,8 @@ from channels.dedupe import build_deduplicator
 from channels.identity import IdentityClient, VerifiedUser
 from channels.output import WholeMessageOutput
 from channels.slack_protocol import (
+    NO_DIRECT_MESSAGE,
+    POINTER,
     Ignored,
     IncomingMessage,
     SignatureError,
@@ -59,9 +61,6 @@ from contracts.settings import SlackSettings
 
 log = logging.getLogger(__name__)
 
-POINTER = "I've sent you a direct message, <@{user}>: let's talk there, in private."
-NO_DIRECT_MESSAGE = ("I talk one to one only, <@{user}>: please send me a direct message "
-                     "(Apps → Therapy Sessions → Messages).")
 
 
 def slack_error(error: SlackApiError) -> str:

@@ -29,6 +29,10 @@ MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2000
 MAX_ACTIONS_PER_BLOCK = 25
 BUTTON_ACTION_PREFIX = "rasa_button_"
+# Said in a channel, in the mention's thread, when the conversation moves to a direct message.
+POINTER = "I've sent you a direct message, <@{user}>: let's talk there, in private."
+NO_DIRECT_MESSAGE = ("I talk one to one only, <@{user}>: please send me a direct message "
+                     "(Apps → Therapy Sessions → Messages).")
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")

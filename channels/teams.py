@@ -54,6 +54,7 @@ from channels.dedupe import MemoryDeduplicator
 from channels.identity import IdentityClient, VerifiedUser
 from channels.output import WholeMessageOutput
 from channels.teams_protocol import (
+    POINTER,
     AuthError,
     Ignored,
     SigningKeys,
@@ -75,8 +76,6 @@ from contracts.settings import TeamsSettings
 log = logging.getLogger(__name__)
 
 MICROSOFT_TIMEOUT_SECONDS = 10
-POINTER = ("I talk one to one only, to keep what you ask private: please open a personal chat "
-           "with me (Chat → New chat → Therapy Sessions) and send your message there.")
 
 
 class TeamsConnector:

@@ -35,6 +35,9 @@ BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
 ALLOWED_ALGORITHMS = ("RS256",)
 CLOCK_SKEW_SECONDS = 300
 PAYLOAD_KEY = "rasa_payload"
+# The whole answer to a message in a team channel or group chat: the bot talks in private only.
+POINTER = ("I talk one to one only, to keep what you ask private: please open a personal chat "
+           "with me (Chat → New chat → Therapy Sessions) and send your message there.")
 
 _AT_MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
