@@ -51,7 +51,7 @@ def measure(runs: int) -> list[str]:
             cells = []
             for size in SIZES_KB:
                 text = (unit * (size * 1024 // len(unit) + 1))[: size * 1024]
-                cells.append(median_ms(lambda text=text: work(text), runs))
+                cells.append(median_ms(lambda text=text, work=work: work(text), runs))
             lines.append(f"| {task}: {name} | " + " | ".join(f"{ms:.1f}" for ms in cells)
                          + f" | {cells[-1] / SIZES_KB[-1]:.2f} |")
     return lines

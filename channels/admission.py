@@ -28,6 +28,8 @@ from contracts.settings import ChatLimitSettings
 log = logging.getLogger(__name__)
 
 CLAUSE_CHARS = 400
+# Pieces of a long clause overlap by this much: more than any phrase of the lexicon.
+CLAUSE_OVERLAP = 100
 _CLAUSE = re.compile(r"[^.!?;\n]+")
 
 
@@ -52,15 +54,15 @@ def too_fast(limit: int) -> str:
 
 
 def clauses(text: str) -> Iterator[str]:
-    """The text's clauses; a clause longer than CLAUSE_CHARS in overlapping pieces of it (so
-    that a phrase across a cut is still whole in one piece)."""
+    """The text's clauses; a clause longer than CLAUSE_CHARS in pieces of it that overlap by
+    CLAUSE_OVERLAP (so that a phrase across a cut is still whole in one piece)."""
     for match in _CLAUSE.finditer(text):
         clause = match.group()
         if len(clause) <= CLAUSE_CHARS:
             yield clause
             continue
-        step = CLAUSE_CHARS // 2
-        for start in range(0, len(clause) - step, step):
+        step = CLAUSE_CHARS - CLAUSE_OVERLAP
+        for start in range(0, len(clause) - CLAUSE_OVERLAP, step):
             yield clause[start:start + CLAUSE_CHARS]
 
 
