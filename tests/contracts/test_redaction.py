@@ -139,12 +139,15 @@ def test_a_card_next_to_a_date_keeps_the_date():
 def test_redaction_time_grows_linearly_with_the_length():
     import time
 
-    def seconds(text: str) -> float:
-        started = time.perf_counter()
-        redact_card_numbers(text)
-        return time.perf_counter() - started
+    def seconds(text: str) -> float:  # the best of five: the machine is shared
+        best = float("inf")
+        for _ in range(5):
+            started = time.perf_counter()
+            redact_card_numbers(text)
+            best = min(best, time.perf_counter() - started)
+        return best
 
     for unit in ("4", "4242 ", "1-", "card 4242-4242-4242-4242 and 12/30 "):
         small, large = unit * (20_000 // len(unit)), unit * (200_000 // len(unit))
-        seconds(small)  # warm up
-        assert seconds(large) < 25 * max(seconds(small), 1e-4), unit
+        # Ten times the text: linear is about ten times the time, quadratic a hundred.
+        assert seconds(large) < 30 * max(seconds(small), 1e-4), unit
