@@ -6,8 +6,9 @@
 Each input is cut to the size from a repeated unit: prose with cards typed in several formats,
 digits only (the worst case for redaction: every window is a candidate), digit groups with
 separators, and phrases the risk scan finds expensive ("end it" again and again). Prints one
-table of medians in milliseconds and writes it to benchmarks/results/redaction.md. Linear time
-shows as a constant time per KB down each column.
+table of medians in milliseconds of this process's CPU time (the machine is shared: wall-clock
+time would measure the neighbours) and writes it to benchmarks/results/redaction.md. Linear
+time shows as a constant time per KB along each row.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ INPUTS = {
 def median_ms(work: Callable[[], object], runs: int) -> float:
     times = []
     for _ in range(runs):
-        started = time.perf_counter()
+        started = time.process_time()
         work()
-        times.append((time.perf_counter() - started) * 1000)
+        times.append((time.process_time() - started) * 1000)
     return statistics.median(times)
 
 
@@ -66,7 +67,7 @@ def main() -> None:
         "# Card redaction and risk scan against message length",
         "",
         f"`python -m benchmarks.redaction --runs {args.runs}` on {platform.processor() or '?'} "
-        f"({platform.python_version()}), median of {args.runs} runs, milliseconds.",
+        f"({platform.python_version()}), median of {args.runs} runs, milliseconds of CPU time.",
         "",
         *table,
         "",
