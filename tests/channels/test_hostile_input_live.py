@@ -76,6 +76,7 @@ async def test_a_200_kb_message_is_answered_at_once_and_stalls_no_bystander(chan
 
         (attack_status, answer, _), (status, greeting, waited) = await asyncio.gather(
             _say(session, channel_world, attacker, huge), bystander_later())
+    print(f"bystander's hi answered in {waited:.2f} s during a 200 KB message")
     assert status == 200 and greeting and waited < 2, (waited, greeting)
     assert attack_status == 200
     assert answer == [{"recipient_id": attacker, "text": (
