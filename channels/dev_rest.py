@@ -1,6 +1,9 @@
 """A REST channel for development and tests: POST /webhooks/dev_rest/webhook.
 
-Body: {"sender": "alice", "message": "hi"}. Card numbers are redacted before Rasa sees the text.
+Body: {"sender": "alice", "message": "hi"}; the answer is the list of the bot's messages, as
+Rasa's REST channel gives it. A body over CHAT_MAX_REQUEST_BYTES is refused with 413 before it
+is read, one that is not such an object with 400; the message then goes through
+channels/admission.py like every channel's (too long, too fast, card numbers redacted).
 Identity: only when the environment says DEV_TRUST_SENDER=true (development on one machine) is
 the sender trusted as the chat identity "dev:<sender>". Otherwise the message is anonymous.
 Metadata sent by the client is always ignored, so nobody can claim an identity by writing it into
@@ -9,36 +12,92 @@ the request.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from typing import Any
 
-from rasa.core.channels.rest import RestInput
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel
+from sanic import Blueprint, response
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
-from channels.verified_input import redacted
+from channels.admission import Admission
+from channels.verified_input import (
+    OnNewMessage,
+    RequestTooLarge,
+    converse,
+    read_body,
+    too_large_response,
+)
 from contracts import identity
+from contracts.identity import ChatIdentity
 from contracts.settings import DevRestSettings
 
-
-def identity_metadata(sender: str | None, trusted: bool) -> dict[str, Any]:
-    """The metadata actions read the identity from (see contracts/identity.py)."""
-    if not trusted or not sender:
-        return {}
-    return identity.dev(sender).metadata()
+log = logging.getLogger(__name__)
 
 
-class DevRestInput(RestInput):
-    def __init__(self, settings: DevRestSettings | None = None) -> None:
+def speaker(sender: str, trusted: bool) -> ChatIdentity | None:
+    """The identity actions read (see contracts/identity.py), when the sender is trusted."""
+    return identity.dev(sender) if trusted and sender else None
+
+
+def parse_body(body: bytes) -> tuple[str, str]:
+    """(sender, message) of a request body; ValueError saying what is wrong."""
+    try:
+        value = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError("the body is not JSON") from None
+    if not isinstance(value, dict):
+        raise ValueError("the body is not a JSON object")
+    sender, message = value.get("sender"), value.get("message")
+    if not isinstance(sender, str) or not sender.strip():
+        raise ValueError('"sender" must be a non-empty string')
+    if not isinstance(message, str):
+        raise ValueError('"message" must be a string')
+    return sender, message
+
+
+class DevRestInput(InputChannel):
+    def __init__(self, settings: DevRestSettings | None = None,
+                 admission: Admission | None = None) -> None:
         self.settings = settings or DevRestSettings.from_environment()
+        self.admission = admission or Admission.from_environment()
 
     @classmethod
     def name(cls) -> str:
         return "dev_rest"
 
-    def _extract_message(self, req: Request) -> str | None:
-        text = super()._extract_message(req)
-        return redacted(text, self.name()) if isinstance(text, str) else text
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        blueprint = Blueprint("dev_rest_webhook", __name__)
 
-    def get_metadata(self, request: Request) -> dict[str, Any]:
-        sender = (request.json or {}).get("sender")
-        return identity_metadata(sender if isinstance(sender, str) else None,
-                                 self.settings.trust_sender)
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["POST"], stream=True)
+        async def webhook(request: Request) -> HTTPResponse:
+            return await self.receive(request, on_new_message)
+
+        return blueprint
+
+    async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        max_bytes = self.admission.settings.max_request_bytes
+        try:
+            sender, message = parse_body(await read_body(request, max_bytes))
+        except RequestTooLarge:
+            return too_large_response(max_bytes)
+        except ValueError as error:
+            return response.json({"error": str(error)}, status=400)
+        collector = CollectingOutputChannel()
+        try:
+            await converse(self.admission, message, collector, sender, self.name(),
+                           speaker(sender, self.settings.trust_sender), on_new_message)
+        except asyncio.CancelledError:
+            log.error("dev_rest: the message of %s timed out", sender)
+        except Exception:
+            log.exception("dev_rest: handling the message of %s failed", sender)
+        return response.json(collector.messages)
+
+    def get_metadata(self, request: Request) -> dict[str, Any] | None:
+        return None  # never what the client sent

@@ -8,6 +8,11 @@ channels/verified_input.py does for every webhook connector. Deliveries Slack re
 chat.postMessage with buttons as Block Kit actions; a click comes back as the button's payload,
 said by the person who clicked.
 
+Private by default: the bot converses only in direct messages. A mention in a channel (or a
+click on a message there) gets a short public pointer in the channel's thread, POINTER, and is
+answered in the person's DM (conversations.open, then chat.postMessage to it); nothing else is
+said in the channel.
+
 Settings (contracts/settings.py, SlackSettings): credentials.yml keys under
 `channels.slack.SlackInput` (the variable's name in lower case without SLACK_, e.g.
 `signing_secret`), else these environment variables:
@@ -39,6 +44,8 @@ from channels.dedupe import build_deduplicator
 from channels.identity import IdentityClient, VerifiedUser
 from channels.output import WholeMessageOutput
 from channels.slack_protocol import (
+    NO_DIRECT_MESSAGE,
+    POINTER,
     Ignored,
     IncomingMessage,
     SignatureError,
@@ -53,6 +60,7 @@ from channels.verified_input import Refused, WebhookInput
 from contracts.settings import SlackSettings
 
 log = logging.getLogger(__name__)
+
 
 
 def slack_error(error: SlackApiError) -> str:
@@ -149,8 +157,20 @@ class SlackInput(WebhookInput[IncomingMessage]):
         person = await self.person(incoming.team_id, incoming.user_id)
         return None if person is None else VerifiedUser(person.identity, person.name)
 
-    def output_for(self, incoming: IncomingMessage) -> OutputChannel:
-        return SlackOutput(self.client, incoming.channel_id, incoming.thread_ts)
+    async def output_for(self, incoming: IncomingMessage) -> OutputChannel | None:
+        if not incoming.shared:
+            return SlackOutput(self.client, incoming.channel_id, incoming.thread_ts)
+        in_channel = SlackOutput(self.client, incoming.channel_id, incoming.thread_ts)
+        try:
+            opened = await self.client.conversations_open(users=incoming.user_id)
+            direct = str(opened["channel"]["id"])
+        except (SlackApiError, KeyError, TypeError) as error:
+            detail = slack_error(error) if isinstance(error, SlackApiError) else repr(error)
+            log.warning("conversations.open with %s failed (%s)", incoming.user_id, detail)
+            await in_channel.post(text=NO_DIRECT_MESSAGE.format(user=incoming.user_id))
+            return None
+        await in_channel.post(text=POINTER.format(user=incoming.user_id))
+        return SlackOutput(self.client, direct)
 
     async def person(self, team_id: str, user_id: str) -> SlackUser | None:
         """users.info, cached for a while (Slack rate-limits it)."""

@@ -29,6 +29,10 @@ MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2000
 MAX_ACTIONS_PER_BLOCK = 25
 BUTTON_ACTION_PREFIX = "rasa_button_"
+# Said in a channel, in the mention's thread, when the conversation moves to a direct message.
+POINTER = "I've sent you a direct message, <@{user}>: let's talk there, in private."
+NO_DIRECT_MESSAGE = ("I talk one to one only, <@{user}>: please send me a direct message "
+                     "(Apps → Therapy Sessions → Messages).")
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -89,6 +93,13 @@ class IncomingMessage:
     channel_id: str
     text: str
     thread_ts: str | None = None
+    # Said in a channel others read (a mention, a click there): the bot answers in a DM.
+    shared: bool = False
+
+
+def is_direct(channel_id: str) -> bool:
+    """Direct-message conversation ids start with D; channels with C, private ones with G."""
+    return channel_id.startswith("D")
 
 
 @dataclass(frozen=True)
@@ -137,7 +148,8 @@ def parse_event(envelope: dict[str, Any]) -> SlackRequest:
     # message arrives twice (message.im and app_mention, with different event ids).
     key = f"message:{channel}:{event['ts']}" if event.get("ts") else f"event:{event_id}"
     return IncomingMessage(dedupe_key=key, team_id=team, user_id=user,
-                           channel_id=channel, text=text, thread_ts=thread_ts)
+                           channel_id=channel, text=text, thread_ts=thread_ts,
+                           shared=not is_direct(channel))
 
 
 def parse_interaction(payload: dict[str, Any]) -> SlackRequest:
@@ -154,7 +166,8 @@ def parse_interaction(payload: dict[str, Any]) -> SlackRequest:
     container = payload.get("container") or {}
     key = f"click:{team}:{user['id']}:{button.get('action_ts') or payload.get('trigger_id')}"
     return IncomingMessage(dedupe_key=key, team_id=team, user_id=user["id"], channel_id=channel,
-                           text=str(button["value"]), thread_ts=container.get("thread_ts"))
+                           text=str(button["value"]), thread_ts=container.get("thread_ts"),
+                           shared=not is_direct(channel))
 
 
 def strip_mentions(text: str) -> str:

@@ -8,6 +8,10 @@ reaches no conversation. Accepted activities are answered 200 at once and handle
 background (channels/verified_input.py); replies go to the activity's serviceUrl with a cached
 bot token.
 
+Private by default: the bot converses only in the personal scope. A message in a team channel or
+a group chat is answered there with POINTER alone (message the bot in a personal chat); the bot
+does not run, so nothing private is said where colleagues read.
+
 Identity: tenant id + AAD object id ("teams:<tenant>:<aadObjectId>"); the user's email comes from
 the connector's member record (GET .../conversations/{id}/members/{userId}).
 
@@ -50,6 +54,7 @@ from channels.dedupe import MemoryDeduplicator
 from channels.identity import IdentityClient, VerifiedUser
 from channels.output import WholeMessageOutput
 from channels.teams_protocol import (
+    POINTER,
     AuthError,
     Ignored,
     SigningKeys,
@@ -175,8 +180,12 @@ class TeamsInput(WebhookInput[TeamsMessage]):
         email, name = await self.profile(incoming)
         return VerifiedUser(incoming.identity(email), name)
 
-    def output_for(self, incoming: TeamsMessage) -> OutputChannel:
-        return TeamsOutput(self.connector, incoming.activity, self.settings.buttons)
+    async def output_for(self, incoming: TeamsMessage) -> OutputChannel | None:
+        output = TeamsOutput(self.connector, incoming.activity, self.settings.buttons)
+        if not incoming.shared:
+            return output
+        await output.send_response("", {"text": POINTER})
+        return None
 
     async def profile(self, incoming: TeamsMessage) -> tuple[str | None, str | None]:
         try:

@@ -35,6 +35,9 @@ BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
 ALLOWED_ALGORITHMS = ("RS256",)
 CLOCK_SKEW_SECONDS = 300
 PAYLOAD_KEY = "rasa_payload"
+# The whole answer to a message in a team channel or group chat: the bot talks in private only.
+POINTER = ("I talk one to one only, to keep what you ask private: please open a personal chat "
+           "with me (Chat → New chat → Therapy Sessions) and send your message there.")
 
 _AT_MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
@@ -192,6 +195,8 @@ class TeamsMessage:
     tenant_id: str
     aad_object_id: str
     activity: dict[str, Any]
+    # Said in a team channel or group chat, not the personal scope: others read the answer.
+    shared: bool = False
 
     def identity(self, email: str | None) -> ChatIdentity:
         return identity.teams(self.tenant_id, self.aad_object_id, email)
@@ -228,8 +233,9 @@ def parse_activity(activity: dict[str, Any]) -> TeamsMessage | Ignored:
         return Ignored("message without tenant, AAD user, conversation or id")
     if not text:
         return Ignored("empty message")
+    scope = (activity.get("conversation") or {}).get("conversationType")
     return TeamsMessage(f"activity:{conversation}:{activity['id']}", text, str(tenant), str(aad),
-                        activity)
+                        activity, shared=scope != "personal")
 
 
 def reply_url(activity: dict[str, Any]) -> str:

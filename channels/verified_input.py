@@ -1,16 +1,21 @@
-"""What every connector does once its protocol is understood: receive, verify, redact, deliver.
+"""What every connector does once its protocol is understood: receive, verify, admit, deliver.
 
-- `user_message` is what Rasa gets from any connector: the text with card numbers replaced
-  (PRODUCT.md rule 6: no card number reaches a tracker, a log or the backend) and, as metadata,
-  only the identity the connector proved (never metadata the client sent).
+- `read_body` reads a request's body only up to CHAT_MAX_REQUEST_BYTES (a larger one is
+  refused with 413 before it is read or parsed); the routes that use it are streaming routes, so
+  that Sanic does not read the body first.
+- `converse` is how every connector hands a message on: channels/admission.py decides (length,
+  turns a minute, the risk check, card numbers redacted: PRODUCT.md rule 6, no card number
+  reaches a tracker, a log or the backend); an answer the channel gives itself goes to the
+  output, an admitted text goes to Rasa with, as metadata, only the identity the connector
+  proved (never metadata the client sent).
 - `WebhookInput` is the base of the connectors a platform calls over HTTP (Slack, Teams). A
-  request is refused unless the channel is configured (503) and the protocol proves where it
-  comes from (`accept`: 401, 403 or 400 by raising Refused); a delivery the platform retries is
-  handled once; the platform gets its answer at once and the message is handled in the
-  background: who speaks (`speaker`), what the backend says about them (a stranger is told once
-  a day why the bot cannot act for them), then the redacted text goes to Rasa.
+  request is refused unless the channel is configured (503), small enough (413) and the protocol
+  proves where it comes from (`accept`: 401, 403 or 400 by raising Refused); a delivery the
+  platform retries is handled once; the platform gets its answer at once and the message is
+  handled in the background: who speaks (`speaker`), what the backend says about them (a
+  stranger is told once a day why the bot cannot act for them), then `converse`.
 The website widget (socket.io, channels/webchat.py) verifies at connection time and uses
-`user_message`; so does the development REST channel.
+`converse`; so does the development REST channel.
 """
 
 from __future__ import annotations
@@ -22,33 +27,56 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.admission import Admission, Admitted, Answered
 from channels.dedupe import BackgroundTasks, Deduplicator
 from channels.identity import IdentityClient, Notices, VerifiedUser
 from contracts.backend_client import close_shared_session
 from contracts.identity import ChatIdentity
-from contracts.redaction import redact_card_numbers
 
 log = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
-def redacted(text: str, channel: str) -> str:
-    """The text with every card number replaced by the placeholder the bot understands."""
-    redaction = redact_card_numbers(text)
-    if redaction.cards:
-        log.info("Redacted %d card number(s) from a %s message.", redaction.cards, channel)
-    return redaction.text
+class RequestTooLarge(Exception):
+    pass
 
 
-def user_message(text: str, output: OutputChannel | None, sender_id: str, channel: str,
-                 identity: ChatIdentity | None) -> UserMessage:
-    """The message for Rasa: redacted text, and the proven identity as the only metadata."""
-    return UserMessage(redacted(text, channel), output, sender_id, input_channel=channel,
-                       metadata=identity.metadata() if identity else {})
+def too_large_response(max_bytes: int) -> HTTPResponse:
+    return response.json({"error": f"request too large (at most {max_bytes} bytes)"},
+                         status=413)
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The body of a streaming route's request; RequestTooLarge past `max_bytes`."""
+    declared = request.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise RequestTooLarge(declared)
+    if request.stream is not None:
+        request.stream.request_max_size = max_bytes  # checked by Sanic as chunks arrive
+    try:
+        await request.receive_body()
+    except PayloadTooLarge:
+        raise RequestTooLarge("chunked") from None
+    return request.body or b""
+
+
+async def converse(admission: Admission, text: str, output: OutputChannel, sender_id: str,
+                   channel: str, identity: ChatIdentity | None,
+                   on_new_message: OnNewMessage) -> Admitted | Answered:
+    """Hand a message on: the channel's own answer to `output`, or the admitted text to Rasa
+    (with the proven identity as the only metadata)."""
+    decision = await admission.admit(text, sender_id)
+    if isinstance(decision, Answered):
+        await output.send_response(sender_id, {"text": decision.answer})
+    else:
+        await on_new_message(UserMessage(decision.text, output, sender_id, input_channel=channel,
+                                         metadata=identity.metadata() if identity else {}))
+    return decision
 
 
 def at_shutdown(blueprint: Blueprint, close: Callable[[], Awaitable[None]]) -> None:
@@ -88,9 +116,11 @@ M = TypeVar("M", bound=Incoming)
 class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
     title: ClassVar[str]  # the platform's name in log lines and answers ("Slack")
 
-    def __init__(self, dedupe: Deduplicator, identities: IdentityClient | None = None) -> None:
+    def __init__(self, dedupe: Deduplicator, identities: IdentityClient | None = None,
+                 admission: Admission | None = None) -> None:
         self.dedupe = dedupe
         self.identities = identities or IdentityClient()
+        self.admission = admission or Admission.from_environment()
         self.notices = Notices()
         self.tasks = BackgroundTasks()
 
@@ -114,8 +144,9 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
         """Who said it (None: nobody the bot answers, e.g. a deactivated account)."""
 
     @abstractmethod
-    def output_for(self, incoming: M) -> OutputChannel:
-        """Where the replies go."""
+    async def output_for(self, incoming: M) -> OutputChannel | None:
+        """Where the replies go: a private conversation with the speaker. None: the connector
+        has answered where it was said (a shared channel) and the bot does not run."""
 
     # --- The shared part -------------------------------------------------------------------
 
@@ -126,7 +157,7 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @blueprint.route("/webhook", methods=["POST"])
+        @blueprint.route("/webhook", methods=["POST"], stream=True)
         async def webhook(request: Request) -> HTTPResponse:
             return await self.receive(request, on_new_message)
 
@@ -140,6 +171,13 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
         if self.missing_settings():
             return response.json({"error": f"the {self.title} channel is not configured"},
                                  status=503)
+        max_bytes = self.admission.settings.max_request_bytes
+        try:
+            await read_body(request, max_bytes)
+        except RequestTooLarge as too_large:
+            log.warning("Refused a %s request over %d bytes (%s)", self.title, max_bytes,
+                        too_large)
+            return too_large_response(max_bytes)
         try:
             accepted = await self.accept(request)
         except Refused as refusal:
@@ -158,11 +196,13 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
             if user is None:
                 return
             sender_id = str(user.identity)
-            output = self.output_for(incoming)
+            output = await self.output_for(incoming)
+            if output is None:
+                return
             notice = self.notices.due(await self.identities.verify(user), sender_id)
             if notice:
                 await output.send_response(sender_id, {"text": notice})
-            await on_new_message(user_message(incoming.text, output, sender_id, self.name(),
-                                              user.identity))
+            await converse(self.admission, incoming.text, output, sender_id, self.name(),
+                           user.identity, on_new_message)
         except Exception:
             log.exception("Handling %s message %s failed", self.title, incoming.dedupe_key)

@@ -9,7 +9,9 @@ chooses (its `session_persistence` lets any client join any session):
   the actions refuse to act on an organisation), and a signed visitor token to resume after reload;
 - a present but invalid token refuses the connection ("invalid_token"), as does an Origin that
   is not in WEB_ALLOWED_ORIGINS ("origin_not_allowed").
-Metadata sent by the browser is ignored; card numbers are redacted before Rasa sees the text.
+Metadata sent by the browser is ignored; every message goes through channels/admission.py (too
+long, too fast, card numbers redacted before Rasa sees the text); engine.io refuses a packet or
+polling request over CHAT_MAX_REQUEST_BYTES (its `max_http_buffer_size`).
 All sockets of one sender share a room, so replies reach every open tab, and a reload fetches
 the past messages from the tracker store.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
@@ -30,7 +32,8 @@ from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from channels import web_history
-from channels.verified_input import OnNewMessage, at_shutdown, user_message
+from channels.admission import Admission, Admitted
+from channels.verified_input import OnNewMessage, at_shutdown, converse
 from contracts import web_identity
 from contracts.backend_client import close_shared_session
 from contracts.identity import ChatIdentity
@@ -40,7 +43,6 @@ from contracts.web_identity import InvalidWebToken, TokenConfig
 log = logging.getLogger(__name__)
 
 BOT_MESSAGE_EVENT = "bot_uttered"
-MAX_MESSAGE_CHARS = 2000
 
 
 class _AppCapturingBlueprint(SocketBlueprint):
@@ -64,7 +66,8 @@ class WebChatInput(InputChannel):
                    socketio_path=credentials.get("socketio_path", "/socket.io"))
 
     def __init__(self, tokens: TokenConfig, allowed_origins: frozenset[str],
-                 socketio_path: str = "/socket.io") -> None:
+                 socketio_path: str = "/socket.io", admission: Admission | None = None) -> None:
+        self.admission = admission or Admission.from_environment()
         self.tokens = tokens
         self.allowed_origins = allowed_origins
         self.socketio_path = socketio_path
@@ -92,7 +95,8 @@ class WebChatInput(InputChannel):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         # The Origin is checked by engine.io before any handshake (HTTP and WebSocket) and again
         # in `connect`, which also refuses requests that carry no Origin at all.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=sorted(self.allowed_origins))
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=sorted(self.allowed_origins),
+                          max_http_buffer_size=self.admission.settings.max_request_bytes)
         blueprint = _AppCapturingBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
         self.sio = sio
         at_shutdown(blueprint, close_shared_session)
@@ -131,17 +135,24 @@ class WebChatInput(InputChannel):
         async def handle_message(sid: str, data: Any) -> None:
             if not isinstance(data, dict) or not isinstance(data.get("message"), str):
                 return
-            text = data["message"].strip()[:MAX_MESSAGE_CHARS]
+            text = data["message"].strip()
             if not text:
                 return
             session = await sio.get_session(sid)
             sender_id = session["sender_id"]
-            message = user_message(text, SocketIOOutput(sio, BOT_MESSAGE_EVENT), sender_id,
-                                   self.name(), session["identity"])
             message_id = data.get("id") if isinstance(data.get("id"), str) else None
-            await sio.emit("user_echo", {"id": message_id, "text": message.text},
-                           room=sender_id)
-            await on_new_message(message)
+
+            async def echo_then_answer(message: UserMessage) -> None:
+                # The widget shows the stored (redacted) text in place of what was typed.
+                await sio.emit("user_echo", {"id": message_id, "text": message.text},
+                               room=sender_id)
+                await on_new_message(message)
+
+            decision = await converse(self.admission, text, SocketIOOutput(sio, BOT_MESSAGE_EVENT),
+                                      sender_id, self.name(), session["identity"],
+                                      echo_then_answer)
+            if not isinstance(decision, Admitted):
+                await sio.emit("user_echo", {"id": message_id, "text": None}, room=sender_id)
 
         return blueprint
 

@@ -233,6 +233,23 @@ class DevRestSettings:
         return load(cls, environ)
 
 
+@dataclass(frozen=True)
+class ChatLimitSettings:
+    """What every channel accepts before the bot runs (README "Configuration"): a message's
+    length, a request's size and a chat identity's turns a minute. Messages that suggest a risk
+    to someone's safety are never held back by them (channels/admission.py)."""
+
+    max_message_chars: int = setting(2000, env="CHAT_MAX_MESSAGE_CHARS")
+    max_request_bytes: int = setting(262_144, env="CHAT_MAX_REQUEST_BYTES")
+    turns_per_minute: int = setting(30, env="CHAT_TURNS_PER_MINUTE")
+    # Shares the turn counts between Rasa servers; without it each server counts alone.
+    redis_url: str | None = setting(None, env="CHAT_LIMITS_REDIS_URL")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ChatLimitSettings:
+        return load(cls, environ)
+
+
 TRACKER_SQLITE_FILE = "data/rasa-tracker.sqlite3"
 
 

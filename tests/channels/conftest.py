@@ -1,5 +1,7 @@
 """Session-wide stand-ins (Slack Web API, Bot Framework login and connector) and the running
-stack with the Slack and Teams channels configured against them."""
+stack with the Slack and Teams channels configured against them, the website widget's channel
+and (from tests/stack.py) the development REST channel. The stack allows TURNS_PER_MINUTE turns
+a minute per identity (CHAT_TURNS_PER_MINUTE), so that a test can exceed it in a few seconds."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ DEMO_TEAM = "TNORTHWIND"
 TEAMS_APP_ID = "11111111-2222-3333-4444-555555555555"
 TEAMS_PASSWORD = "stack-teams-secret"
 DEMO_TENANT = "tenant-northwind"
+TURNS_PER_MINUTE = 12
+WEB_SECRET = "channels-stack-web-identity-secret-0123456789"
 
 
 @dataclass
@@ -52,7 +56,10 @@ def channel_world(stack_factory) -> Iterator[ChannelWorld]:  # noqa: F811
                                           "bot_token": SLACK_TOKEN},
             "channels.teams.TeamsInput": {"app_id": TEAMS_APP_ID,
                                           "app_password": TEAMS_PASSWORD},
+            "channels.webchat.WebChatInput": {"socketio_path": "/socket.io"},
         }, rasa_env={
+            "CHAT_TURNS_PER_MINUTE": str(TURNS_PER_MINUTE),
+            "WEB_IDENTITY_SECRET": WEB_SECRET,
             "SLACK_API_BASE_URL": f"{slack_server.url}/api/",
             "TEAMS_OPENID_METADATA_URL":
                 f"{login_server.url}/v1/.well-known/openidconfiguration",

@@ -79,7 +79,9 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30, interval: float 
 
 
 class SlackWebApi:
-    """auth.test, users.info and chat.postMessage, as Slack answers them."""
+    """auth.test, users.info, conversations.open and chat.postMessage, as Slack answers them.
+
+    conversations.open with one user answers that user's direct-message channel, "D<user>"."""
 
     def __init__(self, token: str = "xoxb-test-token") -> None:
         self.token = token
@@ -119,6 +121,11 @@ class SlackWebApi:
             if user is None:
                 return web.json_response({"ok": False, "error": "user_not_found"})
             return web.json_response({"ok": True, "user": user})
+        if method == "conversations.open":
+            users = str(args.get("users") or "")
+            if not users or "," in users or users not in self.users:
+                return web.json_response({"ok": False, "error": "user_not_found"})
+            return web.json_response({"ok": True, "channel": {"id": f"D{users}"}})
         if method == "chat.postMessage":
             if isinstance(args.get("blocks"), str):
                 args["blocks"] = json.loads(args["blocks"])

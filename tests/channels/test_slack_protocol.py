@@ -101,6 +101,18 @@ def test_app_mention_strips_the_mention_and_answers_in_a_thread():
     assert (parsed.text, parsed.thread_ts, parsed.channel_id) == ("book please", "5.5", "C1")
 
 
+@pytest.mark.parametrize("channel,shared", [("C1", True), ("G1", True), ("D1", False)])
+def test_a_mention_or_click_outside_a_direct_message_is_shared(channel, shared):
+    mention = sp.parse_request("application/json", _event(
+        {"type": "app_mention", "user": "U1", "channel": channel, "text": "<@UBOT> hi",
+         "ts": "5.5"}))
+    payload = {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"},
+               "channel": {"id": channel}, "trigger_id": "t",
+               "actions": [{"type": "button", "value": "/help", "action_ts": "1.2"}]}
+    click = sp.parse_interaction(payload)
+    assert (mention.shared, click.shared) == (shared, shared)
+
+
 def test_shared_channel_users_keep_their_own_team():
     parsed = sp.parse_request("application/json", _event(
         {"type": "app_mention", "user": "U9", "user_team": "T9", "channel": "C1",

@@ -175,6 +175,14 @@ def test_parse_message_strips_mentions_and_reads_card_clicks():
     assert isinstance(tp.parse_activity(no_aad), tp.Ignored)
 
 
+@pytest.mark.parametrize("scope,shared", [("personal", False), ("channel", True),
+                                          ("groupChat", True), (None, True)])
+def test_only_the_personal_scope_is_private(scope, shared):
+    activity = teams_activity(SERVICE_URL, text="hi")
+    activity["conversation"]["conversationType"] = scope
+    assert tp.parse_activity(activity).shared is shared
+
+
 def test_reply_url_and_member_email():
     activity = teams_activity("https://smba.example/amer/", conversation="a:1;messageid=2")
     activity["id"] = "act 1"
