@@ -4,7 +4,9 @@ Rasa's endpoints.yml cannot give an environment variable a default, so this thin
 them (contracts/settings.py, TrackerStoreSettings): with nothing set, conversations go to the
 SQLite file data/rasa-tracker.sqlite3; set RASA_TRACKER_DIALECT=postgresql (and
 RASA_TRACKER_HOST, _PORT, _DB, _USER, _PASSWORD) to share them between several Rasa servers.
-Values written in endpoints.yml are the fallbacks.
+Values written in endpoints.yml are the fallbacks. Every turn's events also go through
+bot/crisis_alerts.py, so that the team hears about each crisis answer (and on to the event broker
+endpoints.yml configures, if any).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 
+from bot.crisis_alerts import CrisisAlertBroker
 from contracts.settings import TrackerStoreSettings
 
 
@@ -25,5 +28,5 @@ class EnvironmentSQLTrackerStore(SQLTrackerStore):
         settings = TrackerStoreSettings.load({"host": host, **kwargs})
         if settings.dialect == "sqlite":
             Path(str(settings.db)).parent.mkdir(parents=True, exist_ok=True)
-        super().__init__(domain=domain, event_broker=event_broker,
+        super().__init__(domain=domain, event_broker=CrisisAlertBroker(event_broker),
                          **settings.store_arguments())

@@ -10,6 +10,16 @@ class Role(str, Enum):
     ADMIN = "admin"
 
 
+class RiskKind(str, Enum):
+    """What kind of risk a message showed (PRODUCT.md rule 7), most urgent first."""
+
+    EMERGENCY = "emergency"
+    DANGER_FROM_OTHERS = "danger_from_others"
+    HARM_TO_OTHERS = "harm_to_others"
+    SUICIDAL = "suicidal"
+    SOMEONE_ELSE = "someone_else"
+
+
 class Coverage(str, Enum):
     FIRST_RELATIONSHIP = "first_relationship"
     EXISTING_RELATIONSHIP = "existing_relationship"

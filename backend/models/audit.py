@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, UTCDateTime, utcnow
@@ -37,3 +37,11 @@ class HandoffRequest(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # For the service's own team only, never for an organisation's admins: a crisis answer the
+    # bot gave, or a request for a person right after one (PRODUCT.md rule 7).
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    risk_kind: Mapped[str | None] = mapped_column(String(32))
+    # When it happened in the chat (an alert may arrive later, when the backend was down).
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The sender's own key, so that a request sent again after a timeout is recorded once.
+    reference: Mapped[str | None] = mapped_column(String(64), unique=True)

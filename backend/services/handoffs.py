@@ -1,18 +1,35 @@
-"""Requests to talk to a person: recorded for the team, from anyone the channel verified."""
+"""Requests to talk to a person: recorded for the team, from anyone the channel verified.
+
+A crisis answer the bot gave (topic "crisis") and a request for a person right after one (topic
+"safety") are urgent (PRODUCT.md rule 7): they are for the service's own team, never for the
+organisation's admins (the audit log does not tie them to the organisation), and none of the
+person's words are kept: the kind of risk, who they are, the channel and the time are enough to
+reach them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend.db import Database
+from backend.domain.enums import RiskKind
+from backend.domain.errors import Conflict, InvalidInput
 from backend.models import HandoffRequest
+from backend.models.base import utcnow
 from backend.services import audit
 from backend.services.actors import Actor
 from backend.services.validation import text
 
 MAX_TOPIC_LENGTH = 64
 MAX_MESSAGE_LENGTH = 2000
+MAX_REFERENCE_LENGTH = 64
+URGENT_TOPICS = frozenset({"crisis", "safety"})
+# A sender's clock may be a little ahead of ours; an alert from further in the future is wrong.
+CLOCK_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -20,25 +37,80 @@ class HandoffView:
     id: int
     topic: str
     status: str
+    urgent: bool
+    risk_kind: str | None
     created_at: datetime
 
 
-def request(db: Database, actor: Actor, *, topic: object, message: object = "") -> HandoffView:
-    """Record that the actor asked for a person. Members and people not yet in an organisation
-    may both ask; the request carries their organisation when they have one."""
+def request(db: Database, actor: Actor, *, topic: object, message: object = "",
+            risk_kind: object = None, reference: object = None,
+            occurred_at: object = None) -> HandoffView:
+    """Record that the actor asked for a person, or that the bot gave them a crisis answer.
+    Members and people not yet in an organisation may both ask; the request carries their
+    organisation when they have one. Sent again with the same `reference`, it is recorded once."""
     topic = text(topic, "topic", max_length=MAX_TOPIC_LENGTH)
-    if message is None:
-        message = ""
-    if not isinstance(message, str):
-        message = str(message)
-    message = message.strip()[:MAX_MESSAGE_LENGTH]
+    urgent = topic in URGENT_TOPICS
+    kind = _risk_kind(risk_kind, urgent)
+    key = None if reference in (None, "") else text(reference, "reference",
+                                                    max_length=MAX_REFERENCE_LENGTH)
+    when = _occurred_at(occurred_at)
+    kept_message = "" if urgent else _message(message)
     with db.transaction() as session:
+        if key is not None and (earlier := _by_reference(session, key, actor)) is not None:
+            return _view(earlier)
         handoff = HandoffRequest(
             organisation_id=actor.organisation_id, identity=actor.identity,
-            member_id=actor.member_id, topic=topic, message=message,
+            member_id=actor.member_id, topic=topic, message=kept_message, urgent=urgent,
+            risk_kind=kind, reference=key, occurred_at=when,
         )
         session.add(handoff)
         session.flush()
-        audit.record(session, actor, "handoff.requested", "handoff_request", handoff.id,
-                     organisation_id=actor.organisation_id, topic=topic)
-        return HandoffView(handoff.id, handoff.topic, handoff.status, handoff.created_at)
+        if urgent:
+            audit.record(session, actor, "handoff.urgent", "handoff_request", handoff.id)
+        else:
+            audit.record(session, actor, "handoff.requested", "handoff_request", handoff.id,
+                         organisation_id=actor.organisation_id, topic=topic)
+        return _view(handoff)
+
+
+def _risk_kind(value: object, urgent: bool) -> str | None:
+    if value in (None, ""):
+        return None
+    if not urgent:
+        raise InvalidInput("A kind of risk goes only with a crisis or safety request.")
+    try:
+        return RiskKind(value).value
+    except ValueError:
+        kinds = ", ".join(kind.value for kind in RiskKind)
+        raise InvalidInput(f"The kind of risk must be one of: {kinds}.") from None
+
+
+def _occurred_at(value: object) -> datetime:
+    if value in (None, ""):
+        return utcnow()
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None or when > utcnow() + CLOCK_TOLERANCE:
+        raise InvalidInput("occurred_at must be a past date and time with its time zone, "
+                           "like 2026-12-02T14:30:00+00:00.")
+    return when
+
+
+def _message(value: object) -> str:
+    if value is None:
+        return ""
+    return (value if isinstance(value, str) else str(value)).strip()[:MAX_MESSAGE_LENGTH]
+
+
+def _by_reference(session: Session, reference: str, actor: Actor) -> HandoffRequest | None:
+    earlier = session.scalar(select(HandoffRequest).where(HandoffRequest.reference == reference))
+    if earlier is not None and earlier.identity != actor.identity:
+        raise Conflict("That reference belongs to another request.")
+    return earlier
+
+
+def _view(handoff: HandoffRequest) -> HandoffView:
+    return HandoffView(handoff.id, handoff.topic, handoff.status, handoff.urgent,
+                       handoff.risk_kind, handoff.created_at)

@@ -18,12 +18,26 @@ ANONYMOUS_TEXT = ("A person from our team can help. As this chat hasn't told me 
                   "organisation's Slack or Teams, and ask for a person there.")
 
 
+SAFETY_REMINDER = "If you are in danger, please call 999, or Samaritans on 116 123 at any time."
+CRISIS_ANSWER = "utter_crisis"
+SAFETY_TOPIC = "safety"
+
+
 def handoff_topic(tracker: Tracker) -> str:
-    if any(e.get("event") == "action" and e.get("name") == "action_safety_response"
+    """The topic is "safety" right after a crisis answer (the backend makes that urgent)."""
+    if any(e.get("event") == "action" and e.get("name") == CRISIS_ANSWER
            for e in tracker.events[-12:]):
-        return "safety"
+        return SAFETY_TOPIC
     loop = (tracker.active_loop or {}).get("name")
     return loop.removesuffix("_form") if loop else "general"
+
+
+def handoff_request(tracker: Tracker) -> dict[str, Any]:
+    """What the team is told. After a crisis answer: the kind of risk and none of the words."""
+    topic = handoff_topic(tracker)
+    if topic == SAFETY_TOPIC:
+        return {"topic": topic, "risk_kind": tracker.get_slot("risk_kind") or None}
+    return {"topic": topic, "message": recent_user_text(tracker)}
 
 
 def recent_user_text(tracker: Tracker, count: int = 3) -> str:
@@ -45,14 +59,14 @@ class ActionHandoff(BackendAction):
         try:
             client = client_for(tracker)
         except NotIdentified:
-            dispatcher.utter_message(text=ANONYMOUS_TEXT)
+            dispatcher.utter_message(text=ANONYMOUS_TEXT + (
+                " " + SAFETY_REMINDER if handoff_topic(tracker) == SAFETY_TOPIC else ""))
             return events
-        topic = handoff_topic(tracker)
-        await client.post("/handoffs", {"topic": topic, "message": recent_user_text(tracker)})
+        handoff = handoff_request(tracker)
+        await client.post("/handoffs", handoff)
         text = "I've asked a person from our team to get in touch with you here. "
-        if topic == "safety":
-            text += ("While you wait, if you are in danger please call 999, or Samaritans on "
-                     "116 123 at any time.")
+        if handoff["topic"] == SAFETY_TOPIC:
+            text += SAFETY_REMINDER
         else:
             text += "They usually reply within one working day."
         dispatcher.utter_message(text=text)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from sqlalchemy import select
 
 from backend.api.app import create_app
-from backend.domain.errors import InvalidInput
+from backend.domain.errors import Conflict, InvalidInput
 from backend.models import AuditEvent, HandoffRequest
 from backend.services import handoffs
 from backend.settings import Settings
@@ -64,3 +66,97 @@ async def test_post_handoffs_over_http(aiohttp_client, db):
     response = await client.post("/handoffs", json={"topic": "x"},
                                  headers={"X-Acting-For": "slack:T1:U1"})
     assert response.status == 401
+
+
+# ------------------------------------------------------------------ urgent: crisis and safety
+
+def test_a_crisis_alert_is_urgent_keeps_the_kind_and_time_and_no_words(db):
+    admin = factories.register_organisation(db)
+    member = factories.add_member(db, admin.organisation_id)
+    when = datetime(2026, 12, 1, 22, 15, tzinfo=timezone.utc)
+    created = handoffs.request(db, member, topic="crisis", risk_kind="emergency",
+                               message="I took a whole packet", occurred_at=when.isoformat())
+    assert created.urgent and created.risk_kind == "emergency"
+    with db.reader() as session:
+        row = session.get(HandoffRequest, created.id)
+        assert (row.urgent, row.risk_kind, row.occurred_at, row.message, row.identity) == (
+            True, "emergency", when, "", member.identity)
+        # The audit log does not tie it to the organisation (an admin view is scoped by it),
+        # and says nothing of the topic or the kind.
+        event = session.scalars(select(AuditEvent).where(
+            AuditEvent.subject_type == "handoff_request")).one()
+        assert (event.action, event.organisation_id, event.details) == (
+            "handoff.urgent", None, {})
+
+
+def test_a_safety_request_is_urgent_and_an_ordinary_one_is_not(db):
+    stranger = factories.stranger(db)
+    assert handoffs.request(db, stranger, topic="safety", risk_kind="someone_else").urgent
+    ordinary = handoffs.request(db, stranger, topic="booking", message="a slot please")
+    assert not ordinary.urgent and ordinary.risk_kind is None
+
+
+def test_the_same_reference_is_recorded_once(db):
+    stranger = factories.stranger(db)
+    first = handoffs.request(db, stranger, topic="crisis", reference="abc123")
+    again = handoffs.request(db, stranger, topic="crisis", reference="abc123")
+    assert first.id == again.id
+    with db.reader() as session:
+        assert len(session.scalars(select(HandoffRequest)).all()) == 1
+
+
+def test_someone_elses_reference_is_refused(db):
+    handoffs.request(db, factories.stranger(db), topic="crisis", reference="abc123")
+    with pytest.raises(Conflict):
+        handoffs.request(db, factories.stranger(db), topic="crisis", reference="abc123")
+
+
+@pytest.mark.parametrize("fields", [
+    {"topic": "crisis", "risk_kind": "sad"},
+    {"topic": "crisis", "risk_kind": 3},
+    {"topic": "booking", "risk_kind": "suicidal"},
+    {"topic": "crisis", "occurred_at": "yesterday"},
+    {"topic": "crisis", "occurred_at": "2026-12-01T10:00:00"},  # no time zone
+    {"topic": "crisis", "occurred_at": "2999-01-01T10:00:00+00:00"},
+    {"topic": "crisis", "occurred_at": 1764600000},
+    {"topic": "crisis", "reference": "x" * 65},
+    {"topic": "crisis", "reference": 12},
+])
+def test_bad_urgent_fields_are_refused_and_nothing_is_stored(db, fields):
+    with pytest.raises(InvalidInput):
+        handoffs.request(db, factories.stranger(db), **fields)
+    with db.reader() as session:
+        assert session.scalars(select(HandoffRequest)).all() == []
+
+
+async def test_post_a_crisis_alert_over_http(aiohttp_client, db):
+    client = await aiohttp_client(create_app(db, Settings(BACKEND_SERVICE_TOKEN=TOKEN)))
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Acting-For": "teams:tenant:user"}
+    alert = {"topic": "crisis", "risk_kind": "danger_from_others", "reference": "r-1",
+             "occurred_at": "2026-12-02T09:30:00+00:00"}
+    response = await client.post("/handoffs", json=alert, headers=headers)
+    body = await response.json()
+    assert response.status == 201
+    assert (body["urgent"], body["risk_kind"], body["topic"]) == (
+        True, "danger_from_others", "crisis")
+    again = await client.post("/handoffs", json=alert, headers=headers)
+    assert again.status == 201 and (await again.json())["id"] == body["id"]
+    refused = await client.post("/handoffs", json={**alert, "risk_kind": "bad", "reference": ""},
+                                headers=headers)
+    assert refused.status == 400
+    assert "kind of risk" in (await refused.json())["error"]["message"]
+
+
+async def test_no_admin_view_shows_an_urgent_request(aiohttp_client, db):
+    admin = factories.register_organisation(db)
+    member = factories.add_member(db, admin.organisation_id)
+    handoffs.request(db, member, topic="crisis", risk_kind="suicidal")
+    handoffs.request(db, member, topic="safety", risk_kind="suicidal")
+    client = await aiohttp_client(create_app(db, Settings(BACKEND_SERVICE_TOKEN=TOKEN)))
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Acting-For": admin.identity}
+    for path in ("/organisation", "/authorisations", "/reports/spend", "/me",
+                 "/me/notifications"):
+        response = await client.get(path, headers=headers)
+        text = await response.text()
+        assert response.status == 200, (path, text)
+        assert not any(word in text for word in ("crisis", "safety", "suicidal", "urgent")), path

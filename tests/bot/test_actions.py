@@ -26,11 +26,10 @@ from bot.actions.booking import (
 from bot.actions.booking_changes import ActionAskChangeChoice, ActionChangeBooking
 from bot.actions.faq import ActionAnswerFaq
 from bot.actions.forms import GIVE_UP_TEXT, MAX_FAILURES
-from bot.actions.handoff import ANONYMOUS_TEXT, ActionHandoff
+from bot.actions.handoff import ANONYMOUS_TEXT, SAFETY_REMINDER, ActionHandoff
 from bot.actions.invites import ActionCreateInvite
 from bot.actions.payments import ActionCardLink, ActionShowSpend
 from bot.actions.redeem import ActionRedeemInvite, ValidateRedeemForm
-from bot.actions.safety import ActionSafetyResponse
 from bot.actions.sessions import ActionCheckConfirmation, ActionListBookings, ActionShowGrants
 from contracts.backend_client import BackendClient
 from tests.backend import booking_factories, factories
@@ -335,12 +334,42 @@ async def test_handoff_for_an_anonymous_visitor_points_elsewhere(backend):
     assert texts(dispatcher) == ANONYMOUS_TEXT
 
 
-@pytest.mark.parametrize("identity", [None, "test:anyone"])
-async def test_safety_response_has_the_uk_crisis_lines_and_offers_a_person(identity):
-    dispatcher, _ = await run(ActionSafetyResponse(), make_tracker(identity))
-    text = texts(dispatcher)
-    assert "999" in text and "116 123" in text and "NHS 111" in text
-    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/handoff_request"
+def after_a_crisis_answer(tracker, risk_kind: str | None = "suicidal"):
+    """The tracker of someone who has just had the crisis answer (utter_crisis)."""
+    tracker.events.append({"event": "action", "name": "utter_crisis"})
+    tracker.slots["risk_kind"] = risk_kind
+    return tracker
+
+
+async def test_a_person_after_a_crisis_answer_is_urgent_with_the_kind_and_none_of_the_words(
+        backend):
+    admin = factories.register_organisation(backend)
+    member = factories.add_member(backend, admin.organisation_id)
+    tracker = after_a_crisis_answer(make_tracker(member.identity, text="i want to end my life",
+                                                 intent="affirm"))
+    dispatcher, _ = await run(ActionHandoff(), tracker)
+    assert "get in touch" in texts(dispatcher) and SAFETY_REMINDER in texts(dispatcher)
+    with backend.reader() as session:
+        row = session.scalars(select(HandoffRequest)).one()
+    assert (row.topic, row.urgent, row.risk_kind, row.identity) == (
+        "safety", True, "suicidal", member.identity)
+    assert row.message == ""
+
+
+async def test_a_person_after_a_crisis_answer_of_unknown_kind_is_urgent_too(backend):
+    tracker = after_a_crisis_answer(make_tracker("test:someone", intent="handoff_request"),
+                                    risk_kind="")
+    await run(ActionHandoff(), tracker)
+    with backend.reader() as session:
+        row = session.scalars(select(HandoffRequest)).one()
+    assert (row.topic, row.urgent, row.risk_kind) == ("safety", True, None)
+
+
+async def test_an_anonymous_visitor_after_a_crisis_answer_hears_the_numbers_again(backend):
+    dispatcher, _ = await run(ActionHandoff(), after_a_crisis_answer(make_tracker(None)))
+    assert ANONYMOUS_TEXT in texts(dispatcher) and "999" in texts(dispatcher)
+    with backend.reader() as session:
+        assert session.scalars(select(HandoffRequest)).all() == []
 
 
 async def test_redeeming_a_wrong_code_shows_why(backend):

@@ -1,0 +1,150 @@
+"""The team hears about every crisis answer, without the answer ever waiting for anyone.
+
+The crisis answer (utter_crisis, PRODUCT.md rule 7) is a domain response that Rasa says itself,
+so no custom action runs in that turn. This event broker sits inside the Rasa server: the tracker
+store (bot/tracker_store.py) hands it the events of each turn as it saves them, before the channel
+gets its reply. When it sees utter_crisis it starts a background task that records an urgent
+request in the backend (POST /handoffs, topic "crisis") with the kind of risk, the verified
+identity and the time, and none of the person's words; publish() itself only schedules it. A
+backend that is down or hangs is tried again with a short timeout each time, and the same
+`reference` every time, so that an alert whose answer was lost is recorded once.
+
+A configured event broker (endpoints.yml `event_broker`) still gets every event: this one wraps it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa.core.brokers.broker import EventBroker
+
+from contracts.backend_client import BackendClient, BackendError, BackendUnavailable
+from contracts.identity import ChatIdentity, from_metadata
+
+log = logging.getLogger(__name__)
+
+CRISIS_ACTION = "utter_crisis"
+RISK_KIND_ENTITY = "risk_kind"
+RISK_KINDS = frozenset({"emergency", "suicidal", "someone_else", "harm_to_others",
+                        "danger_from_others"})
+ATTEMPT_TIMEOUT_SECONDS = 3.0
+FIRST_RETRY_SECONDS = 1.0
+LONGEST_RETRY_SECONDS = 15.0
+GIVE_UP_AFTER_SECONDS = 24 * 3600.0
+# The latest user message of this many conversations is kept to explain a crisis answer.
+REMEMBERED_CONVERSATIONS = 10_000
+
+
+@dataclass(frozen=True)
+class CrisisAlert:
+    identity: ChatIdentity
+    risk_kind: str | None
+    occurred_at: datetime
+    reference: str
+
+    def body(self) -> dict[str, Any]:
+        return {"topic": "crisis", "risk_kind": self.risk_kind,
+                "occurred_at": self.occurred_at.isoformat(), "reference": self.reference}
+
+
+def alert_for(sender_id: str, user_event: dict[str, Any] | None,
+              crisis_event: dict[str, Any]) -> CrisisAlert | None:
+    """The alert for a crisis answer, from the user message it answered; None when the channel
+    verified no identity (the team could not reach them)."""
+    user_event = user_event or {}
+    metadata = user_event.get("metadata")
+    identity = from_metadata(metadata) if isinstance(metadata, dict) else None
+    if identity is None:
+        return None
+    timestamp = float(crisis_event.get("timestamp") or time.time())
+    reference = hashlib.sha256(f"{sender_id}\n{timestamp!r}".encode()).hexdigest()[:40]
+    return CrisisAlert(identity=identity, risk_kind=_risk_kind(user_event),
+                       occurred_at=datetime.fromtimestamp(timestamp, tz=timezone.utc),
+                       reference=reference)
+
+
+def _risk_kind(user_event: dict[str, Any]) -> str | None:
+    entities = (user_event.get("parse_data") or {}).get("entities") or []
+    kinds = [entity.get("value") for entity in entities
+             if entity.get("entity") == RISK_KIND_ENTITY and entity.get("value") in RISK_KINDS]
+    return kinds[-1] if kinds else None
+
+
+class CrisisAlertBroker(EventBroker):
+    def __init__(self, forward_to: EventBroker | None = None, *,
+                 attempt_timeout: float = ATTEMPT_TIMEOUT_SECONDS,
+                 give_up_after: float = GIVE_UP_AFTER_SECONDS) -> None:
+        self.forward_to = forward_to
+        self._attempt_timeout = attempt_timeout
+        self._give_up_after = give_up_after
+        self._latest_user_event: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._deliveries: set[asyncio.Task[None]] = set()
+
+    def publish(self, event: dict[str, Any]) -> None:
+        if self.forward_to is not None:
+            self.forward_to.publish(event)
+        sender_id = str(event.get("sender_id"))
+        if event.get("event") == "user":
+            self._remember(sender_id, event)
+        elif event.get("event") == "action" and event.get("name") == CRISIS_ACTION:
+            alert = alert_for(sender_id, self._latest_user_event.get(sender_id), event)
+            if alert is None:
+                log.warning("Crisis answer in a chat with no verified identity: the team "
+                            "cannot be told who it was.")
+            else:
+                self._start(alert)
+
+    def is_ready(self) -> bool:
+        return self.forward_to.is_ready() if self.forward_to is not None else True
+
+    async def close(self) -> None:
+        for task in list(self._deliveries):
+            log.error("Shutting down with a crisis alert not yet recorded in the backend.")
+            task.cancel()
+        if self.forward_to is not None:
+            await self.forward_to.close()
+
+    async def delivered(self) -> None:
+        """Wait for the deliveries under way (for tests)."""
+        if self._deliveries:
+            await asyncio.gather(*self._deliveries, return_exceptions=True)
+
+    def _remember(self, sender_id: str, event: dict[str, Any]) -> None:
+        self._latest_user_event[sender_id] = event
+        self._latest_user_event.move_to_end(sender_id)
+        while len(self._latest_user_event) > REMEMBERED_CONVERSATIONS:
+            self._latest_user_event.popitem(last=False)
+
+    def _start(self, alert: CrisisAlert) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver(alert))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, alert: CrisisAlert) -> None:
+        client = BackendClient(alert.identity, timeout_seconds=self._attempt_timeout)
+        started, wait = time.monotonic(), FIRST_RETRY_SECONDS
+        while True:
+            try:
+                await client.post("/handoffs", alert.body())
+                log.info("Crisis alert %s recorded for the team.", alert.reference[:8])
+                return
+            except BackendError as refusal:
+                log.error("The backend refused crisis alert %s: %s", alert.reference[:8], refusal)
+                return
+            except BackendUnavailable:
+                pass
+            except Exception:  # a background task: an unexpected error is logged, then retried
+                log.exception("Crisis alert %s failed.", alert.reference[:8])
+            if time.monotonic() - started > self._give_up_after:
+                log.error("Crisis alert %s not recorded: the backend stayed unreachable.",
+                          alert.reference[:8])
+                return
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, LONGEST_RETRY_SECONDS)
