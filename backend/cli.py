@@ -57,14 +57,15 @@ def demo_identities() -> None:
 @click.option("--host", default=None, help="Overrides BACKEND_HOST.")
 @click.option("--port", default=None, type=int, help="Overrides BACKEND_PORT.")
 def serve(host: str | None, port: int | None) -> None:
+    from contracts.deployment import require_safe_start
+
+    require_safe_start("backend")  # before the slow imports: a refusal comes at once
+
     from aiohttp import web
 
     from backend.api.app import create_app
     from backend.api.background import pending_charge_sweeper
     from backend.db import Database
-    from contracts.deployment import require_safe_start
-
-    require_safe_start("backend")
     settings = get_settings()
     app = create_app(Database(settings.database_url), settings)
     app.cleanup_ctx.append(pending_charge_sweeper(settings.pending_charge_sweep_seconds))

@@ -16,7 +16,7 @@ Normally started by `make run` (which first runs `make setup`). This is the DEVE
   4. .venv/bin/python -m backend demo-identities (prints how to chat as each demo user)
   5. .venv/bin/honcho start -f Procfile         (backend, actions, rasa: scripts/start.py)
 While they start, scripts/announce-ready.py prints one line as each one is ready. Deprecation
-warnings of third-party code are hidden (Procfile: scripts/without-deprecations.py), as are
+warnings of third-party code are hidden (scripts/start.py: scripts/without-deprecations.py), as are
 some chatty third-party loggers (logging.yml). Ctrl-C stops every process.
 USAGE
 }

@@ -39,10 +39,12 @@ ANY_ADDRESS = ("0.0.0.0", "::", "")
 
 
 def backend_command() -> list[str]:
+    require_safe_start("backend")  # again in `serve`; here before its imports take seconds
     return [sys.executable, WITHOUT_DEPRECATIONS, "backend", "serve"]
 
 
 def actions_command() -> list[str]:
+    require_safe_start("actions")  # again in bot/action_server.py, after rasa_sdk's imports
     return [sys.executable, WITHOUT_DEPRECATIONS, "bot.action_server"]
 
 
