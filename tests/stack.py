@@ -46,7 +46,8 @@ MODELS = REPO / "models"
 ARTIFACTS = REPO / "artifacts" / "stack"
 SERVICE_TOKEN = "stack-service-token"
 DEFAULT_CREDENTIALS: dict[str, Any] = {"channels.dev_rest.DevRestInput": None}
-STARTUP_SECONDS = {"backend": 60, "actions": 90, "rasa": 240}
+# Rasa loads TensorFlow and the model: minutes on a loaded two-core machine.
+STARTUP_SECONDS = {"backend": 60, "actions": 90, "rasa": 600}
 
 
 class StackError(RuntimeError):
