@@ -33,7 +33,7 @@ help: ## List the targets
 	@echo "Usage: make <target>   (the usual two: make run, make test)"
 	@echo
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-	  awk 'BEGIN {FS = ":.*## "}; {printf "  %-8s %s\n", $$1, $$2}'
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
 	@echo
 	@echo "Steps of make test (each also a target): $(TEST_STEPS)"
 	@echo

@@ -68,8 +68,9 @@ COMMANDS = {"backend": backend_command, "actions": actions_command, "rasa": rasa
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in COMMANDS:
-        print(__doc__)
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+        asked = argv in (["-h"], ["--help"])
+        print(__doc__, file=sys.stdout if asked else sys.stderr)
+        return 0 if asked else 2
     os.chdir(REPO)
     try:
         command = COMMANDS[argv[0]]()

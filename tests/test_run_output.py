@@ -143,10 +143,14 @@ def test_rasa_api_refuses_callers_without_its_token(run):
                 {"model_file": "/nonexistent.tar.gz"}).status not in (401, 403)
 
 
-def test_the_channels_stay_open(run):
+def test_the_channels_stay_open_and_rasa_calls_the_actions_with_their_token(run):
     answer = call("POST", run.url("rasa", "/webhooks/dev_rest/webhook"),
-                  {"sender": "ben", "message": "hello"})
-    assert answer.status == 200 and answer.json(), answer
+                  {"sender": "ben", "message": "how many sessions do I have left?"})
+    assert answer.status == 200, answer
+    said = " ".join(reply.get("text", "") for reply in answer.json())
+    # action_show_grants ran (endpoints.yml's URL and header reached the action server) and
+    # read ben's grant from the backend.
+    assert re.search(r"\d+ of \d+ sessions left", said), (said, run.output[-3000:])
     socket_io = call("GET", run.url("rasa", "/socket.io/?EIO=4&transport=polling"))
     assert socket_io.status == 200 and '"sid"' in socket_io.body, socket_io
 
