@@ -27,13 +27,13 @@ TEST_STEPS := test-lint test-types test-bot-validate test-bot-train test-bot-sto
 # above this number, and says when it can be lowered.
 MYPY_KNOWN_ERRORS := 79
 
-.PHONY: help setup test lint train run chat lock web browser $(TEST_STEPS)
+.PHONY: help setup test lint train run run-production chat lock web browser $(TEST_STEPS)
 
 help: ## List the targets
 	@echo "Usage: make <target>   (the usual two: make run, make test)"
 	@echo
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-	  awk 'BEGIN {FS = ":.*## "}; {printf "  %-8s %s\n", $$1, $$2}'
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
 	@echo
 	@echo "Steps of make test (each also a target): $(TEST_STEPS)"
 	@echo
@@ -115,6 +115,9 @@ train: setup ## Train the Rasa model into models/ if config.yml, bot/domain.yml 
 
 run: setup ## Migrate, seed demo data, train if needed, print demo identities, start everything (Ctrl-C stops)
 	@scripts/run.sh
+
+run-production: setup ## Production mode: check deploy/production.env, migrate, start (scripts/start-production.sh --help)
+	@scripts/start-production.sh
 
 chat: .venv/.synced ## Chat in the terminal with the running assistant: make chat AS=ben
 	@.venv/bin/python scripts/chat.py --as $(or $(AS),ben)

@@ -7,6 +7,7 @@ import logging
 import click
 
 from backend.settings import get_settings
+from contracts.settings import DEV_SERVICE_TOKEN
 
 
 def _configure_logging(level: str) -> None:
@@ -56,16 +57,19 @@ def demo_identities() -> None:
 @click.option("--host", default=None, help="Overrides BACKEND_HOST.")
 @click.option("--port", default=None, type=int, help="Overrides BACKEND_PORT.")
 def serve(host: str | None, port: int | None) -> None:
+    from contracts.deployment import require_safe_start
+
+    require_safe_start("backend")  # before the slow imports: a refusal comes at once
+
     from aiohttp import web
 
     from backend.api.app import create_app
     from backend.api.background import pending_charge_sweeper
     from backend.db import Database
-
     settings = get_settings()
     app = create_app(Database(settings.database_url), settings)
     app.cleanup_ctx.append(pending_charge_sweeper(settings.pending_charge_sweep_seconds))
-    if settings.service_token == "dev-service-token":
+    if settings.service_token == DEV_SERVICE_TOKEN:
         logging.getLogger("backend").warning(
             "BACKEND_SERVICE_TOKEN is the development default; set a secret in production.")
     web.run_app(app, host=host or settings.host, port=port or settings.port,

@@ -129,8 +129,9 @@ def describe_demo_identities(rasa_url: str = "http://localhost:5005") -> str:
         f"  {THERAPIST_SENDER:<13} the first therapist of the directory; confirms a booking over "
         "the API:",
         "                curl -s -X POST http://127.0.0.1:8000/therapist/bookings/<id>/confirm \\",
-        "                  -H 'Authorization: Bearer dev-service-token' "
+        "                  -H \"Authorization: Bearer $BACKEND_SERVICE_TOKEN\" "
         f"-H 'X-Acting-For: dev:{THERAPIST_SENDER}'",
+        "                (make run's token: `. data/dev-secrets.env` first)",
         "",
         "Chat in the terminal:  make chat AS=ben",
         "Chat on the website:   http://127.0.0.1:8000/portal (sign in as a demo person)",

@@ -8,6 +8,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.settings import DEFAULT_TIMEZONE, DEV_SERVICE_TOKEN, LOOPBACK
+from contracts.web_identity import DEFAULT_BASE_URL
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_URL = f"sqlite:///{REPO_ROOT / 'data' / 'backend.sqlite3'}"
 
@@ -16,10 +19,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     database_url: str = Field(DEFAULT_SQLITE_URL, alias="DATABASE_URL")
-    host: str = Field("127.0.0.1", alias="BACKEND_HOST")
+    host: str = Field(LOOPBACK, alias="BACKEND_HOST")
     port: int = Field(8000, alias="BACKEND_PORT")
-    # Shared secret of the trusted callers (action server, channels). Change it outside development.
-    service_token: str = Field("dev-service-token", alias="BACKEND_SERVICE_TOKEN")
+    # Shared secret of the trusted callers (action server, channels); production mode refuses
+    # the development default (contracts/deployment.py).
+    service_token: str = Field(DEV_SERVICE_TOKEN, alias="BACKEND_SERVICE_TOKEN")
     max_body_bytes: int = Field(64 * 1024, alias="BACKEND_MAX_BODY_BYTES")
 
     cancellation_window_hours: int = Field(48, alias="CANCELLATION_WINDOW_HOURS")
@@ -27,7 +31,7 @@ class Settings(BaseSettings):
     redeem_attempts_limit: int = Field(5, alias="REDEEM_ATTEMPTS_LIMIT")
     redeem_attempts_window_minutes: int = Field(15, alias="REDEEM_ATTEMPTS_WINDOW_MINUTES")
     reporting_min_group: int = Field(5, alias="REPORTING_MIN_GROUP")
-    timezone: str = Field("Europe/London", alias="SERVICE_TIMEZONE")
+    timezone: str = Field(DEFAULT_TIMEZONE, alias="SERVICE_TIMEZONE")
     session_minutes: int = Field(50, alias="SESSION_MINUTES")
     booking_horizon_days: int = Field(28, alias="BOOKING_HORIZON_DAYS")
 
@@ -39,7 +43,7 @@ class Settings(BaseSettings):
     stripe_api_base: str = Field("", alias="STRIPE_API_BASE")
     stripe_webhook_tolerance_seconds: int = Field(300, alias="STRIPE_WEBHOOK_TOLERANCE_SECONDS")
     # Where people's browsers reach this backend (success/cancel pages, offline card page).
-    public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
+    public_base_url: str = Field(DEFAULT_BASE_URL, alias="PUBLIC_BASE_URL")
     # How often `serve` re-asks the provider about charges whose answer never came back.
     pending_charge_sweep_seconds: float = Field(300, alias="PENDING_CHARGE_SWEEP_SECONDS")
 

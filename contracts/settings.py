@@ -23,6 +23,12 @@ from contracts import web_identity
 from contracts.web_identity import TokenConfig
 
 S = TypeVar("S")
+# Development defaults, public by nature: `make run` replaces them with per-checkout secrets
+# (data/dev-secrets.env) and production mode refuses them (contracts/deployment.py).
+DEV_SERVICE_TOKEN = "dev-service-token"
+DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
+DEFAULT_TIMEZONE = "Europe/London"
+LOOPBACK = "127.0.0.1"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -109,8 +115,8 @@ def load(group: type[S], environ: Mapping[str, str] | None = None, *, prefix: st
 class BackendSettings:
     """Where the backend is and the callers' shared credential (README "Configuration")."""
 
-    url: str = setting("http://127.0.0.1:8000", env="BACKEND_URL")
-    service_token: str = setting("dev-service-token", env="BACKEND_SERVICE_TOKEN")
+    url: str = setting(DEFAULT_BACKEND_URL, env="BACKEND_URL")
+    service_token: str = setting(DEV_SERVICE_TOKEN, env="BACKEND_SERVICE_TOKEN")
     timeout_seconds: float = setting(10.0, env="BACKEND_TIMEOUT_SECONDS")
     # The channels' identity check runs before a message reaches the bot: it waits less.
     identity_timeout_seconds: float = setting(5.0, env="IDENTITY_TIMEOUT")
@@ -129,11 +135,78 @@ class BackendSettings:
 
 @dataclass(frozen=True)
 class ActionSettings:
-    service_timezone: str = setting("Europe/London", env="SERVICE_TIMEZONE")
+    service_timezone: str = setting(DEFAULT_TIMEZONE, env="SERVICE_TIMEZONE")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ActionSettings:
         return load(cls, environ)
+
+
+@dataclass(frozen=True)
+class ActionServerSettings:
+    """Where the action server listens and the secret Rasa sends with every call (endpoints.yml:
+    `Authorization: Bearer ${ACTION_SERVER_TOKEN}`). Empty token: every /webhook call is refused."""
+
+    host: str = setting(LOOPBACK, env="ACTION_SERVER_HOST")
+    port: int = setting(5055, env="ACTION_SERVER_PORT")
+    token: str = setting("", env="ACTION_SERVER_TOKEN")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ActionServerSettings:
+        return load(cls, environ)
+
+    @property
+    def webhook_url(self) -> str:
+        return f"http://{self.host}:{self.port}/webhook"
+
+
+# --- The Rasa server: how scripts/start.py starts it ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RasaServerSettings:
+    """`rasa run`'s options. The HTTP API (/conversations, /model ...) is on only with a token
+    or a JWT secret; CORS only for the listed origins (socket.io checks its own origins,
+    WEB_ALLOWED_ORIGINS)."""
+
+    interface: str = setting(LOOPBACK, env="RASA_INTERFACE")
+    port: int = setting(5005, env="RASA_PORT")
+    model: str = setting("models", env="RASA_MODEL")
+    endpoints: str = setting("endpoints.yml", env="RASA_ENDPOINTS")
+    credentials: str = setting("credentials.yml", env="RASA_CREDENTIALS")
+    api_token: str = setting("", env="RASA_API_TOKEN")
+    jwt_secret: str = setting("", env="RASA_JWT_SECRET")
+    jwt_method: str = setting("HS256", env="RASA_JWT_METHOD")
+    cors_origins: tuple[str, ...] = setting((), env="RASA_CORS_ORIGINS")
+    # Where Rasa calls the action server (endpoints.yml reads ${ACTION_SERVER_URL}).
+    action_server_url: str = setting("", env="ACTION_SERVER_URL")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> RasaServerSettings:
+        settings = load(cls, environ)
+        if "*" in settings.cors_origins:
+            raise SettingsError("RASA_CORS_ORIGINS must list origins (https://host); "
+                                "a wildcard '*' is refused.")
+        return settings
+
+    @property
+    def api_enabled(self) -> bool:
+        return bool(self.api_token or self.jwt_secret)
+
+    def arguments(self) -> list[str]:
+        """`rasa run`'s command-line arguments for these settings."""
+        arguments = ["--interface", self.interface, "--port", str(self.port),
+                     "--model", self.model, "--endpoints", self.endpoints,
+                     "--credentials", self.credentials]
+        if self.api_enabled:
+            arguments.append("--enable-api")
+        if self.api_token:
+            arguments += ["--auth-token", self.api_token]
+        if self.jwt_secret:
+            arguments += ["--jwt-secret", self.jwt_secret, "--jwt-method", self.jwt_method]
+        if self.cors_origins:
+            arguments += ["--cors", *self.cors_origins]
+        return arguments
 
 
 # --- The Rasa server: channels and tracker store ---------------------------------------------

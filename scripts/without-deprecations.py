@@ -1,7 +1,7 @@
 """Run a module like `python -m MODULE ARGS...`, hiding third-party deprecation warnings.
 
     .venv-rasa/bin/python scripts/without-deprecations.py rasa run --model models ...
-    .venv/bin/python scripts/without-deprecations.py rasa_sdk --actions bot.actions ...
+    .venv/bin/python scripts/without-deprecations.py bot.action_server
 
 Rasa's dependencies (TensorFlow, Keras, sanic, SQLAlchemy 1.4, pkg_resources, matplotlib ...)
 warn about their own deprecated internals on every start; nobody here can act on that. Warning

@@ -7,6 +7,8 @@
                               rasa_env={"SLACK_API_BASE_URL": ...})
         requests go to stack.rasa_url / stack.backend_url; stack.database() reads the backend.
 
+Each process starts as the Procfile starts it (scripts/start.py, configured by environment
+variables): the tests differ from `make run` only by ports, secrets and temporary databases.
 Each named stack starts once per test session (a second call with the same name returns the
 running one) and is stopped at the end of the session, each process by its own pid. The backend
 runs on a temporary SQLite database, migrated and seeded with the demo organisation and 60
@@ -38,11 +40,14 @@ from backend.db import Database
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = REPO / ".venv" / "bin" / "python"
 RASA = REPO / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = RASA.parent / "python"
+START = "scripts/start.py"
 MODELS = REPO / "models"
 ARTIFACTS = REPO / "artifacts" / "stack"
 SERVICE_TOKEN = "stack-service-token"
 DEFAULT_CREDENTIALS: dict[str, Any] = {"channels.dev_rest.DevRestInput": None}
-STARTUP_SECONDS = {"backend": 60, "actions": 90, "rasa": 240}
+# Rasa loads TensorFlow and the model: minutes on a loaded two-core machine.
+STARTUP_SECONDS = {"backend": 60, "actions": 90, "rasa": 600}
 
 
 class StackError(RuntimeError):
@@ -96,6 +101,7 @@ class Stack:
     rasa_url: str
     rasa_token: str
     service_token: str = SERVICE_TOKEN
+    action_token: str = field(default_factory=lambda: secrets.token_hex(32))
     processes: list[Process] = field(default_factory=list)
 
     def database(self) -> Database:
@@ -163,7 +169,8 @@ def _run(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> No
 
 def _base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("SLACK_", "TEAMS_", "RASA_TRACKER_"))}
+           if not key.startswith(("SLACK_", "TEAMS_", "RASA_", "ACTION_SERVER_"))
+           and key != "SERVICE_MODE"}
     env.update(PYTHONPATH=str(REPO), RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
                PYTHONUNBUFFERED="1")
     env.update(extra or {})
@@ -198,14 +205,14 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
         _run(stack, "backend", [str(PYTHON), "-m", "backend", "migrate"], backend)
         _run(stack, "backend", [str(PYTHON), "-m", "backend", "seed", "--demo",
                                 "--therapists", "60"], backend)
-        server = _launch(stack, "backend", [str(PYTHON), "-m", "backend", "serve", "--port",
-                                            str(ports["backend"])], backend)
+        server = _launch(stack, "backend", [str(PYTHON), START, "backend"], backend)
         _wait_until_up(server, f"{stack.backend_url}/health", STARTUP_SECONDS["backend"])
 
         backend_client = {"BACKEND_URL": stack.backend_url,
-                          "BACKEND_SERVICE_TOKEN": SERVICE_TOKEN}
-        actions = _launch(stack, "actions", [str(PYTHON), "-m", "rasa_sdk", "--actions",
-                                             "bot.actions", "--port", str(ports["actions"])],
+                          "BACKEND_SERVICE_TOKEN": SERVICE_TOKEN,
+                          "ACTION_SERVER_PORT": str(ports["actions"]),
+                          "ACTION_SERVER_TOKEN": stack.action_token}
+        actions = _launch(stack, "actions", [str(PYTHON), START, "actions"],
                           _base_env(backend_client))
         _wait_until_up(actions, f"http://127.0.0.1:{ports['actions']}/health",
                        STARTUP_SECONDS["actions"])
@@ -213,19 +220,12 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
         credentials_file = workdir / "credentials.yml"
         credentials_file.write_text(json.dumps({**DEFAULT_CREDENTIALS, **(credentials or {})},
                                                indent=2))  # JSON is YAML
-        endpoints_file = workdir / "endpoints.yml"
-        endpoints_file.write_text(json.dumps({
-            "action_endpoint": {"url": stack.action_url},
-            "tracker_store": {"type": "bot.tracker_store.EnvironmentSQLTrackerStore",
-                              "dialect": "sqlite", "db": str(workdir / "tracker.sqlite3")},
-        }, indent=2))
-        rasa = _launch(stack, "rasa", [
-            str(RASA), "run", "--model", str(model), "--port", str(ports["rasa"]),
-            "--interface", "127.0.0.1", "--credentials", str(credentials_file),
-            "--endpoints", str(endpoints_file), "--enable-api", "--auth-token", stack.rasa_token,
-        ], _base_env({**backend_client,
-                      # The website channel accepts pages of the backend's origin.
-                      "PUBLIC_BASE_URL": stack.backend_url, **(rasa_env or {})}))
+        rasa = _launch(stack, "rasa", [str(RASA_PYTHON), START, "rasa"], _base_env({
+            **backend_client, "RASA_PORT": str(ports["rasa"]), "RASA_MODEL": str(model),
+            "RASA_CREDENTIALS": str(credentials_file), "RASA_API_TOKEN": stack.rasa_token,
+            "RASA_TRACKER_DB": str(workdir / "tracker.sqlite3"),
+            # The website channel accepts pages of the backend's origin.
+            "PUBLIC_BASE_URL": stack.backend_url, **(rasa_env or {})}))
         _wait_until_up(rasa, f"{stack.rasa_url}/status?token={stack.rasa_token}",
                        STARTUP_SECONDS["rasa"],
                        ready=lambda body: bool(json.loads(body).get("model_id")))

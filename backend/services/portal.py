@@ -9,10 +9,11 @@ anonymously and cannot act on an organisation.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from functools import cached_property
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 
@@ -37,6 +38,8 @@ class PortalSettings(BaseSettings):
 
     dev_login: bool = Field(False, alias="PORTAL_DEV_LOGIN")
     session_hours: int = Field(8, alias="PORTAL_SESSION_HOURS", gt=0, le=24 * 30)
+    # The session cookie's key. Unset: a random key per start (sessions end at a restart).
+    session_secret: str = Field("", alias="PORTAL_SESSION_SECRET")
     identity_secret: str = Field(web_identity.DEV_SECRET, alias=web_identity.SECRET_ENV)
     identity_ttl_seconds: int = Field(web_identity.DEFAULT_TTL_SECONDS,
                                       alias=web_identity.TTL_ENV, gt=0, le=3600)
@@ -45,6 +48,19 @@ class PortalSettings(BaseSettings):
     # Where browsers reach the Rasa server's socket.io endpoint (the widget connects there).
     rasa_socket_url: str = Field("http://127.0.0.1:5005", alias="RASA_SOCKET_URL")
     rasa_socket_path: str = Field("/socket.io", alias="RASA_SOCKET_PATH")
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        if value and len(value) < web_identity.MIN_SECRET_LENGTH:
+            raise ValueError(f"PORTAL_SESSION_SECRET must be at least "
+                             f"{web_identity.MIN_SECRET_LENGTH} characters.")
+        return value
+
+    @cached_property
+    def session_key(self) -> str:
+        secret = self.session_secret or secrets.token_hex(32)
+        return TokenConfig(secret).derived_key(SESSION_AUDIENCE)
 
     @cached_property
     def tokens(self) -> TokenConfig:
@@ -146,8 +162,7 @@ def chat_token(db: Database, settings: PortalSettings, member_id: int | None) ->
 
 
 def session_cookie(settings: PortalSettings, member_id: int) -> str:
-    return web_identity.sign_claims(settings.tokens.derived_key(SESSION_AUDIENCE),
-                                    SESSION_AUDIENCE, str(member_id),
+    return web_identity.sign_claims(settings.session_key, SESSION_AUDIENCE, str(member_id),
                                     settings.session_hours * 3600)
 
 
@@ -156,8 +171,7 @@ def member_of_session(settings: PortalSettings, cookie: str | None) -> int | Non
     if not cookie:
         return None
     try:
-        claims = web_identity.read_claims(settings.tokens.derived_key(SESSION_AUDIENCE),
-                                          SESSION_AUDIENCE, cookie)
+        claims = web_identity.read_claims(settings.session_key, SESSION_AUDIENCE, cookie)
     except InvalidWebToken:
         return None
     subject = str(claims["sub"])

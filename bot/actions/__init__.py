@@ -1,2 +1,2 @@
-"""Custom actions of the assistant, cut by feature. `python -m rasa_sdk --actions bot.actions`
-imports every module of this package."""
+"""Custom actions of the assistant, cut by feature. The action server
+(bot/action_server.py) imports every module of this package."""

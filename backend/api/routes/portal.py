@@ -125,3 +125,6 @@ def setup(app: web.Application, settings: PortalSettings) -> None:
                     "Development and demos only.")
     if settings.tokens.is_development_secret:
         log.warning("WEB_IDENTITY_SECRET is the development default; set a secret in production.")
+    if not settings.session_secret:
+        log.warning("PORTAL_SESSION_SECRET is not set: a random key per start, so portal "
+                    "sessions end when the backend restarts.")

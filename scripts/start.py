@@ -1,0 +1,85 @@
+"""Start one process of the service, the one way it is started everywhere (Procfile, `make run`,
+the production start, the tests), configured by environment variables only (README
+"Configuration"):
+
+    .venv/bin/python scripts/start.py backend        python -m backend serve
+    .venv/bin/python scripts/start.py actions        python -m bot.action_server
+    .venv-rasa/bin/python scripts/start.py rasa      rasa run with the options of RASA_* below
+
+Rasa: RASA_INTERFACE (127.0.0.1), RASA_PORT (5005), RASA_MODEL (models), RASA_ENDPOINTS
+(endpoints.yml), RASA_CREDENTIALS (credentials.yml); its HTTP API only with RASA_API_TOKEN or
+RASA_JWT_SECRET (+ RASA_JWT_METHOD); CORS only for RASA_CORS_ORIGINS (comma-separated, no '*');
+ACTION_SERVER_URL (default: from ACTION_SERVER_HOST/PORT) and ACTION_SERVER_TOKEN go to
+endpoints.yml. With SERVICE_MODE=production each process first runs contracts/deployment.py's
+check and exits with status 2 and the list of what to fix. The process replaces this script
+(same pid), and deprecation warnings of third-party code are hidden
+(scripts/without-deprecations.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from contracts.deployment import require_safe_start  # noqa: E402
+from contracts.settings import (  # noqa: E402
+    LOOPBACK,
+    ActionServerSettings,
+    RasaServerSettings,
+    SettingsError,
+)
+
+WITHOUT_DEPRECATIONS = "scripts/without-deprecations.py"
+LOGGING_CONFIG = "logging.yml"
+ANY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def backend_command() -> list[str]:
+    require_safe_start("backend")  # again in `serve`; here before its imports take seconds
+    return [sys.executable, WITHOUT_DEPRECATIONS, "backend", "serve"]
+
+
+def actions_command() -> list[str]:
+    require_safe_start("actions")  # again in bot/action_server.py, after rasa_sdk's imports
+    return [sys.executable, WITHOUT_DEPRECATIONS, "bot.action_server"]
+
+
+def rasa_command() -> list[str]:
+    settings = RasaServerSettings.from_environment()
+    require_safe_start("rasa", credentials=Path(settings.credentials))
+    actions = ActionServerSettings.from_environment()
+    if not os.environ.get("ACTION_SERVER_URL"):
+        host = LOOPBACK if actions.host in ANY_ADDRESS else actions.host
+        os.environ["ACTION_SERVER_URL"] = f"http://{host}:{actions.port}/webhook"
+    if not actions.token:
+        print("ACTION_SERVER_TOKEN is not set: the action server refuses Rasa's calls "
+              "(`make run` sets one).", file=sys.stderr, flush=True)
+        os.environ["ACTION_SERVER_TOKEN"] = ""  # endpoints.yml needs the variable to exist
+    return [sys.executable, WITHOUT_DEPRECATIONS, "rasa", "run", *settings.arguments(),
+            "--logging-config-file", LOGGING_CONFIG]
+
+
+COMMANDS = {"backend": backend_command, "actions": actions_command, "rasa": rasa_command}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in COMMANDS:
+        asked = argv in (["-h"], ["--help"])
+        print(__doc__, file=sys.stdout if asked else sys.stderr)
+        return 0 if asked else 2
+    os.chdir(REPO)
+    try:
+        command = COMMANDS[argv[0]]()
+    except SettingsError as error:
+        print(f"Refusing to start {argv[0]}: {error}", file=sys.stderr, flush=True)
+        return 2
+    os.execv(command[0], command)
+    return 1  # not reached: execv replaces this process
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
