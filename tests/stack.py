@@ -6,6 +6,7 @@
         stack = stack_factory("slack", credentials={"channels.slack.SlackInput": {...}},
                               rasa_env={"SLACK_API_BASE_URL": ...})
         requests go to stack.rasa_url / stack.backend_url; stack.database() reads the backend.
+        stack_factory("api", backend_only=True) starts the backend alone (no model needed).
 
 Each named stack starts once per test session (a second call with the same name returns the
 running one) and is stopped at the end of the session, each process by its own pid. The backend
@@ -173,8 +174,8 @@ def _base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
                 rasa_env: dict[str, str] | None = None,
                 backend_env: dict[str, str] | None = None,
-                workdir: Path) -> Stack:
-    model = trained_model()
+                backend_only: bool = False, workdir: Path) -> Stack:
+    model = None if backend_only else trained_model()
     logs = ARTIFACTS / name
     logs.mkdir(parents=True, exist_ok=True)
     for old in logs.glob("*.log"):
@@ -201,6 +202,8 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
         server = _launch(stack, "backend", [str(PYTHON), "-m", "backend", "serve", "--port",
                                             str(ports["backend"])], backend)
         _wait_until_up(server, f"{stack.backend_url}/health", STARTUP_SECONDS["backend"])
+        if backend_only:
+            return stack
 
         backend_client = {"BACKEND_URL": stack.backend_url,
                           "BACKEND_SERVICE_TOKEN": SERVICE_TOKEN}
