@@ -42,7 +42,7 @@ def http() -> Iterator[requests.Session]:
         yield session
 
 
-def _fuzz(operation: Any, backend: Stack, http: requests.Session) -> None:
+def _fuzz(operation: Any, backend: Stack, http: requests.Session) -> set[int]:
     # Built per operation here (not with schemathesis.pytest.from_fixture, which pytest 9 breaks)
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
                       operation.as_strategy(GenerationMode.NEGATIVE))
@@ -51,25 +51,31 @@ def _fuzz(operation: Any, backend: Stack, http: requests.Session) -> None:
     @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     def run(case: Any, identity: str) -> None:
-        case.call_and_validate(
-            base_url=backend.backend_url, session=http, checks=CHECKS,
-            headers=_as(identity))
+        answer = case.call_and_validate(base_url=backend.backend_url, session=http,
+                                        checks=CHECKS, headers=_as(identity))
+        statuses.add(answer.status_code)
 
+    statuses: set[int] = set()
     run()
+    return statuses
 
 
 def test_every_operation_answers_as_documented(backend, http):
     schema = schemathesis.openapi.from_url(f"{backend.backend_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 40, "the document lost operations"
-    failures = {}
+    failures, accepted = {}, []
     for operation in operations:
         try:
-            _fuzz(operation, backend, http)
+            statuses = _fuzz(operation, backend, http)
         except Exception as failure:  # every operation is fuzzed; all failures are reported
             failures[operation.label] = failure
+        else:
+            accepted += [operation.label] if any(code < 300 for code in statuses) else []
     assert not failures, "\n\n".join(f"{label}:\n{failure}" for label, failure in
                                       failures.items())
+    # Not everything refused: the generated requests reach the services and succeed there.
+    assert len(accepted) >= 15, accepted
 
 
 @pytest.mark.parametrize("path", ["/bookings/²", "/bookings/18446744073709551617",
