@@ -11,7 +11,7 @@ from backend.domain.errors import Conflict, InvalidInput, PermissionDenied
 from backend.models import AuditEvent, ChatIdentity, Member, Organisation
 from backend.services import actors, identities, organisations
 from backend.settings import Settings
-from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient
+from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient, connect
 from tests.backend.concurrently import all_at_once
 from tests.backend.factories import add_member, register_organisation
 
@@ -19,7 +19,7 @@ from tests.backend.factories import add_member, register_organisation
 @pytest.fixture
 async def api(aiohttp_client, db) -> ApiClient:
     settings = Settings(BACKEND_SERVICE_TOKEN=SERVICE_TOKEN)
-    return ApiClient(await aiohttp_client(create_app(db, settings)))
+    return await connect(aiohttp_client, create_app(db, settings))
 
 
 def _organisation(db, *, domain: str | None = "acme.example", slack: str | None = "T1",
