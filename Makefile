@@ -27,7 +27,7 @@ TEST_STEPS := test-lint test-types test-bot-validate test-bot-train test-bot-sto
 # above this number, and says when it can be lowered.
 MYPY_KNOWN_ERRORS := 79
 
-.PHONY: help setup test lint train run run-production chat lock web browser $(TEST_STEPS)
+.PHONY: help setup test lint train run run-production chat lock web browser api-fuzz $(TEST_STEPS)
 
 help: ## List the targets
 	@echo "Usage: make <target>   (the usual two: make run, make test)"
@@ -109,6 +109,10 @@ test-bot-nlu:
 
 test-pytest:
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+# Part of test-pytest; alone: schemathesis against a backend started as users start it.
+api-fuzz: .venv/.synced ## Fuzz the backend's API against its /openapi.json (schemathesis, ~2 min)
+	.venv/bin/python -m pytest tests/backend/api/test_openapi_fuzz.py $(PYTEST_ARGS)
 
 train: setup ## Train the Rasa model into models/ if config.yml, bot/domain.yml or bot/data/ changed
 	@scripts/train.sh

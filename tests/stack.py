@@ -6,6 +6,7 @@
         stack = stack_factory("slack", credentials={"channels.slack.SlackInput": {...}},
                               rasa_env={"SLACK_API_BASE_URL": ...})
         requests go to stack.rasa_url / stack.backend_url; stack.database() reads the backend.
+        stack_factory("api", backend_only=True) starts the backend alone (no model needed).
 
 Each process starts as the Procfile starts it (scripts/start.py, configured by environment
 variables): the tests differ from `make run` only by ports, secrets and temporary databases.
@@ -180,8 +181,8 @@ def _base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
                 rasa_env: dict[str, str] | None = None,
                 backend_env: dict[str, str] | None = None,
-                workdir: Path) -> Stack:
-    model = trained_model()
+                backend_only: bool = False, workdir: Path) -> Stack:
+    model = None if backend_only else trained_model()
     logs = ARTIFACTS / name
     logs.mkdir(parents=True, exist_ok=True)
     for old in logs.glob("*.log"):
@@ -207,6 +208,8 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
                                 "--therapists", "60"], backend)
         server = _launch(stack, "backend", [str(PYTHON), START, "backend"], backend)
         _wait_until_up(server, f"{stack.backend_url}/health", STARTUP_SECONDS["backend"])
+        if backend_only:
+            return stack
 
         backend_client = {"BACKEND_URL": stack.backend_url,
                           "BACKEND_SERVICE_TOKEN": SERVICE_TOKEN,

@@ -11,6 +11,7 @@ from backend.api.http import DB_KEY, GATEWAY_KEY, POLICY_KEY, SETTINGS_KEY
 from backend.api.routes import (
     authorisations,
     bookings,
+    description,
     handoffs,
     identities,
     organisations,
@@ -25,7 +26,8 @@ from backend.services.portal import PortalSettings
 from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
-                payments.routes, identities.routes, handoffs.routes, policies.routes]
+                payments.routes, identities.routes, handoffs.routes, policies.routes,
+                description.routes]
 
 
 def create_app(db: Database, settings: Settings,
@@ -39,6 +41,7 @@ def create_app(db: Database, settings: Settings,
     app[POLICY_KEY] = Policy.from_settings(settings)
     app[SETTINGS_KEY] = settings
     app[GATEWAY_KEY] = gateway or build_gateway(settings)
+    app[description.DOCUMENT_KEY] = {}
     for table in ROUTE_TABLES:
         app.add_routes(table)
     portal.setup(app, portal_settings or PortalSettings())

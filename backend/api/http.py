@@ -1,4 +1,4 @@
-"""Request parsing and response rendering shared by every route."""
+"""What every route shares: the app's parts, the acting identity, rendering answers."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from backend.adapters.payments import PaymentGateway
 from backend.db import Database
-from backend.domain.errors import InvalidInput
 from backend.services.actors import Actor
 from backend.services.policy import Policy
 from backend.settings import Settings
@@ -34,7 +34,7 @@ def _default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return value.value
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, (set, frozenset)):
         return sorted(value)
@@ -42,29 +42,12 @@ def _default(value: Any) -> Any:
 
 
 def respond(payload: Any, status: int = 200) -> web.Response:
-    if dataclasses.is_dataclass(payload):
+    """JSON as the services give it: datetimes in isoformat, enums as their values."""
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump()
+    elif dataclasses.is_dataclass(payload) and not isinstance(payload, type):
         payload = dataclasses.asdict(payload)
     return web.json_response(payload, status=status, dumps=partial(json.dumps, default=_default))
-
-
-async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object; anything else is a clear 400."""
-    if not request.can_read_body:
-        return {}
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("The request body must be a JSON object.")
-    return body
-
-
-def path_id(request: web.Request, name: str = "id") -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 18:
-        raise InvalidInput(f"'{raw}' is not a valid id.")
-    return int(raw)
 
 
 def actor(request: web.Request) -> Actor:

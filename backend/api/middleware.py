@@ -18,6 +18,7 @@ from backend.domain.errors import (
     TooManyAttempts,
 )
 from backend.services import actors
+from contracts.api import error_answer
 from contracts.identity import (
     ACTING_FOR_HEADER,
     AUTHORIZATION_HEADER,
@@ -34,14 +35,14 @@ STATUS_BY_ERROR = {
     Conflict: 409,
     TooManyAttempts: 429,
 }
-PUBLIC_PATHS = {"/health", "/stripe/webhook", "/offline-checkout", "/card-setup/finished",
-                "/portal"}
+PUBLIC_PATHS = {"/health", "/openapi.json", "/stripe/webhook", "/offline-checkout",
+                "/card-setup/finished", "/portal"}
 # The portal page's assets and API, called by people's browsers (see routes/portal.py).
 PUBLIC_PREFIXES = ("/portal/",)
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+    return web.json_response(error_answer(code, message), status=status)
 
 
 @web.middleware

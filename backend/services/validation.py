@@ -1,8 +1,12 @@
-"""Checks on values that arrive from people, shared by every use case."""
+"""Checks on values that arrive from people, shared by every use case, and their wording.
+
+The API edge (backend/api/parsing.py) refuses wrong JSON types with the same sentences.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from backend.domain.errors import InvalidInput
 
@@ -10,12 +14,52 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^(?=.{3,200}$)[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
 
+def missing(what: str) -> str:
+    return f"Please give the {what}."
+
+
+def not_text(what: str) -> str:
+    return f"The {what} must be text."
+
+
+def too_long(what: str, max_length: int) -> str:
+    return f"The {what} is too long (at most {max_length} characters)."
+
+
+def too_many(what: str, max_items: int) -> str:
+    return f"Too many values for {what} (at most {max_items})."
+
+
+def not_whole_number(what: str) -> str:
+    return f"The {what} must be a whole number."
+
+
+def out_of_range(what: str, bounds: Mapping[str, object]) -> str:
+    if "ge" in bounds and "le" in bounds:
+        return f"The {what} must be between {bounds['ge']} and {bounds['le']}."
+    if "ge" in bounds:
+        return f"The {what} must be at least {bounds['ge']}."
+    return f"The {what} must be at most {bounds.get('le')}."
+
+
+def not_an_id(what: str) -> str:
+    return f"The {what} must be a positive whole number."
+
+
+def not_true_or_false(what: str) -> str:
+    return f"The {what} must be true or false."
+
+
+def not_one_of(what: str, options: str) -> str:
+    return f"The {what} must be one of: {options}."
+
+
 def text(value: object, what: str, *, max_length: int) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"Please give the {what}.")
+        raise InvalidInput(missing(what))
     value = value.strip()
     if len(value) > max_length:
-        raise InvalidInput(f"The {what} is too long (at most {max_length} characters).")
+        raise InvalidInput(too_long(what, max_length))
     return value
 
 
@@ -36,9 +80,9 @@ def optional_domain(value: object) -> str | None:
 def whole_number(value: object, what: str, *, minimum: int = 1, maximum: int = 10_000) -> int:
     # bool is an int in Python; "true" is not a number of sessions.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"The {what} must be a whole number.")
+        raise InvalidInput(not_whole_number(what))
     if not minimum <= value <= maximum:
-        raise InvalidInput(f"The {what} must be between {minimum} and {maximum}.")
+        raise InvalidInput(out_of_range(what, {"ge": minimum, "le": maximum}))
     return value
 
 
@@ -46,11 +90,11 @@ def choice(value: object, enum_class, what: str):
     try:
         return enum_class(value)
     except ValueError:
-        options = ", ".join(member.value for member in enum_class)
-        raise InvalidInput(f"The {what} must be one of: {options}.") from None
+        raise InvalidInput(not_one_of(what, ", ".join(member.value for member in enum_class))
+                           ) from None
 
 
 def identifier(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInput(f"The {what} must be a positive whole number.")
+        raise InvalidInput(not_an_id(what))
     return value

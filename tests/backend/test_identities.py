@@ -12,7 +12,7 @@ from backend.models import AuditEvent, ChatIdentity, Member, Organisation
 from backend.services import actors, authorisations, identities, invites, organisations
 from backend.settings import Settings
 from contracts import identity as identity_format
-from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient
+from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient, connect
 from tests.backend.concurrently import all_at_once
 from tests.backend.factories import add_member, register_organisation
 
@@ -20,7 +20,7 @@ from tests.backend.factories import add_member, register_organisation
 @pytest.fixture
 async def api(aiohttp_client, db) -> ApiClient:
     settings = Settings(BACKEND_SERVICE_TOKEN=SERVICE_TOKEN)
-    return ApiClient(await aiohttp_client(create_app(db, settings)))
+    return await connect(aiohttp_client, create_app(db, settings))
 
 
 def _organisation(db, *, domain: str | None = "acme.example", slack: str | None = "T1",

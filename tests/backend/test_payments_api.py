@@ -13,7 +13,7 @@ from backend.domain.enums import ChargeStatus
 from backend.models.base import utcnow
 from backend.services.payments import charges
 from backend.settings import Settings
-from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient
+from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient, connect
 from tests.backend.stripe_standins import (
     WEBHOOK_SECRET,
     PayingOrganisation,
@@ -28,7 +28,7 @@ from tests.backend.stripe_standins import (
 async def api(aiohttp_client, db, gateway) -> ApiClient:
     settings = Settings(BACKEND_SERVICE_TOKEN=SERVICE_TOKEN, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
                         PUBLIC_BASE_URL="http://backend.test")
-    return ApiClient(await aiohttp_client(create_app(db, settings, gateway)))
+    return await connect(aiohttp_client, create_app(db, settings, gateway))
 
 
 @pytest.fixture

@@ -4,94 +4,108 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.http import actor, call, json_body, path_id, policy, respond
-from backend.domain.enums import Access
+from backend.api.answers import Authorisations, Grants, Invites, Offers, Redeemed
+from backend.api.http import actor, call, policy
+from backend.api.openapi import endpoint
+from backend.api.requests import (
+    AuthorisationChange,
+    ById,
+    InviteRequest,
+    Join,
+    NewAuthorisation,
+    Redeem,
+    TopUp,
+)
 from backend.services import authorisations, grants, invites
+from backend.services.authorisations import AuthorisationView
+from backend.services.grants import GrantView
+from backend.services.invites import InviteView, NewInvite
 
 routes = web.RouteTableDef()
 
 
 @routes.post("/authorisations")
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    created = await call(
+@endpoint("Create an authorisation (admins)", body=NewAuthorisation, answer=AuthorisationView,
+          status=201)
+async def create(request: web.Request, body: NewAuthorisation) -> AuthorisationView:
+    return await call(
         request, authorisations.create, actor(request),
-        coverage=body.get("coverage"), sessions_per_user=body.get("sessions_per_user"),
-        user_limit=body.get("user_limit"), access=body.get("access", Access.INVITE_ONLY.value),
-        name=body.get("name"), policy=policy(request),
-    )
-    return respond(created, status=201)
+        coverage=body.coverage, sessions_per_user=body.sessions_per_user,
+        user_limit=body.user_limit, access=body.access, name=body.name, policy=policy(request))
 
 
 @routes.get("/authorisations")
-async def list_all(request: web.Request) -> web.Response:
-    return respond({"authorisations": await call(request, authorisations.list_for_admin,
-                                                 actor(request), policy=policy(request))})
+@endpoint("All authorisations, with usage (small groups withheld)", answer=Authorisations)
+async def list_all(request: web.Request) -> Authorisations:
+    return Authorisations(authorisations=await call(
+        request, authorisations.list_for_admin, actor(request), policy=policy(request)))
 
 
 @routes.get("/authorisations/{id}")
-async def show(request: web.Request) -> web.Response:
-    return respond(await call(request, authorisations.get, actor(request), path_id(request),
-                              policy=policy(request)))
+@endpoint("One authorisation, with usage", path=ById, answer=AuthorisationView)
+async def show(request: web.Request, path: ById) -> AuthorisationView:
+    return await call(request, authorisations.get, actor(request), path.id,
+                      policy=policy(request))
 
 
 @routes.post("/authorisations/{id}/{verb:pause|resume|revoke}")
-async def change_status(request: web.Request) -> web.Response:
-    return respond(await call(request, authorisations.change_status, actor(request),
-                              path_id(request), request.match_info["verb"],
-                              policy=policy(request)))
+@endpoint("Pause, resume or revoke an authorisation", path=AuthorisationChange,
+          answer=AuthorisationView)
+async def change_status(request: web.Request, path: AuthorisationChange) -> AuthorisationView:
+    return await call(request, authorisations.change_status, actor(request), path.id,
+                      path.verb, policy=policy(request))
 
 
 @routes.post("/authorisations/{id}/top-up")
-async def top_up(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    return respond(await call(request, authorisations.top_up, actor(request), path_id(request),
-                              body.get("extra_sessions"), policy=policy(request)))
+@endpoint("More sessions per place", path=ById, body=TopUp, answer=AuthorisationView)
+async def top_up(request: web.Request, path: ById, body: TopUp) -> AuthorisationView:
+    return await call(request, authorisations.top_up, actor(request), path.id,
+                      body.extra_sessions, policy=policy(request))
 
 
 @routes.post("/authorisations/{id}/invites")
-async def create_invite(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    created = await call(request, invites.create, actor(request), path_id(request),
-                         email=body.get("email"), expires_in_days=body.get("expires_in_days"),
-                         policy=policy(request))
-    return respond(created, status=201)
+@endpoint("An invite: its code (shown once) and an email text", path=ById, body=InviteRequest,
+          answer=NewInvite, status=201)
+async def create_invite(request: web.Request, path: ById, body: InviteRequest) -> NewInvite:
+    return await call(request, invites.create, actor(request), path.id, email=body.email,
+                      expires_in_days=body.expires_in_days, policy=policy(request))
 
 
 @routes.get("/authorisations/{id}/invites")
-async def list_invites(request: web.Request) -> web.Response:
-    return respond({"invites": await call(request, invites.list_for_admin, actor(request),
-                                          path_id(request))})
+@endpoint("An authorisation's invites and their states", path=ById, answer=Invites)
+async def list_invites(request: web.Request, path: ById) -> Invites:
+    return Invites(invites=await call(request, invites.list_for_admin, actor(request), path.id))
 
 
 @routes.post("/invites/{id}/revoke")
-async def revoke_invite(request: web.Request) -> web.Response:
-    return respond(await call(request, invites.revoke, actor(request), path_id(request)))
+@endpoint("Revoke an unredeemed invite", path=ById, answer=InviteView)
+async def revoke_invite(request: web.Request, path: ById) -> InviteView:
+    return await call(request, invites.revoke, actor(request), path.id)
 
 
 @routes.post("/invites/redeem")
-async def redeem(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    redemption = await call(request, invites.redeem, actor(request), body.get("code"),
-                            name=body.get("name"), policy=policy(request))
-    return respond({"member_id": redemption.actor.member_id,
-                    "organisation_id": redemption.actor.organisation_id,
-                    "grant": redemption.grant}, status=201)
+@endpoint("Redeem an invite code: the identity becomes a member with a grant", body=Redeem,
+          answer=Redeemed, status=201)
+async def redeem(request: web.Request, body: Redeem) -> Redeemed:
+    redemption = await call(request, invites.redeem, actor(request), body.code, name=body.name,
+                            policy=policy(request))
+    return Redeemed(member_id=redemption.actor.member_id,
+                    organisation_id=redemption.actor.organisation_id, grant=redemption.grant)
 
 
 @routes.get("/me/grants")
-async def my_grants(request: web.Request) -> web.Response:
-    return respond({"grants": await call(request, grants.list_mine, actor(request))})
+@endpoint("My grants", answer=Grants)
+async def my_grants(request: web.Request) -> Grants:
+    return Grants(grants=await call(request, grants.list_mine, actor(request)))
 
 
 @routes.get("/me/offers")
-async def my_offers(request: web.Request) -> web.Response:
-    return respond({"offers": await call(request, grants.open_offers, actor(request))})
+@endpoint("All-members offers I can join", answer=Offers)
+async def my_offers(request: web.Request) -> Offers:
+    return Offers(offers=await call(request, grants.open_offers, actor(request)))
 
 
 @routes.post("/me/grants")
-async def join(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    authorisation_id = body.get("authorisation_id")
-    return respond(await call(request, grants.join, actor(request), authorisation_id),
-                   status=201)
+@endpoint("Join an all-members offer", body=Join, answer=GrantView, status=201)
+async def join(request: web.Request, body: Join) -> GrantView:
+    return await call(request, grants.join, actor(request), body.authorisation_id)

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.http import actor, call, gateway, json_body, path_id, policy, respond
-from backend.domain.errors import InvalidInput
+from backend.api.answers import Bookings
+from backend.api.http import actor, call, gateway, policy
+from backend.api.openapi import endpoint
+from backend.api.requests import (
+    ById,
+    MyBookingsQuery,
+    NewBooking,
+    Reschedule,
+    TherapistAnswer,
+    TherapistBookingsQuery,
+)
 from backend.services import bookings
+from backend.services.bookings.member import CancellationPreview
+from backend.services.bookings.views import BookingView
 
 routes = web.RouteTableDef()
 
@@ -19,69 +30,62 @@ _THERAPIST_ACTIONS = {
 }
 
 
-def _flag(request: web.Request, name: str, *, default: bool) -> bool:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if raw.lower() in ("true", "1", "yes"):
-        return True
-    if raw.lower() in ("false", "0", "no"):
-        return False
-    raise InvalidInput(f"The '{name}' parameter must be true or false.")
-
-
 @routes.post("/bookings")
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    booked = await call(request, bookings.book, actor(request),
-                        therapist_id=body.get("therapist_id"), starts_at=body.get("starts_at"),
-                        modality=body.get("modality"), grant_id=body.get("grant_id"),
-                        self_pay=body.get("self_pay", False), policy=policy(request))
-    return respond(booked, status=201)
+@endpoint("Request a session (the backend picks the grant that pays)", body=NewBooking,
+          answer=BookingView, status=201)
+async def create(request: web.Request, body: NewBooking) -> BookingView:
+    return await call(request, bookings.book, actor(request),
+                      therapist_id=body.therapist_id, starts_at=body.starts_at,
+                      modality=body.modality, grant_id=body.grant_id, self_pay=body.self_pay,
+                      policy=policy(request))
 
 
 @routes.get("/me/bookings")
-async def my_bookings(request: web.Request) -> web.Response:
-    upcoming_only = _flag(request, "upcoming", default=True)
-    return respond({"bookings": await call(request, bookings.list_mine, actor(request),
-                                           upcoming_only=upcoming_only)})
+@endpoint("My bookings", query=MyBookingsQuery, answer=Bookings)
+async def my_bookings(request: web.Request, query: MyBookingsQuery) -> Bookings:
+    return Bookings(bookings=await call(request, bookings.list_mine, actor(request),
+                                        upcoming_only=query.upcoming))
 
 
 @routes.get("/bookings/{id}")
-async def show(request: web.Request) -> web.Response:
-    return respond(await call(request, bookings.get, actor(request), path_id(request)))
+@endpoint("One of my bookings", path=ById, answer=BookingView)
+async def show(request: web.Request, path: ById) -> BookingView:
+    return await call(request, bookings.get, actor(request), path.id)
 
 
 @routes.get("/bookings/{id}/cancellation")
-async def cancellation_preview(request: web.Request) -> web.Response:
-    return respond(await call(request, bookings.cancellation_preview, actor(request),
-                              path_id(request), policy=policy(request)))
+@endpoint("What cancelling now would mean", path=ById, answer=CancellationPreview)
+async def cancellation_preview(request: web.Request, path: ById) -> CancellationPreview:
+    return await call(request, bookings.cancellation_preview, actor(request), path.id,
+                      policy=policy(request))
 
 
 @routes.post("/bookings/{id}/cancel")
-async def cancel(request: web.Request) -> web.Response:
-    return respond(await call(request, bookings.cancel, actor(request), path_id(request),
-                              policy=policy(request), gateway=gateway(request)))
+@endpoint("Cancel one of my bookings", path=ById, answer=BookingView)
+async def cancel(request: web.Request, path: ById) -> BookingView:
+    return await call(request, bookings.cancel, actor(request), path.id,
+                      policy=policy(request), gateway=gateway(request))
 
 
 @routes.post("/bookings/{id}/reschedule")
-async def reschedule(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    moved = await call(request, bookings.reschedule, actor(request), path_id(request),
-                       starts_at=body.get("starts_at"), policy=policy(request),
-                       gateway=gateway(request))
-    return respond(moved, status=201)
+@endpoint("Move one of my bookings to another slot", path=ById, body=Reschedule,
+          answer=BookingView, status=201)
+async def reschedule(request: web.Request, path: ById, body: Reschedule) -> BookingView:
+    return await call(request, bookings.reschedule, actor(request), path.id,
+                      starts_at=body.starts_at, policy=policy(request),
+                      gateway=gateway(request))
 
 
 @routes.get("/therapist/bookings")
-async def therapist_bookings(request: web.Request) -> web.Response:
-    status = request.query.get("status", "requested")
-    return respond({"bookings": await call(request, bookings.list_for_therapist, actor(request),
-                                           status=status)})
+@endpoint("A therapist's bookings in one state", query=TherapistBookingsQuery, answer=Bookings)
+async def therapist_bookings(request: web.Request, query: TherapistBookingsQuery) -> Bookings:
+    return Bookings(bookings=await call(request, bookings.list_for_therapist, actor(request),
+                                        status=query.status))
 
 
 @routes.post("/therapist/bookings/{id}/{verb:confirm|decline|complete|cancel|waive}")
-async def therapist_action(request: web.Request) -> web.Response:
-    service = _THERAPIST_ACTIONS[request.match_info["verb"]]
-    return respond(await call(request, service, actor(request), path_id(request),
-                              gateway=gateway(request)))
+@endpoint("A therapist answers a booking (confirming charges the card)", path=TherapistAnswer,
+          answer=BookingView)
+async def therapist_action(request: web.Request, path: TherapistAnswer) -> BookingView:
+    return await call(request, _THERAPIST_ACTIONS[path.verb], actor(request), path.id,
+                      gateway=gateway(request))

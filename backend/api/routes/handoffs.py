@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.http import actor, call, json_body, respond
+from backend.api.http import actor, call
+from backend.api.openapi import endpoint
+from backend.api.requests import HandoffRequest
 from backend.services import handoffs
+from backend.services.handoffs import HandoffView
 
 routes = web.RouteTableDef()
 
 
 @routes.post("/handoffs")
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    created = await call(request, handoffs.request, actor(request), topic=body.get("topic"),
-                         message=body.get("message", ""), risk_kind=body.get("risk_kind"),
-                         reference=body.get("reference"), occurred_at=body.get("occurred_at"))
-    return respond(created, status=201)
+@endpoint("Ask for a person", body=HandoffRequest, answer=HandoffView, status=201)
+async def create(request: web.Request, body: HandoffRequest) -> HandoffView:
+    return await call(request, handoffs.request, actor(request), topic=body.topic,
+                      message=body.message, risk_kind=body.risk_kind, reference=body.reference,
+                      occurred_at=body.occurred_at)

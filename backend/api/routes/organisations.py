@@ -4,50 +4,52 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.http import actor, call, json_body, respond
+from backend.api.answers import Health, Me, NewAdminAnswer, Registered
+from backend.api.http import actor, call
+from backend.api.openapi import endpoint
+from backend.api.requests import NewAdmin, NewOrganisation
 from backend.services import grants, organisations
+from backend.services.organisations import OrganisationView
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/health")
-async def health(request: web.Request) -> web.Response:
-    return respond({"status": "ok"})
+@endpoint("Liveness", answer=Health, auth="public")
+async def health(request: web.Request) -> Health:
+    return Health(status="ok")
 
 
 @routes.get("/me")
-async def me(request: web.Request) -> web.Response:
+@endpoint("Who the acting identity is (member, admin, therapist or nobody) and its grants",
+          answer=Me)
+async def me(request: web.Request) -> Me:
     who = actor(request)
-    payload = {
-        "identity": who.identity,
-        "member_id": who.member_id,
-        "organisation_id": who.organisation_id,
-        "role": who.role,
-        "therapist_id": who.therapist_id,
-        "grants": await call(request, grants.list_mine, who) if who.member_id else [],
-    }
-    return respond(payload)
+    return Me(identity=who.identity, member_id=who.member_id,
+              organisation_id=who.organisation_id, role=who.role,
+              therapist_id=who.therapist_id,
+              grants=await call(request, grants.list_mine, who) if who.member_id else [])
 
 
 @routes.post("/organisations")
-async def register(request: web.Request) -> web.Response:
-    body = await json_body(request)
+@endpoint("Register an organisation; the speaker becomes its admin", body=NewOrganisation,
+          answer=Registered, status=201)
+async def register(request: web.Request, body: NewOrganisation) -> Registered:
     linked = await call(request, organisations.register, actor(request),
-                        name=body.get("name"), admin_name=body.get("admin_name"),
-                        admin_email=body.get("admin_email"),
-                        email_domain=body.get("email_domain"))
-    return respond({"organisation_id": linked.organisation_id, "member_id": linked.member_id,
-                    "role": linked.role}, status=201)
+                        name=body.name, admin_name=body.admin_name,
+                        admin_email=body.admin_email, email_domain=body.email_domain)
+    return Registered(organisation_id=linked.organisation_id, member_id=linked.member_id,
+                      role=linked.role)
 
 
 @routes.get("/organisation")
-async def describe(request: web.Request) -> web.Response:
-    return respond(await call(request, organisations.describe, actor(request)))
+@endpoint("The organisation and its head counts (admins)", answer=OrganisationView)
+async def describe(request: web.Request) -> OrganisationView:
+    return await call(request, organisations.describe, actor(request))
 
 
 @routes.post("/organisation/admins")
-async def add_admin(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    member_id = await call(request, organisations.add_admin, actor(request),
-                           name=body.get("name"), email=body.get("email"))
-    return respond({"member_id": member_id}, status=201)
+@endpoint("Make someone an admin", body=NewAdmin, answer=NewAdminAnswer, status=201)
+async def add_admin(request: web.Request, body: NewAdmin) -> NewAdminAnswer:
+    return NewAdminAnswer(member_id=await call(request, organisations.add_admin, actor(request),
+                                               name=body.name, email=body.email))

@@ -14,44 +14,56 @@ from aiohttp import web
 
 from backend.adapters import stripe_events
 from backend.adapters.offline_gateway import OfflineGateway
-from backend.api.http import actor, call, gateway, policy, respond, settings
+from backend.api.answers import Card, Notifications, WebhookReceived
+from backend.api.http import actor, call, gateway, policy, settings
+from backend.api.openapi import HTML, endpoint
+from backend.api.requests import CardPage, CardSetupResult
 from backend.services import notifications, reports
 from backend.services.payments import cards, webhooks
+from backend.services.payments.cards import CardSetupView
+from backend.services.reports import SpendReport
 
 log = logging.getLogger("backend.payments")
 routes = web.RouteTableDef()
 
+
 @routes.get("/organisation/card")
-async def show_card(request: web.Request) -> web.Response:
-    return respond({"card": await call(request, cards.card_on_file, actor(request))})
+@endpoint("The card on file: brand and last 4 (admins)", answer=Card)
+async def show_card(request: web.Request) -> Card:
+    return Card(card=await call(request, cards.card_on_file, actor(request)))
 
 
 @routes.post("/organisation/card/setup")
-async def start_card_setup(request: web.Request) -> web.Response:
-    return respond(await call(request, cards.start_card_setup, gateway(request),
-                              actor(request)), status=201)
+@endpoint("A link to the hosted card page (admins)", answer=CardSetupView, status=201)
+async def start_card_setup(request: web.Request) -> CardSetupView:
+    return await call(request, cards.start_card_setup, gateway(request), actor(request))
 
 
 @routes.get("/me/notifications")
-async def my_notifications(request: web.Request) -> web.Response:
-    return respond({"notifications": await call(request, notifications.take_mine,
-                                                actor(request))})
+@endpoint("Notifications not yet delivered (each handed out once)", answer=Notifications)
+async def my_notifications(request: web.Request) -> Notifications:
+    return Notifications(notifications=await call(request, notifications.take_mine,
+                                                  actor(request)))
 
 
 @routes.get("/reports/spend")
-async def spend_report(request: web.Request) -> web.Response:
-    return respond(await call(request, reports.spend, actor(request), policy=policy(request)))
+@endpoint("Spend per authorisation and per month (admins; small groups withheld)",
+          answer=SpendReport)
+async def spend_report(request: web.Request) -> SpendReport:
+    return await call(request, reports.spend, actor(request), policy=policy(request))
 
 
 @routes.post("/stripe/webhook")
-async def stripe_webhook(request: web.Request) -> web.Response:
+@endpoint("Stripe's events, authenticated by the Stripe-Signature header",
+          answer=WebhookReceived, auth="public")
+async def stripe_webhook(request: web.Request) -> WebhookReceived:
     config = settings(request)
     event = stripe_events.read_event(
         await request.read(), request.headers.get(stripe_events.SIGNATURE_HEADER),
         secret=config.stripe_webhook_secret,
         tolerance_seconds=config.stripe_webhook_tolerance_seconds)
     result = await call(request, webhooks.apply_event, gateway(request), event)
-    return respond({"received": True, "outcome": result.outcome})
+    return WebhookReceived(received=True, outcome=result.outcome)
 
 
 # --- pages people's browsers open ------------------------------------------------------------
@@ -66,9 +78,8 @@ def _page(title: str, body: str, status: int = 200) -> web.Response:
               f"max-width:32rem;margin:3rem auto'><h1>{escape(title)}</h1>{body}</body></html>"))
 
 
-def _offline_setup(request: web.Request) -> tuple[OfflineGateway, str]:
+def _offline_setup(request: web.Request, session_id: str) -> tuple[OfflineGateway, str]:
     offline = gateway(request)
-    session_id = request.query.get("session", "")
     if not isinstance(offline, OfflineGateway) or not offline.knows_setup(session_id):
         raise web.HTTPNotFound(reason="This card page has expired. Ask the assistant for a "
                                       "new link.")
@@ -76,8 +87,10 @@ def _offline_setup(request: web.Request) -> tuple[OfflineGateway, str]:
 
 
 @routes.get("/offline-checkout")
-async def offline_checkout(request: web.Request) -> web.Response:
-    _, session_id = _offline_setup(request)
+@endpoint("The offline gateway's stand-in for Stripe's card page", query=CardPage, answer=str,
+          auth="public", content_type=HTML)
+async def offline_checkout(request: web.Request, query: CardPage) -> web.Response:
+    _, session_id = _offline_setup(request, query.session)
     action = f"/offline-checkout?session={escape(session_id, quote=True)}"
     return _page("Add the company card (test mode)", (
         "<p>Payments are in offline test mode: no real card is needed and nothing is charged. "
@@ -89,8 +102,10 @@ async def offline_checkout(request: web.Request) -> web.Response:
 
 
 @routes.post("/offline-checkout")
-async def offline_checkout_save(request: web.Request) -> web.Response:
-    offline, session_id = _offline_setup(request)
+@endpoint("Save a test card on the offline card page (a form post)", query=CardPage,
+          answer=str, auth="public", content_type=HTML)
+async def offline_checkout_save(request: web.Request, query: CardPage) -> web.Response:
+    offline, session_id = _offline_setup(request, query.session)
     form = await request.post()
     event = offline.complete_setup(session_id, declining=form.get("card") == "declining")
     await call(request, webhooks.apply_event, offline, event)  # what Stripe's webhook does
@@ -99,8 +114,10 @@ async def offline_checkout_save(request: web.Request) -> web.Response:
 
 
 @routes.get("/card-setup/finished")
-async def card_setup_finished(request: web.Request) -> web.Response:
-    if request.query.get("result") == "saved":
+@endpoint("Where the card page sends the browser back", query=CardSetupResult, answer=str,
+          auth="public", content_type=HTML)
+async def card_setup_finished(request: web.Request, query: CardSetupResult) -> web.Response:
+    if query.result == "saved":
         return _page("Thank you", "<p>Your card details went to our payment provider. The "
                                   "assistant will confirm in the chat once the card is saved. "
                                   "You can close this page.</p>")

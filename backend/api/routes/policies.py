@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.http import respond, settings
+from backend.api.http import settings
+from backend.api.openapi import endpoint
 from backend.services import policies
+from backend.services.policies import Policies
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/policies")
-async def describe(request: web.Request) -> web.Response:
-    return respond(policies.describe(settings(request)))
+@endpoint("The figures and wordings people are told", answer=Policies)
+async def describe(request: web.Request) -> Policies:
+    return policies.describe(settings(request))

@@ -13,11 +13,14 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from backend.api.http import call, json_body, respond
+from backend.api.answers import ChatSocket, PortalSessionAnswer, PortalSignIn
+from backend.api.http import call, respond
 from backend.api.middleware import error_response
+from backend.api.openapi import HTML, endpoint
+from backend.api.requests import DevLogin
 from backend.domain.errors import PermissionDenied
 from backend.services import portal
-from backend.services.portal import PortalSettings
+from backend.services.portal import ChatToken, PortalSettings
 from backend.settings import REPO_ROOT
 from contracts.web_identity import origin_allowed
 
@@ -54,6 +57,8 @@ def _content_security_policy(settings: PortalSettings) -> str:
 
 
 @routes.get("/portal")
+@endpoint("The organisation's portal page with the chat widget", answer=str, auth="public",
+          content_type=HTML)
 async def page(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(PAGE, headers={
         "Content-Security-Policy": _content_security_policy(_settings(request)),
@@ -64,26 +69,26 @@ async def page(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/portal/api/session")
-async def session(request: web.Request) -> web.Response:
+@endpoint("Who is signed in to the portal, and where the chat is", answer=PortalSessionAnswer,
+          auth="portal")
+async def session(request: web.Request) -> PortalSessionAnswer:
     settings = _settings(request)
     described = await call(request, portal.describe_session, settings, _session_member(request))
-    return respond({
-        "signed_in": described.user is not None,
-        "user": described.user,
-        "dev_login": settings.dev_login,
-        "sign_in_choices": described.sign_in_choices,
-        "chat": {"socket_url": settings.rasa_socket_url,
-                 "socket_path": settings.rasa_socket_path},
-    })
+    return PortalSessionAnswer(
+        signed_in=described.user is not None, user=described.user,
+        dev_login=settings.dev_login, sign_in_choices=described.sign_in_choices,
+        chat=ChatSocket(socket_url=settings.rasa_socket_url,
+                        socket_path=settings.rasa_socket_path))
 
 
 @routes.post("/portal/api/dev-login")
-async def dev_login(request: web.Request) -> web.Response:
+@endpoint("Development only (PORTAL_DEV_LOGIN): sign in as any member", body=DevLogin,
+          answer=PortalSignIn, auth="public")
+async def dev_login(request: web.Request, body: DevLogin) -> web.Response:
     _require_portal_origin(request)
-    body = await json_body(request)
     settings = _settings(request)
-    user = await call(request, portal.dev_sign_in, settings, body.get("member_id"))
-    response = respond({"signed_in": True, "user": user})
+    user = await call(request, portal.dev_sign_in, settings, body.member_id)
+    response = respond(PortalSignIn(signed_in=True, user=user))
     response.set_cookie(
         COOKIE, portal.session_cookie(settings, user.member_id),
         max_age=settings.session_hours * 3600, path="/portal", httponly=True,
@@ -92,18 +97,20 @@ async def dev_login(request: web.Request) -> web.Response:
 
 
 @routes.post("/portal/api/logout")
+@endpoint("Sign out of the portal", answer=PortalSignIn, auth="portal")
 async def logout(request: web.Request) -> web.Response:
     _require_portal_origin(request)
-    response = respond({"signed_in": False, "user": None})
+    response = respond(PortalSignIn(signed_in=False, user=None))
     response.del_cookie(COOKIE, path="/portal")
     return response
 
 
 @routes.post("/portal/api/chat-token")
-async def chat_token(request: web.Request) -> web.Response:
+@endpoint("A short-lived web identity token for the chat widget", answer=ChatToken,
+          auth="portal")
+async def chat_token(request: web.Request) -> ChatToken:
     _require_portal_origin(request)
-    token = await call(request, portal.chat_token, _settings(request), _session_member(request))
-    return respond(token)
+    return await call(request, portal.chat_token, _settings(request), _session_member(request))
 
 
 async def _assets_not_built(request: web.Request) -> web.Response:

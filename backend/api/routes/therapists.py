@@ -4,36 +4,41 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.http import actor, call, json_body, path_id, policy, respond
-from backend.domain.errors import InvalidInput
+from backend.api.answers import Slots
+from backend.api.http import actor, call, policy
+from backend.api.openapi import endpoint
+from backend.api.requests import ById, SearchFilters, SlotsQuery
 from backend.services import search as finding
+from backend.services.search.filters import Vocabulary
+from backend.services.search.profiles import TherapistProfile
+from backend.services.search.ranking import SearchResult
 
 routes = web.RouteTableDef()
 
 
 @routes.post("/therapists/search")
-async def search(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    return respond(await call(request, finding.search, actor(request), body,
-                              policy=policy(request)))
+@endpoint("Therapists matching the filters, best first, with reasons and next slots",
+          body=SearchFilters, answer=SearchResult)
+async def search(request: web.Request, body: SearchFilters) -> SearchResult:
+    return await call(request, finding.search, actor(request), body.filters(),
+                      policy=policy(request))
 
 
 @routes.get("/therapists/vocabulary")
-async def vocabulary(request: web.Request) -> web.Response:
-    return respond(finding.vocabulary())
+@endpoint("The words search understands", answer=Vocabulary)
+async def vocabulary(request: web.Request) -> Vocabulary:
+    return finding.vocabulary()
 
 
 @routes.get(r"/therapists/{id:\d+}")
-async def profile(request: web.Request) -> web.Response:
-    return respond(await call(request, finding.profile, actor(request), path_id(request)))
+@endpoint("A therapist's profile", path=ById, answer=TherapistProfile)
+async def profile(request: web.Request, path: ById) -> TherapistProfile:
+    return await call(request, finding.profile, actor(request), path.id)
 
 
 @routes.get(r"/therapists/{id:\d+}/slots")
-async def slots(request: web.Request) -> web.Response:
-    therapist_id = path_id(request)
-    raw_days = request.query.get("days", "14")
-    if not raw_days.isdigit() or len(raw_days) > 4:
-        raise InvalidInput("'days' must be a whole number of days, e.g. 14.")
-    found = await call(request, finding.free_slots, actor(request), therapist_id,
-                       days=int(raw_days), policy=policy(request))
-    return respond({"therapist_id": therapist_id, "slots": found})
+@endpoint("A therapist's free slots", path=ById, query=SlotsQuery, answer=Slots)
+async def slots(request: web.Request, path: ById, query: SlotsQuery) -> Slots:
+    found = await call(request, finding.free_slots, actor(request), path.id,
+                       days=query.days, policy=policy(request))
+    return Slots(therapist_id=path.id, slots=found)

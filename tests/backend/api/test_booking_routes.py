@@ -10,7 +10,7 @@ from backend.api.app import create_app
 from backend.settings import Settings
 from tests.backend import booking_factories as bf
 from tests.backend import factories
-from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient
+from tests.backend.api.conftest import SERVICE_TOKEN, connect
 
 
 @pytest.fixture
@@ -241,7 +241,7 @@ async def test_the_apps_settings_reach_the_services(aiohttp_client, db):
     """The app factory builds the policy once from its settings; the routes hand it on."""
     settings = Settings(BACKEND_SERVICE_TOKEN=SERVICE_TOKEN, CANCELLATION_WINDOW_HOURS=24,
                         BOOKING_HORIZON_DAYS=3, SESSION_MINUTES=30)
-    api = ApiClient(await aiohttp_client(create_app(db, settings)))
+    api = await connect(aiohttp_client, create_app(db, settings))
     admin = factories.register_organisation(db)
     offer = factories.authorisation(db, admin)
     member, _ = factories.member_with_grant(db, admin, offer.id)

@@ -1,0 +1,171 @@
+"""The shapes of what callers send: path parameters, query strings and JSON bodies.
+
+The edge checks JSON types and bounds ids (a wrong type is a 400 naming the field); the services
+still check meaning (a known coverage, a free slot, a quota) and refuse with their own sentences.
+Fields a service requires are optional here and listed as required in the document, so that a
+caller without permission hears "not allowed" before "missing field", as before.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.api.parsing import Id, PathId, QueryNumber, Text
+from backend.domain.enums import Access, BookingStatus, Coverage, Modality
+
+Count = Annotated[int, Field(strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
+Moment = Annotated[Text, Field(json_schema_extra={"format": "date-time"},
+                               examples=["2026-03-03T18:00:00+00:00"])]
+Words = Text | list[Text]
+
+
+def _requires(*names: str) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"required": list(names)})
+
+
+# --- path parameters -------------------------------------------------------------------------
+
+class ById(BaseModel):
+    id: PathId
+
+
+class AuthorisationChange(BaseModel):
+    id: PathId
+    verb: Literal["pause", "resume", "revoke"]
+
+
+class TherapistAnswer(BaseModel):
+    id: PathId
+    verb: Literal["confirm", "decline", "complete", "cancel", "waive"]
+
+
+# --- query strings ---------------------------------------------------------------------------
+
+class SlotsQuery(BaseModel):
+    days: QueryNumber = Field(14, description="How many days ahead, from today.")
+
+
+class MyBookingsQuery(BaseModel):
+    upcoming: bool = Field(True, description="Only bookings still to come.")
+
+
+class TherapistBookingsQuery(BaseModel):
+    status: BookingStatus = BookingStatus.REQUESTED
+
+
+# --- JSON bodies ------------------------------------------------------------------------------
+
+class NewOrganisation(BaseModel):
+    model_config = _requires("name", "admin_name", "admin_email")
+    name: Text | None = Field(None, title="organisation name")
+    admin_name: Text | None = Field(None, title="your name")
+    admin_email: Text | None = Field(None, title="email address")
+    email_domain: Text | None = Field(None, title="email domain", examples=["example.com"])
+
+
+class NewAdmin(BaseModel):
+    model_config = _requires("name", "email")
+    name: Text | None = None
+    email: Text | None = Field(None, title="email address")
+
+
+class NewAuthorisation(BaseModel):
+    model_config = _requires("coverage", "sessions_per_user", "user_limit")
+    coverage: Coverage | None = None
+    sessions_per_user: Count | None = Field(None, title="number of sessions per user")
+    user_limit: Count | None = Field(None, title="number of users",
+                                     description="null: unlimited")
+    access: Access = Access.INVITE_ONLY
+    name: Text | None = None
+
+
+class TopUp(BaseModel):
+    model_config = _requires("extra_sessions")
+    extra_sessions: Count | None = Field(None, title="number of extra sessions")
+
+
+class InviteRequest(BaseModel):
+    email: Text | None = Field(None, title="email address",
+                               description="Only this address may redeem it.")
+    expires_in_days: Count | None = Field(None, title="number of days")
+
+
+class Redeem(BaseModel):
+    model_config = _requires("code")
+    code: Text | None = Field(None, title="invite code", examples=["7KQ2M-X9D4R"])
+    name: Text | None = None
+
+
+class Join(BaseModel):
+    model_config = _requires("authorisation_id")
+    authorisation_id: Id | None = Field(None, title="offer id")
+
+
+class SearchFilters(BaseModel):
+    """The filters, each a word or a list of words of GET /therapists/vocabulary."""
+
+    # Unknown filters are refused by the search service, which names the valid ones.
+    model_config = ConfigDict(extra="allow")
+    issues: Words | None = None
+    therapy_type: Words | None = None
+    language: Words | None = None
+    gender: Words | None = None
+    modality: Words | None = None
+    location: Words | None = None
+    days: Annotated[int, Field(strict=True)] | Text | list[Annotated[int, Field(strict=True)]
+                                                           | Text] | None = Field(
+        None, description="Day names, weekdays, weekend, or 0-6 with Monday as 0.")
+    times: Words | None = Field(None, description="Parts of the day: morning, afternoon, …")
+    after: Text | None = Field(None, examples=["17:00"])
+    before: Text | None = Field(None, examples=["20:00"])
+    grant_id: Id | None = Field(None, title="grant id")
+    limit: Count | None = Field(None, title="number of results")
+
+    def filters(self) -> dict[str, Any]:
+        return {**self.model_dump(exclude_unset=True), **(self.model_extra or {})}
+
+
+class NewBooking(BaseModel):
+    model_config = _requires("therapist_id", "starts_at", "modality")
+    therapist_id: Id | None = Field(None, title="therapist id")
+    starts_at: Moment | None = None
+    modality: Modality | None = None
+    grant_id: Id | None = Field(None, title="grant id")
+    self_pay: Flag = False
+
+
+class Reschedule(BaseModel):
+    model_config = _requires("starts_at")
+    starts_at: Moment | None = None
+
+
+class IdentityCheck(BaseModel):
+    email: Text | None = Field(None, title="email address")
+    name: Text | None = None
+
+
+class HandoffRequest(BaseModel):
+    model_config = _requires("topic")
+    topic: Text | None = None
+    message: Text = ""
+    # Crisis answers recorded by the Rasa server (bot/crisis_alerts.py), and a person after one.
+    risk_kind: Text | None = Field(None, description="emergency, suicidal, someone_else, "
+                                   "harm_to_others or danger_from_others.")
+    reference: Text | None = Field(None, description="The same reference is recorded once.")
+    occurred_at: Moment | None = None
+
+
+class DevLogin(BaseModel):
+    model_config = _requires("member_id")
+    member_id: Id | None = Field(None, title="member id")
+
+
+class CardPage(BaseModel):
+    session: str = Field("", description="The offline card page's session id.")
+
+
+class CardSetupResult(BaseModel):
+    result: str | None = Field(None, description="`saved` when the card page saved a card.")
