@@ -17,6 +17,7 @@ from backend.api.routes import (
     payments,
     policies,
     portal,
+    quotes,
     therapists,
 )
 from backend.db import Database
@@ -25,7 +26,8 @@ from backend.services.portal import PortalSettings
 from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
-                payments.routes, identities.routes, handoffs.routes, policies.routes]
+                payments.routes, identities.routes, handoffs.routes, policies.routes,
+                quotes.routes]
 
 
 def create_app(db: Database, settings: Settings,

@@ -15,12 +15,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.domain import grants as grant_rules
-from backend.domain.enums import AuthorisationStatus, VoucherStatus
+from backend.domain.enums import AuthorisationStatus, Coverage, VoucherStatus
 from backend.domain.errors import Conflict, NotFound
 from backend.models import Authorisation, Grant, Voucher
 from backend.models.base import utcnow
 from backend.services import grants
-from backend.services.actors import Actor
+from backend.services.actors import Actor, require_member
 
 # A place that cannot be taken leaves nothing written: the next offer may still pay.
 _PLACE_REFUSALS = ("no_places_left", "authorisation_inactive")
@@ -31,6 +31,7 @@ class Refused:
     """One grant or all-members offer of the member's that cannot pay, and why."""
 
     offer_name: str
+    coverage: Coverage
     refusal: Conflict
 
 
@@ -41,6 +42,9 @@ class Payers:
     grants: list[grant_rules.GrantFacts]  # the member's grants that can pay, best first
     offers: list[grant_rules.OfferFacts]  # all-members offers to join when none can, best first
     refused: list[Refused]  # every other grant and offer, with its reason
+    seen: frozenset[int]  # every therapist the member has seen
+    grant_rows: dict[int, Grant]
+    offer_rows: dict[int, Authorisation]
 
     def refusal(self) -> Conflict:
         """What booking answers when nothing pays."""
@@ -50,22 +54,28 @@ class Payers:
 def payers(session: Session, actor: Actor, therapist_id: int) -> Payers:
     """Which grants, else which all-members offers, the rules of backend/domain/grants.py let
     pay for a session with this therapist: what booking tries, in the order it tries them."""
-    facts = [grants.facts(session, grant) for grant in session.scalars(
-        select(Grant).where(Grant.member_id == actor.member_id).order_by(Grant.id))]
-    refused = [Refused(grant.offer_name, reason) for grant in facts
+    organisation_id = require_member(actor)
+    member_id = actor.member_id
+    assert member_id is not None  # require_member refuses otherwise
+    grant_rows = {grant.id: grant for grant in session.scalars(
+        select(Grant).where(Grant.member_id == member_id).order_by(Grant.id))}
+    facts = [grants.facts(session, grant) for grant in grant_rows.values()]
+    refused = [Refused(grant.offer_name, grant.coverage, reason) for grant in facts
                if (reason := grant_rules.refusal(grant, therapist_id)) is not None]
-    offers = grants.unjoined_offers(session, actor.organisation_id, actor.member_id)
-    seen = frozenset(grants.seen_therapists(session, actor.member_id))
+    offer_rows = {offer.id: offer for offer in
+                  grants.unjoined_offers(session, organisation_id, member_id)}
+    seen = frozenset(grants.seen_therapists(session, member_id))
     offer_facts = [grant_rules.OfferFacts(id=offer.id, status=offer.status,
                                           coverage=offer.coverage,
                                           sessions_per_user=offer.sessions_per_user,
-                                          places_left=offer.places_left) for offer in offers]
-    names = {offer.id: offer.name for offer in offers}
-    refused += [Refused(names[offer.id], reason) for offer in offer_facts
+                                          places_left=offer.places_left)
+                   for offer in offer_rows.values()]
+    refused += [Refused(offer_rows[offer.id].name, offer.coverage, reason)
+                for offer in offer_facts
                 if (reason := grant_rules.offer_refusal(offer, seen, therapist_id)) is not None]
     return Payers(grants=grant_rules.choose(facts, therapist_id).usable,
                   offers=grant_rules.offers_to_join(offer_facts, seen, therapist_id),
-                  refused=refused)
+                  refused=refused, seen=seen, grant_rows=grant_rows, offer_rows=offer_rows)
 
 
 def hold_session(session: Session, actor: Actor, therapist_id: int,
@@ -77,11 +87,11 @@ def hold_session(session: Session, actor: Actor, therapist_id: int,
         return _hold_named(session, actor.member_id, therapist_id, grant_id)
     found = payers(session, actor, therapist_id)
     for facts in found.grants:
-        grant = session.get(Grant, facts.id)
+        grant = found.grant_rows[facts.id]
         if _take_session(session, grant):
             return grant
     for offer in found.offers:
-        joined = _join_offer(session, actor, session.get(Authorisation, offer.id))
+        joined = _join_offer(session, actor, found.offer_rows[offer.id])
         if joined is not None:
             return joined
     # Usable grants whose last session went meanwhile are refused like any other.
