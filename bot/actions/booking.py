@@ -268,7 +268,7 @@ class ValidateBookingForm(CappedFormValidation):
             return {"slot_start": None}
         instead, buttons = await what_instead(client, answer)
         if not answer.another_therapist_may_be_paid:
-            raise FormRefused(f"{answer.message}\n{instead}".strip())
+            raise FormRefused(f"{answer.message}\n{instead}".strip(), buttons=buttons)
         dispatcher.utter_message(text=f"{answer.message}\n{instead}", buttons=buttons)
         return restart_search()
 

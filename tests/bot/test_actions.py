@@ -439,6 +439,7 @@ async def test_bens_paused_offer_is_said_when_he_picks_a_time_and_the_form_ends(
     said = texts(dispatcher)
     assert "“Wellbeing support” is paused" in said and "Your organisation pays" not in said
     assert "talk to a person" in said and form_ended(events)
+    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["/handoff_request"]
 
     # Were the summary reached anyway (paused meanwhile), it says so and offers no "Book it".
     dispatcher, _ = await run(ActionAskBookingConfirmed(), make_tracker(ben.identity, slots={
