@@ -10,10 +10,6 @@ from bot.actions.common import button
 from bot.actions.parsing import format_money
 from contracts.backend_client import BackendClient
 
-# Refusals of the time itself: another time of the same therapist may do.
-TIME_REASONS = frozenset({"in_the_past", "beyond_horizon", "not_a_slot", "slot_taken",
-                          "modality_not_offered"})
-
 
 @dataclass(frozen=True)
 class Quote:
@@ -25,7 +21,8 @@ class Quote:
 
     @property
     def time_refused(self) -> bool:
-        return self.answer.get("reason") in TIME_REASONS
+        """The time (or way of meeting) itself cannot be booked: another time may do."""
+        return not self.answer.get("bookable", True)
 
     @property
     def message(self) -> str:
