@@ -257,9 +257,11 @@ class ValidateBookingForm(CappedFormValidation):
                          chosen: str) -> dict[str, Any]:
         """Keep the time only if the backend's quote says the organisation pays for it; else
         say why, and what the member can do instead."""
+        therapist_id = tracker.get_slot("therapist_id")
+        if therapist_id is None:  # the therapist comes next; the summary quotes then
+            return {"slot_start": chosen}
         client = client_for(tracker)
-        answer = await quote(client, int(tracker.get_slot("therapist_id")), chosen,
-                             session_modality(tracker))
+        answer = await quote(client, int(therapist_id), chosen, session_modality(tracker))
         if answer.paid:
             return {"slot_start": chosen}
         if answer.time_refused:
