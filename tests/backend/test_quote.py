@@ -39,7 +39,10 @@ def book_as_quoted(db, member, answer):
 
 
 def assert_booking_refuses_as_quoted(db, member, answer, code=None):
-    """Booking refuses with the quote's wording and leaves every table as it was."""
+    """Booking refuses with the quote's wording and leaves every table as it was; nothing the
+    quote says promises that the organisation pays."""
+    assert not any("organisation pays" in said for said in
+                   [answer.message, *(a.message for a in answer.alternatives)])
     before = every_row(db)
     with pytest.raises(DomainError) as refused:
         book_as_quoted(db, member, answer)

@@ -164,12 +164,12 @@ class _Answer:
                           ) -> list[Alternative]:
         coverage = {r.coverage for r in refused if r.reason == "coverage"}
         if paid_instead:
-            return [Alternative("other_therapist", "Your organisation pays for sessions with "
-                                "a therapist you have already seen.",
+            return [Alternative("other_therapist", "Your organisation's offer covers sessions "
+                                "with a therapist you have already seen.",
                                 therapist_ids=paid_instead)]
         if Coverage.NEW_RELATIONSHIP in coverage:
-            return [Alternative("other_therapist", "Your organisation pays for sessions with "
-                                "a therapist you have not seen before.")]
+            return [Alternative("other_therapist", "Your organisation's offer covers sessions "
+                                "with a therapist you have not seen before.")]
         return []
 
     def _self_pay(self) -> Alternative:
