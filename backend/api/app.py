@@ -18,6 +18,7 @@ from backend.api.routes import (
     payments,
     policies,
     portal,
+    quotes,
     therapists,
 )
 from backend.db import Database
@@ -27,7 +28,7 @@ from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
                 payments.routes, identities.routes, handoffs.routes, policies.routes,
-                description.routes]
+                quotes.routes, description.routes]
 
 
 def create_app(db: Database, settings: Settings,

@@ -137,6 +137,13 @@ class NewBooking(BaseModel):
     self_pay: Flag = False
 
 
+class QuoteRequest(BaseModel):
+    model_config = _requires("therapist_id", "starts_at", "modality")
+    therapist_id: Id | None = Field(None, title="therapist id")
+    starts_at: Moment | None = None
+    modality: Modality | None = None
+
+
 class Reschedule(BaseModel):
     model_config = _requires("starts_at")
     starts_at: Moment | None = None

@@ -82,17 +82,25 @@ def choose(grants: Iterable[GrantFacts], therapist_id: int) -> Choice:
     return Choice(usable, refusals)
 
 
+def offer_refusal(offer: OfferFacts, seen: frozenset[int], therapist_id: int) -> Conflict | None:
+    """Why a place on this all-members offer cannot pay for this therapist, or None if it can.
+    `seen`: every therapist the member has seen."""
+    if offer.status is not AuthorisationStatus.ACTIVE:
+        return Conflict(f"This offer is {offer.status.value} at the moment. Ask your admin "
+                        "about it.", code="authorisation_inactive")
+    if offer.places_left is not None and offer.places_left <= 0:
+        return Conflict("All places on this offer have been taken. Ask your admin to add more.",
+                        code="no_places_left")
+    problem = (coverage_rules.eligibility_problem(offer.coverage, seen)
+               or coverage_rules.therapist_problem(offer.coverage, seen, therapist_id))
+    return None if problem is None else Conflict(problem, code="coverage")
+
+
 def offers_to_join(offers: Iterable[OfferFacts], seen: frozenset[int],
                    therapist_id: int) -> list[OfferFacts]:
     """All-members offers whose place would pay for this therapist, best first (most
     sessions per place, then the oldest offer). `seen`: every therapist the member has seen."""
-    joinable = [
-        offer for offer in offers
-        if offer.status is AuthorisationStatus.ACTIVE
-        and (offer.places_left is None or offer.places_left > 0)
-        and coverage_rules.eligibility_problem(offer.coverage, seen) is None
-        and coverage_rules.covers_therapist(offer.coverage, seen, therapist_id)
-    ]
+    joinable = [offer for offer in offers if offer_refusal(offer, seen, therapist_id) is None]
     return sorted(joinable, key=lambda offer: (-offer.sessions_per_user, offer.id))
 
 

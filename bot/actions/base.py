@@ -36,9 +36,10 @@ class NotIdentified(Exception):
 class FormRefused(Exception):
     """A form cannot go on; the message says why."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, buttons: list[dict[str, str]] | None = None):
         super().__init__(message)
         self.message = message
+        self.buttons = buttons or []
 
 
 def client_for(tracker: Tracker) -> BackendClient:
@@ -52,7 +53,9 @@ def explain_failure(dispatcher: CollectingDispatcher, error: Exception) -> None:
     """Tell the user what went wrong, in words meant for them."""
     if isinstance(error, NotIdentified):
         dispatcher.utter_message(text=NOT_IDENTIFIED_TEXT)
-    elif isinstance(error, (BackendError, FormRefused)):
+    elif isinstance(error, FormRefused):
+        dispatcher.utter_message(text=error.message, buttons=error.buttons)
+    elif isinstance(error, BackendError):
         dispatcher.utter_message(text=error.message)
     elif isinstance(error, BackendUnavailable):
         dispatcher.utter_message(text=UNAVAILABLE_TEXT)

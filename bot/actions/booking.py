@@ -44,6 +44,7 @@ from bot.actions.parsing import (
     when_allows,
 )
 from bot.actions.policies import confirmation_hours, directory_words
+from bot.actions.quotes import quote, what_instead
 from bot.actions.sessions import upcoming_bookings
 from contracts.backend_client import BackendClient
 
@@ -126,18 +127,6 @@ class MemberSessions:
 async def member_sessions(client: BackendClient) -> MemberSessions:
     return MemberSessions((await client.get("/me/grants"))["grants"],
                           (await client.get("/me/offers"))["offers"])
-
-
-def payment_line(sessions: MemberSessions) -> str:
-    """Who pays, said before the member confirms."""
-    if sessions.left:
-        return (f"Your organisation pays for this session: it uses 1 of your {sessions.left} "
-                "remaining sessions. You pay nothing.")
-    if sessions.offers:
-        return ("Your organisation pays for this session: it offers sessions to all its "
-                "members, and booking adds you to that offer. You pay nothing.")
-    return ("I can't see sessions left from your organisation right now: if none can pay when "
-            "I book, nothing is booked and you pay nothing.")
 
 
 class ValidateBookingForm(CappedFormValidation):
@@ -262,7 +251,28 @@ class ValidateBookingForm(CappedFormValidation):
         if chosen is None:
             return self.failed(tracker, "slot_start", dispatcher,
                                "Please pick one of the times, or say 'other therapists'.")
-        return {"slot_start": chosen}
+        return await self._as_quoted(dispatcher, tracker, chosen)
+
+    async def _as_quoted(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                         chosen: str) -> dict[str, Any]:
+        """Keep the time only if the backend's quote says the organisation pays for it; else
+        say why, and what the member can do instead."""
+        therapist_id = tracker.get_slot("therapist_id")
+        if therapist_id is None:  # the therapist comes next; the summary quotes then
+            return {"slot_start": chosen}
+        client = client_for(tracker)
+        answer = await quote(client, int(therapist_id), chosen, session_modality(tracker))
+        if answer.paid:
+            return {"slot_start": chosen}
+        if answer.time_refused:
+            dispatcher.utter_message(text=f"{answer.message} Please pick another time, or say "
+                                          "'other therapists'.")
+            return {"slot_start": None}
+        instead, buttons = await what_instead(client, answer)
+        if not answer.another_therapist_may_be_paid:
+            raise FormRefused(f"{answer.message}\n{instead}".strip(), buttons=buttons)
+        dispatcher.utter_message(text=f"{answer.message}\n{instead}", buttons=buttons)
+        return restart_search()
 
     def validate_booking_confirmed(self, value: Any, dispatcher: CollectingDispatcher,
                                    tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
@@ -398,27 +408,32 @@ def session_modality(tracker: Tracker) -> str:
 
 
 class ActionAskBookingConfirmed(Action):
-    """The summary before booking, saying plainly that the organisation pays."""
+    """The summary before booking: what the backend's quote says will happen."""
 
     def name(self) -> str:
         return "action_ask_booking_confirmed"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        modality = session_modality(tracker)
+        starts_at = tracker.get_slot("slot_start")
         try:
             client = client_for(tracker)
-            _, name = await therapist_for_slots(client, tracker)
-            payment = payment_line(await member_sessions(client))
+            therapist_id, name = await therapist_for_slots(client, tracker)
+            answer = await quote(client, therapist_id, starts_at, modality)
+            instead, buttons = ("", []) if answer.paid else await what_instead(client, answer)
         except HANDLED as error:
             explain_failure(dispatcher, error)
             return []
-        modality = session_modality(tracker).replace("_", " ")
-        dispatcher.utter_message(
-            text=f"{name}, {format_slot(tracker.get_slot('slot_start'), TIMEZONE)} (UK time), "
-                 f"{modality}.\n{payment}\nBook it?",
-            buttons=[button("Book it", "affirm"), button("No", "deny")])
+        summary = (f"{name}, {format_slot(starts_at, TIMEZONE)} (UK time), "
+                   f"{modality.replace('_', ' ')}.")
+        if answer.paid:
+            dispatcher.utter_message(text=f"{summary}\n{answer.message}\nBook it?",
+                                     buttons=[button("Book it", "affirm"), button("No", "deny")])
+        else:  # it changed since the time was chosen: say so, and book nothing
+            dispatcher.utter_message(text=f"{summary}\n{answer.message}\n{instead}".strip(),
+                                     buttons=[*buttons, button("Don't book", "deny")])
         return []
-
 
 
 class ActionBook(BackendAction):

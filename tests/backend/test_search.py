@@ -135,6 +135,9 @@ def test_profile_in_results_is_public_and_complete(db):
     assert profile.issues == ["anxiety", "trauma"]  # vocabulary order
     assert profile.languages == ["English", "Welsh"]
     assert profile.modalities == ["in_person", "video", "phone"]
+    # With no filter to match, the reasons say what the therapist offers, never nothing.
+    assert match.reasons == ["helps with anxiety and trauma", "speaks English and Welsh",
+                             "meets in person in Cardiff, by video or by phone"]
     with pytest.raises(NotFound):
         therapists.profile(db, factories.stranger(db), tid + 1000)
 

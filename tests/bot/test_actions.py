@@ -7,8 +7,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from backend.domain.coverage import EXPLANATIONS
-from backend.models import HandoffRequest
-from backend.services import bookings, invites, notifications
+from backend.models import Grant, HandoffRequest
+from backend.services import authorisations, bookings, invites, notifications
 from bot.actions import base
 from bot.actions.authorisations import (
     ActionChangeAuthorisationStatus,
@@ -24,6 +24,7 @@ from bot.actions.booking import (
     ValidateBookingForm,
 )
 from bot.actions.booking_changes import ActionAskChangeChoice, ActionChangeBooking
+from bot.actions.common import payload
 from bot.actions.faq import ActionAnswerFaq
 from bot.actions.forms import GIVE_UP_TEXT, MAX_FAILURES
 from bot.actions.handoff import ANONYMOUS_TEXT, SAFETY_REMINDER, ActionHandoff
@@ -248,7 +249,8 @@ async def test_search_pick_a_slot_see_who_pays_and_book(backend, monkeypatch):
     dispatcher, _ = await run(ActionAskBookingConfirmed(), make_tracker(
         member.identity, slots=ready))
     assert "Your organisation pays for this session" in texts(dispatcher)
-    assert "3 remaining sessions" in texts(dispatcher)
+    assert "leaving 2 after this one. You pay nothing." in texts(dispatcher)
+    assert any(path == "/bookings/quote" for path, _ in posted)
 
     dispatcher, events = await run(ActionBook(), make_tracker(
         member.identity, slots={**ready, "booking_confirmed": True}))
@@ -406,7 +408,98 @@ async def test_the_summary_says_booking_adds_a_member_to_an_offer_for_everyone(b
              "slot_start": booking_factories.slot(24 * 7).isoformat()}
     dispatcher, _ = await run(ActionAskBookingConfirmed(), make_tracker(
         member.identity, slots=ready))
-    assert "booking adds you to that offer. You pay nothing." in texts(dispatcher)
+    assert "booking adds you to this offer" in texts(dispatcher)
+    assert "You pay nothing." in texts(dispatcher)
+
+
+def choosing_a_time(identity, therapist_id, starts_at, **slots):
+    """The member picks a time of the therapist they chose (what the booking form validates)."""
+    return make_tracker(identity, text=starts_at, active_loop="booking_form",
+                        slots={"requested_slot": "slot_start", "issue": "any", "when": {},
+                               "modality": "video", "location": "not_needed",
+                               "therapist_id": str(therapist_id),
+                               "search_results": [{"id": therapist_id, "name": "x"}],
+                               "offered_slots": [starts_at], **slots},
+                        set_now={"slot_start": starts_at})
+
+
+def grants_of(db, member) -> int:
+    with db.reader() as session:
+        return len(session.scalars(select(Grant).where(Grant.member_id == member.member_id))
+                   .all())
+
+
+async def test_dans_time_with_a_therapist_his_offer_does_not_pay_for_is_not_kept(backend):
+    """Dan's only offer continues with the therapist he has seen: picking another one is
+    answered by the quote (why, and the one it pays for), before any summary."""
+    admin = factories.register_organisation(backend)
+    factories.authorisation(backend, admin, access="all_members",
+                            coverage="existing_relationship", name="Continue with your therapist")
+    dan = factories.add_member(backend, admin.organisation_id)
+    seen = booking_factories.therapist(backend)
+    booking_factories.make_seen(backend, dan, seen)
+    other = booking_factories.therapist(backend)
+    starts_at = booking_factories.slot(72).isoformat()
+    dispatcher, events = await run(ValidateBookingForm(),
+                                   choosing_a_time(dan.identity, other, starts_at))
+    said = texts(dispatcher)
+    assert "pays only for a therapist you have already seen" in said
+    assert "Your organisation pays for this session" not in said
+    assert "£80.00" in said
+    [book_seen] = dispatcher.messages[-1]["buttons"]
+    assert book_seen["payload"] == payload("inform", therapist_id=seen)
+    changed = slot_events(events)
+    assert changed["slot_start"] is None and changed["therapist_id"] is None  # choose again
+    assert grants_of(backend, dan) == 0  # quoting took no place on the offer
+    dispatcher, events = await run(ValidateBookingForm(),
+                                   choosing_a_time(dan.identity, seen, starts_at))
+    assert slot_events(events)["slot_start"] == starts_at and texts(dispatcher) == ""
+
+
+async def test_bens_paused_offer_is_said_when_he_picks_a_time_and_the_form_ends(backend):
+    admin = factories.register_organisation(backend)
+    offer = factories.authorisation(backend, admin, name="Wellbeing support")
+    ben, _ = factories.member_with_grant(backend, admin, offer.id)
+    therapist_id = booking_factories.therapist(backend)
+    authorisations.change_status(backend, admin, offer.id, "pause")
+    starts_at = booking_factories.slot(72).isoformat()
+    dispatcher, events = await run(ValidateBookingForm(),
+                                   choosing_a_time(ben.identity, therapist_id, starts_at))
+    said = texts(dispatcher)
+    assert "“Wellbeing support” is paused" in said and "Your organisation pays" not in said
+    assert "talk to a person" in said and form_ended(events)
+    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["/handoff_request"]
+
+    # Were the summary reached anyway (paused meanwhile), it says so and offers no "Book it".
+    dispatcher, _ = await run(ActionAskBookingConfirmed(), make_tracker(ben.identity, slots={
+        "modality": "video", "therapist_id": str(therapist_id), "slot_start": starts_at}))
+    said = texts(dispatcher)
+    assert "is paused" in said and "Your organisation pays" not in said
+    titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
+    assert "Book it" not in titles and "Don't book" in titles
+
+
+async def test_a_time_just_taken_is_said_and_another_is_asked(backend):
+    member, _ = member_with_sessions(backend)
+    therapist_id = booking_factories.therapist(backend)
+    starts_at = booking_factories.slot(72)
+    admin = factories.register_organisation(backend, "Other Ltd")
+    bookings.book(backend, factories.add_member(backend, admin.organisation_id),
+                  therapist_id=therapist_id, starts_at=starts_at, modality="video",
+                  self_pay=True)
+    dispatcher, events = await run(ValidateBookingForm(), choosing_a_time(
+        member.identity, therapist_id, starts_at.isoformat()))
+    assert "just been taken" in texts(dispatcher) and "pick another time" in texts(dispatcher)
+    assert slot_events(events)["slot_start"] is None and not form_ended(events)
+
+
+async def test_the_summary_with_the_backend_down_promises_nothing(monkeypatch):
+    monkeypatch.setenv("BACKEND_URL", "http://127.0.0.1:9")  # nothing listens there
+    dispatcher, _ = await run(ActionAskBookingConfirmed(), make_tracker("test:alice", slots={
+        "modality": "video", "therapist_id": "1", "search_results": [{"id": 1, "name": "A"}],
+        "slot_start": booking_factories.slot(72).isoformat()}))
+    assert texts(dispatcher) == base.UNAVAILABLE_TEXT
+    assert not any(m.get("buttons") for m in dispatcher.messages)
 
 
 async def test_the_confirmation_time_is_the_backends(backend):

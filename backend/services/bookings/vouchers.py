@@ -9,19 +9,73 @@ and giving it back is a guarded decrement. Nothing is charged here: the payments
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.domain import grants as grant_rules
-from backend.domain.enums import AuthorisationStatus, VoucherStatus
+from backend.domain.enums import AuthorisationStatus, Coverage, VoucherStatus
 from backend.domain.errors import Conflict, NotFound
 from backend.models import Authorisation, Grant, Voucher
 from backend.models.base import utcnow
 from backend.services import grants
-from backend.services.actors import Actor
+from backend.services.actors import Actor, require_member
 
 # A place that cannot be taken leaves nothing written: the next offer may still pay.
 _PLACE_REFUSALS = ("no_places_left", "authorisation_inactive")
+
+
+@dataclass(frozen=True)
+class Refused:
+    """One grant or all-members offer of the member's that cannot pay, and why."""
+
+    offer_name: str
+    coverage: Coverage
+    refusal: Conflict
+
+
+@dataclass(frozen=True)
+class Payers:
+    """What could pay for a session with one therapist, read without writing anything."""
+
+    grants: list[grant_rules.GrantFacts]  # the member's grants that can pay, best first
+    offers: list[grant_rules.OfferFacts]  # all-members offers to join when none can, best first
+    refused: list[Refused]  # every other grant and offer, with its reason
+    seen: frozenset[int]  # every therapist the member has seen
+    grant_rows: dict[int, Grant]
+    offer_rows: dict[int, Authorisation]
+
+    def refusal(self) -> Conflict:
+        """What booking answers when nothing pays."""
+        return grant_rules.no_usable_grant([refused.refusal for refused in self.refused])
+
+
+def payers(session: Session, actor: Actor, therapist_id: int) -> Payers:
+    """Which grants, else which all-members offers, the rules of backend/domain/grants.py let
+    pay for a session with this therapist: what booking tries, in the order it tries them."""
+    organisation_id = require_member(actor)
+    member_id = actor.member_id
+    assert member_id is not None  # require_member refuses otherwise
+    grant_rows = {grant.id: grant for grant in session.scalars(
+        select(Grant).where(Grant.member_id == member_id).order_by(Grant.id))}
+    facts = [grants.facts(session, grant) for grant in grant_rows.values()]
+    refused = [Refused(grant.offer_name, grant.coverage, reason) for grant in facts
+               if (reason := grant_rules.refusal(grant, therapist_id)) is not None]
+    offer_rows = {offer.id: offer for offer in
+                  grants.unjoined_offers(session, organisation_id, member_id)}
+    seen = frozenset(grants.seen_therapists(session, member_id))
+    offer_facts = [grant_rules.OfferFacts(id=offer.id, status=offer.status,
+                                          coverage=offer.coverage,
+                                          sessions_per_user=offer.sessions_per_user,
+                                          places_left=offer.places_left)
+                   for offer in offer_rows.values()]
+    refused += [Refused(offer_rows[offer.id].name, offer.coverage, reason)
+                for offer in offer_facts
+                if (reason := grant_rules.offer_refusal(offer, seen, therapist_id)) is not None]
+    return Payers(grants=grant_rules.choose(facts, therapist_id).usable,
+                  offers=grant_rules.offers_to_join(offer_facts, seen, therapist_id),
+                  refused=refused, seen=seen, grant_rows=grant_rows, offer_rows=offer_rows)
 
 
 def hold_session(session: Session, actor: Actor, therapist_id: int,
@@ -29,22 +83,20 @@ def hold_session(session: Session, actor: Actor, therapist_id: int,
     """Hold one session of the named grant, or of the grant the rules choose; with none of the
     member's grants able to pay, join an all-members offer that can (in the same transaction,
     so a booking refused later takes no place). Refuse otherwise."""
-    member_id = actor.member_id
     if grant_id is not None:
-        return _hold_named(session, member_id, therapist_id, grant_id)
-    candidates = session.scalars(
-        select(Grant).where(Grant.member_id == member_id).order_by(Grant.id)).all()
-    rows = {grant.id: grant for grant in candidates}
-    choice = grant_rules.choose([grants.facts(session, grant) for grant in candidates],
-                                therapist_id)
-    for facts in choice.usable:
-        if _take_session(session, rows[facts.id]):
-            return rows[facts.id]
-    joined = _join_offer(session, actor, therapist_id)
-    if joined is not None:
-        return joined
-    raise grant_rules.no_usable_grant(
-        choice.refusals or [grant_rules.no_sessions_left(facts) for facts in choice.usable])
+        return _hold_named(session, actor.member_id, therapist_id, grant_id)
+    found = payers(session, actor, therapist_id)
+    for facts in found.grants:
+        grant = found.grant_rows[facts.id]
+        if _take_session(session, grant):
+            return grant
+    for offer in found.offers:
+        joined = _join_offer(session, actor, found.offer_rows[offer.id])
+        if joined is not None:
+            return joined
+    # Usable grants whose last session went meanwhile are refused like any other.
+    raise grant_rules.no_usable_grant([*(refused.refusal for refused in found.refused),
+                                       *map(grant_rules.no_sessions_left, found.grants)])
 
 
 def _hold_named(session: Session, member_id: int, therapist_id: int, grant_id: int) -> Grant:
@@ -60,26 +112,17 @@ def _hold_named(session: Session, member_id: int, therapist_id: int, grant_id: i
     return grant
 
 
-def _join_offer(session: Session, actor: Actor, therapist_id: int) -> Grant | None:
-    """Take a place on the best all-members offer that pays for this therapist, and hold one
-    of its sessions; None when there is no such offer."""
-    offers = grants.unjoined_offers(session, actor.organisation_id, actor.member_id)
-    seen = frozenset(grants.seen_therapists(session, actor.member_id))
-    facts = [grant_rules.OfferFacts(id=offer.id, status=offer.status, coverage=offer.coverage,
-                                    sessions_per_user=offer.sessions_per_user,
-                                    places_left=offer.places_left) for offer in offers]
-    by_id = {offer.id: offer for offer in offers}
-    for offer in grant_rules.offers_to_join(facts, seen, therapist_id):
-        try:
-            place = grants.take_place(session, actor, by_id[offer.id], actor.member_id)
-        except Conflict as refusal:
-            if refusal.code in _PLACE_REFUSALS:
-                continue
-            raise
-        grant = session.get(Grant, place.id)
-        if _take_session(session, grant):
-            return grant
-    return None
+def _join_offer(session: Session, actor: Actor, offer: Authorisation) -> Grant | None:
+    """Take a place on an all-members offer and hold one of its sessions; None when its last
+    place or session went meanwhile."""
+    try:
+        place = grants.take_place(session, actor, offer, actor.member_id)
+    except Conflict as refusal:
+        if refusal.code in _PLACE_REFUSALS:
+            return None
+        raise
+    grant = session.get(Grant, place.id)
+    return grant if _take_session(session, grant) else None
 
 
 def _take_session(session: Session, grant: Grant) -> bool:

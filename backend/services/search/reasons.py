@@ -1,4 +1,6 @@
-"""Why a therapist matches a search, in short phrases ("helps with anxiety", "video sessions")."""
+"""Why a therapist matches a search, in short phrases ("helps with anxiety", "video sessions");
+with no filter to match, what they offer ("speaks English and Polish", "meets by video or
+phone"), so a result never says nothing."""
 
 from __future__ import annotations
 
@@ -29,7 +31,14 @@ class Offer:
     hours: tuple[int, ...]  # per weekday, the local hours a session may start
 
 
+PROFILE_ISSUES = 3  # issues named when no filter chose any
+
+
 def reasons(query: Query, offer: Offer) -> list[str]:
+    return _matched(query, offer) or _offered(offer)
+
+
+def _matched(query: Query, offer: Offer) -> list[str]:
     found = []
     issues = _chosen(query.issues, ISSUES, offer.issues_mask)
     if issues:
@@ -52,8 +61,25 @@ def reasons(query: Query, offer: Offer) -> list[str]:
     return found
 
 
-def _and(words: Sequence[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+def _offered(offer: Offer) -> list[str]:
+    issues = _chosen(ISSUES, ISSUES, offer.issues_mask)
+    languages = _chosen(LANGUAGES, LANGUAGES, offer.languages_mask)
+    ways = [f"in person in {offer.location}" if modality == "in_person" else f"by {modality}"
+            for modality in _chosen(MODALITIES, MODALITIES, offer.modalities_mask)]
+    found = []
+    if issues:
+        more = " and more" if len(issues) > PROFILE_ISSUES else ""
+        found.append(f"helps with {_and(issues[:PROFILE_ISSUES], last=', ' if more else ' and ')}"
+                     f"{more}")
+    if languages:
+        found.append(f"speaks {_and(languages)}")
+    if ways:
+        found.append(f"meets {_and(ways, last=' or ')}")
+    return found
+
+
+def _and(words: Sequence[str], last: str = " and ") -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])}{last}{words[-1]}"
 
 
 def _chosen(values: Sequence[str], vocabulary: Sequence[str], mask: int) -> list[str]:

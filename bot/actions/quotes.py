@@ -1,0 +1,66 @@
+"""The backend's quote for the session a member is about to book: who pays, or why nothing does
+and what they can do instead. The bot says what the quote says, never its own guess."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.actions.common import button
+from bot.actions.parsing import format_money
+from contracts.backend_client import BackendClient
+
+
+@dataclass(frozen=True)
+class Quote:
+    answer: dict[str, Any]
+
+    @property
+    def paid(self) -> bool:
+        return bool(self.answer.get("paid_by_organisation"))
+
+    @property
+    def time_refused(self) -> bool:
+        """The time (or way of meeting) itself cannot be booked: another time may do."""
+        return not self.answer.get("bookable", True)
+
+    @property
+    def message(self) -> str:
+        return str(self.answer.get("message") or "")
+
+    def alternatives(self, kind: str) -> list[dict[str, Any]]:
+        return [a for a in self.answer.get("alternatives") or [] if a.get("kind") == kind]
+
+    @property
+    def other_therapists(self) -> list[int]:
+        return [int(t) for a in self.alternatives("other_therapist")
+                for t in a.get("therapist_ids") or []]
+
+    @property
+    def another_therapist_may_be_paid(self) -> bool:
+        return bool(self.alternatives("other_therapist"))
+
+
+async def quote(client: BackendClient, therapist_id: int, starts_at: str,
+                modality: str) -> Quote:
+    return Quote(await client.post("/bookings/quote", {
+        "therapist_id": therapist_id, "starts_at": starts_at, "modality": modality}))
+
+
+async def what_instead(client: BackendClient, answer: Quote) -> tuple[str, list[dict[str, str]]]:
+    """What the member can do when their organisation does not pay, in words and buttons."""
+    lines, buttons = [], []
+    for alternative in answer.alternatives("other_therapist"):
+        lines.append(alternative["message"])
+    for therapist_id in answer.other_therapists:
+        name = (await client.get(f"/therapists/{therapist_id}"))["name"]
+        buttons.append(button(f"Book with {name}", "inform", therapist_id=therapist_id))
+    for alternative in answer.alternatives("self_pay"):
+        fee = format_money(alternative.get("fee_minor"), alternative.get("currency") or "GBP")
+        lines.append(f"Paying yourself, the session costs {fee}; I can't take self-paid "
+                     "bookings in this chat yet.")
+    if answer.alternatives("ask_admin"):
+        lines.append("Your admin can add sessions or another offer; say 'talk to a person' if "
+                     "you'd like us to help.")
+        buttons.append(button("Talk to a person", "handoff_request"))
+    return "\n".join(lines), buttons
