@@ -29,6 +29,7 @@ from channels.verified_input import (
     converse,
     read_body,
     too_large_response,
+    webhook_blueprint,
 )
 from contracts import identity
 from contracts.identity import ChatIdentity
@@ -69,17 +70,7 @@ class DevRestInput(InputChannel):
         return "dev_rest"
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        blueprint = Blueprint("dev_rest_webhook", __name__)
-
-        @blueprint.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @blueprint.route("/webhook", methods=["POST"], stream=True)
-        async def webhook(request: Request) -> HTTPResponse:
-            return await self.receive(request, on_new_message)
-
-        return blueprint
+        return webhook_blueprint(self.name(), self.receive, on_new_message)
 
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         max_bytes = self.admission.settings.max_request_bytes

@@ -79,6 +79,25 @@ async def converse(admission: Admission, text: str, output: OutputChannel, sende
     return decision
 
 
+Receive = Callable[[Request, OnNewMessage], Awaitable[HTTPResponse]]
+
+
+def webhook_blueprint(name: str, receive: Receive, on_new_message: OnNewMessage) -> Blueprint:
+    """A channel's routes: GET / (health) and POST /webhook, streamed so that `receive` can
+    refuse an oversized body before reading it."""
+    blueprint = Blueprint(f"{name}_webhook", __name__)
+
+    @blueprint.route("/", methods=["GET"])
+    async def health(_: Request) -> HTTPResponse:
+        return response.json({"status": "ok"})
+
+    @blueprint.route("/webhook", methods=["POST"], stream=True)
+    async def webhook(request: Request) -> HTTPResponse:
+        return await receive(request, on_new_message)
+
+    return blueprint
+
+
 def at_shutdown(blueprint: Blueprint, close: Callable[[], Awaitable[None]]) -> None:
     """Run `close` when the server stops (to close the connections a connector keeps)."""
 
@@ -151,16 +170,7 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
     # --- The shared part -------------------------------------------------------------------
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        blueprint = Blueprint(f"{self.name()}_webhook", __name__)
-
-        @blueprint.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @blueprint.route("/webhook", methods=["POST"], stream=True)
-        async def webhook(request: Request) -> HTTPResponse:
-            return await self.receive(request, on_new_message)
-
+        blueprint = webhook_blueprint(self.name(), self.receive, on_new_message)
         at_shutdown(blueprint, self.close)
         return blueprint
 

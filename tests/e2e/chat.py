@@ -17,6 +17,7 @@ import json
 import random
 import re
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,11 @@ class RestChat:
 
 
 # --- Reading replies -------------------------------------------------------------------------
+
+
+def new_sender(role: str) -> str:
+    """A fresh dev-channel sender id, so that each test's conversation starts anew."""
+    return f"e2e-{role}-{uuid.uuid4().hex[:8]}"
 
 
 def text_of(replies: tuple[Reply, ...]) -> str:

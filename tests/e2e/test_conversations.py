@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -36,6 +34,7 @@ from tests.e2e.chat import (
     invite_steps,
     member_booking_steps,
     mentions,
+    new_sender,
     offered,
     offers,
     text_of,
@@ -53,21 +52,6 @@ TRACEBACK = re.compile(r"Traceback|Exception|Error:|\bat 0x|File \"", re.IGNOREC
 @pytest.fixture(scope="module")
 def stack(stack_factory) -> Stack:  # noqa: F811
     return stack_factory("conversations", rasa_env={"DEV_TRUST_SENDER": "true"})
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def backend(stack: Stack, http: aiohttp.ClientSession) -> BackendApi:
-    return BackendApi(http, stack.backend_url, stack.service_token)
-
-
-def new_sender(role: str) -> str:
-    return f"e2e-{role}-{uuid.uuid4().hex[:8]}"
 
 
 async def redeem_and_search(chat: RestChat, code: str, search: str) -> None:

@@ -14,8 +14,7 @@ import asyncio
 import contextlib
 import signal
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -32,6 +31,7 @@ from tests.e2e.chat import (
     drive,
     member_booking_steps,
     mentions,
+    new_sender,
     offered,
     text_of,
 )
@@ -78,12 +78,6 @@ def stack(stack_factory) -> Stack:  # noqa: F811
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 async def backend(stack: Stack, http: aiohttp.ClientSession) -> BackendApi:
     # The first message after the model loads builds the classifiers' graphs (seconds): the
     # one-second bar is for a server that has answered before.
@@ -103,10 +97,6 @@ def hung(stack: Stack, *names: str) -> Iterator[None]:
     finally:
         for popen in frozen:
             popen.send_signal(signal.SIGCONT)
-
-
-def new_sender(role: str) -> str:
-    return f"e2e-crisis-{role}-{uuid.uuid4().hex[:8]}"
 
 
 async def risk_message_answered_at_once(stack: Stack, chat: RestChat,

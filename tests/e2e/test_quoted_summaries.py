@@ -9,7 +9,6 @@ middle of the booking is Ben's case of issue 15. Same running stack as test_conv
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -36,17 +35,6 @@ ORGANISATION_PAYS = r"Your organisation pays"
 @pytest.fixture(scope="module")
 def stack(stack_factory) -> Stack:  # noqa: F811
     return stack_factory("conversations", rasa_env={"DEV_TRUST_SENDER": "true"})
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def backend(stack: Stack, http: aiohttp.ClientSession) -> BackendApi:
-    return BackendApi(http, stack.backend_url, stack.service_token)
 
 
 def seen_by_dan(stack: Stack) -> int:
