@@ -27,7 +27,7 @@ from bot.safety_lexicon import normalise, suggests_risk
 
 # Below this probability of risk a message is not at risk. Chosen for a recall of 0.99 in 5-fold
 # cross-validation on the training set (`tests/bot/safety_gate.py --tune`), never on held-out data.
-RISK_THRESHOLD = 0.17
+RISK_THRESHOLD = 0.1
 # A lexicon match is a risk unless the classifier's probability is below this.
 LEXICON_FLOOR = 0.05
 # A kind at least this probable takes part in the urgency rule (the more urgent kind wins).
@@ -66,7 +66,7 @@ def _features() -> FeatureUnion:
 
 
 def _classifier() -> LogisticRegression:
-    return LogisticRegression(C=5.0, class_weight="balanced", max_iter=3000)
+    return LogisticRegression(C=20.0, class_weight="balanced", max_iter=3000)
 
 
 def _probability_of(model: LogisticRegression, matrix: Any, label: object) -> np.ndarray:

@@ -20,7 +20,8 @@ RISK = [
     "I might hurt someone", "I feel like I could kill him", "I want to hurt my partner",
     "I'm not safe at home", "my husband hits me", "I am in danger", "I feel unsafe",
     "I'm being abused", "domestic violence", "I want to disappear forever",
-    "I don't want to be here anymore", "kms", "I wrote a goodbye note", "i'm having a mental health crisis",
+    "I don't want to be here anymore", "kms", "I wrote a goodbye note",
+    "i'm having a mental health crisis",
     "I'M GOING TO KILL MYSELF", "I\u2019m so done, I want to end my life", "wanna unalive myself",
     "I'm starving myself",
 ]
