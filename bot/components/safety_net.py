@@ -129,7 +129,10 @@ def _inputs(config: dict[str, Any]) -> tuple[Path, Path]:
 
 
 def _force(message: Message, intent: str) -> None:
+    # The others keep their order at confidence 0: the FallbackClassifier after this component
+    # would otherwise take a forced intent with a confident runner-up as ambiguous.
     forced = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-    ranking = [r for r in message.get(INTENT_RANKING) or [] if r.get(INTENT_NAME_KEY) != intent]
+    ranking = [{**r, PREDICTED_CONFIDENCE_KEY: 0.0} for r in message.get(INTENT_RANKING) or []
+               if r.get(INTENT_NAME_KEY) != intent]
     message.set(INTENT, forced, add_to_output=True)
     message.set(INTENT_RANKING, [forced, *ranking], add_to_output=True)
