@@ -110,11 +110,6 @@ class Detector:
         mood = float(_probability_of(self._mood, matrix[0], True)[0])
         return Assessment(None, mood >= LOW_MOOD_THRESHOLD, score, lexicon_match)
 
-    def kind(self, text: str) -> str:
-        """The most likely kind of risk, for a message already taken as a risk elsewhere."""
-        matrix, _, riskiest = self._riskiest(text)
-        return self._kind_of(matrix[riskiest])
-
     def _riskiest(self, text: str) -> tuple[Any, float, int]:
         matrix = self._features.transform(clauses(text))
         risk = _probability_of(self._risk, matrix, True)
