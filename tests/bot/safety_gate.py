@@ -81,9 +81,9 @@ def score(name: str, examples: Sequence[tuple[str, str]],
         scores.negatives += 1
         if verdict.kind is not None:
             scores.false_alarms.append(f"[{label} -> {verdict.kind}] {text}")
-        elif label == LOW_MOOD:
+        if label == LOW_MOOD:
             scores.low_mood_total += 1
-            scores.low_mood_right += verdict.low_mood
+            scores.low_mood_right += verdict.kind is None and verdict.low_mood
     return scores
 
 
@@ -97,7 +97,8 @@ def report(scores: Scores) -> None:
     print(f"  recall (risk detected) {scores.recall:.3f}  right kind {scores.kind_accuracy:.3f}")
     print(f"  false alarms {len(scores.false_alarms)}/{scores.negatives} = "
           f"{scores.false_alarm_rate:.3f}")
-    print(f"  low mood recognised {scores.low_mood_right}/{scores.low_mood_total}")
+    print(f"  low mood recognised (as low mood, not risk) {scores.low_mood_right}/"
+          f"{scores.low_mood_total}")
     for line in scores.misses:
         print(f"  missed: {line}")
     for line in scores.false_alarms:
