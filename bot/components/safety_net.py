@@ -26,6 +26,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
     ENTITIES,
     ENTITY_ATTRIBUTE_CONFIDENCE,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
     ENTITY_ATTRIBUTE_TYPE,
     ENTITY_ATTRIBUTE_VALUE,
     EXTRACTOR,
@@ -122,7 +124,11 @@ class SafetyNet(GraphComponent):
     def _set_kind(self, message: Message, kind: str) -> None:
         entity = self._config["kind_entity"]
         others = [e for e in message.get(ENTITIES) or [] if e.get(ENTITY_ATTRIBUTE_TYPE) != entity]
+        # The kind is about the whole message: its span is the whole text (`rasa test nlu`
+        # needs one).
+        text = message.get(TEXT) or ""
         found = {ENTITY_ATTRIBUTE_TYPE: entity, ENTITY_ATTRIBUTE_VALUE: kind,
+                 ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: len(text),
                  ENTITY_ATTRIBUTE_CONFIDENCE: 1.0, EXTRACTOR: type(self).__name__}
         message.set(ENTITIES, [*others, found], add_to_output=True)
 
