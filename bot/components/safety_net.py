@@ -40,7 +40,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.safety.detector import Detector
-from bot.safety.training import REPO, inputs_fingerprint, training_examples
+from bot.safety.training import REPO, inputs_fingerprint, train_detector
 from contracts.redaction import PLACEHOLDER
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class SafetyNet(GraphComponent):
         return inputs_fingerprint(safety_data, nlu_data)
 
     def train(self, training_data: TrainingData) -> Resource:
-        self._detector = Detector.train(training_examples(*_inputs(self._config)))
+        self._detector = train_detector(*_inputs(self._config))
         with self._model_storage.write_to(self._resource) as directory:
             self._detector.save(directory / DETECTOR_FILE)
         return self._resource

@@ -1,5 +1,6 @@
 """What the detector trains on: the labelled safety set, plus every ordinary request of the bot's
-NLU data (bot/data/nlu, all intents but the safety ones) as messages without risk."""
+NLU data (bot/data/nlu, all intents but the safety ones) as messages without risk (the
+detector weighs them up: a crisis answer to "goodbye" or "do it" is the worst false alarm)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.safety.detector import RISK_THRESHOLD, Detector
 from bot.safety.labels import NO_RISK, TRAINING_FILE, load_examples
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,6 +37,11 @@ def ordinary_requests(nlu_dir: Path = NLU_DIR) -> list[str]:
 def training_examples(safety_file: Path = TRAINING_FILE,
                       nlu_dir: Path = NLU_DIR) -> list[tuple[str, str]]:
     return [*load_examples(safety_file), *((text, NO_RISK) for text in ordinary_requests(nlu_dir))]
+
+
+def train_detector(safety_file: Path = TRAINING_FILE, nlu_dir: Path = NLU_DIR,
+                   risk_threshold: float = RISK_THRESHOLD) -> Detector:
+    return Detector.train(load_examples(safety_file), ordinary_requests(nlu_dir), risk_threshold)
 
 
 def inputs_fingerprint(safety_file: Path = TRAINING_FILE, nlu_dir: Path = NLU_DIR) -> str:

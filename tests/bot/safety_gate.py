@@ -5,11 +5,14 @@ Trains the detector exactly as the NLU component does (bot/safety/data/train.yml
 ordinary requests), assesses every line of tests/safety_holdout/holdout.yml and prints, per kind,
 how many risks were detected at all and with the right kind; the overall recall; the false-alarm
 rate on messages without risk; low-mood accuracy; the cost per message. With --model it also runs
-the trained Rasa model (the whole NLU pipeline, DIET included) on the same texts. Exits 1 when
-recall < 0.99, false alarms > 2%, or the pipeline does worse than the detector.
+the trained Rasa model (the whole NLU pipeline, DIET included) on the same texts. Prints whether
+the issue's targets (recall 0.99, false alarms 2%) are met; exits 1 below the floors given
+(--min-recall, --max-false-alarms: a ratchet set to the figures reached, default the targets) or
+when the pipeline does worse than the detector.
 
 Usage (from the repository root, in the Rasa environment):
-  .venv-rasa/bin/python tests/bot/safety_gate.py [--model models] [--tune]
+  .venv-rasa/bin/python tests/bot/safety_gate.py [--model models]
+      [--min-recall R --max-false-alarms F] [--tune [--target-recall R]]
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from bot.safety.detector import Detector  # noqa: E402
-from bot.safety.labels import LOW_MOOD, RISK_KINDS, load_examples  # noqa: E402
-from bot.safety.training import training_examples  # noqa: E402
+from bot.safety.labels import LOW_MOOD, RISK_KINDS, TRAINING_FILE, load_examples  # noqa: E402
+from bot.safety.training import ordinary_requests, train_detector  # noqa: E402
 
 HOLDOUT = REPO / "tests" / "safety_holdout" / "holdout.yml"
-MIN_RECALL = 0.99
-MAX_FALSE_ALARMS = 0.02
+# The issue's targets: printed with whether they are met.
+TARGET_RECALL = 0.99
+TARGET_FALSE_ALARMS = 0.02
 
 
 @dataclass(frozen=True)
@@ -136,16 +140,17 @@ def pipeline_verdicts(model: Path, texts: Sequence[str]) -> list[Verdict]:
     return asyncio.run(parse_all())
 
 
-def tune(target_recall: float = MIN_RECALL) -> None:
+def tune(target_recall: float) -> None:
     """The threshold giving target_recall in 5-fold cross-validation on the training set."""
     import numpy as np
     from sklearn.model_selection import StratifiedKFold
 
-    examples = training_examples()
+    examples = load_examples(TRAINING_FILE)
+    requests = ordinary_requests()
     labels = np.array([label for _, label in examples])
     risk_scores, at_risk = [], []
     for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(examples, labels):
-        detector = Detector.train([examples[i] for i in train])
+        detector = Detector.train([examples[i] for i in train], requests)
         risk_scores += [detector.risk_score(examples[i][0]) for i in test]
         at_risk += [labels[i] in RISK_KINDS for i in test]
     values, positives = np.array(risk_scores), np.array(at_risk)
@@ -158,14 +163,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, help="also score this Rasa model (file or folder)")
     parser.add_argument("--tune", action="store_true", help="print the cross-validated threshold")
+    parser.add_argument("--target-recall", type=float, default=TARGET_RECALL,
+                        help="the cross-validated recall --tune aims at (default %(default)s)")
+    parser.add_argument("--min-recall", type=float, default=TARGET_RECALL,
+                        help="fail below this recall (the ratchet; default the target)")
+    parser.add_argument("--max-false-alarms", type=float, default=TARGET_FALSE_ALARMS,
+                        help="fail above this false-alarm rate (the ratchet; default the target)")
     args = parser.parse_args()
     if args.tune:
-        tune()
+        tune(args.target_recall)
         return 0
     holdout = load_examples(HOLDOUT)
     texts = [text for text, _ in holdout]
     started = time.perf_counter()
-    detector = Detector.train(training_examples())
+    detector = train_detector()
     print(f"detector trained in {time.perf_counter() - started:.1f} s; "
           f"held-out set: {len(holdout)} messages ({HOLDOUT.relative_to(REPO)})")
     detector_scores = score("risk detector (bot/safety/detector.py)", holdout,
@@ -175,11 +186,11 @@ def main() -> int:
     print(f"  cost per message: median {statistics.median(timings):.0f} us, "
           f"p95 {statistics.quantiles(timings, n=20)[-1]:.0f} us ({len(timings)} calls)")
     failures = []
-    if detector_scores.recall < MIN_RECALL:
-        failures.append(f"detector recall {detector_scores.recall:.3f} < {MIN_RECALL}")
-    if detector_scores.false_alarm_rate > MAX_FALSE_ALARMS:
+    if detector_scores.recall < args.min_recall:
+        failures.append(f"detector recall {detector_scores.recall:.3f} < floor {args.min_recall}")
+    if detector_scores.false_alarm_rate > args.max_false_alarms:
         failures.append(f"detector false alarms {detector_scores.false_alarm_rate:.3f} > "
-                        f"{MAX_FALSE_ALARMS}")
+                        f"ceiling {args.max_false_alarms}")
     if args.model:
         pipeline = score(f"whole NLU pipeline ({args.model})", holdout,
                          pipeline_verdicts(args.model, texts))
@@ -189,10 +200,17 @@ def main() -> int:
         if pipeline.false_alarm_rate > detector_scores.false_alarm_rate:
             failures.append(f"pipeline false alarms {pipeline.false_alarm_rate:.3f} above the "
                             "detector's")
+    for name, met in [
+        (f"recall >= {TARGET_RECALL}", detector_scores.recall >= TARGET_RECALL),
+        (f"false alarms <= {TARGET_FALSE_ALARMS}",
+         detector_scores.false_alarm_rate <= TARGET_FALSE_ALARMS),
+    ]:
+        print(f"target (issue 10) {name}: {'met' if met else 'NOT MET'}")
     for failure in failures:
         print(f"FAILED: {failure}")
     if not failures:
-        print(f"passed: recall >= {MIN_RECALL}, false alarms <= {MAX_FALSE_ALARMS}")
+        print(f"passed the ratchet: recall >= {args.min_recall}, "
+              f"false alarms <= {args.max_false_alarms}")
     return 1 if failures else 0
 
 

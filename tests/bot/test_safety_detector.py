@@ -12,6 +12,7 @@ from bot.safety.training import (
     SAFETY_INTENTS,
     inputs_fingerprint,
     ordinary_requests,
+    train_detector,
     training_examples,
 )
 from bot.safety_lexicon import suggests_risk
@@ -23,7 +24,7 @@ HOLDOUT = REPO / "tests" / "safety_holdout" / "holdout.yml"
 
 @pytest.fixture(scope="module")
 def detector() -> Detector:
-    return Detector.train(training_examples())
+    return train_detector()
 
 
 @pytest.mark.parametrize(("text", "kind"), [
@@ -133,3 +134,12 @@ def test_a_bad_data_file_is_refused_clearly(tmp_path, content, problem):
     path.write_text(content)
     with pytest.raises(DatasetError, match=problem):
         load_examples(path)
+
+
+@pytest.mark.parametrize("nlu_dir", [REPO / "bot" / "data" / "nlu", REPO / "tests" / "nlu_holdout"],
+                         ids=["bot NLU data", "NLU held-out set"])
+def test_no_ordinary_request_of_the_bot_is_a_risk(detector, nlu_dir):
+    requests = ordinary_requests(nlu_dir)
+    assert len(requests) > 100
+    taken_for_risks = [text for text in requests if detector.assess(text).at_risk]
+    assert taken_for_risks == []
