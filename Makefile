@@ -21,11 +21,17 @@ export PYTHON310
 endif
 
 # Steps of `make test`, run in this order; the first failure stops the run.
-TEST_STEPS := test-lint test-types test-bot-validate test-bot-train test-bot-stories test-bot-nlu \
-  test-pytest
+TEST_STEPS := test-lint test-types test-bot-validate test-bot-train test-bot-safety test-bot-stories \
+  test-bot-nlu test-pytest
 # Type errors mypy still reports outside backend/domain/ (not strict there); test-types fails
 # above this number, and says when it can be lowered.
 MYPY_KNOWN_ERRORS := 74
+# Ratchet of the risk detector on its held-out set (test-bot-safety), like MYPY_KNOWN_ERRORS: the
+# figures reached (recall 0.977, false alarms 0.282 on 2026-12-02), rounded to the safe side. Raise
+# the recall floor and lower the false-alarm ceiling as the detector improves, towards the issue's
+# targets 0.99 and 0.02 (the step prints whether those are met).
+SAFETY_MIN_RECALL := 0.975
+SAFETY_MAX_FALSE_ALARMS := 0.29
 
 .PHONY: help setup test lint train run run-production chat lock web browser api-fuzz $(TEST_STEPS)
 
@@ -95,6 +101,14 @@ test-bot-validate:
 # The model is trained (incrementally) before the tests that talk to a running Rasa server.
 test-bot-train:
 	@scripts/train.sh
+
+# The risk detector on its held-out set (tests/safety_holdout/), and the whole NLU model on the
+# same texts: prints recall per kind, false alarms, low-mood accuracy, the cost per message and
+# whether the issue's targets are met; fails below SAFETY_MIN_RECALL, above SAFETY_MAX_FALSE_ALARMS,
+# or when the model does worse than the detector.
+test-bot-safety:
+	.venv-rasa/bin/python tests/bot/safety_gate.py --model models \
+	  --min-recall $(SAFETY_MIN_RECALL) --max-false-alarms $(SAFETY_MAX_FALSE_ALARMS)
 
 # Conversation tests for every flow of PRODUCT.md; any wrong prediction fails the step.
 test-bot-stories:

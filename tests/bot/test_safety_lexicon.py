@@ -20,7 +20,8 @@ RISK = [
     "I might hurt someone", "I feel like I could kill him", "I want to hurt my partner",
     "I'm not safe at home", "my husband hits me", "I am in danger", "I feel unsafe",
     "I'm being abused", "domestic violence", "I want to disappear forever",
-    "I don't want to be here anymore", "kms", "I wrote a goodbye note", "mental health crisis",
+    "I don't want to be here anymore", "kms", "I wrote a goodbye note",
+    "i'm having a mental health crisis",
     "I'M GOING TO KILL MYSELF", "I\u2019m so done, I want to end my life", "wanna unalive myself",
     "I'm starving myself",
 ]
@@ -30,6 +31,10 @@ BENIGN = [
     "this commute is killing me", "how many sessions do I have left", "create an invite",
     "my therapist was great", "I need help with stress at work", "redeem 7KQ2M-X9D4R",
     "stop", "talk to a person", "deadline is friday", "I'm dying to get started",
+    # Words as often said about work: left to the detector, which learns them from data.
+    "the cost of living crisis is hitting everyone", "the project is in danger",
+    "I'm in danger of missing the deadline", "my manager will kill me if I'm late",
+    "I'm going to die of embarrassment", "overdosed on coffee this morning",
 ]
 
 

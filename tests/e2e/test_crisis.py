@@ -60,9 +60,7 @@ class Risk:
 
 
 RISKS = {
-    # Today's NLU takes "I took an overdose of my tablets an hour ago" for an ambiguous FAQ
-    # (FallbackClassifier: safety_risk 1.0 and faq 0.99); branch `detector` fixes that.
-    "overdose": Risk("emergency", "I've taken an overdose"),
+    "overdose": Risk("emergency", "I took an overdose of my tablets an hour ago"),
     "bridge": Risk("emergency", "I'm going to jump off the bridge"),
     "suicidal": Risk("suicidal", "i want to kill myself"),
     "colleague": Risk("someone_else", "my colleague told me he's suicidal and has a plan"),
@@ -108,8 +106,8 @@ async def risk_message_answered_at_once(stack: Stack, chat: RestChat,
     assert seconds < REPLY_WITHIN_SECONDS, f"{seconds:.2f} s\n{chat.transcript()}"
     assert len(replies) == 1, chat.transcript()
     found_kind = stack.tracker(chat.sender)["slots"].get("risk_kind") or None
-    # The detector names the kind; a risk it cannot name gets the general answer.
-    assert found_kind in (None, risk.kind), chat.transcript()
+    # The detector names the kind, and the answer is that kind's.
+    assert found_kind == risk.kind, chat.transcript()
     wording = KIND_WORDING[found_kind] if found_kind else GENERAL_WORDING
     missing = [words for words in wording if words not in replies[0].text]
     assert not missing, f"{missing} missing for {found_kind}:\n{chat.transcript()}"
@@ -217,7 +215,7 @@ async def test_a_risk_in_every_form_and_anywhere_gets_the_right_help_within_a_se
         said = [turn for turn in chat.turns if turn.kind.startswith("risk:")]
         for alert in await recorded(stack, identity, "crisis", count=len(said)):
             assert alert.urgent and alert.message == "", identity
-            assert alert.risk_kind in (None, risk.kind), identity
+            assert alert.risk_kind == risk.kind, identity
             assert alert.occurred_at is not None and alert.occurred_at >= started, identity
 
 

@@ -1,0 +1,53 @@
+"""What the detector trains on: the labelled safety set, plus every ordinary request of the bot's
+NLU data (bot/data/nlu, all intents but the safety ones) as messages without risk (the
+detector weighs them up: a crisis answer to "goodbye" or "do it" is the worst false alarm)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import yaml
+
+from bot.safety.detector import RISK_THRESHOLD, Detector
+from bot.safety.labels import NO_RISK, TRAINING_FILE, load_examples
+
+REPO = Path(__file__).resolve().parents[2]
+NLU_DIR = REPO / "bot" / "data" / "nlu"
+# Intents whose examples are not ordinary requests: they are learnt from the safety set.
+SAFETY_INTENTS = frozenset({"safety_risk", "low_mood"})
+_ENTITY_MARKUP = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+def ordinary_requests(nlu_dir: Path = NLU_DIR) -> list[str]:
+    texts: list[str] = []
+    for path in sorted(nlu_dir.glob("*.yml")):
+        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            intent = item.get("intent") if isinstance(item, dict) else None
+            if not intent or intent.split("/")[0] in SAFETY_INTENTS:
+                continue
+            for line in str(item.get("examples") or "").splitlines():
+                text = _ENTITY_MARKUP.sub(r"\1", line.strip().removeprefix("- ").strip())
+                if text:
+                    texts.append(text)
+    return texts
+
+
+def training_examples(safety_file: Path = TRAINING_FILE,
+                      nlu_dir: Path = NLU_DIR) -> list[tuple[str, str]]:
+    return [*load_examples(safety_file), *((text, NO_RISK) for text in ordinary_requests(nlu_dir))]
+
+
+def train_detector(safety_file: Path = TRAINING_FILE, nlu_dir: Path = NLU_DIR,
+                   risk_threshold: float = RISK_THRESHOLD) -> Detector:
+    return Detector.train(load_examples(safety_file), ordinary_requests(nlu_dir), risk_threshold)
+
+
+def inputs_fingerprint(safety_file: Path = TRAINING_FILE, nlu_dir: Path = NLU_DIR) -> str:
+    """Changes when any training input changes (Rasa's cache does not see files it did not read)."""
+    digest = hashlib.sha256()
+    for path in [safety_file, *sorted(nlu_dir.glob("*.yml"))]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Score the risk detector on the held-out set it never trains on, and fail below the bars.
+
+Trains the detector exactly as the NLU component does (bot/safety/data/train.yml plus the bot's
+ordinary requests), assesses every line of tests/safety_holdout/holdout.yml and prints, per kind,
+how many risks were detected at all and with the right kind; the overall recall; the false-alarm
+rate on messages without risk; low-mood accuracy; the cost per message. With --model it also runs
+the trained Rasa model (the whole NLU pipeline, DIET included) on the same texts. Prints whether
+the issue's targets (recall 0.99, false alarms 2%) are met; exits 1 below the floors given
+(--min-recall, --max-false-alarms: a ratchet set to the figures reached, default the targets) or
+when the pipeline does worse than the detector.
+
+Usage (from the repository root, in the Rasa environment):
+  .venv-rasa/bin/python tests/bot/safety_gate.py [--model models]
+      [--min-recall R --max-false-alarms F] [--tune [--target-recall R]]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from bot.safety.detector import Detector  # noqa: E402
+from bot.safety.labels import LOW_MOOD, RISK_KINDS, TRAINING_FILE, load_examples  # noqa: E402
+from bot.safety.training import ordinary_requests, train_detector  # noqa: E402
+
+HOLDOUT = REPO / "tests" / "safety_holdout" / "holdout.yml"
+# The issue's targets: printed with whether they are met.
+TARGET_RECALL = 0.99
+TARGET_FALSE_ALARMS = 0.02
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str | None
+    low_mood: bool
+
+
+@dataclass
+class Scores:
+    name: str
+    detected: dict[str, int] = field(default_factory=dict)
+    right_kind: dict[str, int] = field(default_factory=dict)
+    total: dict[str, int] = field(default_factory=dict)
+    false_alarms: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+    negatives: int = 0
+    low_mood_right: int = 0
+    low_mood_total: int = 0
+
+    @property
+    def recall(self) -> float:
+        return sum(self.detected.values()) / max(1, sum(self.total.values()))
+
+    @property
+    def kind_accuracy(self) -> float:
+        return sum(self.right_kind.values()) / max(1, sum(self.total.values()))
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return len(self.false_alarms) / max(1, self.negatives)
+
+
+def score(name: str, examples: Sequence[tuple[str, str]],
+          verdicts: Sequence[Verdict]) -> Scores:
+    scores = Scores(name)
+    for (text, label), verdict in zip(examples, verdicts, strict=True):
+        if label in RISK_KINDS:
+            scores.total[label] = scores.total.get(label, 0) + 1
+            found = verdict.kind is not None
+            scores.detected[label] = scores.detected.get(label, 0) + found
+            scores.right_kind[label] = scores.right_kind.get(label, 0) + (verdict.kind == label)
+            if not found:
+                scores.misses.append(f"[{label}] {text}")
+            continue
+        scores.negatives += 1
+        if verdict.kind is not None:
+            scores.false_alarms.append(f"[{label} -> {verdict.kind}] {text}")
+        if label == LOW_MOOD:
+            scores.low_mood_total += 1
+            scores.low_mood_right += verdict.kind is None and verdict.low_mood
+    return scores
+
+
+def report(scores: Scores) -> None:
+    print(f"\n== {scores.name}")
+    print(f"  {'kind':<20}{'n':>5}{'detected':>10}{'right kind':>12}")
+    for kind in RISK_KINDS:
+        n = scores.total.get(kind, 0)
+        print(f"  {kind:<20}{n:>5}{scores.detected.get(kind, 0) / max(1, n):>10.3f}"
+              f"{scores.right_kind.get(kind, 0) / max(1, n):>12.3f}")
+    print(f"  recall (risk detected) {scores.recall:.3f}  right kind {scores.kind_accuracy:.3f}")
+    print(f"  false alarms {len(scores.false_alarms)}/{scores.negatives} = "
+          f"{scores.false_alarm_rate:.3f}")
+    print(f"  low mood recognised (as low mood, not risk) {scores.low_mood_right}/"
+          f"{scores.low_mood_total}")
+    for line in scores.misses:
+        print(f"  missed: {line}")
+    for line in scores.false_alarms:
+        print(f"  false alarm: {line}")
+
+
+def cost_per_message(assess: Callable[[str], object], texts: Sequence[str]) -> list[float]:
+    timings = []
+    for _ in range(3):
+        for text in texts:
+            start = time.perf_counter()
+            assess(text)
+            timings.append((time.perf_counter() - start) * 1e6)
+    return timings
+
+
+def pipeline_verdicts(model: Path, texts: Sequence[str]) -> list[Verdict]:
+    from rasa.core.agent import Agent
+    from rasa.model import get_local_model
+
+    agent = Agent.load(get_local_model(str(model)))
+
+    async def parse_all() -> list[Verdict]:
+        verdicts = []
+        for text in texts:
+            parsed = await agent.parse_message(text)
+            intent = (parsed.get("intent") or {}).get("name")
+            kinds = [e.get("value") for e in parsed.get("entities") or []
+                     if e.get("entity") == "risk_kind"]
+            risk = intent == "safety_risk"
+            verdicts.append(Verdict((kinds[0] if kinds else "unknown") if risk else None,
+                                    intent == LOW_MOOD))
+        return verdicts
+
+    return asyncio.run(parse_all())
+
+
+def tune(target_recall: float) -> None:
+    """The threshold giving target_recall in 5-fold cross-validation on the training set."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
+    examples = load_examples(TRAINING_FILE)
+    requests = ordinary_requests()
+    labels = np.array([label for _, label in examples])
+    risk_scores, at_risk = [], []
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(examples, labels):
+        detector = Detector.train([examples[i] for i in train], requests)
+        risk_scores += [detector.risk_score(examples[i][0]) for i in test]
+        at_risk += [labels[i] in RISK_KINDS for i in test]
+    values, positives = np.array(risk_scores), np.array(at_risk)
+    threshold = float(np.quantile(values[positives], 1 - target_recall))
+    print(f"threshold for cross-validated recall {target_recall}: {threshold:.3f} "
+          f"(cross-validated false alarms {np.mean(values[~positives] >= threshold):.3f})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, help="also score this Rasa model (file or folder)")
+    parser.add_argument("--tune", action="store_true", help="print the cross-validated threshold")
+    parser.add_argument("--target-recall", type=float, default=TARGET_RECALL,
+                        help="the cross-validated recall --tune aims at (default %(default)s)")
+    parser.add_argument("--min-recall", type=float, default=TARGET_RECALL,
+                        help="fail below this recall (the ratchet; default the target)")
+    parser.add_argument("--max-false-alarms", type=float, default=TARGET_FALSE_ALARMS,
+                        help="fail above this false-alarm rate (the ratchet; default the target)")
+    args = parser.parse_args()
+    if args.tune:
+        tune(args.target_recall)
+        return 0
+    holdout = load_examples(HOLDOUT)
+    texts = [text for text, _ in holdout]
+    started = time.perf_counter()
+    detector = train_detector()
+    print(f"detector trained in {time.perf_counter() - started:.1f} s; "
+          f"held-out set: {len(holdout)} messages ({HOLDOUT.relative_to(REPO)})")
+    detector_scores = score("risk detector (bot/safety/detector.py)", holdout,
+                            [Verdict(a.kind, a.low_mood) for a in map(detector.assess, texts)])
+    report(detector_scores)
+    timings = cost_per_message(detector.assess, texts)
+    print(f"  cost per message: median {statistics.median(timings):.0f} us, "
+          f"p95 {statistics.quantiles(timings, n=20)[-1]:.0f} us ({len(timings)} calls)")
+    failures = []
+    if detector_scores.recall < args.min_recall:
+        failures.append(f"detector recall {detector_scores.recall:.3f} < floor {args.min_recall}")
+    if detector_scores.false_alarm_rate > args.max_false_alarms:
+        failures.append(f"detector false alarms {detector_scores.false_alarm_rate:.3f} > "
+                        f"ceiling {args.max_false_alarms}")
+    if args.model:
+        pipeline = score(f"whole NLU pipeline ({args.model})", holdout,
+                         pipeline_verdicts(args.model, texts))
+        report(pipeline)
+        if pipeline.recall < detector_scores.recall:
+            failures.append(f"pipeline recall {pipeline.recall:.3f} below the detector's")
+        if pipeline.false_alarm_rate > detector_scores.false_alarm_rate:
+            failures.append(f"pipeline false alarms {pipeline.false_alarm_rate:.3f} above the "
+                            "detector's")
+    for name, met in [
+        (f"recall >= {TARGET_RECALL}", detector_scores.recall >= TARGET_RECALL),
+        (f"false alarms <= {TARGET_FALSE_ALARMS}",
+         detector_scores.false_alarm_rate <= TARGET_FALSE_ALARMS),
+    ]:
+        print(f"target (issue 10) {name}: {'met' if met else 'NOT MET'}")
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    if not failures:
+        print(f"passed the ratchet: recall >= {args.min_recall}, "
+              f"false alarms <= {args.max_false_alarms}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

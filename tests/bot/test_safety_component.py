@@ -1,0 +1,63 @@
+"""The SafetyNet NLU component inside the running Rasa server (tests/stack.py starts it the way
+the Procfile does): what /model/parse answers for risk, low mood and idioms."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
+
+
+@pytest.fixture(scope="module")
+def stack(stack_factory) -> Stack:  # noqa: F811
+    return stack_factory()
+
+
+def parse(stack: Stack, text: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{stack.rasa_url}/model/parse?token={stack.rasa_token}",
+        data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def risk_kinds(parsed: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in parsed["entities"] if e["entity"] == "risk_kind"]
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("took a whole packet of paracetamol an hour ago", "emergency"),
+    ("no one would notice if i was gone for good", "suicidal"),
+    ("my colleague told me he wants to end his life", "someone_else"),
+    ("someone is threatening to hurt me right now", "danger_from_others"),
+])
+def test_a_risk_is_safety_risk_first_with_one_risk_kind(stack, text, kind):
+    parsed = parse(stack, text)
+    assert parsed["intent"] == {"name": "safety_risk", "confidence": 1.0}
+    assert parsed["intent_ranking"][0]["name"] == "safety_risk"
+    kinds = risk_kinds(parsed)
+    assert [(e["value"], e["extractor"]) for e in kinds] == [(kind, "SafetyNet")]
+
+
+def test_low_mood_is_its_own_intent_without_a_risk_kind(stack):
+    parsed = parse(stack, "I've been sad lately")
+    assert parsed["intent"]["name"] == "low_mood"
+    assert risk_kinds(parsed) == []
+
+
+@pytest.mark.parametrize("text", ["I could die of embarrassment",
+                                  "this commute will be the death of me"])
+def test_idioms_pass_through_to_the_classifier(stack, text):
+    parsed = parse(stack, text)
+    assert parsed["intent"]["name"] not in {"safety_risk", "low_mood"}
+    assert risk_kinds(parsed) == []
+
+
+def test_an_ordinary_request_keeps_the_classifier_s_intent(stack):
+    parsed = parse(stack, "how many sessions do I have left")
+    assert parsed["intent"]["name"] == "ask_remaining_sessions"
+    assert risk_kinds(parsed) == []

@@ -1,0 +1,145 @@
+"""The risk detector (bot/safety): kinds, urgency, low mood, idioms, its data sets and storage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.safety.detector import Detector, clauses
+from bot.safety.labels import RISK_KINDS, DatasetError, load_examples, most_urgent
+from bot.safety.training import (
+    SAFETY_INTENTS,
+    inputs_fingerprint,
+    ordinary_requests,
+    train_detector,
+    training_examples,
+)
+from bot.safety_lexicon import suggests_risk
+
+REPO = Path(__file__).resolve().parents[2]
+TRAIN = REPO / "bot" / "safety" / "data" / "train.yml"
+HOLDOUT = REPO / "tests" / "safety_holdout" / "holdout.yml"
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return train_detector()
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("i swallowed every tablet in the house half an hour ago", "emergency"),
+    ("I'm on the roof of the car park and i'm going to jump", "emergency"),
+    ("i keep wishing i would not wake up in the morning", "suicidal"),
+    ("how many of my sleeping pills would it take to not wake up", "suicidal"),
+    ("my colleague told me he wants to end his life", "someone_else"),
+    ("i'm going to hurt my manager tomorrow and i mean it", "harm_to_others"),
+    ("my partner hits me and i'm scared to go home", "danger_from_others"),
+])
+def test_each_kind_of_risk_is_detected_with_its_kind(detector, text, kind):
+    assessment = detector.assess(text)
+    assert assessment.at_risk, text
+    assert assessment.kind == kind, (text, assessment)
+    assert not assessment.low_mood
+
+
+def test_the_more_urgent_kind_wins():
+    assert most_urgent({"suicidal", "emergency"}) == "emergency"
+    assert most_urgent({"someone_else", "harm_to_others", "suicidal"}) == "harm_to_others"
+    assert RISK_KINDS[0] == "emergency"
+
+
+def test_a_risk_clause_inside_a_long_message_about_work_is_found(detector):
+    text = ("The quarterly numbers are due on Friday and my manager wants the deck redone. "
+            "Honestly I've been saving up my tablets for when it gets too much. "
+            "Anyway, can I book a session on Tuesday?")
+    assert len(clauses(text)) > 1
+    assert detector.assess(text).kind == "suicidal"
+
+
+@pytest.mark.parametrize("text", [
+    "I could die of embarrassment", "this commute will be the death of me",
+    "we're killing it this quarter", "how do I kill the process", "that cake is to die for",
+    "the cost of living crisis is hitting everyone", "book me a video session next tuesday",
+])
+def test_idioms_and_ordinary_requests_are_not_risks(detector, text):
+    assessment = detector.assess(text)
+    assert not assessment.at_risk, (text, assessment)
+
+
+@pytest.mark.parametrize("text", ["I've been sad lately", "feeling really down"])
+def test_low_mood_is_not_a_crisis(detector, text):
+    assessment = detector.assess(text)
+    assert assessment.kind is None
+    assert assessment.low_mood
+
+
+def test_a_plain_request_is_neither_risk_nor_low_mood(detector):
+    assessment = detector.assess("how many sessions do I have left")
+    assert (assessment.kind, assessment.low_mood) == (None, False)
+
+
+def test_a_lexicon_match_is_a_risk(detector):
+    text = "i want to kill myself"
+    assert suggests_risk(text)
+    assessment = detector.assess(text)
+    assert assessment.lexicon_match
+    assert assessment.at_risk
+
+
+def test_a_saved_detector_loads_and_answers_the_same(detector, tmp_path):
+    path = tmp_path / "detector.pkl"
+    detector.save(path)
+    loaded = Detector.load(path)
+    for text in ("i took all my pills", "I've been sad lately", "hello"):
+        assert loaded.assess(text) == detector.assess(text)
+
+
+def test_the_data_sets_are_large_separate_and_labelled():
+    train, holdout = load_examples(TRAIN), load_examples(HOLDOUT)
+    for examples, risks, negatives in ((train, 600, 400), (holdout, 250, 200)):
+        at_risk = [label for _, label in examples if label in RISK_KINDS]
+        assert len(at_risk) >= risks
+        assert len(examples) - len(at_risk) >= negatives
+        assert set(at_risk) == set(RISK_KINDS)
+    trained_on = {text.lower() for text, _ in training_examples()}
+    assert not [text for text, _ in holdout if text.lower() in trained_on]
+
+
+def test_ordinary_requests_come_from_the_nlu_data_without_the_safety_intents(tmp_path):
+    (tmp_path / "a.yml").write_text(
+        'version: "3.1"\nnlu:\n'
+        "  - intent: find_therapist\n    examples: |\n      - a therapist in [Leeds](location)\n"
+        "  - intent: safety_risk\n    examples: |\n      - i want to die\n"
+        "  - intent: low_mood\n    examples: |\n      - i feel low\n")
+    assert ordinary_requests(tmp_path) == ["a therapist in Leeds"]
+    assert {"safety_risk", "low_mood"} == SAFETY_INTENTS
+
+
+def test_the_fingerprint_follows_the_safety_data(tmp_path):
+    copy = tmp_path / "train.yml"
+    copy.write_text(TRAIN.read_text())
+    before = inputs_fingerprint(copy)
+    copy.write_text(TRAIN.read_text() + "    - one more line\n")
+    assert inputs_fingerprint(copy) != before
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    ("examples:\n  worried:\n    - hello\n", "unknown label"),
+    ("examples:\n  none:\n    - yes\n", "non-empty strings"),
+    ("version: 1\n", "expected a mapping"),
+])
+def test_a_bad_data_file_is_refused_clearly(tmp_path, content, problem):
+    path = tmp_path / "bad.yml"
+    path.write_text(content)
+    with pytest.raises(DatasetError, match=problem):
+        load_examples(path)
+
+
+@pytest.mark.parametrize("nlu_dir", [REPO / "bot" / "data" / "nlu", REPO / "tests" / "nlu_holdout"],
+                         ids=["bot NLU data", "NLU held-out set"])
+def test_no_ordinary_request_of_the_bot_is_a_risk(detector, nlu_dir):
+    requests = ordinary_requests(nlu_dir)
+    assert len(requests) > 100
+    taken_for_risks = [text for text in requests if detector.assess(text).at_risk]
+    assert taken_for_risks == []
