@@ -107,7 +107,7 @@ test-bot-train:
 # whether the issue's targets are met; fails below SAFETY_MIN_RECALL, above SAFETY_MAX_FALSE_ALARMS,
 # or when the model does worse than the detector.
 test-bot-safety:
-	.venv-rasa/bin/python tests/bot/safety_gate.py --model models \
+	.venv-rasa/bin/python scripts/without-deprecations.py tests.bot.safety_gate --model models \
 	  --min-recall $(SAFETY_MIN_RECALL) --max-false-alarms $(SAFETY_MAX_FALSE_ALARMS)
 
 # Conversation tests for every flow of PRODUCT.md; any wrong prediction fails the step.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import sys
 import time
@@ -122,7 +123,10 @@ def cost_per_message(assess: Callable[[str], object], texts: Sequence[str]) -> l
 def pipeline_verdicts(model: Path, texts: Sequence[str]) -> list[Verdict]:
     from rasa.core.agent import Agent
     from rasa.model import get_local_model
+    from rasa.utils.log_utils import configure_structlog
 
+    # Unconfigured, structlog prints Rasa's debug line for every parse, message text included.
+    configure_structlog(logging.WARNING)
     agent = Agent.load(get_local_model(str(model)))
 
     async def parse_all() -> list[Verdict]:
