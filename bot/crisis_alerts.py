@@ -25,6 +25,7 @@ from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 
+from bot.safety.labels import RISK_KINDS
 from contracts.backend_client import BackendClient, BackendError, BackendUnavailable
 from contracts.identity import ChatIdentity, from_metadata
 
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 
 CRISIS_ACTION = "utter_crisis"
 RISK_KIND_ENTITY = "risk_kind"
-RISK_KINDS = frozenset({"emergency", "suicidal", "someone_else", "harm_to_others",
-                        "danger_from_others"})
 ATTEMPT_TIMEOUT_SECONDS = 3.0
 FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 15.0
