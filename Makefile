@@ -19,6 +19,10 @@ export TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 ifdef PYTHON310
 export PYTHON310
 endif
+# Rasa's commands and the project's modules in the Rasa environment, without the deprecation
+# warnings Rasa's dependencies raise about their own code (scripts/without-deprecations.py).
+RASA_PYTHON := .venv-rasa/bin/python scripts/without-deprecations.py
+RASA := $(RASA_PYTHON) rasa
 
 # Steps of `make test`, run in this order; the first failure stops the run.
 TEST_STEPS := test-lint test-types test-bot-validate test-bot-train test-bot-safety test-bot-stories \
@@ -96,7 +100,7 @@ test-types: .venv/.synced
 	@scripts/check-types.sh --known-errors $(MYPY_KNOWN_ERRORS)
 
 test-bot-validate:
-	.venv-rasa/bin/rasa data validate --domain bot/domain.yml --data bot/data --config config.yml
+	$(RASA) data validate --domain bot/domain.yml --data bot/data --config config.yml
 
 # The model is trained (incrementally) before the tests that talk to a running Rasa server.
 test-bot-train:
@@ -107,18 +111,18 @@ test-bot-train:
 # whether the issue's targets are met; fails below SAFETY_MIN_RECALL, above SAFETY_MAX_FALSE_ALARMS,
 # or when the model does worse than the detector.
 test-bot-safety:
-	.venv-rasa/bin/python scripts/without-deprecations.py tests.bot.safety_gate --model models \
+	$(RASA_PYTHON) tests.bot.safety_gate --model models \
 	  --min-recall $(SAFETY_MIN_RECALL) --max-false-alarms $(SAFETY_MAX_FALSE_ALARMS)
 
 # Conversation tests for every flow of PRODUCT.md; any wrong prediction fails the step.
 test-bot-stories:
-	.venv-rasa/bin/rasa test core --stories tests/bot_stories --model models \
+	$(RASA) test core --stories tests/bot_stories --model models \
 	  --fail-on-prediction-errors --out artifacts/rasa-stories
 
 # Held-out NLU data the model never trains on; the gate fails below intent macro-F1 0.95 and
 # entity F1 0.90 and prints the scores.
 test-bot-nlu:
-	.venv-rasa/bin/rasa test nlu --nlu tests/nlu_holdout --model models --out artifacts/nlu-holdout
+	$(RASA) test nlu --nlu tests/nlu_holdout --model models --out artifacts/nlu-holdout
 	.venv/bin/python tests/bot/nlu_gate.py --report-dir artifacts/nlu-holdout
 
 test-pytest:

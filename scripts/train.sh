@@ -6,7 +6,7 @@ usage() {
   cat <<'USAGE'
 Usage: scripts/train.sh [--force] [-h|--help]
 
-Trains with .venv-rasa/bin/rasa train (config.yml, bot/domain.yml, bot/data/, and the risk
+Trains with rasa train (config.yml, bot/domain.yml, bot/data/, and the risk
 detector's bot/safety/data/) into models/, but only when those inputs (or requirements/rasa.lock) changed since the last successful training:
 a SHA-256 of their contents is kept in models/.inputs.sha256. --force trains anyway.
 Older models are removed after a successful training (models/ keeps the newest only).
@@ -49,7 +49,7 @@ fi
 echo "==> train: training the Rasa model (config.yml, bot/domain.yml, bot/data/) into models/ ..."
 start=$SECONDS
 rm -f "$stamp"
-.venv-rasa/bin/rasa train --domain bot/domain.yml --data bot/data --config config.yml --out models
+.venv-rasa/bin/python scripts/without-deprecations.py rasa train --domain bot/domain.yml --data bot/data --config config.yml --out models
 latest="$(ls -t models/*.tar.gz | head -n1)"
 # Keep only the newest model so `rasa run --model models` and disk use stay obvious.
 ls -t models/*.tar.gz | tail -n +2 | xargs -r rm -f
