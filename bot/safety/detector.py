@@ -195,4 +195,6 @@ class Detector:
         detector = pickle.loads(path.read_bytes())
         if not isinstance(detector, cls):
             raise TypeError(f"{path} does not hold a {cls.__name__}")
+        if detector._embedded_risk is not None:
+            detector._encoder_()  # loaded now, not while someone waits for an answer
         return detector
