@@ -31,8 +31,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from bot.safety.detector import Detector  # noqa: E402
-from bot.safety.labels import LOW_MOOD, RISK_KINDS, TRAINING_FILE, load_examples  # noqa: E402
 from bot.safety.embedding import SentenceEncoder  # noqa: E402
+from bot.safety.labels import LOW_MOOD, RISK_KINDS, TRAINING_FILE, load_examples  # noqa: E402
 from bot.safety.training import EMBEDDING_CACHE, ordinary_requests, train_detector  # noqa: E402
 
 HOLDOUT = REPO / "tests" / "safety_holdout" / "holdout.yml"
