@@ -187,6 +187,10 @@ class Detector:
         # The encoder's weights come from their package, not from the pickle.
         return {**self.__dict__, "_encoder": None}
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A detector saved before the embeddings (an older model) still loads, on n-grams only.
+        self.__dict__.update({"_embedded_risk": None, "_encoder": None, **state})
+
     def save(self, path: Path) -> None:
         path.write_bytes(pickle.dumps(self))
 
