@@ -126,7 +126,13 @@ class CrisisAlertBroker(EventBroker):
         if self._resumed or self._outbox is None:
             return
         self._resumed = True
-        for record in self._outbox.pending():
+        try:
+            records = self._outbox.pending()
+        except Exception:  # the turn's reply must not fail for it: logged, tried again later
+            log.exception("Could not read the crisis alerts left waiting.")
+            self._resumed = False
+            return
+        for record in records:
             alert = CrisisAlert.from_record(record)
             if alert is not None:
                 log.info("Crisis alert %s left by a previous server: sending it.",
@@ -146,16 +152,25 @@ class CrisisAlertBroker(EventBroker):
                 log.warning("Crisis answer in a chat with no verified identity: the team "
                             "cannot be told who it was.")
             else:
-                if self._outbox is not None:
-                    self._outbox.add(alert.reference, alert.record())
+                self._keep(alert)
                 self._start(alert)
+
+    def _keep(self, alert: CrisisAlert) -> None:
+        if self._outbox is None:
+            return
+        try:
+            self._outbox.add(alert.reference, alert.record())
+        except Exception:  # the crisis answer must not fail for it: sent from memory only
+            log.exception("Crisis alert %s not kept in the database: a restart before it is "
+                          "recorded would lose it.", alert.reference[:8])
 
     def is_ready(self) -> bool:
         return self.forward_to.is_ready() if self.forward_to is not None else True
 
     async def close(self) -> None:
         for task in list(self._deliveries):
-            log.error("Shutting down with a crisis alert not yet recorded in the backend.")
+            log.error("Shutting down with a crisis alert not yet recorded in the backend "
+                      "(kept for the next start if the database has it).")
             task.cancel()
         if self.forward_to is not None:
             await self.forward_to.close()
@@ -197,4 +212,8 @@ class CrisisAlertBroker(EventBroker):
         else:
             log.info("Crisis alert %s recorded for the team.", alert.reference[:8])
         if self._outbox is not None:
-            self._outbox.remove(alert.reference)
+            try:
+                self._outbox.remove(alert.reference)
+            except Exception:  # sent again at the next start: the backend keeps one per reference
+                log.exception("Crisis alert %s recorded but still kept as waiting.",
+                              alert.reference[:8])
