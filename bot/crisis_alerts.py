@@ -6,8 +6,11 @@ store (bot/tracker_store.py) hands it the events of each turn as it saves them, 
 gets its reply. When it sees utter_crisis it starts a background task that records an urgent
 request in the backend (POST /handoffs, topic "crisis") with the kind of risk, the verified
 identity and the time, and none of the person's words; publish() itself only schedules it. A
-backend that is down or hangs is tried again with a short timeout each time, and the same
-`reference` every time, so that an alert whose answer was lost is recorded once.
+backend that is down or hangs is tried again (tenacity: a short timeout for each attempt, waits
+growing to LONGEST_RETRY_SECONDS) with the same `reference` every time, so that an alert whose
+answer was lost is recorded once. Until the backend has it, the alert waits in the tracker store's
+database (bot/crisis_outbox.py): a Rasa server that starts on that database sends what a stopped
+one left.
 
 A configured event broker (endpoints.yml `event_broker`) still gets every event: this one wraps it.
 """
@@ -15,6 +18,7 @@ A configured event broker (endpoints.yml `event_broker`) still gets every event:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -24,9 +28,18 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    before_sleep_log,
+    retry_if_not_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
+from bot.crisis_outbox import CrisisOutbox
 from bot.safety.labels import RISK_KINDS
-from contracts.backend_client import BackendClient, BackendError, BackendUnavailable
+from contracts.backend_client import BackendClient, BackendError
 from contracts.identity import ChatIdentity, from_metadata
 
 log = logging.getLogger(__name__)
@@ -51,6 +64,19 @@ class CrisisAlert:
     def body(self) -> dict[str, Any]:
         return {"topic": "crisis", "risk_kind": self.risk_kind,
                 "occurred_at": self.occurred_at.isoformat(), "reference": self.reference}
+
+    def record(self) -> dict[str, Any]:
+        """What the outbox keeps: the body and who it is about."""
+        return {**self.body(), "identity": self.identity.metadata()}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> CrisisAlert | None:
+        identity = from_metadata(record.get("identity") or {})
+        if identity is None:
+            return None
+        return cls(identity=identity, risk_kind=record.get("risk_kind"),
+                   occurred_at=datetime.fromisoformat(record["occurred_at"]),
+                   reference=str(record["reference"]))
 
 
 def alert_for(sender_id: str, user_event: dict[str, Any] | None,
@@ -85,10 +111,38 @@ class CrisisAlertBroker(EventBroker):
         self._give_up_after = give_up_after
         self._latest_user_event: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._deliveries: set[asyncio.Task[None]] = set()
+        self._outbox: CrisisOutbox | None = None
+        self._resumed = False
+
+    def keep_pending_in(self, outbox: CrisisOutbox) -> None:
+        """Alerts wait in this outbox until recorded; those a stopped server left are sent now
+        (or with the first event, when no event loop runs yet)."""
+        self._outbox = outbox
+        with contextlib.suppress(RuntimeError):  # no running loop: resumed by publish()
+            asyncio.get_running_loop()
+            self._resume()
+
+    def _resume(self) -> None:
+        if self._resumed or self._outbox is None:
+            return
+        self._resumed = True
+        try:
+            records = self._outbox.pending()
+        except Exception:  # the turn's reply must not fail for it: logged, tried again later
+            log.exception("Could not read the crisis alerts left waiting.")
+            self._resumed = False
+            return
+        for record in records:
+            alert = CrisisAlert.from_record(record)
+            if alert is not None:
+                log.info("Crisis alert %s left by a previous server: sending it.",
+                         alert.reference[:8])
+                self._start(alert)
 
     def publish(self, event: dict[str, Any]) -> None:
         if self.forward_to is not None:
             self.forward_to.publish(event)
+        self._resume()
         sender_id = str(event.get("sender_id"))
         if event.get("event") == "user":
             self._remember(sender_id, event)
@@ -98,14 +152,25 @@ class CrisisAlertBroker(EventBroker):
                 log.warning("Crisis answer in a chat with no verified identity: the team "
                             "cannot be told who it was.")
             else:
+                self._keep(alert)
                 self._start(alert)
+
+    def _keep(self, alert: CrisisAlert) -> None:
+        if self._outbox is None:
+            return
+        try:
+            self._outbox.add(alert.reference, alert.record())
+        except Exception:  # the crisis answer must not fail for it: sent from memory only
+            log.exception("Crisis alert %s not kept in the database: a restart before it is "
+                          "recorded would lose it.", alert.reference[:8])
 
     def is_ready(self) -> bool:
         return self.forward_to.is_ready() if self.forward_to is not None else True
 
     async def close(self) -> None:
         for task in list(self._deliveries):
-            log.error("Shutting down with a crisis alert not yet recorded in the backend.")
+            log.error("Shutting down with a crisis alert not yet recorded in the backend "
+                      "(kept for the next start if the database has it).")
             task.cancel()
         if self.forward_to is not None:
             await self.forward_to.close()
@@ -128,22 +193,27 @@ class CrisisAlertBroker(EventBroker):
 
     async def _deliver(self, alert: CrisisAlert) -> None:
         client = BackendClient(alert.identity, timeout_seconds=self._attempt_timeout)
-        started, wait = time.monotonic(), FIRST_RETRY_SECONDS
-        while True:
+        attempts = AsyncRetrying(
+            retry=retry_if_not_exception_type(BackendError),
+            wait=wait_exponential(multiplier=FIRST_RETRY_SECONDS, max=LONGEST_RETRY_SECONDS),
+            stop=stop_after_delay(self._give_up_after),
+            before_sleep=before_sleep_log(log, logging.WARNING))
+        try:
+            async for attempt in attempts:
+                with attempt:
+                    await client.post("/handoffs", alert.body())
+        except BackendError as refusal:
+            log.error("The backend refused crisis alert %s: %s", alert.reference[:8], refusal)
+        except RetryError:
+            # Kept in the outbox: the next server start tries again.
+            log.error("Crisis alert %s not recorded: the backend stayed unreachable.",
+                      alert.reference[:8])
+            return
+        else:
+            log.info("Crisis alert %s recorded for the team.", alert.reference[:8])
+        if self._outbox is not None:
             try:
-                await client.post("/handoffs", alert.body())
-                log.info("Crisis alert %s recorded for the team.", alert.reference[:8])
-                return
-            except BackendError as refusal:
-                log.error("The backend refused crisis alert %s: %s", alert.reference[:8], refusal)
-                return
-            except BackendUnavailable:
-                pass
-            except Exception:  # a background task: an unexpected error is logged, then retried
-                log.exception("Crisis alert %s failed.", alert.reference[:8])
-            if time.monotonic() - started > self._give_up_after:
-                log.error("Crisis alert %s not recorded: the backend stayed unreachable.",
-                          alert.reference[:8])
-                return
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, LONGEST_RETRY_SECONDS)
+                self._outbox.remove(alert.reference)
+            except Exception:  # sent again at the next start: the backend keeps one per reference
+                log.exception("Crisis alert %s recorded but still kept as waiting.",
+                              alert.reference[:8])

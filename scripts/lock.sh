@@ -6,7 +6,7 @@ usage() {
   cat <<'USAGE'
 Usage: scripts/lock.sh [--upgrade] [-h|--help]
 
-Runs `uv pip compile --python-version 3.10` for
+Runs `uv pip compile --python-version 3.10 --override requirements/overrides.txt` for
   requirements/dev.in  -> requirements/dev.lock   (.venv)
   requirements/rasa.in -> requirements/rasa.lock  (.venv-rasa)
 Without --upgrade, versions already in a lock are kept where the .in files still allow them
@@ -32,6 +32,6 @@ export UV_PYTHON_DOWNLOADS=never
 for name in dev rasa; do
   echo "==> locking requirements/$name.in -> requirements/$name.lock ${upgrade[*]}"
   .venv/bin/uv pip compile --quiet --python-version 3.10 --custom-compile-command "make lock" \
-    "${upgrade[@]}" "requirements/$name.in" -o "requirements/$name.lock"
+    --override requirements/overrides.txt "${upgrade[@]}" "requirements/$name.in" -o "requirements/$name.lock"
 done
 git diff --stat -- requirements/ 2>/dev/null || true

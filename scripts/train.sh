@@ -7,7 +7,7 @@ usage() {
 Usage: scripts/train.sh [--force] [-h|--help]
 
 Trains with rasa train (config.yml, bot/domain.yml, bot/data/, and the risk
-detector's bot/safety/data/) into models/, but only when those inputs (or requirements/rasa.lock) changed since the last successful training:
+detector's bot/safety/: data and code) into models/, but only when those inputs (or requirements/rasa.lock) changed since the last successful training:
 a SHA-256 of their contents is kept in models/.inputs.sha256. --force trains anyway.
 Older models are removed after a successful training (models/ keeps the newest only).
 USAGE
@@ -33,7 +33,7 @@ done
 # Hash of every training input: file names and contents, in a stable order.
 inputs_hash() {
   { printf '%s\n' config.yml bot/domain.yml requirements/rasa.lock
-    find bot/data bot/safety/data -type f ! -name '.*' | LC_ALL=C sort
+    find bot/data bot/safety -type f ! -name '.*' ! -name '*.pyc' | LC_ALL=C sort
   } | while IFS= read -r f; do printf '%s\n' "$f"; sha256sum < "$f"; done | sha256sum | cut -d' ' -f1
 }
 

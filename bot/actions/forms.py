@@ -17,7 +17,7 @@ FAILURES_SLOT = "validation_failures"
 # Intents that are questions or exits, never answers: the form rejects them so that the rules
 # for digressions (answer, then resume) and exits (stop, a person) apply.
 DIGRESSION_INTENTS = frozenset({"faq", "stop", "safety_risk", "handoff_request",
-                                "card_number_shared", "help"})
+                                "card_number_shared", "help", "low_mood"})
 MAX_FAILURES = 3
 GIVE_UP_TEXT = ("I'm having trouble understanding, so let's stop here; nothing was saved. You can "
                 "start again whenever you like, or say 'talk to a person'.")

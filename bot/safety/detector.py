@@ -2,11 +2,15 @@
 
 `Detector.train(examples, requests)` fits logistic regressions on shared word and character
 n-grams (TF-IDF): risk or not, which kind (on risk examples), low mood or not (on the others), and
-the bot's ordinary requests against the risk examples (keeps "goodbye" out of crisis). `assess`
-scores the whole message and each of its clauses, so that one risk clause inside a long message
-about work is not diluted by the rest. A match of the lexicon (bot.safety_lexicon) lowers the bar
-to LEXICON_FLOOR, so the classifier can still overrule an idiom it is sure of ("I cut myself
-shaving"). Negation and idioms are learnt from the data, not written as rules.
+the bot's ordinary requests against the risk examples (keeps "goodbye" out of crisis). A second
+risk classifier (an RBF support-vector machine) reads the sentence embedding of all-MiniLM-L6-v2
+(bot.safety.embedding), which knows that "how many would it take to not wake up" is near "I want
+to die" without sharing a word with it; the risk score is the weighted mean of the two
+probabilities (EMBEDDING_WEIGHT). `assess` scores the whole message and each of its clauses, so
+that one risk clause inside a long message about work is not diluted by the rest. A match of the
+lexicon (bot.safety_lexicon) lowers the bar to LEXICON_FLOOR, so the classifier can still
+overrule an idiom it is sure of ("I cut myself shaving"). Negation and idioms are learnt from the
+data, not written as rules.
 """
 
 from __future__ import annotations
@@ -22,20 +26,25 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
+from sklearn.svm import SVC
 
+from bot.safety.embedding import SentenceEncoder
 from bot.safety.labels import LOW_MOOD, NO_RISK, RISK_KINDS, most_urgent
 from bot.safety_lexicon import normalise, suggests_risk
 
-# Below this probability of risk a message is not at risk. Chosen in 5-fold cross-validation on the
-# training set, never on held-out data (`tests/bot/safety_gate.py --tune --target-recall 0.975`):
-# the thresholds for 0.99 (0.027) and 0.98 (0.068) there already fire on the issue's own false
-# alarms ("I could die of embarrassment", "I've been sad lately").
-RISK_THRESHOLD = 0.087
+# Below this risk score a message is not at risk: the score that gives recall 0.99 in 5-fold
+# cross-validation on the training set, never on held-out data (`tests/bot/safety_gate.py --tune`).
+# The training set's negatives are the hard ones (idioms, sadness, issue names, everyday fears), so
+# its cross-validated false alarms are high: 0.24 at this threshold. EMBEDDING_WEIGHT was chosen
+# there too: at cross-validated recall 0.98, false alarms were 0.38 with the n-grams alone, 0.20
+# with the embeddings alone, 0.18 with both weighted 0.3/0.7 (0.51, 0.30, 0.24 at recall 0.99).
+RISK_THRESHOLD = 0.118
 # A lexicon match is a risk unless the classifier's probability is below this.
 LEXICON_FLOOR = 0.05
 # A kind at least this probable takes part in the urgency rule (the more urgent kind wins).
 KIND_FLOOR = 0.3
 LOW_MOOD_THRESHOLD = 0.5
+EMBEDDING_WEIGHT = 0.7
 # The bot's ordinary requests are few and short beside the labelled set: each counts this much in
 # the risk decision, and a message that a second classifier (the bot's requests against every risk
 # line) reads as a request with at least REQUEST_VETO is no risk unless the lexicon matches.
@@ -65,6 +74,13 @@ def clauses(text: str) -> list[str]:
     return [whole, *parts] if len(parts) > 1 else [whole]
 
 
+def _raw_clauses(text: str) -> list[str]:
+    """The clauses of clauses(text), as written (for the encoder), in the same order."""
+    whole = normalise(text)
+    return [part.strip() for part in _CLAUSE_BREAKS.split(text)
+            if part and normalise(part) and normalise(part) != whole]
+
+
 def _features() -> FeatureUnion:
     return FeatureUnion([
         ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
@@ -77,6 +93,10 @@ def _classifier() -> LogisticRegression:
     return LogisticRegression(C=20.0, class_weight="balanced", max_iter=3000)
 
 
+def _embedding_classifier() -> SVC:
+    return SVC(C=4.0, kernel="rbf", class_weight="balanced", probability=True, random_state=0)
+
+
 def _probability_of(model: LogisticRegression, matrix: Any, label: object) -> np.ndarray:
     return model.predict_proba(matrix)[:, list(model.classes_).index(label)]
 
@@ -85,9 +105,12 @@ class Detector:
     def __init__(self, features: FeatureUnion, risk: LogisticRegression,
                  kind: LogisticRegression, mood: LogisticRegression,
                  request: LogisticRegression | None = None,
-                 risk_threshold: float = RISK_THRESHOLD) -> None:
+                 risk_threshold: float = RISK_THRESHOLD, embedded_risk: SVC | None = None,
+                 encoder: SentenceEncoder | None = None) -> None:
         self._features = features
         self._risk = risk
+        self._embedded_risk = embedded_risk
+        self._encoder = encoder
         self._kind = kind
         self._mood = mood
         self._request = request
@@ -95,8 +118,10 @@ class Detector:
 
     @classmethod
     def train(cls, examples: Sequence[tuple[str, str]], requests: Sequence[str] = (),
-              risk_threshold: float = RISK_THRESHOLD) -> Detector:
-        """examples: labelled safety messages; requests: the bot's ordinary requests (no risk)."""
+              risk_threshold: float = RISK_THRESHOLD,
+              encoder: SentenceEncoder | None = None) -> Detector:
+        """examples: labelled safety messages; requests: the bot's ordinary requests (no risk).
+        encoder: the sentence encoder (loaded from its package when not given)."""
         texts = [normalise(text) for text, _ in [*examples, *((r, NO_RISK) for r in requests)]]
         labels = np.array([label for _, label in examples] + [NO_RISK] * len(requests))
         is_request = np.arange(len(texts)) >= len(examples)
@@ -111,7 +136,12 @@ class Detector:
         mood = _classifier().fit(matrix[~at_risk], labels[~at_risk] == LOW_MOOD)
         request = (_classifier().fit(matrix[at_risk | is_request], is_request[at_risk | is_request])
                    if is_request.any() else None)
-        return cls(features, risk, kind, mood, request, risk_threshold)
+        encoder = encoder or SentenceEncoder()
+        embedded_risk = _embedding_classifier().fit(
+            encoder.encode([text for text, _ in [*examples, *((r, NO_RISK) for r in requests)]]),
+            at_risk, sample_weight=np.where(is_request, REQUEST_WEIGHT, 1.0))
+        # The training encoder (and its cache) stays behind: assess() loads its own.
+        return cls(features, risk, kind, mood, request, risk_threshold, embedded_risk)
 
     def risk_score(self, text: str) -> float:
         return self._riskiest(text)[1]
@@ -131,16 +161,35 @@ class Detector:
                 and float(_probability_of(self._request, row, True)[0]) >= REQUEST_VETO)
 
     def _riskiest(self, text: str) -> tuple[Any, float, int]:
-        matrix = self._features.transform(clauses(text))
+        parts = clauses(text)
+        matrix = self._features.transform(parts)
         risk = _probability_of(self._risk, matrix, True)
+        if self._embedded_risk is not None:
+            # The encoder reads the message as written (case and punctuation carry meaning).
+            raw = [text, *_raw_clauses(text)] if len(parts) > 1 else [text]
+            embedded = _probability_of(self._embedded_risk, self._encoder_().encode(raw), True)
+            risk = EMBEDDING_WEIGHT * embedded[:len(risk)] + (1 - EMBEDDING_WEIGHT) * risk
         riskiest = int(np.argmax(risk))
         return matrix, float(risk[riskiest]), riskiest
+
+    def _encoder_(self) -> SentenceEncoder:
+        if self._encoder is None:
+            self._encoder = SentenceEncoder()
+        return self._encoder
 
     def _kind_of(self, row: Any) -> str:
         probabilities = self._kind.predict_proba(row)[0]
         kinds = [str(kind) for kind in self._kind.classes_]
         likely = {kind for kind, p in zip(kinds, probabilities, strict=True) if p >= KIND_FLOOR}
         return most_urgent(likely) if likely else kinds[int(np.argmax(probabilities))]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The encoder's weights come from their package, not from the pickle.
+        return {**self.__dict__, "_encoder": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A detector saved before the embeddings (an older model) still loads, on n-grams only.
+        self.__dict__.update({"_embedded_risk": None, "_encoder": None, **state})
 
     def save(self, path: Path) -> None:
         path.write_bytes(pickle.dumps(self))
@@ -150,4 +199,6 @@ class Detector:
         detector = pickle.loads(path.read_bytes())
         if not isinstance(detector, cls):
             raise TypeError(f"{path} does not hold a {cls.__name__}")
+        if detector._embedded_risk is not None:
+            detector._encoder_()  # loaded now, not while someone waits for an answer
         return detector

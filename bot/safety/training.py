@@ -11,10 +11,13 @@ from pathlib import Path
 import yaml
 
 from bot.safety.detector import RISK_THRESHOLD, Detector
+from bot.safety.embedding import SentenceEncoder
 from bot.safety.labels import NO_RISK, TRAINING_FILE, load_examples
 
 REPO = Path(__file__).resolve().parents[2]
 NLU_DIR = REPO / "bot" / "data" / "nlu"
+# The sentence vectors of the training texts, kept between trainings (data/ is not committed).
+EMBEDDING_CACHE = REPO / "data" / "safety-embeddings.npz"
 # Intents whose examples are not ordinary requests: they are learnt from the safety set.
 SAFETY_INTENTS = frozenset({"safety_risk", "low_mood"})
 _ENTITY_MARKUP = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
@@ -41,13 +44,16 @@ def training_examples(safety_file: Path = TRAINING_FILE,
 
 def train_detector(safety_file: Path = TRAINING_FILE, nlu_dir: Path = NLU_DIR,
                    risk_threshold: float = RISK_THRESHOLD) -> Detector:
-    return Detector.train(load_examples(safety_file), ordinary_requests(nlu_dir), risk_threshold)
+    return Detector.train(load_examples(safety_file), ordinary_requests(nlu_dir), risk_threshold,
+                          SentenceEncoder(cache=EMBEDDING_CACHE))
 
 
 def inputs_fingerprint(safety_file: Path = TRAINING_FILE, nlu_dir: Path = NLU_DIR) -> str:
-    """Changes when any training input changes (Rasa's cache does not see files it did not read)."""
+    """Changes when any training input or the detector's code changes (Rasa's cache does not see
+    files it did not read)."""
     digest = hashlib.sha256()
-    for path in [safety_file, *sorted(nlu_dir.glob("*.yml"))]:
+    code = sorted(Path(__file__).resolve().parent.glob("*.py"))
+    for path in [safety_file, *sorted(nlu_dir.glob("*.yml")), *code]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

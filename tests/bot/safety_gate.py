@@ -31,8 +31,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from bot.safety.detector import Detector  # noqa: E402
+from bot.safety.embedding import SentenceEncoder  # noqa: E402
 from bot.safety.labels import LOW_MOOD, RISK_KINDS, TRAINING_FILE, load_examples  # noqa: E402
-from bot.safety.training import ordinary_requests, train_detector  # noqa: E402
+from bot.safety.training import EMBEDDING_CACHE, ordinary_requests, train_detector  # noqa: E402
 
 HOLDOUT = REPO / "tests" / "safety_holdout" / "holdout.yml"
 # The targets: printed with whether they are met.
@@ -151,10 +152,11 @@ def tune(target_recall: float) -> None:
 
     examples = load_examples(TRAINING_FILE)
     requests = ordinary_requests()
+    encoder = SentenceEncoder(cache=EMBEDDING_CACHE)
     labels = np.array([label for _, label in examples])
     risk_scores, at_risk = [], []
     for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(examples, labels):
-        detector = Detector.train([examples[i] for i in train], requests)
+        detector = Detector.train([examples[i] for i in train], requests, encoder=encoder)
         risk_scores += [detector.risk_score(examples[i][0]) for i in test]
         at_risk += [labels[i] in RISK_KINDS for i in test]
     values, positives = np.array(risk_scores), np.array(at_risk)

@@ -279,10 +279,16 @@ async def test_in_person_asks_for_a_location_and_video_does_not(backend):
         assert slot_events(events).get("location") == location
 
 
-async def test_a_digression_is_rejected_so_the_rules_answer_it(backend):
+@pytest.mark.parametrize(("text", "intent"), [
+    ("is this confidential", "faq"),
+    ("i've been feeling really low lately", "low_mood"),  # a kind word, then the question again
+])
+async def test_a_digression_is_rejected_so_the_rules_answer_it(backend, text, intent):
     member, _ = member_with_sessions(backend)
-    tracker = make_tracker(member.identity, text="is this confidential", intent="faq",
-                           active_loop="booking_form", slots={"requested_slot": "issue"})
+    # Even when the text lands in the slot, the form takes no answer from it.
+    tracker = make_tracker(member.identity, text=text, intent=intent,
+                           active_loop="booking_form", slots={"requested_slot": "issue"},
+                           set_now={"issue": text})
     _, events = await run(ValidateBookingForm(), tracker)
     assert events == []
 

@@ -143,3 +143,13 @@ def test_no_ordinary_request_of_the_bot_is_a_risk(detector, nlu_dir):
     assert len(requests) > 100
     taken_for_risks = [text for text in requests if detector.assess(text).at_risk]
     assert taken_for_risks == []
+
+
+@pytest.mark.parametrize("answer", [
+    # What people answer to the booking form's "What would you like help with?" (issue 10: a
+    # crisis answer to one of them is the second-worst bug). The first is the live report's.
+    "i'm scared of presenting", "abuse in my past", "anxiety", "panic attacks", "grief",
+    "eating", "addiction", "trauma", "depression", "self-esteem",
+])
+def test_an_issue_named_as_a_forms_answer_is_no_risk(detector, answer):
+    assert not detector.assess(answer).at_risk, answer

@@ -256,3 +256,48 @@ async def test_the_form_goes_on_after_the_crisis_answer(stack: Stack,
     bookings = (await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]
     assert len(bookings) == 1 and bookings[0]["therapist_id"] == int(
         therapist.entities["therapist_id"]), member.transcript()
+
+
+CRISIS_NUMBERS = ("116 123", "0808 2000 247", "999", "85258")
+
+
+async def booking_asks_for_the_issue(stack: Stack, http: aiohttp.ClientSession,
+                                     backend: BackendApi, name: str) -> RestChat:
+    authorisation = await backend.create_authorisation()
+    code = await backend.create_invite(authorisation["id"])
+    member = RestChat(http, stack.rasa_url, new_sender(name))
+    await member.say(f"hi, my invite code is {code}", kind="redeem")
+    asked = await member.say("find me a therapist", kind="start")
+    assert mentions(r"What would you like help with")(asked), member.transcript()
+    return member
+
+
+def requested_slot(stack: Stack, sender: str) -> str | None:
+    return stack.tracker(sender)["slots"].get("requested_slot")
+
+
+@pytest.mark.parametrize("answer", ["i'm scared of presenting", "abuse in my past", "grief"])
+async def test_an_issue_named_as_the_booking_forms_answer_is_no_crisis(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi, answer: str):
+    member = await booking_asks_for_the_issue(stack, http, backend, "issue")
+    replies = await member.say(answer, kind="issue")
+    said = text_of(replies)
+    assert not [number for number in CRISIS_NUMBERS if number in said], member.transcript()
+    assert stack.tracker(member.sender)["slots"].get("risk_kind") is None, member.transcript()
+    # The form handles the answer itself: the next question, or the issues therapists list.
+    assert active_form(stack, member.sender) == "booking_form", member.transcript()
+    assert mentions(r"How would you like to meet|couldn't match")(replies), member.transcript()
+
+
+async def test_low_mood_inside_a_form_is_acknowledged_and_the_form_asks_again(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    member = await booking_asks_for_the_issue(stack, http, backend, "low")
+    replies = await member.say("i've been feeling really low lately", kind="low_mood")
+    said = text_of(replies)
+    assert "sorry you've been feeling low" in said, member.transcript()
+    assert not [number for number in CRISIS_NUMBERS if number in said], member.transcript()
+    assert mentions(r"What would you like help with")(replies), member.transcript()
+    assert active_form(stack, member.sender) == "booking_form", member.transcript()
+    assert requested_slot(stack, member.sender) == "issue", member.transcript()
+    await member.say("anxiety", kind="issue")
+    assert requested_slot(stack, member.sender) not in (None, "issue"), member.transcript()

