@@ -282,6 +282,8 @@ class WebChatSettings:
                                         env=web_identity.TTL_ENV)
     allowed_origins: str = setting("", env=web_identity.ORIGINS_ENV)
     public_base_url: str = setting(web_identity.DEFAULT_BASE_URL, env=web_identity.BASE_URL_ENV)
+    # How often the channel asks whether the portal sessions of its open sockets still hold.
+    session_check_seconds: float = setting(15.0, env="WEB_SESSION_CHECK_SECONDS")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> WebChatSettings:

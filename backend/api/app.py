@@ -20,6 +20,7 @@ from backend.api.routes import (
     portal,
     quotes,
     therapists,
+    web_sessions,
 )
 from backend.db import Database
 from backend.services.policy import Policy
@@ -28,7 +29,7 @@ from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
                 payments.routes, identities.routes, handoffs.routes, policies.routes,
-                quotes.routes, description.routes]
+                quotes.routes, web_sessions.routes, description.routes]
 
 
 def create_app(db: Database, settings: Settings,

@@ -170,6 +170,21 @@ class DevLogin(BaseModel):
     member_id: Id | None = Field(None, title="member id")
 
 
+class EmailSignIn(BaseModel):
+    model_config = _requires("email")
+    email: Text | None = Field(None, max_length=400, examples=["chloe@example.com"])
+    kind: Literal["member", "therapist", "staff"] | None = Field(
+        None, description="Who to sign in as (default: member; admins sign in as members).")
+
+
+class SignInLinkQuery(BaseModel):
+    token: Text | None = Field(None, max_length=200)
+
+
+class WebSessionId(BaseModel):
+    id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
 class CardPage(BaseModel):
     session: str = Field("", description="The offline card page's session id.")
 

@@ -6,6 +6,7 @@ from backend.models.base import Base
 from backend.models.booking import Booking, Charge, Voucher
 from backend.models.organisation import ChatIdentity, Member, Organisation
 from backend.models.payments import Notification, PaymentCard, StripeEvent
+from backend.models.signin import PortalSession, SignInLink
 from backend.models.therapist import (
     Availability,
     Therapist,
@@ -29,7 +30,9 @@ __all__ = [
     "Notification",
     "Organisation",
     "PaymentCard",
+    "PortalSession",
     "RedeemAttempt",
+    "SignInLink",
     "StripeEvent",
     "Therapist",
     "TherapistIssue",
