@@ -29,7 +29,7 @@ from contracts.web_identity import origin_allowed
 
 SETTINGS_KEY = web.AppKey("portal_settings", PortalSettings)
 # The clock of the sign-in rules (tests replace it to move time).
-CLOCK_KEY = web.AppKey("portal_clock", Callable[[], datetime])
+CLOCK_KEY: web.AppKey[Callable[[], datetime]] = web.AppKey("portal_clock")
 _PRINCIPAL_KEY = web.RequestKey("portal_principal", object)
 SESSION_COOKIE = "portal_session"
 BROWSER_COOKIE = "portal_browser"

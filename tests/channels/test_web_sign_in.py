@@ -15,12 +15,13 @@ from sqlalchemy import select
 
 from backend.api import portal_auth
 from backend.api.app import create_app
-from backend.models import PortalSession, SignInLink, Therapist
+from backend.models import Member, PortalSession, SignInLink, Therapist
 from backend.services.portal import PortalSettings
 from backend.services.signin.principals import Kind
 from backend.settings import Settings
+from contracts import web_identity
 from tests.backend import factories
-from tests.channels.portal_browser import ORIGIN, Browser
+from tests.channels.portal_browser import Browser
 from tests.mail_server import Inbox, inbox  # noqa: F401  (registers the fixture here)
 
 SECRET = "portal-test-secret-long-enough-for-hs256"
@@ -253,8 +254,6 @@ async def test_the_chat_channel_learns_that_a_session_ended(browser_for, inbox, 
     browser = await browser_for()
     await browser.get(await link_for(browser, inbox, CHLOE))
     _, token = await browser.post("/portal/api/chat-token")
-    from contracts import web_identity
-
     session_id = web_identity.verify_identity_token(web_identity.TokenConfig(SECRET),
                                                     token["token"]).session_id
     service = {"Authorization": f"Bearer {SERVICE_TOKEN}",
@@ -273,7 +272,7 @@ async def test_the_chat_channel_learns_that_a_session_ended(browser_for, inbox, 
 
 
 async def test_therapists_and_staff_sign_in_to_their_own_pages(browser_for, inbox, people):  # noqa: F811
-    admin, member, therapist_id = people
+    *_, therapist_id = people
     therapist = await browser_for()
     await therapist.get(await link_for(therapist, inbox, THERAPIST, "therapist"))
     staff = await browser_for()
@@ -307,8 +306,6 @@ async def test_therapists_and_staff_sign_in_to_their_own_pages(browser_for, inbo
 async def test_an_admin_signs_in_as_admin(browser_for, inbox, people, db):  # noqa: F811
     admin, _, _ = people
     with db.reader() as session:
-        from backend.models import Member
-
         email = session.get(Member, admin.member_id).email
     browser = await browser_for()
     await browser.get(await link_for(browser, inbox, email))

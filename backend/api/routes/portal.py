@@ -39,7 +39,7 @@ log = logging.getLogger("backend.portal")
 routes = web.RouteTableDef()
 
 MAILER_KEY = web.AppKey("portal_mailer", Mailer)
-_SENDING_KEY = web.AppKey("portal_mail_tasks", set)
+_SENDING_KEY: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("portal_mail_tasks")
 WEB_DIR = REPO_ROOT / "web"
 PAGE = WEB_DIR / "portal.html"
 ASSETS_DIR = WEB_DIR / "dist"

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from backend.db import Database
 from backend.domain.errors import InvalidInput, PermissionDenied, TooManyAttempts
@@ -111,14 +112,15 @@ def redeem(db: Database, settings: PortalSettings, token: object, browser_nonce:
     assert isinstance(token, str)
     now = now or utcnow()
     token_hash = tokens.digest(token)
-    browser_hash = tokens.digest(browser_nonce) if tokens.well_formed(browser_nonce) else ""
+    browser_hash = tokens.digest(browser_nonce) if browser_nonce and tokens.well_formed(
+        browser_nonce) else ""
     with db.transaction() as session:
         # One statement decides: of two concurrent uses, exactly one finds it unused.
-        used = session.execute(
+        used = cast(CursorResult, session.execute(
             update(SignInLink)
             .where(SignInLink.token_hash == token_hash, SignInLink.used_at.is_(None),
                    SignInLink.expires_at > now, SignInLink.browser_hash == browser_hash)
-            .values(used_at=now)).rowcount
+            .values(used_at=now))).rowcount
         link = session.scalar(select(SignInLink).where(SignInLink.token_hash == token_hash))
         if not used:
             if link is None:

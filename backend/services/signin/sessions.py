@@ -6,8 +6,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import Database
@@ -83,11 +84,11 @@ def end(db: Database, cookie_token: str | None, now: datetime | None = None) -> 
         return False
     assert cookie_token is not None
     with db.transaction() as session:
-        ended = session.execute(
+        ended = cast(CursorResult, session.execute(
             update(PortalSession)
             .where(PortalSession.token_hash == tokens.digest(cookie_token),
                    PortalSession.ended_at.is_(None))
-            .values(ended_at=now or utcnow())).rowcount
+            .values(ended_at=now or utcnow()))).rowcount
     return bool(ended)
 
 
