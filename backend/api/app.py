@@ -18,6 +18,7 @@ from backend.api.routes import (
     payments,
     policies,
     portal,
+    portal_sso,
     quotes,
     therapists,
     web_sessions,
@@ -47,4 +48,5 @@ def create_app(db: Database, settings: Settings,
     for table in ROUTE_TABLES:
         app.add_routes(table)
     portal.setup(app, portal_settings or PortalSettings())
+    app.add_routes(portal_sso.routes)
     return app

@@ -181,6 +181,16 @@ class SignInLinkQuery(BaseModel):
     token: Text | None = Field(None, max_length=200)
 
 
+class SsoStart(BaseModel):
+    email: Text | None = Field(None, max_length=400, description="The work email address.")
+
+
+class SsoCallback(BaseModel):
+    code: Text | None = Field(None, max_length=2048)
+    state: Text | None = Field(None, max_length=200)
+    error: Text | None = Field(None, max_length=200)
+
+
 class WebSessionId(BaseModel):
     id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 

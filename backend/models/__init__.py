@@ -6,7 +6,7 @@ from backend.models.base import Base
 from backend.models.booking import Booking, Charge, Voucher
 from backend.models.organisation import ChatIdentity, Member, Organisation
 from backend.models.payments import Notification, PaymentCard, StripeEvent
-from backend.models.signin import PortalSession, SignInLink
+from backend.models.signin import EmbedSecret, OrganisationSso, PortalSession, SignInLink
 from backend.models.therapist import (
     Availability,
     Therapist,
@@ -23,12 +23,14 @@ __all__ = [
     "Booking",
     "Charge",
     "ChatIdentity",
+    "EmbedSecret",
     "Grant",
     "HandoffRequest",
     "Invite",
     "Member",
     "Notification",
     "Organisation",
+    "OrganisationSso",
     "PaymentCard",
     "PortalSession",
     "RedeemAttempt",

@@ -45,3 +45,36 @@ class PortalSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OrganisationSso(Base):
+    """An organisation's single sign-on over OpenID Connect (Microsoft Entra ID, Google
+    Workspace...): its provider, the client registered there, and whom it admits."""
+
+    __tablename__ = "organisation_sso"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), unique=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(200))
+    # Encrypted with SIGNIN_ENCRYPTION_KEY (backend/services/signin/sealing.py).
+    client_secret_sealed: Mapped[str] = mapped_column(String(1000))
+    # Whom the provider's ID tokens must name: a tenant (`tid`, Entra ID) and/or a domain
+    # (`hd`, Google Workspace, or else the verified email's domain).
+    allowed_tenant: Mapped[str | None] = mapped_column(String(100))
+    allowed_domain: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EmbedSecret(Base):
+    """A key with which an organisation's intranet signs its employees' identity (HS256) for
+    the widget embedded there. Shown once, stored encrypted; rotating keeps the previous one
+    valid for a grace period."""
+
+    __tablename__ = "embed_secrets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    secret_sealed: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

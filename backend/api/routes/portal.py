@@ -128,11 +128,13 @@ async def ask_for_link(request: web.Request, body: EmailSignIn) -> SignInLinkAsk
     return SignInLinkAsked(message=asked.message)
 
 
-def _refusal_page(settings: PortalSettings, message: str) -> web.Response:
-    text = html.escape(message)
-    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in link'
+def refusal_page(settings: PortalSettings, message: str,
+                 what: str = "Sign-in link") -> web.Response:
+    """A refused sign-in, said plainly on a page of its own, with the way back."""
+    text, title = html.escape(message), html.escape(what)
+    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}'
             f'</title><link rel="stylesheet" href="{ASSETS_PREFIX}/portal.css"></head><body>'
-            f'<main id="main"><h1>Sign-in link not accepted</h1><p id="sign-in-refused">{text}'
+            f'<main id="main"><h1>{title}: not accepted</h1><p id="sign-in-refused">{text}'
             f'</p><p><a href="/portal">Back to the portal</a></p></main></body></html>')
     return web.Response(text=body, status=403, content_type="text/html",
                         headers=_page_headers(settings))
@@ -148,7 +150,7 @@ async def follow_link(request: web.Request, query: SignInLinkQuery) -> web.Respo
                              portal_auth.browser_nonce(request), portal_auth.now(request))
     except PermissionDenied as refused:
         log.info("sign-in link refused (%s)", refused.code)
-        return _refusal_page(settings, refused.message)
+        return refusal_page(settings, refused.message)
     response = web.Response(status=303, headers={"Location": "/portal"})
     portal_auth.set_session_cookie(request, response, started.cookie_token)
     return response
@@ -200,7 +202,8 @@ def setup(app: web.Application, settings: PortalSettings, mailer: Mailer | None 
     """Routes, settings, the mailer and the built assets (or a clear 503 while not built)."""
     app[portal_auth.SETTINGS_KEY] = settings
     app[MAILER_KEY] = mailer or build_mailer(settings)
-    app[_SENDING_KEY] = set()
+    sending: set[asyncio.Task[None]] = set()
+    app[_SENDING_KEY] = sending
     app.on_cleanup.append(_finish_sending)
     app.add_routes(routes)
     if ASSETS_DIR.is_dir():

@@ -1,8 +1,8 @@
-"""sign-in: email links, portal sessions, therapist emails
+"""sign-in: email links, portal sessions, SSO, embed secrets, therapist emails
 
 Revision ID: 0003_signin
 Revises: 0002
-Create Date: 2026-12-03 08:57:35.454558
+Create Date: 2026-12-03 09:14:34.285169
 """
 
 from alembic import op
@@ -36,6 +36,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_sign_in_links_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_sign_in_links_email'), ['email'], unique=False)
 
+    op.create_table('embed_secrets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('secret_sealed', sa.String(length=1000), nullable=False),
+    sa.Column('created_at', backend.models.base.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', backend.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_embed_secrets_organisation_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_embed_secrets'))
+    )
+    with op.batch_alter_table('embed_secrets', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_embed_secrets_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('organisation_sso',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('issuer', sa.String(length=500), nullable=False),
+    sa.Column('client_id', sa.String(length=200), nullable=False),
+    sa.Column('client_secret_sealed', sa.String(length=1000), nullable=False),
+    sa.Column('allowed_tenant', sa.String(length=100), nullable=True),
+    sa.Column('allowed_domain', sa.String(length=200), nullable=True),
+    sa.Column('created_at', backend.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_organisation_sso_organisation_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_organisation_sso')),
+    sa.UniqueConstraint('organisation_id', name=op.f('uq_organisation_sso_organisation_id'))
+    )
     op.create_table('portal_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('public_id', sa.String(length=32), nullable=False),
@@ -76,6 +101,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_portal_sessions_member_id'))
 
     op.drop_table('portal_sessions')
+    op.drop_table('organisation_sso')
+    with op.batch_alter_table('embed_secrets', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_embed_secrets_organisation_id'))
+
+    op.drop_table('embed_secrets')
     with op.batch_alter_table('sign_in_links', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sign_in_links_email'))
         batch_op.drop_index(batch_op.f('ix_sign_in_links_created_at'))

@@ -8,6 +8,7 @@ from functools import cached_property
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.services.signin.sealing import DEV_KEY, Sealer
 from contracts import web_identity
 from contracts.web_identity import TokenConfig
 
@@ -48,6 +49,16 @@ class PortalSettings(BaseSettings):
     smtp_from: str = Field("Therapy sessions <no-reply@localhost>", alias="SMTP_FROM")
     smtp_timeout_seconds: float = Field(20, alias="SMTP_TIMEOUT_SECONDS", gt=0)
 
+    # Encrypts the organisations' SSO client secrets and embed keys in the database.
+    encryption_key: str = Field(DEV_KEY, alias="SIGNIN_ENCRYPTION_KEY", min_length=32)
+    # Single sign-on: how long a person may take at their provider; its HTTP timeout.
+    sso_login_minutes: int = Field(10, alias="SSO_LOGIN_MINUTES", gt=0, le=60)
+    sso_timeout_seconds: float = Field(10, alias="SSO_TIMEOUT_SECONDS", gt=0)
+    # Intranet embed: the longest lifetime accepted for an organisation's identity token, and
+    # how long a rotated-out key keeps working.
+    embed_token_max_minutes: int = Field(60, alias="EMBED_TOKEN_MAX_MINUTES", gt=0, le=24 * 60)
+    embed_rotation_grace_hours: int = Field(24, alias="EMBED_ROTATION_GRACE_HOURS", ge=0)
+
     @field_validator("session_secret")
     @classmethod
     def _long_enough(cls, value: str) -> str:
@@ -73,6 +84,10 @@ class PortalSettings(BaseSettings):
     def staff_emails(self) -> frozenset[str]:
         return frozenset(item.strip().lower()
                          for item in self.staff_emails_text.replace(",", " ").split() if item)
+
+    @cached_property
+    def sealer(self) -> Sealer:
+        return Sealer(self.encryption_key)
 
     @property
     def secure_cookies(self) -> bool:
