@@ -26,6 +26,8 @@ S = TypeVar("S")
 # Development defaults, public by nature: `make run` replaces them with per-checkout secrets
 # (data/dev-secrets.env) and production mode refuses them (contracts/deployment.py).
 DEV_SERVICE_TOKEN = "dev-service-token"
+# Key of the backend's encrypted sign-in secrets (SSO client secrets, embed keys).
+DEV_SIGNIN_ENCRYPTION_KEY = "dev-signin-encryption-key-change-me-outside-development"
 DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEZONE = "Europe/London"
 LOOPBACK = "127.0.0.1"

@@ -119,6 +119,13 @@ class SignInLinkAsked(BaseModel):
     message: str
 
 
+class EmbedChatToken(BaseModel):
+    token: str
+    identity: str
+    expires_in: int
+    chat: ChatSocket
+
+
 class WebSessionState(BaseModel):
     active: bool
 

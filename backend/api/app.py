@@ -18,6 +18,7 @@ from backend.api.routes import (
     payments,
     policies,
     portal,
+    portal_embed,
     portal_sso,
     quotes,
     therapists,
@@ -49,4 +50,5 @@ def create_app(db: Database, settings: Settings,
         app.add_routes(table)
     portal.setup(app, portal_settings or PortalSettings())
     app.add_routes(portal_sso.routes)
+    app.add_routes(portal_embed.routes)
     return app

@@ -181,6 +181,14 @@ class SignInLinkQuery(BaseModel):
     token: Text | None = Field(None, max_length=200)
 
 
+class EmbedIdentity(BaseModel):
+    model_config = _requires("organisation_id", "token")
+    organisation_id: Id | None = Field(None, title="organisation id")
+    token: Text | None = Field(None, max_length=4096,
+                               description="The employee's identity, signed by the intranet "
+                                           "(HS256, the organisation's embed key).")
+
+
 class SsoStart(BaseModel):
     email: Text | None = Field(None, max_length=400, description="The work email address.")
 

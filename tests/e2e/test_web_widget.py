@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -22,15 +23,18 @@ from datetime import datetime, timedelta, timezone
 import aiohttp
 import jwt
 import pytest
+from aiohttp import web
 from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import func, select
 
 from backend.api import portal_auth
 from backend.domain.enums import BookingStatus
-from backend.models import Booking, ChatIdentity, Grant, Invite, Member, Voucher
-from backend.seed import DEMO_DOMAIN, DEMO_INVITE_CODE
+from backend.models import Booking, ChatIdentity, Grant, Invite, Member, Organisation, Voucher
+from backend.seed import DEMO_DOMAIN, DEMO_INVITE_CODE, DEMO_ORGANISATION
+from backend.services.signin import embed
 from contracts import web_identity
 from contracts.web_identity import TokenConfig, WebIdentity
+from tests.channels.standins import ThreadedServer
 from tests.mail_server import Inbox, running_inbox
 from tests.stack import REPO, Stack, stack_factory  # noqa: F401  (registers the fixture here)
 
@@ -44,6 +48,7 @@ SECRET = "e2e-web-identity-secret-long-enough-0123456789"
 REPLY_TIMEOUT_MS = 60_000
 CHLOE = "Chloe Evans"
 CHLOE_EMAIL = f"chloe@{DEMO_DOMAIN}"
+ENCRYPTION_KEY = "e2e-signin-encryption-key-long-enough-0000"
 RASA_METADATA = {"model_id", "assistant_id"}
 
 
@@ -52,15 +57,39 @@ def inbox() -> Iterator[Inbox]:
     yield from running_inbox()
 
 
+@dataclass
+class Intranet:
+    """An organisation's own site, on another origin, that embeds the widget."""
+
+    html: str = "<!doctype html><title>Intranet</title><p>Not set up yet.</p>"
+
+    async def page(self, request: web.Request) -> web.Response:
+        return web.Response(text=self.html, content_type="text/html")
+
+
 @pytest.fixture(scope="module")
-def web_stack(stack_factory, inbox: Inbox) -> Stack:  # noqa: F811
+def intranet() -> Iterator[tuple[Intranet, str]]:
+    site = Intranet()
+    app = web.Application()
+    app.router.add_get("/", site.page)
+    server = ThreadedServer(app).start()
+    try:
+        yield site, server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def web_stack(stack_factory, inbox: Inbox, intranet) -> Stack:  # noqa: F811
     assert (REPO / "web" / "dist" / "portal.js").exists(), "Build the widget first: make web"
+    # The portal's own origin and the intranet's may open the chat (both processes agree).
+    origins = {"WEB_ALLOWED_ORIGINS": f"{{backend_url}} {intranet[1]}"}
     return stack_factory(
         "web",
         credentials={"channels.webchat.WebChatInput": {"socketio_path": "/socket.io"}},
         backend_env={"PORTAL_DEV_LOGIN": "false", "WEB_IDENTITY_SECRET": SECRET,
-                     **inbox.settings()},
-        rasa_env={"WEB_IDENTITY_SECRET": SECRET, "WEB_SESSION_CHECK_SECONDS": "1"},
+                     "SIGNIN_ENCRYPTION_KEY": ENCRYPTION_KEY, **origins, **inbox.settings()},
+        rasa_env={"WEB_IDENTITY_SECRET": SECRET, "WEB_SESSION_CHECK_SECONDS": "1", **origins},
     )
 
 
@@ -223,6 +252,52 @@ def test_a_link_opened_in_another_browser_does_not_sign_in(web_stack: Stack, pag
     other.context.close()
     page.goto(link)  # still good in the browser that asked
     expect(page.locator("#signed-in-as")).to_contain_text(f"Signed in as {CHLOE}")
+
+
+def embed_key(stack: Stack, organisation_id: int) -> str:
+    """A new embed key, made as an operator does (`python -m backend embed-key`)."""
+    made = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "python"), "-m", "backend", "embed-key", "--organisation",
+         str(organisation_id)], cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DATABASE_URL": stack.database_url,
+             "SIGNIN_ENCRYPTION_KEY": ENCRYPTION_KEY}, check=True)
+    return made.stdout.strip().splitlines()[-1]
+
+
+def test_the_widget_embedded_on_an_intranet_speaks_as_its_employee(web_stack: Stack, page: Page,
+                                                                   intranet):
+    site, intranet_url = intranet
+    db = web_stack.database()
+    try:
+        with db.reader() as session:
+            organisation_id = session.scalar(select(Organisation.id).where(
+                Organisation.name == DEMO_ORGANISATION))
+    finally:
+        db.dispose()
+    key = embed_key(web_stack, organisation_id)
+    now = datetime.now(timezone.utc)
+    # What the intranet's server does for its signed-in employee (the README's snippet).
+    token = jwt.encode({"iss": str(organisation_id), "aud": embed.AUDIENCE, "sub": "emp-7",
+                        "email": f"erin@{DEMO_DOMAIN}", "name": "Erin Walsh", "iat": now,
+                        "exp": now + timedelta(minutes=10)}, key, algorithm="HS256")
+    site.html = (f'<!doctype html><html lang="en"><head><title>Northwind intranet</title>'
+                 f'<link rel="stylesheet" href="{web_stack.backend_url}/portal/assets/portal.css">'
+                 f'</head><body><h1>Northwind intranet</h1><div id="therapy-chat"></div>'
+                 f'<script src="{web_stack.backend_url}/portal/assets/embed.js" '
+                 f'data-organisation="{organisation_id}" data-identity-token="{token}">'
+                 f'</script></body></html>')
+
+    page.goto(intranet_url)
+    widget = Widget(page)
+    widget.open("Connected as yourself")
+    widget.say("hello", ".")
+
+    erin = demo_member(web_stack, "Erin Walsh")
+    assert erin.email == f"erin@{DEMO_DOMAIN}" and erin.organisation_id == organisation_id
+    said = user_events(web_stack, f"web:{erin.id}")
+    assert said[-1]["text"] == "hello"
+    assert channel_metadata(said[-1]) == {"identity": f"web:{erin.id}",
+                                          "verified_email": erin.email}
 
 
 def test_an_anonymous_visitor_can_ask_but_cannot_act(web_stack: Stack, page: Page):

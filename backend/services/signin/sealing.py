@@ -9,8 +9,11 @@ import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from contracts.settings import DEV_SIGNIN_ENCRYPTION_KEY as DEV_KEY
+
+__all__ = ["DEV_KEY", "ENV", "Sealer"]
+
 ENV = "SIGNIN_ENCRYPTION_KEY"
-DEV_KEY = "dev-signin-encryption-key-change-me-outside-development"
 
 
 class Sealer:
