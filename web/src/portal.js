@@ -65,6 +65,23 @@ function signOutButton() {
   return button;
 }
 
+// Single sign-on: the browser itself goes to the organisation's provider (a navigation, not a
+// form submission, which the page's Content-Security-Policy `form-action 'self'` would stop at
+// the redirect to the provider).
+function ssoSignInForm() {
+  const input = element("input", { id: "sso-email", type: "email", name: "email",
+    autocomplete: "email", required: "" });
+  const form = element("form", { id: "sso-sign-in" },
+    element("label", { for: "sso-email", text: "Work address for single sign-on" }),
+    input,
+    element("button", { type: "submit", text: "Sign in with your organisation" }));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    window.location.assign(`/portal/sign-in/sso?${new URLSearchParams({ email: input.value.trim() })}`);
+  });
+  return form;
+}
+
 function devSignInForm(choices) {
   const select = element("select", { id: "dev-person", name: "member_id" });
   const groups = new Map();
@@ -112,7 +129,7 @@ function renderAccount(session) {
     body.replaceChildren(element("p", { id: "signed-in-as", text: `Signed in as ${describe(session)}.` }));
     summary.replaceChildren(element("span", { text: session.person.name }), " ", signOutButton());
   } else {
-    body.replaceChildren(emailSignInForm());
+    body.replaceChildren(emailSignInForm(), ssoSignInForm());
     if (session.dev_login) body.append(devSignInForm(session.sign_in_choices || []));
   }
 }
