@@ -194,9 +194,11 @@ class SsoStart(BaseModel):
 
 
 class SsoCallback(BaseModel):
-    code: Text | None = Field(None, max_length=2048)
-    state: Text | None = Field(None, max_length=200)
-    error: Text | None = Field(None, max_length=200)
+    # Providers' codes and states are URL-safe ASCII (Entra ID's run to ~1,500 characters,
+    # Google's contain "/"); the limits keep the request line within the server's 8 KB.
+    code: str | None = Field(None, max_length=2048, pattern=r"^[A-Za-z0-9._~/+=-]+$")
+    state: str | None = Field(None, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    error: str | None = Field(None, max_length=64, pattern=r"^[a-z_]+$")
 
 
 class WebSessionId(BaseModel):

@@ -128,6 +128,10 @@ async def ask_for_link(request: web.Request, body: EmailSignIn) -> SignInLinkAsk
     return SignInLinkAsked(message=asked.message)
 
 
+def redirect(location: str) -> web.Response:
+    return web.Response(status=303, text="", content_type=HTML, headers={"Location": location})
+
+
 def refusal_page(settings: PortalSettings, message: str,
                  what: str = "Sign-in link") -> web.Response:
     """A refused sign-in, said plainly on a page of its own, with the way back."""
@@ -141,8 +145,9 @@ def refusal_page(settings: PortalSettings, message: str,
 
 
 @routes.get(links.LINK_PATH)
-@endpoint("Follow a sign-in link from the mail: signs this browser in, once",
-          query=SignInLinkQuery, answer=str, auth="public", content_type=HTML)
+@endpoint("Follow a sign-in link from the mail: signs this browser in, once, and goes on to "
+          "the portal (a refusal is a page saying why)", query=SignInLinkQuery, answer=str,
+          status=303, auth="public", content_type=HTML, html_refusals=True)
 async def follow_link(request: web.Request, query: SignInLinkQuery) -> web.Response:
     settings = _settings(request)
     try:
@@ -151,7 +156,7 @@ async def follow_link(request: web.Request, query: SignInLinkQuery) -> web.Respo
     except PermissionDenied as refused:
         log.info("sign-in link refused (%s)", refused.code)
         return refusal_page(settings, refused.message)
-    response = web.Response(status=303, headers={"Location": "/portal"})
+    response = redirect("/portal")
     portal_auth.set_session_cookie(request, response, started.cookie_token)
     return response
 

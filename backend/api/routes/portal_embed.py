@@ -13,7 +13,7 @@ from backend.api import portal_auth
 from backend.api.answers import ChatSocket, EmbedChatToken
 from backend.api.http import call
 from backend.api.middleware import error_response
-from backend.api.openapi import endpoint
+from backend.api.openapi import HTML, endpoint
 from backend.api.requests import EmbedIdentity
 from backend.domain.errors import DomainError
 from backend.services.signin import embed
@@ -34,10 +34,12 @@ def _cors(request: web.Request) -> dict[str, str] | None:
 
 @routes.options(PATH)
 @endpoint("CORS preflight of the intranet widget's call (allowed origins only)", answer=str,
-          status=204, auth="public")
+          status=204, auth="public", content_type=HTML)
 async def preflight(request: web.Request) -> web.Response:
     cors = _cors(request)
-    return web.Response(status=204 if cors else 403, headers=cors or {})
+    if cors is None:
+        return error_response(403, "bad_origin", "This page is not allowed to open the chat.")
+    return web.Response(status=204, headers=cors, content_type=HTML)
 
 
 @routes.post(PATH)

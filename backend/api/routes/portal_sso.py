@@ -12,7 +12,7 @@ from backend.api import portal_auth
 from backend.api.http import call
 from backend.api.openapi import HTML, endpoint
 from backend.api.requests import SsoCallback, SsoStart
-from backend.api.routes.portal import refusal_page
+from backend.api.routes.portal import redirect, refusal_page
 from backend.domain.errors import DomainError
 from backend.services.signin import sso
 
@@ -27,10 +27,11 @@ def _client(request: web.Request) -> OidcClient:
 
 @routes.get("/portal/sign-in/sso")
 @endpoint("Start single sign-on with the provider of the organisation of a work address",
-          query=SsoStart, answer=str, auth="public", content_type=HTML)
+          query=SsoStart, answer=str, status=303, auth="public", content_type=HTML,
+          html_refusals=True)
 async def start(request: web.Request, query: SsoStart) -> web.Response:
     settings = portal_auth.settings_of(request)
-    response = web.Response(status=303)
+    response = redirect("/portal")  # replaced by the provider's address below
     nonce = portal_auth.ensure_browser_cookie(request, response)
     try:
         config = await call(request, sso.config_for_email, settings, query.email)
@@ -52,7 +53,8 @@ async def start(request: web.Request, query: SsoStart) -> web.Response:
 
 @routes.get(sso.CALLBACK_PATH)
 @endpoint("The provider sends the browser back here with a code (single sign-on)",
-          query=SsoCallback, answer=str, auth="public", content_type=HTML)
+          query=SsoCallback, answer=str, status=303, auth="public", content_type=HTML,
+          html_refusals=True)
 async def callback(request: web.Request, query: SsoCallback) -> web.Response:
     settings = portal_auth.settings_of(request)
     client = _client(request)
@@ -77,7 +79,7 @@ async def callback(request: web.Request, query: SsoCallback) -> web.Response:
         log.warning("SSO with the provider failed: %s", error)
         return refusal_page(settings, sso.refused("the provider did not answer").message,
                             "Single sign-on")
-    response = web.Response(status=303, headers={"Location": "/portal"})
+    response = redirect("/portal")
     response.del_cookie(ATTEMPT_COOKIE, path="/portal/sign-in/sso")
     portal_auth.set_session_cookie(request, response, started.cookie_token)
     return response
