@@ -323,3 +323,14 @@ async def test_an_address_asking_as_the_wrong_kind_gets_no_mail(browser_for, inb
     await asyncio.sleep(0.5)
 
     assert inbox.mails == []
+
+
+async def test_a_link_used_twice_at_once_opens_one_session(browser_for, inbox, people, db):  # noqa: F811
+    browser = await browser_for()
+    link = await link_for(browser, inbox, CHLOE)
+
+    answers = await asyncio.gather(*(browser.get(link) for _ in range(6)))
+
+    assert sorted(status for status, _, _ in answers) == [303] + [403] * 5
+    with db.reader() as session:
+        assert len(session.scalars(select(PortalSession)).all()) == 1
