@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.api.app import create_app
-from backend.models import AuditEvent, Member, Organisation
+from backend.models import AuditEvent, Member, Organisation, OrganisationSso
 from backend.services.portal import PortalSettings
 from backend.services.signin import sso
 from backend.settings import Settings
@@ -153,8 +153,6 @@ async def test_an_address_without_sso_is_told_to_use_a_link(browser_for, organis
 
 def test_the_client_secret_is_stored_encrypted(db, organisation):
     with db.reader() as session:
-        from backend.models import OrganisationSso
-
         row = session.scalar(select(OrganisationSso))
     assert CLIENT_SECRET not in row.client_secret_sealed
     assert portal_settings().sealer.open(row.client_secret_sealed) == CLIENT_SECRET

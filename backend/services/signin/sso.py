@@ -214,6 +214,7 @@ def verify_id_token(id_token: object, jwks: dict[str, Any], config: SsoConfig,
         token = jwt.decode(id_token, keys, algorithms=SIGNATURE_ALGORITHMS)
         claims = token.claims
         issuer = claims.get("iss", "")
+        # The configured issuer, as the provider spells it (some end it with "/", e.g. Auth0).
         registry = jwt.JWTClaimsRegistry(
             now=int(now.timestamp() if now else time.time()), leeway=LEEWAY_SECONDS,
             iss={"essential": True,
