@@ -76,6 +76,50 @@ def serve(host: str | None, port: int | None) -> None:
                 print=lambda message: click.echo(message))
 
 
+@main.command(name="sso-set", help="Set an organisation's single sign-on (OpenID Connect). "
+                                   "The client secret is read from the environment variable "
+                                   "named by --client-secret-env and stored encrypted.")
+@click.option("--organisation", "organisation_id", type=int, required=True)
+@click.option("--issuer", required=True, help="e.g. https://login.microsoftonline.com/<tenant>/v2.0")
+@click.option("--client-id", required=True)
+@click.option("--client-secret-env", required=True, help="Variable holding the client secret.")
+@click.option("--tenant", default=None, help="The tenant (tid claim) the provider must name.")
+@click.option("--domain", default=None, help="The email domain (hd claim) it must name.")
+def sso_set(organisation_id: int, issuer: str, client_id: str, client_secret_env: str,
+            tenant: str | None, domain: str | None) -> None:
+    import os
+
+    from backend.db import Database
+    from backend.services.portal import PortalSettings
+    from backend.services.signin import sso
+
+    secret = os.environ.get(client_secret_env, "")
+    if not secret:
+        raise click.UsageError(f"{client_secret_env} is empty: export the client secret there.")
+    config = sso.configure(Database(get_settings().database_url), PortalSettings(),
+                           organisation_id, issuer=issuer, client_id=client_id,
+                           client_secret=secret, allowed_tenant=tenant, allowed_domain=domain)
+    click.echo(f"Single sign-on set for organisation {config.organisation_id}: {config.issuer}")
+
+
+@main.command(name="embed-key", help="Make a new key with which an organisation's intranet signs "
+                                     "its employees' identity for the embedded widget (shown "
+                                     "once; the previous key keeps working for "
+                                     "EMBED_ROTATION_GRACE_HOURS).")
+@click.option("--organisation", "organisation_id", type=int, required=True)
+def embed_key(organisation_id: int) -> None:
+    from backend.db import Database
+    from backend.services.portal import PortalSettings
+    from backend.services.signin import embed
+
+    made = embed.rotate_key(Database(get_settings().database_url), PortalSettings(),
+                            organisation_id)
+    click.echo(f"Embed key for organisation {organisation_id} (shown once, keep it on your "
+               f"intranet's server):\n{made.key}")
+    if made.previous_valid_until:
+        click.echo(f"The previous key works until {made.previous_valid_until.isoformat()}.")
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 

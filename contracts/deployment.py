@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts import web_identity
-from contracts.settings import DEV_SERVICE_TOKEN, FALSE_WORDS, TRUE_WORDS, SettingsError
+from contracts.settings import (
+    DEV_SERVICE_TOKEN,
+    DEV_SIGNIN_ENCRYPTION_KEY,
+    FALSE_WORDS,
+    TRUE_WORDS,
+    SettingsError,
+)
 
 MODE_ENV = "SERVICE_MODE"
 DEVELOPMENT, PRODUCTION = "development", "production"
@@ -32,7 +38,8 @@ DEV_REST_CHANNEL = "channels.dev_rest.DevRestInput"
 HOW_TO_FIX = "See deploy/production.env.example and README \"Deploying\"."
 # Values of deploy/production.env.example that must be replaced.
 PLACEHOLDER_MARK = "replace-me"
-KNOWN_DEFAULTS = frozenset({DEV_SERVICE_TOKEN, web_identity.DEV_SECRET})
+KNOWN_DEFAULTS = frozenset({DEV_SERVICE_TOKEN, web_identity.DEV_SECRET,
+                            DEV_SIGNIN_ENCRYPTION_KEY})
 GENERATE = "generate one with `openssl rand -hex 32`"
 
 
@@ -48,12 +55,14 @@ SECRETS = (
     Secret("BACKEND_SERVICE_TOKEN", PROCESSES, "the backend's credential for its callers"),
     Secret("ACTION_SERVER_TOKEN", ("actions", "rasa"), "what Rasa sends the action server"),
     Secret(web_identity.SECRET_ENV, ("backend", "rasa"), "the widget's identity-token key"),
-    Secret("PORTAL_SESSION_SECRET", ("backend",), "the portal session cookie's key"),
+    Secret("PORTAL_SESSION_SECRET", ("backend",), "the key of the portal's CSRF tokens"),
+    Secret("SIGNIN_ENCRYPTION_KEY", ("backend",),
+           "the key that encrypts organisations' SSO client secrets and embed keys"),
     Secret("RASA_API_TOKEN", ("rasa",), "Rasa's HTTP API token", required=False),
     Secret("RASA_JWT_SECRET", ("rasa",), "Rasa's HTTP API JWT key", required=False),
 )
 DEV_SECRETS = ("BACKEND_SERVICE_TOKEN", "ACTION_SERVER_TOKEN", web_identity.SECRET_ENV,
-               "PORTAL_SESSION_SECRET")
+               "PORTAL_SESSION_SECRET", "SIGNIN_ENCRYPTION_KEY")
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -96,6 +105,9 @@ def _backend_problems(environ: Mapping[str, str]) -> Iterable[str]:
     if _flag(environ, "PORTAL_DEV_LOGIN"):
         yield ("PORTAL_DEV_LOGIN is on (anyone could sign in to the portal as any member): "
                "unset it or set it to false.")
+    if not environ.get("SMTP_HOST", "").strip():
+        yield ("SMTP_HOST is not set, so sign-in links would only be written to the backend's "
+               "log: set SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD and SMTP_FROM.")
     if not environ.get("STRIPE_API_KEY", "").strip():
         if not _flag(environ, "ALLOW_OFFLINE_PAYMENTS"):
             yield ("STRIPE_API_KEY is not set, so charges would only be recorded offline: set "

@@ -26,6 +26,8 @@ S = TypeVar("S")
 # Development defaults, public by nature: `make run` replaces them with per-checkout secrets
 # (data/dev-secrets.env) and production mode refuses them (contracts/deployment.py).
 DEV_SERVICE_TOKEN = "dev-service-token"
+# Key of the backend's encrypted sign-in secrets (SSO client secrets, embed keys).
+DEV_SIGNIN_ENCRYPTION_KEY = "dev-signin-encryption-key-change-me-outside-development"
 DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEZONE = "Europe/London"
 LOOPBACK = "127.0.0.1"
@@ -282,6 +284,8 @@ class WebChatSettings:
                                         env=web_identity.TTL_ENV)
     allowed_origins: str = setting("", env=web_identity.ORIGINS_ENV)
     public_base_url: str = setting(web_identity.DEFAULT_BASE_URL, env=web_identity.BASE_URL_ENV)
+    # How often the channel asks whether the portal sessions of its open sockets still hold.
+    session_check_seconds: float = setting(15.0, env="WEB_SESSION_CHECK_SECONDS")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> WebChatSettings:

@@ -3,9 +3,10 @@
 The backend issues a short-lived identity token (a JWT, HS256, signed with WEB_IDENTITY_SECRET)
 to a signed-in portal user; the widget presents it when it connects to the Rasa server, whose
 channel (channels/webchat.py) verifies it here. The token names the chat identity
-`web:<member id>`, the organisation and the email the portal verified. A visitor without a token
-is anonymous: the channel gives them a server-generated id and a token to resume that id after a
-page reload, never an id the browser chose.
+`web:<member id>`, the organisation, the email the portal verified and the portal session
+(`sid`), which the channel re-checks with the backend so that signing out closes the chat. A
+visitor without a token is anonymous: the channel gives them a server-generated id and a token to
+resume that id after a page reload, never an id the browser chose.
 
 The backend issues, the Rasa server verifies; the variables are read by each process's settings
 (backend/services/portal.py, contracts/settings.py), never here.
@@ -62,6 +63,9 @@ class WebIdentity:
     member_id: int
     organisation_id: int
     verified_email: str | None
+    # The portal session the token was issued in; the channel asks the backend whether it still
+    # holds (sign-out closes the chat). None for tokens not tied to a portal session.
+    session_id: str | None = None
 
     @property
     def chat_identity(self) -> chat_identity.ChatIdentity:
@@ -129,7 +133,8 @@ def read_claims(key: str, audience: str, token: object) -> dict[str, Any]:
 def issue_identity_token(config: TokenConfig, identity: WebIdentity,
                          now: datetime | None = None) -> str:
     return sign_claims(config.secret, AUDIENCE, identity.identity, config.ttl_seconds,
-                       {"org": identity.organisation_id, "email": identity.verified_email}, now)
+                       {"org": identity.organisation_id, "email": identity.verified_email,
+                        "sid": identity.session_id}, now)
 
 
 def verify_identity_token(config: TokenConfig, token: object) -> WebIdentity:
@@ -142,7 +147,10 @@ def verify_identity_token(config: TokenConfig, token: object) -> WebIdentity:
         raise InvalidWebToken("malformed identity claims")
     if email is not None and not isinstance(email, str):
         raise InvalidWebToken("malformed email claim")
-    return WebIdentity(member_id, organisation_id, email or None)
+    session_id = claims.get("sid")
+    if session_id is not None and not isinstance(session_id, str):
+        raise InvalidWebToken("malformed session claim")
+    return WebIdentity(member_id, organisation_id, email or None, session_id or None)
 
 
 def new_anonymous_sender() -> str:

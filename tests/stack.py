@@ -48,7 +48,8 @@ ARTIFACTS = REPO / "artifacts" / "stack"
 SERVICE_TOKEN = "stack-service-token"
 DEFAULT_CREDENTIALS: dict[str, Any] = {"channels.dev_rest.DevRestInput": None}
 # Rasa loads TensorFlow and the model: minutes on a loaded two-core machine.
-STARTUP_SECONDS = {"backend": 60, "actions": 90, "rasa": 600}
+STARTUP_SECONDS = {"backend": 60, "actions": 90,
+                   "rasa": int(os.environ.get("STACK_RASA_STARTUP_SECONDS", "600"))}
 
 
 class StackError(RuntimeError):
@@ -178,6 +179,13 @@ def _base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _placed(env: dict[str, str] | None, stack: Stack) -> dict[str, str]:
+    """`env` with "{backend_url}" replaced by the backend's address (known only once the ports
+    are chosen), e.g. WEB_ALLOWED_ORIGINS="{backend_url} http://localhost:8123"."""
+    return {key: value.replace("{backend_url}", stack.backend_url)
+            for key, value in (env or {}).items()}
+
+
 def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
                 rasa_env: dict[str, str] | None = None,
                 backend_env: dict[str, str] | None = None,
@@ -202,7 +210,8 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
                              "BACKEND_PORT": str(ports["backend"]),
                              "PUBLIC_BASE_URL": stack.backend_url,
                              # The portal page's widget connects to this Rasa server.
-                             "RASA_SOCKET_URL": stack.rasa_url, **(backend_env or {})})
+                             "RASA_SOCKET_URL": stack.rasa_url,
+                             **_placed(backend_env, stack)})
         _run(stack, "backend", [str(PYTHON), "-m", "backend", "migrate"], backend)
         _run(stack, "backend", [str(PYTHON), "-m", "backend", "seed", "--demo",
                                 "--therapists", "60"], backend)
@@ -228,7 +237,7 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
             "RASA_CREDENTIALS": str(credentials_file), "RASA_API_TOKEN": stack.rasa_token,
             "RASA_TRACKER_DB": str(workdir / "tracker.sqlite3"),
             # The website channel accepts pages of the backend's origin.
-            "PUBLIC_BASE_URL": stack.backend_url, **(rasa_env or {})}))
+            "PUBLIC_BASE_URL": stack.backend_url, **_placed(rasa_env, stack)}))
         _wait_until_up(rasa, f"{stack.rasa_url}/status?token={stack.rasa_token}",
                        STARTUP_SECONDS["rasa"],
                        ready=lambda body: bool(json.loads(body).get("model_id")))

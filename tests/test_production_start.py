@@ -27,7 +27,7 @@ START_PRODUCTION = REPO / "scripts" / "start-production.sh"
 REFUSAL_SECONDS = 60
 READY_SECONDS = 840
 SECRET_NAMES = ("BACKEND_SERVICE_TOKEN", "ACTION_SERVER_TOKEN", "WEB_IDENTITY_SECRET",
-                "PORTAL_SESSION_SECRET")
+                "PORTAL_SESSION_SECRET", "SIGNIN_ENCRYPTION_KEY")
 
 
 def example_values() -> dict[str, str]:

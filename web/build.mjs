@@ -2,7 +2,7 @@
 import { build } from "esbuild";
 
 await build({
-  entryPoints: ["src/portal.js", "src/portal.css"],
+  entryPoints: ["src/portal.js", "src/embed.js", "src/portal.css"],
   outdir: "dist",
   bundle: true,
   minify: true,

@@ -92,17 +92,42 @@ class ChatSocket(BaseModel):
     socket_path: str
 
 
+class SignedInPerson(BaseModel):
+    kind: str  # member, admin, therapist, staff
+    name: str
+    email: str | None
+
+
 class PortalSessionAnswer(BaseModel):
     signed_in: bool
+    person: SignedInPerson | None
+    # The member view (members and admins only): the widget acts for this member.
     user: PortalUser | None
     dev_login: bool
     sign_in_choices: list[PortalUser]
+    # Sent back in X-CSRF-Token with every state-changing call of this browser.
+    csrf_token: str
     chat: ChatSocket
 
 
 class PortalSignIn(BaseModel):
     signed_in: bool
     user: PortalUser | None
+
+
+class SignInLinkAsked(BaseModel):
+    message: str
+
+
+class EmbedChatToken(BaseModel):
+    token: str
+    identity: str
+    expires_in: int
+    chat: ChatSocket
+
+
+class WebSessionState(BaseModel):
+    active: bool
 
 
 

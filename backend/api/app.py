@@ -18,8 +18,11 @@ from backend.api.routes import (
     payments,
     policies,
     portal,
+    portal_embed,
+    portal_sso,
     quotes,
     therapists,
+    web_sessions,
 )
 from backend.db import Database
 from backend.services.policy import Policy
@@ -28,7 +31,7 @@ from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
                 payments.routes, identities.routes, handoffs.routes, policies.routes,
-                quotes.routes, description.routes]
+                quotes.routes, web_sessions.routes, description.routes]
 
 
 def create_app(db: Database, settings: Settings,
@@ -46,4 +49,6 @@ def create_app(db: Database, settings: Settings,
     for table in ROUTE_TABLES:
         app.add_routes(table)
     portal.setup(app, portal_settings or PortalSettings())
+    app.add_routes(portal_sso.routes)
+    app.add_routes(portal_embed.routes)
     return app

@@ -65,13 +65,17 @@ class Operation:
     body: type[BaseModel] | None
     auth: Auth
     content_type: str
+    # A page a person lands on (a sign-in link): refusals may be a page (text/html) too.
+    html_refusals: bool = False
 
 
 def endpoint(summary: str, *, answer: Any, status: int = 200,
              path: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
              body: type[BaseModel] | None = None, auth: Auth = "service",
-             content_type: str = "application/json") -> Callable[[Callable[..., Any]], Handler]:
-    operation = Operation(summary, answer, status, path, query, body, auth, content_type)
+             content_type: str = "application/json",
+             html_refusals: bool = False) -> Callable[[Callable[..., Any]], Handler]:
+    operation = Operation(summary, answer, status, path, query, body, auth, content_type,
+                          html_refusals)
 
     def decorate(handler: Callable[..., Any]) -> Handler:
         @functools.wraps(handler)
@@ -136,6 +140,8 @@ def _describe(operation: Operation, route: web.AbstractRoute,
                     "content": {"application/json": {"schema": schemas.of(ErrorAnswer)}}},
         },
     }
+    if operation.html_refusals:
+        described["responses"]["4XX"]["content"][HTML] = {"schema": {"type": "string"}}
     if operation.body is not None:
         described["requestBody"] = {"required": False, "content": {
             "application/json": {"schema": schemas.of(operation.body, "validation")}}}

@@ -170,6 +170,41 @@ class DevLogin(BaseModel):
     member_id: Id | None = Field(None, title="member id")
 
 
+class EmailSignIn(BaseModel):
+    model_config = _requires("email")
+    email: Text | None = Field(None, max_length=400, examples=["chloe@example.com"])
+    kind: Literal["member", "therapist", "staff"] | None = Field(
+        None, description="Who to sign in as (default: member; admins sign in as members).")
+
+
+class SignInLinkQuery(BaseModel):
+    token: Text | None = Field(None, max_length=200)
+
+
+class EmbedIdentity(BaseModel):
+    model_config = _requires("organisation_id", "token")
+    organisation_id: Id | None = Field(None, title="organisation id")
+    token: Text | None = Field(None, max_length=4096,
+                               description="The employee's identity, signed by the intranet "
+                                           "(HS256, the organisation's embed key).")
+
+
+class SsoStart(BaseModel):
+    email: Text | None = Field(None, max_length=400, description="The work email address.")
+
+
+class SsoCallback(BaseModel):
+    # Providers' codes and states are URL-safe ASCII (Entra ID's run to ~1,500 characters,
+    # Google's contain "/"); the limits keep the request line within the server's 8 KB.
+    code: str | None = Field(None, max_length=2048, pattern=r"^[A-Za-z0-9._~/+=-]+$")
+    state: str | None = Field(None, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    error: str | None = Field(None, max_length=64, pattern=r"^[a-z_]+$")
+
+
+class WebSessionId(BaseModel):
+    id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
 class CardPage(BaseModel):
     session: str = Field("", description="The offline card page's session id.")
 

@@ -6,6 +6,7 @@ from backend.models.base import Base
 from backend.models.booking import Booking, Charge, Voucher
 from backend.models.organisation import ChatIdentity, Member, Organisation
 from backend.models.payments import Notification, PaymentCard, StripeEvent
+from backend.models.signin import EmbedSecret, OrganisationSso, PortalSession, SignInLink
 from backend.models.therapist import (
     Availability,
     Therapist,
@@ -22,14 +23,18 @@ __all__ = [
     "Booking",
     "Charge",
     "ChatIdentity",
+    "EmbedSecret",
     "Grant",
     "HandoffRequest",
     "Invite",
     "Member",
     "Notification",
     "Organisation",
+    "OrganisationSso",
     "PaymentCard",
+    "PortalSession",
     "RedeemAttempt",
+    "SignInLink",
     "StripeEvent",
     "Therapist",
     "TherapistIssue",

@@ -1,74 +1,35 @@
 """The organisation's portal page: who is signed in, and the chat identity its widget carries.
 
-Real single sign-on is out of scope. With PORTAL_DEV_LOGIN=true (development and demos only) a
-visitor may sign in as any member; the portal then vouches for that member to the chat: it links
-the chat identity `web:<member id>` to the member and issues short-lived identity tokens (see
-contracts/web_identity.py) that the Rasa channel verifies. Without a sign-in the visitor chats
-anonymously and cannot act on an organisation.
+People sign in by a one-time email link (backend/services/signin/links.py); each sign-in opens a
+server-side session (signin/sessions.py). The portal vouches for a signed-in member to the chat:
+the chat identity `web:<member id>` is linked to the member and the widget gets short-lived
+identity tokens (contracts/web_identity.py) naming the member and the session, which the Rasa
+channel verifies. With PORTAL_DEV_LOGIN=true (development and demos only, refused in production)
+a visitor may also sign in as any member. Without a sign-in the visitor chats anonymously and
+cannot act on an organisation.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from functools import cached_property
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 
 from backend.db import Database
 from backend.domain.enums import Role
 from backend.domain.errors import NotFound, PermissionDenied
 from backend.models import Member, Organisation
-from backend.services import audit
-from backend.services.actors import Actor, link_identity
+from backend.services.signin import sessions
+from backend.services.signin.principals import Account, Kind, Principal
+from backend.services.signin.settings import PortalSettings
 from backend.services.validation import identifier
 from contracts import web_identity
-from contracts.web_identity import InvalidWebToken, TokenConfig, WebIdentity
+from contracts.web_identity import WebIdentity
 
-SESSION_AUDIENCE = "therapy-portal-session"
+__all__ = ["ChatToken", "PortalSettings", "PortalUser", "chat_token", "dev_sign_in",
+           "sign_in_choices", "user_of"]
+
 MAX_SIGN_IN_CHOICES = 100
-
-
-class PortalSettings(BaseSettings):
-    """Environment variables of the portal page (documented defaults, see README)."""
-
-    model_config = SettingsConfigDict(env_file=None, extra="ignore")
-
-    dev_login: bool = Field(False, alias="PORTAL_DEV_LOGIN")
-    session_hours: int = Field(8, alias="PORTAL_SESSION_HOURS", gt=0, le=24 * 30)
-    # The session cookie's key. Unset: a random key per start (sessions end at a restart).
-    session_secret: str = Field("", alias="PORTAL_SESSION_SECRET")
-    identity_secret: str = Field(web_identity.DEV_SECRET, alias=web_identity.SECRET_ENV)
-    identity_ttl_seconds: int = Field(web_identity.DEFAULT_TTL_SECONDS,
-                                      alias=web_identity.TTL_ENV, gt=0, le=3600)
-    allowed_origins_text: str = Field("", alias=web_identity.ORIGINS_ENV)
-    public_base_url: str = Field(web_identity.DEFAULT_BASE_URL, alias=web_identity.BASE_URL_ENV)
-    # Where browsers reach the Rasa server's socket.io endpoint (the widget connects there).
-    rasa_socket_url: str = Field("http://127.0.0.1:5005", alias="RASA_SOCKET_URL")
-    rasa_socket_path: str = Field("/socket.io", alias="RASA_SOCKET_PATH")
-
-    @field_validator("session_secret")
-    @classmethod
-    def _long_enough(cls, value: str) -> str:
-        if value and len(value) < web_identity.MIN_SECRET_LENGTH:
-            raise ValueError(f"PORTAL_SESSION_SECRET must be at least "
-                             f"{web_identity.MIN_SECRET_LENGTH} characters.")
-        return value
-
-    @cached_property
-    def session_key(self) -> str:
-        secret = self.session_secret or secrets.token_hex(32)
-        return TokenConfig(secret).derived_key(SESSION_AUDIENCE)
-
-    @cached_property
-    def tokens(self) -> TokenConfig:
-        return TokenConfig(self.identity_secret, self.identity_ttl_seconds)
-
-    @cached_property
-    def allowed_origins(self) -> frozenset[str]:
-        return web_identity.parse_origins(self.allowed_origins_text, self.public_base_url)
 
 
 @dataclass(frozen=True)
@@ -93,6 +54,16 @@ def _view(member: Member, organisation: Organisation) -> PortalUser:
                       member.role)
 
 
+def user_of(principal: Principal | None) -> PortalUser | None:
+    """The member view of a signed-in member or admin (None for other kinds)."""
+    if principal is None or not principal.is_member:
+        return None
+    assert principal.member_id is not None and principal.organisation_id is not None
+    return PortalUser(principal.member_id, principal.organisation_id,
+                      principal.organisation_name or "", principal.name, principal.email,
+                      principal.role or Role.MEMBER)
+
+
 def sign_in_choices(db: Database, settings: PortalSettings) -> list[PortalUser]:
     """The people one may sign in as in development mode (none when it is off)."""
     if not settings.dev_login:
@@ -107,8 +78,8 @@ def sign_in_choices(db: Database, settings: PortalSettings) -> list[PortalUser]:
         return [_view(member, organisation) for member, organisation in rows]
 
 
-def dev_sign_in(db: Database, settings: PortalSettings, member_id: object) -> PortalUser:
-    """Development sign-in as a member. No actor: the caller is, by definition, not yet known."""
+def dev_sign_in(db: Database, settings: PortalSettings, member_id: object) -> sessions.Started:
+    """Development sign-in as a member: a session like any other, marked "dev"."""
     if not settings.dev_login:
         raise PermissionDenied("Development sign-in is turned off on this server "
                                "(PORTAL_DEV_LOGIN).", code="dev_login_off")
@@ -117,62 +88,19 @@ def dev_sign_in(db: Database, settings: PortalSettings, member_id: object) -> Po
         member = session.get(Member, member_id)
         if member is None:
             raise NotFound("No member with that id.")
-        actor = link_identity(session, Actor(web_identity.IDENTITY_CHANNEL, str(member.id)),
-                              member)
-        audit.record(session, actor, "portal.dev_signed_in", "member", member.id,
-                     organisation_id=member.organisation_id)
-        return _view(member, session.get(Organisation, member.organisation_id))
+        return sessions.start(session, settings, Account(Kind.MEMBER, member.email,
+                                                         member_id=member.id), "dev")
 
 
-@dataclass(frozen=True)
-class PortalSession:
-    user: PortalUser | None
-    sign_in_choices: list[PortalUser]
-
-
-def describe_session(db: Database, settings: PortalSettings,
-                     member_id: int | None) -> PortalSession:
-    """Who is signed in (per the session cookie) and, in development mode, whom one may be."""
-    return PortalSession(signed_in_user(db, member_id), sign_in_choices(db, settings))
-
-
-def signed_in_user(db: Database, member_id: int | None) -> PortalUser | None:
-    if member_id is None:
-        return None
-    with db.reader() as session:
-        row = session.execute(
-            select(Member, Organisation)
-            .join(Organisation, Organisation.id == Member.organisation_id)
-            .where(Member.id == member_id)
-        ).first()
-        return None if row is None else _view(*row)
-
-
-def chat_token(db: Database, settings: PortalSettings, member_id: int | None) -> ChatToken:
-    """A short-lived identity token for the widget of a signed-in member."""
-    user = signed_in_user(db, member_id)
-    if user is None:
+def chat_token(settings: PortalSettings, principal: Principal | None) -> ChatToken:
+    """A short-lived identity token for the widget of a signed-in member, naming the session."""
+    if principal is None:
         raise PermissionDenied("Sign in to the portal to chat as yourself.", code="signed_out")
-    identity = WebIdentity(user.member_id, user.organisation_id, user.email)
+    if not principal.is_member:
+        raise PermissionDenied("The chat acts for members of an organisation; sign in with "
+                               "your organisation's address.", code="wrong_kind")
+    assert principal.member_id is not None and principal.organisation_id is not None
+    identity = WebIdentity(principal.member_id, principal.organisation_id, principal.email,
+                           principal.session_id)
     token = web_identity.issue_identity_token(settings.tokens, identity)
     return ChatToken(token, identity.identity, settings.tokens.ttl_seconds)
-
-
-# --- The portal's own session (a signed cookie naming the member) ---------------------------
-
-
-def session_cookie(settings: PortalSettings, member_id: int) -> str:
-    return web_identity.sign_claims(settings.session_key, SESSION_AUDIENCE, str(member_id),
-                                    settings.session_hours * 3600)
-
-
-def member_of_session(settings: PortalSettings, cookie: str | None) -> int | None:
-    """The member a session cookie names, or None for a missing, forged or expired one."""
-    if not cookie:
-        return None
-    try:
-        claims = web_identity.read_claims(settings.session_key, SESSION_AUDIENCE, cookie)
-    except InvalidWebToken:
-        return None
-    subject = str(claims["sub"])
-    return int(subject) if subject.isdigit() and len(subject) <= 18 else None

@@ -1,23 +1,26 @@
 """The portal page's API over HTTP (both databases): development sign-in, the session cookie,
-identity tokens for the widget, origin checks, and the page and its assets."""
+identity tokens for the widget, Origin and CSRF checks, and the page and its assets."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from sqlalchemy import select
 
+from backend.api import portal_auth
 from backend.api.app import create_app
 from backend.api.routes import portal as portal_routes
 from backend.domain.enums import Role
-from backend.models import AuditEvent
+from backend.models import AuditEvent, PortalSession
 from backend.services import actors
 from backend.services.portal import PortalSettings
 from backend.settings import Settings
 from contracts import web_identity
 from tests.backend import factories
+from tests.channels.portal_browser import ORIGIN, Browser
 
 SECRET = "portal-test-secret-long-enough-for-hs256"
-ORIGIN = "http://portal.test"
 SERVICE_TOKEN = "portal-test-service-token"
 
 
@@ -41,9 +44,22 @@ async def client_for(aiohttp_client, db, **overrides):
     return await aiohttp_client(app)
 
 
-async def sign_in(client, member_id: int):
-    return await client.post("/portal/api/dev-login", json={"member_id": member_id},
-                             headers={"Origin": ORIGIN})
+@pytest.fixture
+async def browser_for(aiohttp_client, db) -> AsyncIterator[Callable]:
+    opened: list[Browser] = []
+
+    async def open_browser(**overrides) -> Browser:
+        browser = Browser(await client_for(aiohttp_client, db, **overrides))
+        opened.append(browser)
+        return browser
+
+    yield open_browser
+    for browser in opened:
+        await browser.close()
+
+
+async def sign_in(browser: Browser, member_id: object):
+    return await browser.post("/portal/api/dev-login", {"member_id": member_id})
 
 
 async def test_the_page_is_public_with_a_strict_content_security_policy(aiohttp_client, db):
@@ -58,151 +74,186 @@ async def test_the_page_is_public_with_a_strict_content_security_policy(aiohttp_
     assert "script-src 'self'" in policy
     assert "connect-src 'self' http://chat.test:5005 ws://chat.test:5005" in policy
     assert response.headers["Cache-Control"] == "no-store"
+    browser_cookie = response.cookies[portal_auth.BROWSER_COOKIE]
+    assert browser_cookie["httponly"] and browser_cookie["samesite"] == "Lax"
 
 
-async def test_a_visitor_is_signed_out_and_sees_the_development_choices(aiohttp_client, db,
-                                                                         people):
+async def test_a_visitor_is_signed_out_and_sees_the_development_choices(browser_for, people):
     admin, member = people
-    client = await client_for(aiohttp_client, db)
+    browser = await browser_for()
 
-    body = await (await client.get("/portal/api/session")).json()
+    body = await browser.state()
 
-    assert body["signed_in"] is False and body["user"] is None
+    assert body["signed_in"] is False and body["user"] is None and body["person"] is None
     assert body["dev_login"] is True
     assert {person["member_id"] for person in body["sign_in_choices"]} == {
         admin.member_id, member.member_id}
     assert body["chat"] == {"socket_url": "http://chat.test:5005", "socket_path": "/socket.io"}
+    assert len(body["csrf_token"]) == 64
 
 
-async def test_dev_sign_in_sets_a_strict_cookie_and_links_the_web_identity(aiohttp_client, db,
-                                                                           people):
+async def test_dev_sign_in_opens_a_server_side_session_and_links_the_web_identity(
+        browser_for, db, people):
     _, member = people
-    client = await client_for(aiohttp_client, db)
+    browser = await browser_for()
 
-    response = await sign_in(client, member.member_id)
+    status, _ = await sign_in(browser, member.member_id)
 
-    assert response.status == 200
-    cookie = response.cookies[portal_routes.COOKIE]
-    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/portal"
-    body = await (await client.get("/portal/api/session")).json()
+    assert status == 200
+    body = await browser.state()
     assert body["signed_in"] is True
+    assert body["person"] == {"kind": "member", "name": body["user"]["name"],
+                              "email": "chloe@northwind.example"}
     assert body["user"]["member_id"] == member.member_id
     assert body["user"]["organisation_name"] == "Northwind Trading"
-    assert body["user"]["email"] == "chloe@northwind.example"
     # The backend now knows the chat identity the widget will speak as.
     resolved = actors.resolve(db, f"web:{member.member_id}")
     assert (resolved.member_id, resolved.organisation_id) == (member.member_id,
                                                               member.organisation_id)
     with db.reader() as session:
         actions = session.scalars(select(AuditEvent.action)).all()
-    assert "portal.dev_signed_in" in actions
+        row = session.scalar(select(PortalSession))
+    assert "portal.signed_in.dev" in actions
+    # Only the hash of the cookie's token is stored.
+    cookie = browser.cookie(portal_auth.SESSION_COOKIE)
+    assert cookie and row.token_hash != cookie and row.method == "dev"
 
 
-async def test_the_chat_token_names_the_signed_in_member(aiohttp_client, db, people):
+async def test_the_session_cookie_is_strict_http_only_and_secure_on_https(aiohttp_client, db,
+                                                                          people):
     _, member = people
-    client = await client_for(aiohttp_client, db, WEB_IDENTITY_TTL_SECONDS="90")
-    await sign_in(client, member.member_id)
+    for base_url, secure in (("http://127.0.0.1:8000", False),
+                             ("https://portal.example.com", True)):
+        client = await client_for(aiohttp_client, db, PUBLIC_BASE_URL=base_url)
+        answer = await client.get("/portal/api/session")
+        nonce = answer.cookies[portal_auth.BROWSER_COOKIE]
+        # (A client does not send a Secure cookie over http: the test hands it over itself.)
+        response = await client.post(
+            "/portal/api/dev-login", json={"member_id": member.member_id},
+            headers={"Origin": ORIGIN, "Cookie": f"{portal_auth.BROWSER_COOKIE}={nonce.value}",
+                     portal_auth.CSRF_HEADER: (await answer.json())["csrf_token"]})
+        cookie = response.cookies[portal_auth.SESSION_COOKIE]
+        assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/"
+        assert bool(cookie["secure"]) is secure and bool(nonce["secure"]) is secure
 
-    response = await client.post("/portal/api/chat-token", headers={"Origin": ORIGIN})
 
-    assert response.status == 200
-    body = await response.json()
+async def test_the_chat_token_names_the_signed_in_member_and_session(browser_for, db, people):
+    _, member = people
+    browser = await browser_for(WEB_IDENTITY_TTL_SECONDS="90")
+    await sign_in(browser, member.member_id)
+
+    status, body = await browser.post("/portal/api/chat-token")
+
+    assert status == 200
     assert body["identity"] == f"web:{member.member_id}" and body["expires_in"] == 90
     identity = web_identity.verify_identity_token(web_identity.TokenConfig(SECRET), body["token"])
+    with db.reader() as session:
+        public_id = session.scalar(select(PortalSession.public_id))
     assert identity == web_identity.WebIdentity(member.member_id, member.organisation_id,
-                                                "chloe@northwind.example")
+                                                "chloe@northwind.example", public_id)
 
 
-async def test_the_token_s_identity_is_accepted_by_the_backend_api(aiohttp_client, db, people):
+async def test_the_token_s_identity_is_accepted_by_the_backend_api(browser_for, people):
     admin, _ = people
-    client = await client_for(aiohttp_client, db)
-    await sign_in(client, admin.member_id)
-    token = (await (await client.post("/portal/api/chat-token",
-                                      headers={"Origin": ORIGIN})).json())["token"]
+    browser = await browser_for()
+    await sign_in(browser, admin.member_id)
+    _, body = await browser.post("/portal/api/chat-token")
     metadata = web_identity.verify_identity_token(web_identity.TokenConfig(SECRET),
-                                                  token).metadata()
+                                                  body["token"]).metadata()
 
-    response = await client.get("/me", headers={
-        "Authorization": f"Bearer {SERVICE_TOKEN}", "X-Acting-For": metadata["identity"],
-        "X-Verified-Email": metadata["verified_email"]})
+    async with browser.session.get(browser.url("/me"), headers={
+            "Authorization": f"Bearer {SERVICE_TOKEN}", "X-Acting-For": metadata["identity"],
+            "X-Verified-Email": metadata["verified_email"]}) as response:
+        me = await response.json()
 
-    body = await response.json()
-    assert (body["member_id"], body["role"]) == (admin.member_id, Role.ADMIN.value)
-
-
-async def test_no_chat_token_without_a_valid_session(aiohttp_client, db, people):
-    client = await client_for(aiohttp_client, db)
-
-    response = await client.post("/portal/api/chat-token", headers={"Origin": ORIGIN})
-    assert response.status == 403
-    assert (await response.json())["error"]["code"] == "signed_out"
-
-    forged = web_identity.sign_claims("another-secret-that-is-long-enough-000",
-                                      "therapy-portal-session", str(people[1].member_id), 3600)
-    client.session.cookie_jar.update_cookies({portal_routes.COOKIE: forged})
-    response = await client.post("/portal/api/chat-token", headers={"Origin": ORIGIN})
-    assert response.status == 403
+    assert (me["member_id"], me["role"]) == (admin.member_id, Role.ADMIN.value)
+    assert (await browser.state())["person"]["kind"] == "admin"
 
 
-async def test_an_identity_token_is_no_session_cookie(aiohttp_client, db, people):
-    _, member = people
-    client = await client_for(aiohttp_client, db)
-    identity_token = web_identity.issue_identity_token(
-        web_identity.TokenConfig(SECRET),
-        web_identity.WebIdentity(member.member_id, member.organisation_id, None))
-    client.session.cookie_jar.update_cookies({portal_routes.COOKIE: identity_token})
+async def test_no_chat_token_without_a_valid_session(browser_for, people):
+    browser = await browser_for()
 
-    response = await client.post("/portal/api/chat-token", headers={"Origin": ORIGIN})
+    status, body = await browser.post("/portal/api/chat-token")
+    assert status == 403 and body["error"]["code"] == "signed_out"
 
-    assert response.status == 403
+    # A made-up or signed cookie is no session: only tokens of stored sessions are.
+    for forged in ("made-up-session-token", web_identity.sign_claims(
+            "another-secret-that-is-long-enough-000", "therapy-portal-session",
+            str(people[1].member_id), 3600)):
+        browser.session.cookie_jar.update_cookies({portal_auth.SESSION_COOKIE: forged},
+                                                  browser.client.make_url("/"))
+        status, _ = await browser.post("/portal/api/chat-token")
+        assert status == 403
 
 
 @pytest.mark.parametrize("origin", [None, "http://evil.test", "null"])
-async def test_state_changing_calls_need_the_portal_s_origin(aiohttp_client, db, people, origin):
+async def test_state_changing_calls_need_the_portal_s_origin(browser_for, people, origin):
     _, member = people
-    client = await client_for(aiohttp_client, db)
-    headers = {} if origin is None else {"Origin": origin}
+    browser = await browser_for()
 
     for path, body in [("dev-login", {"member_id": member.member_id}), ("chat-token", None),
-                       ("logout", None)]:
-        response = await client.post(f"/portal/api/{path}", json=body, headers=headers)
-        assert response.status == 403, path
-        assert (await response.json())["error"]["code"] == "bad_origin"
-    assert portal_routes.COOKIE not in client.session.cookie_jar.filter_cookies(
-        client.make_url("/portal/api/session"))
+                       ("logout", None), ("sign-in/email", {"email": "x@example.com"})]:
+        status, answer = await browser.post(f"/portal/api/{path}", body, origin=origin)
+        assert status == 403, path
+        assert answer["error"]["code"] == "bad_origin"
+    assert browser.cookie(portal_auth.SESSION_COOKIE) is None
 
 
-async def test_dev_sign_in_is_refused_when_turned_off(aiohttp_client, db, people):
+async def test_state_changing_calls_need_the_browser_s_csrf_token(browser_for, people):
     _, member = people
-    client = await client_for(aiohttp_client, db, PORTAL_DEV_LOGIN="false")
+    browser = await browser_for()
+    await browser.state()
+    other = await browser_for()
+    other_token = (await other.state())["csrf_token"]
 
-    response = await sign_in(client, member.member_id)
+    for path, body in [("dev-login", {"member_id": member.member_id}), ("chat-token", None),
+                       ("logout", None), ("sign-in/email", {"email": "x@example.com"})]:
+        status, answer = await browser.post(f"/portal/api/{path}", body, csrf=False)
+        assert (status, answer["error"]["code"]) == (403, "bad_csrf"), path
+        browser.csrf, mine = other_token, browser.csrf  # another browser's token does not do
+        status, answer = await browser.post(f"/portal/api/{path}", body)
+        browser.csrf = mine
+        assert (status, answer["error"]["code"]) == (403, "bad_csrf"), path
+    assert browser.cookie(portal_auth.SESSION_COOKIE) is None
 
-    assert response.status == 403
-    assert (await response.json())["error"]["code"] == "dev_login_off"
-    body = await (await client.get("/portal/api/session")).json()
-    assert (body["dev_login"], body["sign_in_choices"]) == (False, [])
+
+async def test_dev_sign_in_is_refused_when_turned_off(browser_for, people):
+    _, member = people
+    browser = await browser_for(PORTAL_DEV_LOGIN="false")
+
+    status, body = await sign_in(browser, member.member_id)
+
+    assert status == 403
+    assert body["error"]["code"] == "dev_login_off"
+    state = await browser.state()
+    assert (state["dev_login"], state["sign_in_choices"]) == (False, [])
 
 
 @pytest.mark.parametrize("member_id, status", [(999_999, 404), ("1", 400), (True, 400), (-3, 400)])
-async def test_dev_sign_in_checks_the_member(aiohttp_client, db, people, member_id, status):
-    client = await client_for(aiohttp_client, db)
+async def test_dev_sign_in_checks_the_member(browser_for, people, member_id, status):
+    browser = await browser_for()
 
-    response = await sign_in(client, member_id)
+    answer_status, _ = await sign_in(browser, member_id)
 
-    assert response.status == status
+    assert answer_status == status
 
 
-async def test_logout_ends_the_session(aiohttp_client, db, people):
+async def test_logout_ends_the_session_on_the_server(browser_for, db, people):
     _, member = people
-    client = await client_for(aiohttp_client, db)
-    await sign_in(client, member.member_id)
+    browser = await browser_for()
+    await sign_in(browser, member.member_id)
+    cookie = browser.cookie(portal_auth.SESSION_COOKIE)
 
-    response = await client.post("/portal/api/logout", headers={"Origin": ORIGIN})
+    status, _ = await browser.post("/portal/api/logout")
 
-    assert response.status == 200
-    body = await (await client.get("/portal/api/session")).json()
-    assert body["signed_in"] is False
+    assert status == 200
+    assert (await browser.state())["signed_in"] is False
+    # The old cookie, kept by someone, no longer signs in.
+    browser.session.cookie_jar.update_cookies({portal_auth.SESSION_COOKIE: cookie},
+                                              browser.client.make_url("/"))
+    assert (await browser.state())["signed_in"] is False
+    with db.reader() as session:
+        assert session.scalar(select(PortalSession.ended_at)) is not None
 
 
 async def test_assets_are_served_once_built_and_explained_before(aiohttp_client, db, tmp_path,

@@ -17,7 +17,8 @@ def strong() -> str:
 def complete() -> dict[str, str]:
     return {"SERVICE_MODE": "production", "BACKEND_SERVICE_TOKEN": strong(),
             "ACTION_SERVER_TOKEN": strong(), "WEB_IDENTITY_SECRET": strong(),
-            "PORTAL_SESSION_SECRET": strong(), "STRIPE_API_KEY": "sk_live_x",
+            "PORTAL_SESSION_SECRET": strong(), "SIGNIN_ENCRYPTION_KEY": strong(),
+            "SMTP_HOST": "smtp.example.com", "STRIPE_API_KEY": "sk_live_x",
             "STRIPE_WEBHOOK_SECRET": "whsec_x"}
 
 
@@ -35,6 +36,9 @@ def test_a_complete_production_environment_has_no_problems():
     ({"RASA_API_TOKEN": "short"}, "RASA_API_TOKEN is 5 characters"),
     ({"DATABASE_URL": "postgresql://u:replace-me@db/x"}, "DATABASE_URL still holds"),
     ({"PORTAL_DEV_LOGIN": "true"}, "PORTAL_DEV_LOGIN is on"),
+    ({"SIGNIN_ENCRYPTION_KEY": "dev-signin-encryption-key-change-me-outside-development"},
+     "SIGNIN_ENCRYPTION_KEY is the public development default"),
+    ({"SMTP_HOST": ""}, "SMTP_HOST is not set"),
     ({"DEV_TRUST_SENDER": "yes"}, "DEV_TRUST_SENDER is on"),
     ({"STRIPE_API_KEY": ""}, "STRIPE_API_KEY is not set"),
     ({"STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_WEBHOOK_SECRET is not set"),
@@ -58,6 +62,7 @@ def test_every_problem_is_listed_at_once_and_only_for_the_processes_concerned():
     backend = " ".join(deployment.problems(["backend"], bare))
     assert all(name in backend for name in ("BACKEND_SERVICE_TOKEN", "WEB_IDENTITY_SECRET",
                                             "PORTAL_SESSION_SECRET", "PORTAL_DEV_LOGIN",
+                                            "SIGNIN_ENCRYPTION_KEY", "SMTP_HOST",
                                             "STRIPE_API_KEY"))
     assert "DEV_TRUST_SENDER" not in backend and "ACTION_SERVER_TOKEN" not in backend
 

@@ -2,10 +2,11 @@
 
 Debian's Chromium (scripts/ensure-chromium.sh, `make browser`) driven by Playwright; the
 backend, action server and Rasa server (with the webchat channel) come from tests/stack.py and
-need a trained model (`make train`). A signed-in demo member redeems an invite and books a
-session only by typing and clicking the widget's buttons; the booking is then checked in the
-backend, a screenshot is kept in artifacts/, a reload shows the conversation again, and an
-anonymous visitor is refused acting on an organisation.
+need a trained model (`make train`). Development sign-in is off: a demo member signs in by the
+one-time link mailed to her (a real SMTP server, tests/mail_server.py), redeems an invite and
+books a session only by typing and clicking the widget's buttons; the booking is then checked in
+the backend, a screenshot is kept in artifacts/, a reload shows the conversation again, signing
+out in another tab closes the chat, and an anonymous visitor is refused acting on an organisation.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import json
 import os
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -21,14 +23,19 @@ from datetime import datetime, timedelta, timezone
 import aiohttp
 import jwt
 import pytest
+from aiohttp import web
 from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import func, select
 
+from backend.api import portal_auth
 from backend.domain.enums import BookingStatus
-from backend.models import Booking, ChatIdentity, Grant, Invite, Member, Voucher
-from backend.seed import DEMO_INVITE_CODE
+from backend.models import Booking, ChatIdentity, Grant, Invite, Member, Organisation, Voucher
+from backend.seed import DEMO_DOMAIN, DEMO_INVITE_CODE, DEMO_ORGANISATION
+from backend.services.signin import embed
 from contracts import web_identity
 from contracts.web_identity import TokenConfig, WebIdentity
+from tests.channels.standins import ThreadedServer
+from tests.mail_server import Inbox, running_inbox
 from tests.stack import REPO, Stack, stack_factory  # noqa: F401  (registers the fixture here)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -40,17 +47,49 @@ ARTIFACTS = REPO / "artifacts"
 SECRET = "e2e-web-identity-secret-long-enough-0123456789"
 REPLY_TIMEOUT_MS = 60_000
 CHLOE = "Chloe Evans"
+CHLOE_EMAIL = f"chloe@{DEMO_DOMAIN}"
+ENCRYPTION_KEY = "e2e-signin-encryption-key-long-enough-0000"
 RASA_METADATA = {"model_id", "assistant_id"}
 
 
 @pytest.fixture(scope="module")
-def web_stack(stack_factory) -> Stack:  # noqa: F811
+def inbox() -> Iterator[Inbox]:
+    yield from running_inbox()
+
+
+@dataclass
+class Intranet:
+    """An organisation's own site, on another origin, that embeds the widget."""
+
+    html: str = "<!doctype html><title>Intranet</title><p>Not set up yet.</p>"
+
+    async def page(self, request: web.Request) -> web.Response:
+        return web.Response(text=self.html, content_type="text/html")
+
+
+@pytest.fixture(scope="module")
+def intranet() -> Iterator[tuple[Intranet, str]]:
+    site = Intranet()
+    app = web.Application()
+    app.router.add_get("/", site.page)
+    server = ThreadedServer(app).start()
+    try:
+        yield site, server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def web_stack(stack_factory, inbox: Inbox, intranet) -> Stack:  # noqa: F811
     assert (REPO / "web" / "dist" / "portal.js").exists(), "Build the widget first: make web"
+    # The portal's own origin and the intranet's may open the chat (both processes agree).
+    origins = {"WEB_ALLOWED_ORIGINS": f"{{backend_url}} {intranet[1]}"}
     return stack_factory(
         "web",
         credentials={"channels.webchat.WebChatInput": {"socketio_path": "/socket.io"}},
-        backend_env={"PORTAL_DEV_LOGIN": "true", "WEB_IDENTITY_SECRET": SECRET},
-        rasa_env={"WEB_IDENTITY_SECRET": SECRET},
+        backend_env={"PORTAL_DEV_LOGIN": "false", "WEB_IDENTITY_SECRET": SECRET,
+                     "SIGNIN_ENCRYPTION_KEY": ENCRYPTION_KEY, **origins, **inbox.settings()},
+        rasa_env={"WEB_IDENTITY_SECRET": SECRET, "WEB_SESSION_CHECK_SECONDS": "1", **origins},
     )
 
 
@@ -115,18 +154,22 @@ class Widget:
         return self.wait_for_reply(before, expect_reply)
 
 
-def sign_in(page: Page, base_url: str, name: str) -> None:
+def sign_in(page: Page, base_url: str, inbox: Inbox, email: str, name: str) -> None:
+    """Sign in as a person does: type the address, open the link from the mail."""
     page.goto(f"{base_url}/portal")
-    expect(page.get_by_text("Development sign-in.")).to_be_visible()
-    select = page.get_by_label("Sign in as")
-    option = select.locator("option", has_text=name)
-    select.select_option(option.get_attribute("value"))
-    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Development sign-in.")).to_have_count(0)
+    already = len(inbox.to(email))
+    page.get_by_label("Email address").fill(email)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    expect(page.locator("#sign-in-answer")).to_contain_text("sign-in link is on its way")
+    link = inbox.link_in(inbox.wait_for(email, already + 1))
+    page.goto(link)
     expect(page.locator("#signed-in-as")).to_contain_text(f"Signed in as {name}")
 
 
-def test_a_member_redeems_an_invite_and_books_through_the_widget(web_stack: Stack, page: Page):
-    sign_in(page, web_stack.backend_url, CHLOE)
+def test_a_member_redeems_an_invite_and_books_through_the_widget(web_stack: Stack, page: Page,
+                                                                 inbox: Inbox):
+    sign_in(page, web_stack.backend_url, inbox, CHLOE_EMAIL, CHLOE)
     widget = Widget(page)
     widget.open(f"Connected as {CHLOE}")
 
@@ -176,6 +219,87 @@ def test_a_member_redeems_an_invite_and_books_through_the_widget(web_stack: Stac
     expect(log.locator(".msg-user").filter(has_text="Book it")).to_have_count(1)
     expect(log.get_by_role("button", name="Book it")).to_be_disabled()
     expect(page.get_by_label("Your message")).to_be_visible()  # the panel stayed open
+
+
+def test_signing_out_in_another_tab_closes_the_chat(web_stack: Stack, page: Page,
+                                                    inbox: Inbox):
+    sign_in(page, web_stack.backend_url, inbox, "ben@northwind.example", "Ben Okafor")
+    Widget(page).open("Connected as Ben Okafor")
+    other_tab = page.context.new_page()
+    other_tab.goto(f"{web_stack.backend_url}/portal")
+
+    other_tab.get_by_role("button", name="Sign out").click()
+
+    expect(other_tab.get_by_label("Email address")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="signed out")).to_contain_text(
+        "You signed out", timeout=15_000)
+    page.reload()  # the panel stays open; the chat is anonymous now
+    expect(page.get_by_role("status").filter(has_text="Connected")).to_contain_text(
+        "You are not signed in", timeout=REPLY_TIMEOUT_MS)
+
+
+def test_a_link_opened_in_another_browser_does_not_sign_in(web_stack: Stack, page: Page,
+                                                           inbox: Inbox):
+    page.goto(f"{web_stack.backend_url}/portal")
+    page.get_by_label("Email address").fill(CHLOE_EMAIL)
+    already = len(inbox.to(CHLOE_EMAIL))
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    link = inbox.link_in(inbox.wait_for(CHLOE_EMAIL, already + 1))
+    other = page.context.browser.new_context().new_page()  # another browser profile
+
+    other.goto(link)
+
+    expect(other.locator("#sign-in-refused")).to_contain_text("browser where you asked")
+    other.context.close()
+    page.goto(link)  # still good in the browser that asked
+    expect(page.locator("#signed-in-as")).to_contain_text(f"Signed in as {CHLOE}")
+
+
+def embed_key(stack: Stack, organisation_id: int) -> str:
+    """A new embed key, made as an operator does (`python -m backend embed-key`)."""
+    made = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "python"), "-m", "backend", "embed-key", "--organisation",
+         str(organisation_id)], cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DATABASE_URL": stack.database_url,
+             "SIGNIN_ENCRYPTION_KEY": ENCRYPTION_KEY}, check=True)
+    return made.stdout.strip().splitlines()[-1]
+
+
+def test_the_widget_embedded_on_an_intranet_speaks_as_its_employee(web_stack: Stack, page: Page,
+                                                                   intranet):
+    site, intranet_url = intranet
+    db = web_stack.database()
+    try:
+        with db.reader() as session:
+            organisation_id = session.scalar(select(Organisation.id).where(
+                Organisation.name == DEMO_ORGANISATION))
+    finally:
+        db.dispose()
+    key = embed_key(web_stack, organisation_id)
+    now = datetime.now(timezone.utc)
+    # What the intranet's server does for its signed-in employee (the README's snippet).
+    token = jwt.encode({"iss": str(organisation_id), "aud": embed.AUDIENCE, "sub": "emp-7",
+                        "email": f"erin@{DEMO_DOMAIN}", "name": "Erin Walsh", "iat": now,
+                        "exp": now + timedelta(minutes=10)}, key, algorithm="HS256")
+    site.html = (f'<!doctype html><html lang="en"><head><title>Northwind intranet</title>'
+                 f'<link rel="icon" href="data:,">'
+                 f'<link rel="stylesheet" href="{web_stack.backend_url}/portal/assets/portal.css">'
+                 f'</head><body><h1>Northwind intranet</h1><div id="therapy-chat"></div>'
+                 f'<script src="{web_stack.backend_url}/portal/assets/embed.js" '
+                 f'data-organisation="{organisation_id}" data-identity-token="{token}">'
+                 f'</script></body></html>')
+
+    page.goto(intranet_url)
+    widget = Widget(page)
+    widget.open("Connected as yourself")
+    widget.say("hello", ".")
+
+    erin = demo_member(web_stack, "Erin Walsh")
+    assert erin.email == f"erin@{DEMO_DOMAIN}" and erin.organisation_id == organisation_id
+    said = user_events(web_stack, f"web:{erin.id}")
+    assert said[-1]["text"] == "hello"
+    assert channel_metadata(said[-1]) == {"identity": f"web:{erin.id}",
+                                          "verified_email": erin.email}
 
 
 def test_an_anonymous_visitor_can_ask_but_cannot_act(web_stack: Stack, page: Page):
@@ -379,3 +503,40 @@ async def test_anonymous_visitors_resume_only_a_server_made_id(web_stack: Stack)
         "what does coverage mean?"]
     assert fresh["history"] == []
     assert fresh["visitor_token"] != first["visitor_token"]
+
+
+async def test_signing_out_closes_the_member_s_open_sockets(web_stack: Stack, inbox: Inbox):
+    origin = {"Origin": web_stack.backend_url}
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        async def post(path: str, body: object = None) -> dict:
+            async with http.post(f"{web_stack.backend_url}/portal/api/{path}", json=body,
+                                 headers={**origin, portal_auth.CSRF_HEADER: csrf}) as answer:
+                assert answer.status < 300, await answer.text()
+                return await answer.json()
+
+        async with http.get(f"{web_stack.backend_url}/portal/api/session") as answer:
+            csrf = (await answer.json())["csrf_token"]
+        already = len(inbox.to(CHLOE_EMAIL))
+        await post("sign-in/email", {"email": CHLOE_EMAIL})
+        mail = await asyncio.to_thread(inbox.wait_for, CHLOE_EMAIL, already + 1)
+        async with http.get(inbox.link_in(mail), allow_redirects=False) as answer:
+            assert answer.status == 303
+        token = (await post("chat-token"))["token"]
+
+        client, answer = await SocketClient.connect(http, web_stack, {"token": token},
+                                                    web_stack.backend_url)
+        assert answer["accepted"]
+        await post("logout")
+        ended = await client.next_event("session_ended")
+        closed = await asyncio.wait_for(client.ws.receive(), timeout=10)
+        await client.close()
+
+        again, refused = await SocketClient.connect(http, web_stack, {"token": token},
+                                                    web_stack.backend_url)
+        await again.close()
+
+    assert ended == {}
+    assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED) or \
+        closed.data.startswith("41")  # socket.io's "disconnect" packet
+    assert refused == {"accepted": False, "message": "session_ended"}

@@ -4,6 +4,7 @@
 //                     "session_request" {}            -> "session_confirm" {anonymous, visitor_token, history}
 //                     "user_uttered" {message, id}    -> "user_echo" {id, text} (redacted), then replies
 //   server -> client  "bot_uttered" {text, quick_replies?, buttons?, attachment?}
+//                     "session_ended" {}  the portal session ended (sign-out): the socket closes
 // Messages are written with textContent (never as HTML); links become <a> for http(s) only.
 import { io } from "socket.io-client";
 import { element } from "./dom.js";
@@ -114,7 +115,14 @@ export class ChatWidget {
     this.socket.on("session_confirm", (session) => this.onSession(session || {}));
     this.socket.on("bot_uttered", (message) => this.onBotMessage(message || {}));
     this.socket.on("user_echo", (echo) => this.onUserEcho(echo || {}));
-    this.socket.on("disconnect", () => this.setStatus("Connection lost; reconnecting…"));
+    this.socket.on("session_ended", () => {
+      this.sessionEnded = true;
+      this.setStatus(this.options.onSessionEnded ? this.options.onSessionEnded()
+        : "Your session has ended. Reload the page to chat again.");
+    });
+    this.socket.on("disconnect", () => {
+      if (!this.sessionEnded) this.setStatus("Connection lost; reconnecting…");
+    });
     this.socket.on("connect_error", (error) => this.onConnectError(error));
   }
 
@@ -126,7 +134,9 @@ export class ChatWidget {
       this.socket.connect();
       return;
     }
-    if (reason === "origin_not_allowed") {
+    if (reason === "session_ended") {
+      this.setStatus("Your session has ended. Reload the page to chat again.");
+    } else if (reason === "origin_not_allowed") {
       this.setStatus("This page is not allowed to open the chat.");
     } else if (this.socket.active) {
       this.setStatus("Can't reach the assistant; retrying…");

@@ -1,15 +1,19 @@
-// The portal page: who is signed in (development sign-in only; real SSO is out of scope) and the
-// chat widget, which carries the signed-in member's identity token from the backend.
+// The portal page: who is signed in (by a one-time email link; development sign-in when the
+// server allows it) and the chat widget, which carries the signed-in member's identity token.
+// Every state-changing call sends the CSRF token the session answer gave this browser.
 import { ChatWidget } from "./chat.js";
 import { element } from "./dom.js";
 
 const VISITOR_KEY = "portal-chat-visitor";
+let csrfToken = "";
 
 async function api(path, { method = "GET", body } = {}) {
+  const headers = body ? { "Content-Type": "application/json" } : {};
+  if (method !== "GET") headers["X-CSRF-Token"] = csrfToken;
   const response = await fetch(`/portal/api/${path}`, {
     method,
     credentials: "same-origin",
-    headers: body ? { "Content-Type": "application/json" } : {},
+    headers,
     body: body ? JSON.stringify(body) : undefined,
   });
   const payload = await response.json().catch(() => ({}));
@@ -20,8 +24,35 @@ async function api(path, { method = "GET", body } = {}) {
   return payload;
 }
 
-function describe(user) {
-  return `${user.name} (${user.role}, ${user.organisation_name})`;
+function describe(session) {
+  const { user, person } = session;
+  if (user) return `${user.name} (${user.role}, ${user.organisation_name})`;
+  return `${person.name} (${person.kind})`;
+}
+
+function emailSignInForm() {
+  const input = element("input", { id: "sign-in-email", type: "email", name: "email",
+    autocomplete: "email", required: "" });
+  const answer = element("p", { id: "sign-in-answer", role: "status" });
+  const button = element("button", { type: "submit", text: "Email me a sign-in link" });
+  const form = element("form", { id: "email-sign-in" },
+    element("p", { text: "Sign in with your work email address: we send you a link that " +
+      "signs you in, once, in this browser." }),
+    element("label", { for: "sign-in-email", text: "Email address" }),
+    input, button, answer);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    try {
+      const reply = await api("sign-in/email", { method: "POST", body: { email: input.value } });
+      answer.textContent = reply.message;
+    } catch (problem) {
+      answer.textContent = problem.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
 }
 
 function signOutButton() {
@@ -32,6 +63,23 @@ function signOutButton() {
     window.location.reload();
   });
   return button;
+}
+
+// Single sign-on: the browser itself goes to the organisation's provider (a navigation, not a
+// form submission, which the page's Content-Security-Policy `form-action 'self'` would stop at
+// the redirect to the provider).
+function ssoSignInForm() {
+  const input = element("input", { id: "sso-email", type: "email", name: "email",
+    autocomplete: "email", required: "" });
+  const form = element("form", { id: "sso-sign-in" },
+    element("label", { for: "sso-email", text: "Work address for single sign-on" }),
+    input,
+    element("button", { type: "submit", text: "Sign in with your organisation" }));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    window.location.assign(`/portal/sign-in/sso?${new URLSearchParams({ email: input.value.trim() })}`);
+  });
+  return form;
 }
 
 function devSignInForm(choices) {
@@ -50,8 +98,8 @@ function devSignInForm(choices) {
   const form = element("form", { id: "dev-sign-in", "aria-describedby": "dev-warning" },
     element("p", { id: "dev-warning", className: "dev-warning" },
       element("strong", { text: "Development sign-in. " }),
-      "For development and demos only: anyone can sign in as anyone. Real sign-in (single " +
-      "sign-on) is not part of this project."),
+      "For development and demos only: anyone can sign in as anyone. Production servers " +
+      "refuse to start with it."),
     element("label", { for: "dev-person", text: "Sign in as" }),
     select,
     element("button", { type: "submit", text: "Sign in" }),
@@ -75,15 +123,14 @@ function renderAccount(session) {
   const title = document.getElementById("account-title");
   if (session.signed_in) {
     title.textContent = "Your account";
-    document.getElementById("organisation-name").textContent = `· ${session.user.organisation_name}`;
-    body.replaceChildren(element("p", { id: "signed-in-as", text: `Signed in as ${describe(session.user)}.` }));
-    summary.replaceChildren(element("span", { text: session.user.name }), " ", signOutButton());
-  } else if (session.dev_login) {
-    body.replaceChildren(devSignInForm(session.sign_in_choices || []));
+    if (session.user) {
+      document.getElementById("organisation-name").textContent = `· ${session.user.organisation_name}`;
+    }
+    body.replaceChildren(element("p", { id: "signed-in-as", text: `Signed in as ${describe(session)}.` }));
+    summary.replaceChildren(element("span", { text: session.person.name }), " ", signOutButton());
   } else {
-    body.replaceChildren(element("p", { text: "Signing in is not available on this server. You " +
-      "can still ask the assistant questions; to book or redeem an invite, use the chat in " +
-      "Slack or Microsoft Teams." }));
+    body.replaceChildren(emailSignInForm(), ssoSignInForm());
+    if (session.dev_login) body.append(devSignInForm(session.sign_in_choices || []));
   }
 }
 
@@ -95,6 +142,7 @@ async function start() {
     document.getElementById("account-body").textContent = `The portal is unavailable: ${problem.message}`;
     return;
   }
+  csrfToken = session.csrf_token;
   renderAccount(session);
   new ChatWidget({
     root: document.getElementById("chat-root"),
@@ -102,7 +150,7 @@ async function start() {
     socketPath: session.chat.socket_path,
     title: "Therapy sessions assistant",
     getAuth: async () => {
-      if (session.signed_in) {
+      if (session.user) {
         const { token } = await api("chat-token", { method: "POST" });
         return { token };
       }
@@ -113,6 +161,7 @@ async function start() {
     describeSpeaker: (anonymous) => (anonymous
       ? "Connected. You are not signed in: you can ask questions, but sign in to redeem an invite or book."
       : `Connected as ${session.user.name}.`),
+    onSessionEnded: () => "You signed out (here or in another tab). Reload the page to chat again.",
   });
 }
 
