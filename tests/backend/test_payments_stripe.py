@@ -17,7 +17,7 @@ from backend.domain.enums import ChargeStatus
 from backend.models import Charge, Organisation, PaymentCard
 from backend.models.base import utcnow
 from backend.services import bookings, notifications
-from backend.services.payments import cards, charges
+from backend.services.payments import cards, charges, reconciliation
 from tests.backend.concurrently import all_at_once
 from tests.backend.stripe_standins import (
     API_KEY,
@@ -201,7 +201,8 @@ def test_a_charge_whose_answer_was_lost_is_asked_again_without_paying_twice(org,
         session.execute(update(Charge).where(Charge.booking_id == booking_id).values(
             status=ChargeStatus.PENDING, provider_reference=None,
             updated_at=utcnow() - timedelta(hours=1)))
-    assert charges.resume_pending_charges(db, org.gateway) == 1
+    report = reconciliation.reconcile(db, org.gateway)
+    assert report.resumed == report.found == [charges.charge_for_booking(db, booking_id).id]
     assert charges.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED
     assert len(intents_for(client, org, booking_id)) == 1
 
