@@ -133,9 +133,11 @@ class StripeGateway:
             raise GatewayUnavailable(str(error)) from error
         return _intent_result(intent)
 
-    def find_charge(self, *, booking_id: int, attempt: int) -> ChargeResult | None:
+    def find_charge(self, *, customer_reference: str, booking_id: int,
+                    attempt: int) -> ChargeResult | None:
         """By Stripe's search of PaymentIntents on the metadata every charge carries."""
-        query = (f"metadata['booking_id']:'{int(booking_id)}' AND "
+        customer = customer_reference.replace("'", "")
+        query = (f"customer:'{customer}' AND metadata['booking_id']:'{int(booking_id)}' AND "
                  f"metadata['charge_attempt']:'{int(attempt)}'")
         found = self._call(self._client.v1.payment_intents.search,
                            params={"query": query, "limit": 10})

@@ -26,7 +26,7 @@ def retry_policy(settings: Settings) -> reconciliation.RetryPolicy:
 
 
 def pending_charge_sweeper(interval_seconds: float,
-                           policy: reconciliation.RetryPolicy = reconciliation.RetryPolicy()
+                           policy: reconciliation.RetryPolicy = reconciliation.DEFAULT_POLICY,
                            ) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context that runs the reconciliation sweep every `interval_seconds` (charges
     owed and not taken, answers that never came back, refunds not yet given)."""

@@ -33,7 +33,8 @@ def retry_delay(tries: int, *, base: timedelta, cap: timedelta) -> timedelta:
     longer than `cap`."""
     if tries <= 0:
         return timedelta(0)
-    return min(base * (2 ** min(tries - 1, 30)), cap)
+    delay: timedelta = base * (2 ** min(tries - 1, 30))
+    return min(delay, cap)
 
 
 def keeps_failing(tries: int, alert_after: int) -> bool:

@@ -9,8 +9,8 @@ The front speaks Stripe's HTTP shape and forwards everything else to localstripe
 - `authentication_required`: a PaymentIntent for a payment method listed in
   `requires_authentication` is answered with HTTP 402 and a card_error, as Stripe does for an
   off-session payment whose bank wants the card holder to authenticate.
-- `GET /v1/payment_intents/search`: Stripe's search, for the `metadata['k']:'v'` clauses
-  joined by AND that the backend sends.
+- `GET /v1/payment_intents/search`: Stripe's search, for the `customer:'c'` and
+  `metadata['k']:'v'` clauses joined by AND that the backend sends.
 - Faults (`inject`): a request to a path answered 5xx, held past the caller's timeout, or
   carried out and its answer lost (5xx after the upstream did it); `arrived` tells a test that
   a request is being held, to kill the caller at that moment.
@@ -236,8 +236,7 @@ class StripeFront:
         if status != 200:
             return self._json(status, payload)
         found = [intent for intent in json.loads(payload)["data"]
-                 if all((intent.get("metadata") or {}).get(key) == value
-                        for key, value in wanted.items())]
+                 if all(_field(intent, name) == value for name, value in wanted.items())]
         return self._json(200, json.dumps({
             "object": "search_result", "url": "/v1/payment_intents/search", "data": found,
             "has_more": False, "next_page": None}).encode())
@@ -334,7 +333,14 @@ class Fault:
     seconds: float = 0.0
 
 
-_CLAUSE = re.compile(r"metadata\['([^']+)'\]:'([^']*)'")
+_CLAUSE = re.compile(r"(customer|metadata\['[^']+'\]):'([^']*)'")
+
+
+def _field(intent: dict[str, Any], name: str) -> Any:
+    """A search clause's field: `customer` or `metadata['key']`."""
+    if name == "customer":
+        return intent.get("customer")
+    return (intent.get("metadata") or {}).get(name[len("metadata['"):-len("']")])
 
 
 @dataclass

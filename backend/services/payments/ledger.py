@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from backend.domain.enums import ChargeStatus
@@ -114,12 +115,12 @@ def take_try(session: Session, charge: Charge, next_try_at: datetime) -> bool:
     """Claim the next try at what this charge still needs, by a guarded UPDATE on the count of
     tries: of concurrent sweeps, only one asks the provider. The next try is booked at once, so
     a sweep that dies mid-call is followed up at that time."""
-    return session.execute(
+    taken = session.execute(
         update(Charge)
         .where(Charge.id == charge.id, Charge.tries == charge.tries)
         .values(tries=charge.tries + 1, next_try_at=next_try_at)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+        .execution_options(synchronize_session=False))
+    return cast("CursorResult[Any]", taken).rowcount == 1
 
 
 def _failure_text(failure_code: str | None) -> str:

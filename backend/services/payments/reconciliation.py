@@ -54,6 +54,9 @@ class RetryPolicy:
                                             cap=self.longest_delay)
 
 
+DEFAULT_POLICY = RetryPolicy()
+
+
 @dataclass
 class SweepReport:
     charged: list[int] = field(default_factory=list)  # bookings whose charge the sweep claimed
@@ -66,7 +69,7 @@ class SweepReport:
         return any((self.charged, self.resumed, self.refunded, self.failing))
 
 
-def reconcile(db: Database, gateway: PaymentGateway, *, policy: RetryPolicy = RetryPolicy(),
+def reconcile(db: Database, gateway: PaymentGateway, *, policy: RetryPolicy = DEFAULT_POLICY,
               now: Callable[[], datetime] = utcnow) -> SweepReport:
     """One round of the sweep (see the module); safe to run concurrently and repeatedly."""
     report = SweepReport()
@@ -152,8 +155,14 @@ def _resume(db: Database, gateway: PaymentGateway, charge: Charge, policy: Retry
     if not _claim_try(db, charge, "charge.swept", policy, now()):
         return
     report.resumed.append(charge.id)
+    with db.reader() as session:
+        attempt = charges.attempt_for(session, charge, charge.attempt)
+    if attempt is None:  # no card or customer any more: nothing to ask or send
+        _failed(db, charge, "payment", policy, report)
+        return
     try:
-        found = gateway.find_charge(booking_id=charge.booking_id, attempt=charge.attempt)
+        found = gateway.find_charge(customer_reference=attempt.request.customer_reference,
+                                    booking_id=charge.booking_id, attempt=charge.attempt)
     except GatewayUnavailable as error:
         log.warning("charge %s: the provider can't be searched now: %s", charge.id, error)
         _failed(db, charge, "payment", policy, report)
@@ -164,12 +173,9 @@ def _resume(db: Database, gateway: PaymentGateway, charge: Charge, policy: Retry
             charges.record(session, charge.id, charge.attempt, found)
             _audit(session, charge.id, "charge.found_at_provider", attempt=charge.attempt,
                    outcome=found.outcome.value)
-    else:
-        with db.reader() as session:
-            attempt = charges.attempt_for(session, charge, charge.attempt)
-        if attempt is None or not charges.send(db, gateway, attempt):
-            _failed(db, charge, "payment", policy, report)
-            return
+    elif not charges.send(db, gateway, attempt):
+        _failed(db, charge, "payment", policy, report)
+        return
     with db.transaction() as session:  # taken, and meanwhile no longer owed: give it back
         due = charges.claim_settlement(session, charge.booking_id)
     if isinstance(due, charges.RefundDue) and charges.try_refund(db, gateway, due):
