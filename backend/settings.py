@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     service_token: str = Field(DEV_SERVICE_TOKEN, alias="BACKEND_SERVICE_TOKEN")
     max_body_bytes: int = Field(64 * 1024, alias="BACKEND_MAX_BODY_BYTES")
 
+    # Safe retries: how long a caller's first answer per Idempotency-Key is replayed, how long
+    # a repeat waits for a first request still running (then 409 in_progress), and after how
+    # long a request left running by a stopped process is taken over by a repeat.
+    idempotency_ttl_hours: float = Field(24, alias="IDEMPOTENCY_TTL_HOURS")
+    idempotency_wait_seconds: float = Field(5, alias="IDEMPOTENCY_WAIT_SECONDS")
+    idempotency_stale_seconds: float = Field(300, alias="IDEMPOTENCY_STALE_SECONDS")
+
     cancellation_window_hours: int = Field(48, alias="CANCELLATION_WINDOW_HOURS")
     invite_ttl_days: int = Field(30, alias="INVITE_TTL_DAYS")
     redeem_attempts_limit: int = Field(5, alias="REDEEM_ATTEMPTS_LIMIT")

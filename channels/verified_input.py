@@ -67,15 +67,18 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
 
 async def converse(admission: Admission, text: str, output: OutputChannel, sender_id: str,
                    channel: str, identity: ChatIdentity | None,
-                   on_new_message: OnNewMessage) -> Admitted | Answered:
+                   on_new_message: OnNewMessage,
+                   message_id: str | None = None) -> Admitted | Answered:
     """Hand a message on: the channel's own answer to `output`, or the admitted text to Rasa
-    (with the proven identity as the only metadata)."""
+    (with the proven identity as the only metadata). `message_id`, the platform's id of the
+    message, makes a redelivery the same user message (the actions' idempotency keys)."""
     decision = await admission.admit(text, sender_id)
     if isinstance(decision, Answered):
         await output.send_response(sender_id, {"text": decision.answer})
     else:
         await on_new_message(UserMessage(decision.text, output, sender_id, input_channel=channel,
-                                         metadata=identity.metadata() if identity else {}))
+                                         metadata=identity.metadata() if identity else {},
+                                         message_id=message_id))
     return decision
 
 
@@ -213,6 +216,6 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
             if notice:
                 await output.send_response(sender_id, {"text": notice})
             await converse(self.admission, incoming.text, output, sender_id, self.name(),
-                           user.identity, on_new_message)
+                           user.identity, on_new_message, message_id=incoming.dedupe_key)
         except Exception:
             log.exception("Handling %s message %s failed", self.title, incoming.dedupe_key)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from backend.api.http import DB_KEY, GATEWAY_KEY
+from backend.services import idempotency
 from backend.services.payments import reconciliation
 from backend.settings import Settings
 
@@ -38,6 +39,18 @@ def pending_charge_sweeper(interval_seconds: float,
             log.info("reconciliation: %s", report)
 
     return _every(interval_seconds, sweep, "the reconciliation sweep")
+
+
+def expired_reply_purger(interval_seconds: float = 3600,
+                         ) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context that forgets stored idempotent answers past their expiry."""
+
+    async def purge(app: web.Application) -> None:
+        purged = await asyncio.to_thread(idempotency.purge_expired, app[DB_KEY])
+        if purged:
+            log.info("forgot %d expired idempotent answer(s)", purged)
+
+    return _every(interval_seconds, purge, "purging expired idempotent answers")
 
 
 def _every(interval_seconds: float, work: Callable[[web.Application], Awaitable[None]],
