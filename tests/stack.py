@@ -74,6 +74,8 @@ class Process:
     popen: subprocess.Popen
     log_path: Path
     log_file: IO[bytes]
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     def stop(self, grace: float = 15) -> None:
         if self.popen.poll() is None:
@@ -129,6 +131,23 @@ class Stack:
             process.stop()
         self.processes.clear()
 
+    def process(self, name: str) -> Process:
+        return next(process for process in self.processes if process.name == name)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one process by its pid (a crash: no cleanup, nothing drained)."""
+        process = self.process(name)
+        process.popen.kill()
+        process.popen.wait(10)
+
+    def restart_backend(self) -> None:
+        """Start the backend again as it was started (after `kill`, or stopping it first)."""
+        old = self.process("backend")
+        old.stop()
+        self.processes.remove(old)
+        server = _launch(self, "backend", old.command, old.env)
+        _wait_until_up(server, f"{self.backend_url}/health", STARTUP_SECONDS["backend"])
+
 
 def _launch(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> Process:
     log_path = stack.logs / f"{name}.log"
@@ -137,7 +156,7 @@ def _launch(stack: Stack, name: str, command: list[str], env: dict[str, str]) ->
     log_file.flush()
     popen = subprocess.Popen(command, cwd=REPO, env=env, stdout=log_file,
                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    process = Process(name, popen, log_path, log_file)
+    process = Process(name, popen, log_path, log_file, command, env)
     stack.processes.append(process)
     return process
 

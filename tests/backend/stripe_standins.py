@@ -184,10 +184,16 @@ class StripeFront:
         if fault is not None and fault.kind == "error":
             return self._json(fault.status, json.dumps({"error": {
                 "type": "api_error", "message": "injected fault"}}).encode())
-        if fault is not None and fault.kind == "hold":
+        if fault is not None and fault.kind in ("hold", "held_dropped"):
             self.arrived.set()
             await asyncio.sleep(fault.seconds)
+            if fault.kind == "held_dropped":
+                return self._json(fault.status, json.dumps({"error": {
+                    "type": "api_error", "message": "injected fault: never done"}}).encode())
         answer = await self._idempotent(request, body)
+        if fault is not None and fault.kind == "held_after":
+            self.arrived.set()
+            await asyncio.sleep(fault.seconds)
         if fault is not None and fault.kind == "lost":
             return self._json(fault.status, json.dumps({"error": {
                 "type": "api_error", "message": "injected fault after the fact"}}).encode())
@@ -323,8 +329,10 @@ def sign(payload: str, secret: str = WEBHOOK_SECRET, *, timestamp: int | None = 
 @dataclass
 class Fault:
     """What the front does to the next `times` POSTs to `path`: "error" (answer `status` without
-    doing it), "lost" (do it, then answer `status`: the caller never learns it happened) or
-    "hold" (wait `seconds` before doing it, as a provider that times out)."""
+    doing it), "lost" (do it, then answer `status`: the caller never learns it happened),
+    "hold" (wait `seconds` before doing it, as a provider that times out), and, to kill the
+    caller while it waits (`arrived` is set): "held_after" (do it, then hold the answer) or
+    "held_dropped" (hold, then answer `status` without doing it)."""
 
     path: str
     kind: str
