@@ -140,13 +140,22 @@ class Stack:
         process.popen.kill()
         process.popen.wait(10)
 
-    def restart_backend(self) -> None:
-        """Start the backend again as it was started (after `kill`, or stopping it first)."""
-        old = self.process("backend")
+    def _relaunch(self, name: str) -> Process:
+        old = self.process(name)
         old.stop()
         self.processes.remove(old)
-        server = _launch(self, "backend", old.command, old.env)
-        _wait_until_up(server, f"{self.backend_url}/health", STARTUP_SECONDS["backend"])
+        return _launch(self, name, old.command, old.env)
+
+    def restart_backend(self) -> None:
+        """Start the backend again as it was started (after `kill`, or stopping it first)."""
+        _wait_until_up(self._relaunch("backend"), f"{self.backend_url}/health",
+                       STARTUP_SECONDS["backend"])
+
+    def restart_rasa(self) -> None:
+        """Start the Rasa server again as it was started, and wait for its model."""
+        _wait_until_up(self._relaunch("rasa"), f"{self.rasa_url}/status?token={self.rasa_token}",
+                       STARTUP_SECONDS["rasa"],
+                       ready=lambda body: bool(json.loads(body).get("model_id")))
 
 
 def _launch(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> Process:
@@ -246,6 +255,7 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
             **backend_client, "RASA_PORT": str(ports["rasa"]), "RASA_MODEL": str(model),
             "RASA_CREDENTIALS": str(credentials_file), "RASA_API_TOKEN": stack.rasa_token,
             "RASA_TRACKER_DB": str(workdir / "tracker.sqlite3"),
+            "CHAT_INBOX_PATH": str(workdir / "chat-inbox.sqlite3"),
             # The website channel accepts pages of the backend's origin.
             "PUBLIC_BASE_URL": stack.backend_url, **(rasa_env or {})}))
         _wait_until_up(rasa, f"{stack.rasa_url}/status?token={stack.rasa_token}",
