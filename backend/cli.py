@@ -64,11 +64,17 @@ def serve(host: str | None, port: int | None) -> None:
     from aiohttp import web
 
     from backend.api.app import create_app
-    from backend.api.background import pending_charge_sweeper
+    from backend.api.background import (
+        expired_reply_purger,
+        pending_charge_sweeper,
+        retry_policy,
+    )
     from backend.db import Database
     settings = get_settings()
     app = create_app(Database(settings.database_url), settings)
-    app.cleanup_ctx.append(pending_charge_sweeper(settings.pending_charge_sweep_seconds))
+    app.cleanup_ctx.append(pending_charge_sweeper(settings.pending_charge_sweep_seconds,
+                                                  retry_policy(settings)))
+    app.cleanup_ctx.append(expired_reply_purger())
     if settings.service_token == DEV_SERVICE_TOKEN:
         logging.getLogger("backend").warning(
             "BACKEND_SERVICE_TOKEN is the development default; set a secret in production.")

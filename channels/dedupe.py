@@ -93,3 +93,11 @@ class BackgroundTasks:
 
     def __len__(self) -> int:
         return len(self._tasks)
+
+    async def drain(self, timeout: float) -> int:
+        """Wait up to `timeout` seconds for the running tasks (a graceful shutdown); returns how
+        many were still running after it."""
+        if not self._tasks:
+            return 0
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        return len(pending)

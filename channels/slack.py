@@ -95,6 +95,7 @@ class SlackOutput(WholeMessageOutput):
 
 class SlackInput(WebhookInput[IncomingMessage]):
     title = "Slack"
+    incoming_type = IncomingMessage
 
     @classmethod
     def name(cls) -> str:

@@ -117,6 +117,7 @@ class TeamsOutput(WholeMessageOutput):
 
 class TeamsInput(WebhookInput[TeamsMessage]):
     title = "Teams"
+    incoming_type = TeamsMessage
 
     @classmethod
     def name(cls) -> str:

@@ -11,16 +11,23 @@
 - `WebhookInput` is the base of the connectors a platform calls over HTTP (Slack, Teams). A
   request is refused unless the channel is configured (503), small enough (413) and the protocol
   proves where it comes from (`accept`: 401, 403 or 400 by raising Refused); a delivery the
-  platform retries is handled once; the platform gets its answer at once and the message is
-  handled in the background: who speaks (`speaker`), what the backend says about them (a
-  stranger is told once a day why the bot cannot act for them), then `converse`.
+  platform retries is handled once; the message is written to the durable inbox
+  (channels/inbox.py) before the platform gets its answer, then handled in the background: who
+  speaks (`speaker`), what the backend says about them (a stranger is told once a day why the
+  bot cannot act for them), then `converse`, and marked done. At start the server handles what
+  the inbox still holds undone; at shutdown it waits up to CHAT_DRAIN_SECONDS for the messages
+  in hand (what is cut short stays undone, for the next start).
 The website widget (socket.io, channels/webchat.py) verifies at connection time and uses
 `converse`; so does the development REST channel.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import json
 import logging
+import os
 from abc import ABCMeta, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -34,6 +41,7 @@ from sanic.response import HTTPResponse
 from channels.admission import Admission, Admitted, Answered
 from channels.dedupe import BackgroundTasks, Deduplicator
 from channels.identity import IdentityClient, Notices, VerifiedUser
+from channels.inbox import Inbox
 from contracts.backend_client import close_shared_session
 from contracts.identity import ChatIdentity
 
@@ -67,15 +75,18 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
 
 async def converse(admission: Admission, text: str, output: OutputChannel, sender_id: str,
                    channel: str, identity: ChatIdentity | None,
-                   on_new_message: OnNewMessage) -> Admitted | Answered:
+                   on_new_message: OnNewMessage,
+                   message_id: str | None = None) -> Admitted | Answered:
     """Hand a message on: the channel's own answer to `output`, or the admitted text to Rasa
-    (with the proven identity as the only metadata)."""
+    (with the proven identity as the only metadata). `message_id`, the platform's id of the
+    message, makes a redelivery the same user message (the actions' idempotency keys)."""
     decision = await admission.admit(text, sender_id)
     if isinstance(decision, Answered):
         await output.send_response(sender_id, {"text": decision.answer})
     else:
         await on_new_message(UserMessage(decision.text, output, sender_id, input_channel=channel,
-                                         metadata=identity.metadata() if identity else {}))
+                                         metadata=identity.metadata() if identity else {},
+                                         message_id=message_id))
     return decision
 
 
@@ -134,14 +145,17 @@ M = TypeVar("M", bound=Incoming)
 
 class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
     title: ClassVar[str]  # the platform's name in log lines and answers ("Slack")
+    incoming_type: ClassVar[type]  # the protocol's message dataclass, kept in the inbox
 
     def __init__(self, dedupe: Deduplicator, identities: IdentityClient | None = None,
-                 admission: Admission | None = None) -> None:
+                 admission: Admission | None = None, inbox: Inbox | None = None) -> None:
         self.dedupe = dedupe
         self.identities = identities or IdentityClient()
         self.admission = admission or Admission.from_environment()
         self.notices = Notices()
         self.tasks = BackgroundTasks()
+        self.inbox = inbox or Inbox.from_environment()
+        self.drain_seconds = float(os.environ.get("CHAT_DRAIN_SECONDS") or 20)
 
     # --- The protocol: what each connector implements -------------------------------------
 
@@ -171,11 +185,53 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         blueprint = webhook_blueprint(self.name(), self.receive, on_new_message)
+
+        async def resume(*_: Any) -> None:
+            await self.resume_undone(on_new_message)
+
+        async def drain(*_: Any) -> None:
+            await self.drain()
+
+        blueprint.listener("after_server_start")(resume)
+        blueprint.listener("before_server_stop")(drain)
         at_shutdown(blueprint, self.close)
         return blueprint
 
     async def close(self) -> None:
         await close_shared_session()
+
+    # --- The durable inbox -----------------------------------------------------------------
+
+    async def keep(self, incoming: M) -> bool:
+        """Write the message to the inbox (before the platform's 200); False if it was kept
+        already (a retried delivery)."""
+        payload = json.dumps(dataclasses.asdict(incoming))  # type: ignore[call-overload]
+        return await asyncio.to_thread(self.inbox.put, self.name(), incoming.dedupe_key,
+                                       payload)
+
+    def handle(self, incoming: M, on_new_message: OnNewMessage) -> None:
+        """Handle a kept message in the background, marking it done once handled."""
+
+        async def handle_and_mark() -> None:
+            await self.deliver(incoming, on_new_message)
+            await asyncio.to_thread(self.inbox.done, self.name(), incoming.dedupe_key)
+
+        self.tasks.spawn(handle_and_mark())
+
+    async def resume_undone(self, on_new_message: OnNewMessage) -> int:
+        """At start: handle what was acknowledged and not handled before the last stop."""
+        undone = await asyncio.to_thread(self.inbox.undone, self.name())
+        for key, payload in undone:
+            log.info("Handling %s message %s kept before the last stop", self.title, key)
+            self.handle(self.incoming_type(**json.loads(payload)), on_new_message)
+        return len(undone)
+
+    async def drain(self) -> None:
+        """At shutdown: let the messages in hand finish, up to `drain_seconds`."""
+        left = await self.tasks.drain(self.drain_seconds)
+        if left:
+            log.warning("%d %s message(s) still in hand at shutdown; handled at next start",
+                        left, self.title)
 
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         if self.missing_settings():
@@ -195,9 +251,14 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
             return response.json({"error": refusal.answer}, status=refusal.status)
         if isinstance(accepted, HTTPResponse):
             return accepted
-        first_time = await self.dedupe.first_time(accepted.dedupe_key)
+        try:
+            kept = await self.keep(accepted)
+        except Exception:  # not kept: no 200, so the platform delivers it again
+            log.exception("Could not keep %s message %s", self.title, accepted.dedupe_key)
+            return response.json({"error": "try again"}, status=503)
+        first_time = kept and await self.dedupe.first_time(accepted.dedupe_key)
         if first_time:
-            self.tasks.spawn(self.deliver(accepted, on_new_message))
+            self.handle(accepted, on_new_message)
         return self.acknowledge(request, accepted, first_time)
 
     async def deliver(self, incoming: M, on_new_message: OnNewMessage) -> None:
@@ -213,6 +274,6 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
             if notice:
                 await output.send_response(sender_id, {"text": notice})
             await converse(self.admission, incoming.text, output, sender_id, self.name(),
-                           user.identity, on_new_message)
+                           user.identity, on_new_message, message_id=incoming.dedupe_key)
         except Exception:
             log.exception("Handling %s message %s failed", self.title, incoming.dedupe_key)

@@ -20,5 +20,12 @@ class ErrorAnswer(TypedDict):
     error: ErrorDetail
 
 
+# A caller's mutating request may carry a key: the backend answers a repeat of the key with the
+# first answer (marked replayed) instead of doing it again; 409 `in_progress` while it runs.
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENT_REPLAYED_HEADER = "Idempotent-Replayed"
+IN_PROGRESS_CODE = "in_progress"
+
+
 def error_answer(code: str, message: str) -> ErrorAnswer:
     return {"error": {"code": code, "message": message}}

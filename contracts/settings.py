@@ -122,6 +122,10 @@ class BackendSettings:
     timeout_seconds: float = setting(10.0, env="BACKEND_TIMEOUT_SECONDS")
     # The channels' identity check runs before a message reaches the bot: it waits less.
     identity_timeout_seconds: float = setting(5.0, env="IDENTITY_TIMEOUT")
+    # How long a change sent with an Idempotency-Key is asked again (same key) after a timeout
+    # or an "in progress" answer before the person is told its outcome is not known yet: longer
+    # than the backend's worst case (SQLite's 30 s lock wait, Stripe's bounded tries).
+    write_patience_seconds: float = setting(90.0, env="BACKEND_WRITE_PATIENCE_SECONDS")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> BackendSettings:

@@ -49,6 +49,12 @@ def db(request, tmp_path) -> Iterator[Database]:
         yield from _postgres()
 
 
+@pytest.fixture(autouse=True)
+def chat_inbox(tmp_path, monkeypatch) -> None:
+    """Each test's channels keep their durable inbox (channels/inbox.py) in its own file."""
+    monkeypatch.setenv("CHAT_INBOX_PATH", str(tmp_path / "chat-inbox.sqlite3"))
+
+
 @pytest.fixture
 def sqlite_db(tmp_path) -> Iterator[Database]:
     yield from _sqlite(tmp_path)

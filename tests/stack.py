@@ -75,6 +75,8 @@ class Process:
     popen: subprocess.Popen
     log_path: Path
     log_file: IO[bytes]
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     def stop(self, grace: float = 15) -> None:
         if self.popen.poll() is None:
@@ -130,6 +132,32 @@ class Stack:
             process.stop()
         self.processes.clear()
 
+    def process(self, name: str) -> Process:
+        return next(process for process in self.processes if process.name == name)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one process by its pid (a crash: no cleanup, nothing drained)."""
+        process = self.process(name)
+        process.popen.kill()
+        process.popen.wait(10)
+
+    def _relaunch(self, name: str) -> Process:
+        old = self.process(name)
+        old.stop()
+        self.processes.remove(old)
+        return _launch(self, name, old.command, old.env)
+
+    def restart_backend(self) -> None:
+        """Start the backend again as it was started (after `kill`, or stopping it first)."""
+        _wait_until_up(self._relaunch("backend"), f"{self.backend_url}/health",
+                       STARTUP_SECONDS["backend"])
+
+    def restart_rasa(self) -> None:
+        """Start the Rasa server again as it was started, and wait for its model."""
+        _wait_until_up(self._relaunch("rasa"), f"{self.rasa_url}/status?token={self.rasa_token}",
+                       STARTUP_SECONDS["rasa"],
+                       ready=lambda body: bool(json.loads(body).get("model_id")))
+
 
 def _launch(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> Process:
     log_path = stack.logs / f"{name}.log"
@@ -138,7 +166,7 @@ def _launch(stack: Stack, name: str, command: list[str], env: dict[str, str]) ->
     log_file.flush()
     popen = subprocess.Popen(command, cwd=REPO, env=env, stdout=log_file,
                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    process = Process(name, popen, log_path, log_file)
+    process = Process(name, popen, log_path, log_file, command, env)
     stack.processes.append(process)
     return process
 
@@ -236,6 +264,7 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
             **backend_client, "RASA_PORT": str(ports["rasa"]), "RASA_MODEL": str(model),
             "RASA_CREDENTIALS": str(credentials_file), "RASA_API_TOKEN": stack.rasa_token,
             "RASA_TRACKER_DB": str(workdir / "tracker.sqlite3"),
+            "CHAT_INBOX_PATH": str(workdir / "chat-inbox.sqlite3"),
             # The website channel accepts pages of the backend's origin.
             "PUBLIC_BASE_URL": stack.backend_url, **_placed(rasa_env, stack)}))
         _wait_until_up(rasa, f"{stack.rasa_url}/status?token={stack.rasa_token}",

@@ -12,5 +12,6 @@ from backend.settings import Settings
 def build_gateway(settings: Settings) -> PaymentGateway:
     if settings.stripe_api_key:
         return StripeGateway(settings.stripe_api_key, public_base_url=settings.public_base_url,
-                             api_base=settings.stripe_api_base or None)
+                             api_base=settings.stripe_api_base or None,
+                             timeout_seconds=settings.stripe_timeout_seconds)
     return OfflineGateway(public_base_url=settings.public_base_url)

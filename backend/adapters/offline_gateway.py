@@ -41,6 +41,8 @@ class OfflineGateway:
         self._setups: dict[str, _Setup] = {}  # by checkout session id
         self._declining_cards: set[str] = set()
         self._charges: dict[str, ChargeResult] = {}  # by idempotency key
+        # by customer, booking and attempt
+        self._by_attempt: dict[tuple[str, str, str], ChargeResult] = {}
         self._refunds: dict[str, RefundResult] = {}
         self.payments: list[ChargeRequest] = []  # what was charged, for the operator and tests
 
@@ -93,7 +95,15 @@ class OfflineGateway:
                     result = ChargeResult(PaymentOutcome.SUCCEEDED, _token("pi"))
                     self.payments.append(request)
                 self._charges[request.idempotency_key] = result
+                attempt = (request.customer_reference, request.metadata.get("booking_id", ""),
+                           request.metadata.get("charge_attempt", ""))
+                self._by_attempt[attempt] = result
             return self._charges[request.idempotency_key]
+
+    def find_charge(self, *, customer_reference: str, booking_id: int,
+                    attempt: int) -> ChargeResult | None:
+        with self._lock:
+            return self._by_attempt.get((customer_reference, str(booking_id), str(attempt)))
 
     def refund(self, *, payment_reference: str, idempotency_key: str,
                metadata: dict[str, str]) -> RefundResult:

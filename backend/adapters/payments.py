@@ -133,3 +133,9 @@ class PaymentGateway(Protocol):
                metadata: dict[str, str]) -> RefundResult:
         """Refund a payment in full."""
 
+    def find_charge(self, *, customer_reference: str, booking_id: int,
+                    attempt: int) -> ChargeResult | None:
+        """The customer's payment the provider holds for a booking's charge attempt, found by
+        the metadata it was sent with; None when the provider never received it.
+        GatewayUnavailable when it can't tell."""
+

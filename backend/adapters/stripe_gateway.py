@@ -44,11 +44,25 @@ def _reference(value: Any) -> str | None:
     return value["id"]
 
 
+def _intent_result(intent: Any) -> ChargeResult:
+    outcome = _OUTCOME_BY_STATUS.get(intent.status, PaymentOutcome.DECLINED)
+    failure = None
+    if outcome is PaymentOutcome.DECLINED:
+        error = getattr(intent, "last_payment_error", None)
+        failure = (getattr(error, "decline_code", None) or getattr(error, "code", None)
+                   if error else None) or intent.status
+    return ChargeResult(outcome, intent.id, failure)
+
+
 class StripeGateway:
-    def __init__(self, api_key: str, *, public_base_url: str, api_base: str | None = None):
+    def __init__(self, api_key: str, *, public_base_url: str, api_base: str | None = None,
+                 timeout_seconds: float = 15):
         base_addresses = {"api": api_base} if api_base else None
-        self._client = stripe.StripeClient(api_key, base_addresses=base_addresses,
-                                           max_network_retries=MAX_NETWORK_RETRIES)
+        # Every call is bounded (Stripe's own default waits 80 s): a request that settles a
+        # payment must answer before its caller gives up (contracts/backend_client.py).
+        self._client = stripe.StripeClient(
+            api_key, base_addresses=base_addresses, max_network_retries=MAX_NETWORK_RETRIES,
+            http_client=stripe.new_default_http_client(timeout=timeout_seconds))
         self._public_base_url = public_base_url
 
     def create_customer(self, *, organisation_id: int, name: str) -> str:
@@ -117,9 +131,22 @@ class StripeGateway:
             return ChargeResult(PaymentOutcome.DECLINED, None, error.code or "invalid_request")
         except stripe.StripeError as error:
             raise GatewayUnavailable(str(error)) from error
-        outcome = _OUTCOME_BY_STATUS.get(intent.status, PaymentOutcome.DECLINED)
-        failure = None if outcome is not PaymentOutcome.DECLINED else intent.status
-        return ChargeResult(outcome, intent.id, failure)
+        return _intent_result(intent)
+
+    def find_charge(self, *, customer_reference: str, booking_id: int,
+                    attempt: int) -> ChargeResult | None:
+        """By Stripe's search of PaymentIntents on the metadata every charge carries."""
+        customer = customer_reference.replace("'", "")
+        query = (f"customer:'{customer}' AND metadata['booking_id']:'{int(booking_id)}' AND "
+                 f"metadata['charge_attempt']:'{int(attempt)}'")
+        found = self._call(self._client.v1.payment_intents.search,
+                           params={"query": query, "limit": 10})
+        intents = list(found.data)
+        if not intents:
+            return None
+        # Our one key per attempt makes one intent; should there be more, a taken one counts.
+        taken = [intent for intent in intents if intent.status == "succeeded"]
+        return _intent_result(taken[0] if taken else intents[0])
 
     @staticmethod
     def _card_error_result(error: stripe.CardError) -> ChargeResult:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 
 from backend.adapters.gateways import build_gateway
 from backend.adapters.payments import PaymentGateway
 from backend.api import middleware
 from backend.api.http import DB_KEY, GATEWAY_KEY, POLICY_KEY, SETTINGS_KEY
+from backend.api.idempotency import make_idempotency
 from backend.api.routes import (
     authorisations,
     bookings,
@@ -39,7 +42,11 @@ def create_app(db: Database, settings: Settings,
                portal_settings: PortalSettings | None = None) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[middleware.errors, middleware.make_authentication(settings.service_token)],
+        middlewares=[middleware.errors, middleware.make_authentication(settings.service_token),
+                     make_idempotency(
+                         ttl=timedelta(hours=settings.idempotency_ttl_hours),
+                         wait_seconds=settings.idempotency_wait_seconds,
+                         stale_after=timedelta(seconds=settings.idempotency_stale_seconds))],
     )
     app[DB_KEY] = db
     app[POLICY_KEY] = Policy.from_settings(settings)

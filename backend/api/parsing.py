@@ -66,7 +66,7 @@ def parsed(model: type[M], values: Mapping[str, Any], *, source: str = "body") -
 
 async def json_object(request: web.Request) -> dict[str, Any]:
     """The request's JSON object ({} without a body); anything else is a clear 400."""
-    if not request.can_read_body:
+    if not request.body_exists:  # (read() keeps the body: a middleware may have read it)
         return {}
     raw = await request.read()
     if not raw.strip():

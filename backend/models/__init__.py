@@ -4,6 +4,7 @@ from backend.models.audit import AuditEvent, HandoffRequest
 from backend.models.authorisation import Authorisation, Grant, Invite, RedeemAttempt
 from backend.models.base import Base
 from backend.models.booking import Booking, Charge, Voucher
+from backend.models.idempotency import IdempotentReply
 from backend.models.organisation import ChatIdentity, Member, Organisation
 from backend.models.payments import Notification, PaymentCard, StripeEvent
 from backend.models.signin import EmbedSecret, OrganisationSso, PortalSession, SignInLink
@@ -26,6 +27,7 @@ __all__ = [
     "EmbedSecret",
     "Grant",
     "HandoffRequest",
+    "IdempotentReply",
     "Invite",
     "Member",
     "Notification",

@@ -82,5 +82,9 @@ class Charge(Base):
     provider_reference: Mapped[str | None] = mapped_column(String(100), index=True)
     refund_reference: Mapped[str | None] = mapped_column(String(100))
     failure_code: Mapped[str | None] = mapped_column(String(100))
+    # The reconciliation sweep's bookkeeping: how many times it has asked the provider about
+    # what this charge still needs (the payment or its refund), and when it may ask again.
+    tries: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -15,7 +15,12 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.identity import identity_of
-from contracts.backend_client import BackendClient, BackendError, BackendUnavailable
+from contracts.backend_client import (
+    BackendClient,
+    BackendError,
+    BackendOutcomeUnknown,
+    BackendUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +28,9 @@ UNAVAILABLE_TEXT = ("Sorry, I can't reach the booking system right now, so nothi
                     "Please try again in a few minutes, or say 'talk to a person'.")
 UNEXPECTED_TEXT = ("Sorry, something went wrong on my side and nothing was changed. Please try "
                    "again, or say 'talk to a person'.")
+OUTCOME_UNKNOWN_TEXT = ("Sorry, the booking system is taking too long to answer, so I can't tell "
+                        "yet whether that went through. Please ask me for 'my bookings' in a few "
+                        "minutes before trying again, or say 'talk to a person'.")
 NOT_IDENTIFIED_TEXT = ("I can't do that here: this chat hasn't told me who you are. Please message "
                        "me from your organisation's Slack or Teams, or sign in on the website. "
                        "You can still ask me questions, like what coverage means or how privacy "
@@ -42,11 +50,17 @@ class FormRefused(Exception):
         self.buttons = buttons or []
 
 
-def client_for(tracker: Tracker) -> BackendClient:
+def client_for(tracker: Tracker, action: str | None = None) -> BackendClient:
+    """A client acting for the tracker's verified identity. Given the running action, its
+    changes carry idempotency keys of this conversation, user message and action, so a
+    redelivered message or a retry after a timeout does each change once."""
     identity = identity_of(tracker)
     if identity is None:
         raise NotIdentified()
-    return BackendClient(identity)
+    message_id = (tracker.latest_message or {}).get("message_id")
+    scope = (f"{tracker.sender_id}\n{message_id}\n{action}"
+             if action and message_id else None)
+    return BackendClient(identity, idempotency_scope=scope)
 
 
 def explain_failure(dispatcher: CollectingDispatcher, error: Exception) -> None:
@@ -57,6 +71,8 @@ def explain_failure(dispatcher: CollectingDispatcher, error: Exception) -> None:
         dispatcher.utter_message(text=error.message, buttons=error.buttons)
     elif isinstance(error, BackendError):
         dispatcher.utter_message(text=error.message)
+    elif isinstance(error, BackendOutcomeUnknown):
+        dispatcher.utter_message(text=OUTCOME_UNKNOWN_TEXT)
     elif isinstance(error, BackendUnavailable):
         dispatcher.utter_message(text=UNAVAILABLE_TEXT)
     else:
@@ -90,7 +106,7 @@ class BackendAction(Action, metaclass=ABCMeta):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         try:
-            client = client_for(tracker) if self.needs_identity else None
+            client = client_for(tracker, self.name()) if self.needs_identity else None
             events = await self.act(dispatcher, tracker, domain, client)
             if client is not None and self.tells_news:
                 await tell_news(dispatcher, client)

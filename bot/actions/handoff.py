@@ -57,7 +57,7 @@ class ActionHandoff(BackendAction):
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
         events = self.after_failure(tracker, domain)
         try:
-            client = client_for(tracker)
+            client = client_for(tracker, self.name())
         except NotIdentified:
             dispatcher.utter_message(text=ANONYMOUS_TEXT + (
                 " " + SAFETY_REMINDER if handoff_topic(tracker) == SAFETY_TOPIC else ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.adapters.offline_gateway import OfflineGateway
+from tests.backend.stripe_fixtures import client, front, localstripe, stripe_org  # noqa: F401
 
 
 @pytest.fixture

@@ -9,6 +9,11 @@ The front speaks Stripe's HTTP shape and forwards everything else to localstripe
 - `authentication_required`: a PaymentIntent for a payment method listed in
   `requires_authentication` is answered with HTTP 402 and a card_error, as Stripe does for an
   off-session payment whose bank wants the card holder to authenticate.
+- `GET /v1/payment_intents/search`: Stripe's search, for the `customer:'c'` and
+  `metadata['k']:'v'` clauses joined by AND that the backend sends.
+- Faults (`inject`): a request to a path answered 5xx, held past the caller's timeout, or
+  carried out and its answer lost (5xx after the upstream did it); `arrived` tells a test that
+  a request is being held, to kill the caller at that moment.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import secrets
 import socket
 import subprocess
@@ -106,6 +112,9 @@ class StripeFront:
         self._replies: dict[str, tuple[int, bytes]] = {}
         self._key_locks: dict[str, asyncio.Lock] = {}
         self._ids = itertools.count(1)
+        self.faults: list[Fault] = []
+        self.arrived = threading.Event()  # a held request came in
+        self.calls: list[str] = []  # "METHOD /path" of every request, in order
         self._loop = asyncio.new_event_loop()
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -120,6 +129,7 @@ class StripeFront:
         app = web.Application()
         app.router.add_post("/v1/checkout/sessions", self._create_checkout_session)
         app.router.add_get("/v1/checkout/sessions/{id}", self._get_checkout_session)
+        app.router.add_get("/v1/payment_intents/search", self._search_payment_intents)
         app.router.add_route("*", "/{tail:.*}", self._forward)
         self._runner = web.AppRunner(app)
         self._loop.run_until_complete(self._runner.setup())
@@ -156,8 +166,40 @@ class StripeFront:
         return web.Response(status=status, body=payload, content_type="application/json",
                             headers=headers)
 
+    def inject(self, fault: Fault) -> Fault:
+        self.faults.append(fault)
+        return fault
+
+    def _fault_for(self, request: web.Request) -> Fault | None:
+        for fault in self.faults:
+            if fault.times > 0 and request.method == "POST" and request.path == fault.path:
+                fault.times -= 1
+                return fault
+        return None
+
     async def _forward(self, request: web.Request) -> web.Response:
         body = await request.read()
+        self.calls.append(f"{request.method} {request.path}")
+        fault = self._fault_for(request)
+        if fault is not None and fault.kind == "error":
+            return self._json(fault.status, json.dumps({"error": {
+                "type": "api_error", "message": "injected fault"}}).encode())
+        if fault is not None and fault.kind in ("hold", "held_dropped"):
+            self.arrived.set()
+            await asyncio.sleep(fault.seconds)
+            if fault.kind == "held_dropped":
+                return self._json(fault.status, json.dumps({"error": {
+                    "type": "api_error", "message": "injected fault: never done"}}).encode())
+        answer = await self._idempotent(request, body)
+        if fault is not None and fault.kind == "held_after":
+            self.arrived.set()
+            await asyncio.sleep(fault.seconds)
+        if fault is not None and fault.kind == "lost":
+            return self._json(fault.status, json.dumps({"error": {
+                "type": "api_error", "message": "injected fault after the fact"}}).encode())
+        return answer
+
+    async def _idempotent(self, request: web.Request, body: bytes) -> web.Response:
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or not key:
             return self._json(*await self._answer(request, body))
@@ -192,6 +234,18 @@ class StripeFront:
             "last_payment_error": error,
         }
         return 402, json.dumps({"error": {**error, "payment_intent": intent}}).encode()
+
+    async def _search_payment_intents(self, request: web.Request) -> web.Response:
+        wanted = dict(_CLAUSE.findall(request.query.get("query", "")))
+        status, payload = await self._upstream("GET", "/v1/payment_intents",
+                                               query="limit=100")
+        if status != 200:
+            return self._json(status, payload)
+        found = [intent for intent in json.loads(payload)["data"]
+                 if all(_field(intent, name) == value for name, value in wanted.items())]
+        return self._json(200, json.dumps({
+            "object": "search_result", "url": "/v1/payment_intents/search", "data": found,
+            "has_more": False, "next_page": None}).encode())
 
     async def _create_checkout_session(self, request: web.Request) -> web.Response:
         form = _form(await request.read())
@@ -270,6 +324,31 @@ def sign(payload: str, secret: str = WEBHOOK_SECRET, *, timestamp: int | None = 
 
 
 # --- an organisation that pays for its people's sessions -------------------------------------
+
+
+@dataclass
+class Fault:
+    """What the front does to the next `times` POSTs to `path`: "error" (answer `status` without
+    doing it), "lost" (do it, then answer `status`: the caller never learns it happened),
+    "hold" (wait `seconds` before doing it, as a provider that times out), and, to kill the
+    caller while it waits (`arrived` is set): "held_after" (do it, then hold the answer) or
+    "held_dropped" (hold, then answer `status` without doing it)."""
+
+    path: str
+    kind: str
+    times: int = 1
+    status: int = 500
+    seconds: float = 0.0
+
+
+_CLAUSE = re.compile(r"(customer|metadata\['[^']+'\]):'([^']*)'")
+
+
+def _field(intent: dict[str, Any], name: str) -> Any:
+    """A search clause's field: `customer` or `metadata['key']`."""
+    if name == "customer":
+        return intent.get("customer")
+    return (intent.get("metadata") or {}).get(name[len("metadata['"):-len("']")])
 
 
 @dataclass

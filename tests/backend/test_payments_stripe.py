@@ -4,83 +4,25 @@ idempotent retries, and concurrent charging on both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import stripe
 from sqlalchemy import func, select, update
 
 from backend.adapters.payments import ChargeRequest, PaymentOutcome
-from backend.adapters.stripe_gateway import StripeGateway
 from backend.domain.enums import ChargeStatus
 from backend.models import Charge, Organisation, PaymentCard
 from backend.models.base import utcnow
 from backend.services import bookings, notifications
-from backend.services.payments import cards, charges
+from backend.services.payments import cards, charges, reconciliation
 from tests.backend.concurrently import all_at_once
-from tests.backend.stripe_standins import (
-    API_KEY,
-    LocalStripe,
-    PayingOrganisation,
-    StripeFront,
-    apply_stripe_event,
-    event,
-    paying_organisation,
-)
-
-
-@pytest.fixture(scope="module")
-def localstripe() -> Iterator[LocalStripe]:
-    local = LocalStripe()
-    yield local
-    local.stop()
+from tests.backend.stripe_fixtures import intents_for, save_card
+from tests.backend.stripe_standins import PayingOrganisation, apply_stripe_event, event
 
 
 @pytest.fixture
-def front(localstripe) -> Iterator[StripeFront]:
-    """A fresh front per test: its idempotency keys (like Stripe's) are per account, and the
-    two databases of a parametrised test would otherwise share booking ids, hence keys."""
-    standin = StripeFront(localstripe.url)
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture
-def client(front) -> stripe.StripeClient:
-    """Our own view of what Stripe holds, to check what the backend did there."""
-    return stripe.StripeClient(API_KEY, base_addresses={"api": front.url})
-
-
-@pytest.fixture
-def org(db, front) -> PayingOrganisation:
-    gateway = StripeGateway(API_KEY, public_base_url="http://backend.test", api_base=front.url)
-    return paying_organisation(db, gateway)
-
-
-def save_card(org: PayingOrganisation, front: StripeFront,
-              payment_method: str = "pm_card_visa") -> str:
-    """The admin opens Stripe's page and enters a test card; Stripe's webhook arrives.
-    Returns the saved PaymentMethod's id."""
-    setup = cards.start_card_setup(org.db, org.gateway, org.admin)
-    session_id = front.latest_checkout_session()
-    assert setup.url == front.checkout_sessions[session_id]["url"]
-    completed = front.complete_checkout(session_id, payment_method)
-    assert apply_stripe_event(org.db, org.gateway, completed).outcome == "applied"
-    with org.db.reader() as session:
-        return session.scalar(select(PaymentCard.provider_reference)
-                              .where(PaymentCard.organisation_id == org.organisation_id)
-                              .order_by(PaymentCard.id.desc()).limit(1))
-
-
-def intents_for(client: stripe.StripeClient, org: PayingOrganisation, booking_id: object) -> list:
-    """The PaymentIntents at Stripe for one of this organisation's bookings."""
-    with org.db.reader() as session:
-        customer = session.get(Organisation, org.organisation_id).stripe_customer_id
-    return [intent for intent in client.v1.payment_intents.list(params={"limit": 100})
-            .auto_paging_iter()
-            if intent.customer == customer
-            and intent.metadata.to_dict().get("booking_id") == str(booking_id)]
+def org(stripe_org) -> PayingOrganisation:
+    return stripe_org
 
 
 def test_card_setup_then_a_charge_on_stripe(org, front, client):
@@ -201,7 +143,8 @@ def test_a_charge_whose_answer_was_lost_is_asked_again_without_paying_twice(org,
         session.execute(update(Charge).where(Charge.booking_id == booking_id).values(
             status=ChargeStatus.PENDING, provider_reference=None,
             updated_at=utcnow() - timedelta(hours=1)))
-    assert charges.resume_pending_charges(db, org.gateway) == 1
+    report = reconciliation.reconcile(db, org.gateway)
+    assert report.resumed == report.found == [charges.charge_for_booking(db, booking_id).id]
     assert charges.charge_for_booking(db, booking_id).status is ChargeStatus.SUCCEEDED
     assert len(intents_for(client, org, booking_id)) == 1
 

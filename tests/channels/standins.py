@@ -88,6 +88,7 @@ class SlackWebApi:
         self.users: dict[str, dict[str, Any]] = {}
         self.posts: list[dict[str, Any]] = []
         self.calls: list[str] = []
+        self.hold_users_info = threading.Event()  # set: users.info waits until it is cleared
         self.app = web.Application()
         self.app.router.add_route("*", "/api/{method}", self._dispatch)
 
@@ -117,6 +118,8 @@ class SlackWebApi:
             return web.json_response({"ok": True, "team_id": "T0", "user_id": "UBOT",
                                       "bot_id": "BBOT"})
         if method == "users.info":
+            while self.hold_users_info.is_set():
+                await asyncio.sleep(0.05)
             user = self.users.get(str(args.get("user")))
             if user is None:
                 return web.json_response({"ok": False, "error": "user_not_found"})

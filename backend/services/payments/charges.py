@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +30,8 @@ from backend.adapters.payments import (
     PaymentOutcome,
 )
 from backend.db import Database
-from backend.domain.enums import BookingStatus, ChargeStatus, VoucherStatus
+from backend.domain import settlement
+from backend.domain.enums import ChargeStatus
 from backend.domain.errors import Conflict, NotFound
 from backend.models import Booking, Charge, Grant, Member, PaymentCard, Therapist, Voucher
 from backend.models.base import utcnow
@@ -45,6 +45,7 @@ from backend.services.payments.ledger import (
     charge_key,
     charge_metadata,
     charge_row,
+    mark_unsettled,
     refund_key,
     set_status,
     view,
@@ -96,13 +97,13 @@ def claim_settlement(session: Session, booking_id: int) -> Settlement | None:
     booking = session.get(Booking, booking_id, populate_existing=True)
     if booking is None:
         raise NotFound("No such booking.")
-    owed = _owed(session, booking)
+    is_owed = owed(session, booking)
     charge = charge_row(session, booking_id)
-    if owed and charge is None:
-        return _claim_first_attempt(session, booking)
-    if (not owed and charge is not None and charge.status is ChargeStatus.SUCCEEDED
+    if is_owed and charge is None:
+        return claim_first_attempt(session, booking)
+    if (not is_owed and charge is not None and charge.status is ChargeStatus.SUCCEEDED
             and charge.provider_reference):
-        return _refund_due(charge)
+        return refund_due(charge)
     return None
 
 
@@ -110,14 +111,25 @@ def complete_settlement(db: Database, gateway: PaymentGateway,
                         claim: Settlement | None) -> None:
     """Make the provider call a claim left to do (after its transaction committed, with none
     open) and record the answer. A provider that can't answer is logged, never raised: the
-    booking change stands, a charge left pending is asked again by the sweep."""
+    booking change stands; what the provider did not settle is asked again by the reconciliation
+    sweep (`reconciliation.reconcile`)."""
     if isinstance(claim, ChargeAttempt):
-        _send(db, gateway, claim)
+        send(db, gateway, claim)
     elif isinstance(claim, RefundDue):
-        try:
-            _refund(db, gateway, claim)
-        except (GatewayUnavailable, PaymentsUnavailable) as error:
-            log.warning("refund of charge %s failed for now: %s", claim.charge_id, error)
+        try_refund(db, gateway, claim)
+
+
+def try_refund(db: Database, gateway: PaymentGateway, due: RefundDue) -> bool:
+    """Refund, or leave it to the sweep when the provider can't now; returns whether it was
+    refunded."""
+    try:
+        _refund(db, gateway, due)
+    except (GatewayUnavailable, PaymentsUnavailable) as error:
+        log.warning("refund of charge %s failed for now: %s", due.charge_id, error)
+        with db.transaction() as session:
+            mark_unsettled(session, due.charge_id, utcnow())
+        return False
+    return True
 
 
 def settle_booking(db: Database, gateway: PaymentGateway, booking_id: int) -> ChargeView | None:
@@ -129,16 +141,11 @@ def settle_booking(db: Database, gateway: PaymentGateway, booking_id: int) -> Ch
     return charge_for_booking(db, booking_id)
 
 
-def _owed(session: Session, booking: Booking) -> bool:
-    """Whether the organisation pays for this booking now: confirmed or held, or cancelled late
-    (voucher used). Declined and released sessions are never charged."""
+def owed(session: Session, booking: Booking) -> bool:
+    """Whether the organisation pays for this booking now (`domain.settlement.owed`)."""
     voucher = session.scalar(select(Voucher).where(Voucher.booking_id == booking.id)
                              .execution_options(populate_existing=True))
-    if voucher is None or voucher.status is VoucherStatus.RELEASED:
-        return False
-    if booking.status in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED):
-        return True
-    return booking.status is BookingStatus.CANCELLED and voucher.status is VoucherStatus.USED
+    return settlement.owed(booking.status, None if voucher is None else voucher.status)
 
 
 # --- charging --------------------------------------------------------------------------------
@@ -149,9 +156,9 @@ def charge_booking(db: Database, gateway: PaymentGateway, booking_id: int) -> Ch
     committed). Safe to call any number of times, concurrently: one charge at most."""
     with db.transaction() as session:
         booking = session.get(Booking, booking_id)
-        due = (booking is not None and _owed(session, booking)
+        due = (booking is not None and owed(session, booking)
                and charge_row(session, booking_id) is None)
-        attempt = _claim_first_attempt(session, booking) if due else None
+        attempt = claim_first_attempt(session, booking) if due else None
     complete_settlement(db, gateway, attempt)
     return charge_for_booking(db, booking_id)
 
@@ -177,36 +184,18 @@ def retry_failed_charges(db: Database, gateway: PaymentGateway,
                                  Charge.status.in_(RETRYABLE)).order_by(Charge.id)
         ).all()
         for charge in failed:
-            if not _owed(session, session.get(Booking, charge.booking_id)):
+            if not owed(session, session.get(Booking, charge.booking_id)):
                 continue
             attempt = _claim_next_attempt(session, charge, customer, card)
             if attempt is not None:
                 attempts.append(attempt)
     for attempt in attempts:
-        _send(db, gateway, attempt)
+        send(db, gateway, attempt)
     with db.reader() as session:
         return [view(session.get(Charge, attempt.charge_id)) for attempt in attempts]
 
 
-def resume_pending_charges(db: Database, gateway: PaymentGateway, *,
-                           older_than: timedelta = timedelta(minutes=10)) -> int:
-    """Charges whose outcome never came back (provider unreachable, process stopped): ask
-    again with the same key, which the provider answers without charging twice."""
-    cutoff = utcnow() - older_than
-    with db.reader() as session:
-        stuck = session.scalars(
-            select(Charge).where(Charge.status == ChargeStatus.PENDING,
-                                 Charge.updated_at < cutoff).order_by(Charge.id)
-        ).all()
-        attempts = [_attempt_for(session, charge, charge.attempt) for charge in stuck]
-    resumed = [attempt for attempt in attempts if attempt is not None]
-    for attempt in resumed:
-        _send(db, gateway, attempt)
-        settle_booking(db, gateway, attempt.booking_id)  # refund if no longer owed
-    return len(resumed)
-
-
-def _claim_first_attempt(session: Session, booking: Booking) -> ChargeAttempt | None:
+def claim_first_attempt(session: Session, booking: Booking) -> ChargeAttempt | None:
     """Insert the booking's pending charge; None if a concurrent claim inserted it (that one
     charges) or there is no card to charge (the charge is recorded as failed)."""
     voucher = session.scalar(select(Voucher).where(Voucher.booking_id == booking.id))
@@ -224,13 +213,13 @@ def _claim_first_attempt(session: Session, booking: Booking) -> ChargeAttempt | 
             session.add(charge)
     except IntegrityError:
         return None
-    attempt = _attempt_for(session, charge, 1)
+    attempt = attempt_for(session, charge, 1)
     if attempt is None:
         set_status(session, charge.id, 1, ChargeStatus.FAILED, failure_code=NO_CARD)
     return attempt
 
 
-def _attempt_for(session: Session, charge: Charge, attempt: int) -> ChargeAttempt | None:
+def attempt_for(session: Session, charge: Charge, attempt: int) -> ChargeAttempt | None:
     card = current_card(session, charge.organisation_id)
     customer = customer_of(session, charge.organisation_id)
     if card is None or customer is None:
@@ -268,20 +257,24 @@ def _request(charge: Charge, attempt: int, customer: str, card: PaymentCard) -> 
                                  charge.authorisation_id, attempt))
 
 
-def _send(db: Database, gateway: PaymentGateway, attempt: ChargeAttempt) -> None:
-    """Call the provider (no transaction open), then record what it said."""
+def send(db: Database, gateway: PaymentGateway, attempt: ChargeAttempt) -> bool:
+    """Call the provider (no transaction open), then record what it said; returns whether it
+    answered."""
     try:
         result = gateway.charge(attempt.request)
     except GatewayUnavailable as error:
-        # Outcome unknown: the charge stays pending; resume_pending_charges asks again.
+        # Outcome unknown: the charge stays pending; the reconciliation sweep asks again.
         log.warning("charge %s attempt %s: provider unavailable: %s", attempt.charge_id,
                     attempt.attempt, error)
-        return
+        with db.transaction() as session:
+            mark_unsettled(session, attempt.charge_id, utcnow())
+        return False
     with db.transaction() as session:
-        _record(session, attempt.charge_id, attempt.attempt, result)
+        record(session, attempt.charge_id, attempt.attempt, result)
+    return True
 
 
-def _record(session: Session, charge_id: int, attempt: int, result: ChargeResult) -> None:
+def record(session: Session, charge_id: int, attempt: int, result: ChargeResult) -> None:
     status = _STATUS_BY_OUTCOME[result.outcome]
     set_status(session, charge_id, attempt, status, reference=result.reference,
                failure_code=result.failure_code)
@@ -300,11 +293,11 @@ def refund_charge(db: Database, gateway: PaymentGateway, charge_id: int) -> Char
             return view(charge)
         if charge.status is not ChargeStatus.SUCCEEDED or not charge.provider_reference:
             raise Conflict("Only a payment that was taken can be refunded.")
-        due = _refund_due(charge)
+        due = refund_due(charge)
     return _refund(db, gateway, due)
 
 
-def _refund_due(charge: Charge) -> RefundDue:
+def refund_due(charge: Charge) -> RefundDue:
     return RefundDue(charge.id, charge.attempt, charge.provider_reference,
                      refund_key(charge.booking_id, charge.attempt),
                      charge_metadata(charge.booking_id, charge.organisation_id,

@@ -6,8 +6,10 @@ number of times, and converge on the same row."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from backend.domain.enums import ChargeStatus
@@ -98,6 +100,27 @@ def set_status(session: Session, charge_id: int, attempt: int, status: ChargeSta
             notifications.notify_admins(session, charge.organisation_id, "charge_failed",
                                         _failure_text(charge.failure_code))
     return moved
+
+
+def mark_unsettled(session: Session, charge_id: int, now: datetime) -> None:
+    """The provider could not be asked or did not answer: the reconciliation sweep asks again
+    at its next round (unless it already has a time for that)."""
+    session.execute(update(Charge)
+                    .where(Charge.id == charge_id, Charge.next_try_at.is_(None))
+                    .values(next_try_at=now)
+                    .execution_options(synchronize_session=False))
+
+
+def take_try(session: Session, charge: Charge, next_try_at: datetime) -> bool:
+    """Claim the next try at what this charge still needs, by a guarded UPDATE on the count of
+    tries: of concurrent sweeps, only one asks the provider. The next try is booked at once, so
+    a sweep that dies mid-call is followed up at that time."""
+    taken = session.execute(
+        update(Charge)
+        .where(Charge.id == charge.id, Charge.tries == charge.tries)
+        .values(tries=charge.tries + 1, next_try_at=next_try_at)
+        .execution_options(synchronize_session=False))
+    return cast("CursorResult[Any]", taken).rowcount == 1
 
 
 def _failure_text(failure_code: str | None) -> str:

@@ -1,4 +1,5 @@
-"""The serving process re-asks the provider about charges left pending."""
+"""The serving process runs the reconciliation sweep: it re-asks the provider about charges left
+pending."""
 
 from __future__ import annotations
 
