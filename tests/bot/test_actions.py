@@ -213,13 +213,14 @@ async def test_booking_form_refuses_someone_without_sessions(backend):
 def record_posts(monkeypatch) -> list[tuple[str, dict]]:
     """The bodies the actions POST to the backend (the requests still go out)."""
     posted: list[tuple[str, dict]] = []
-    send = BackendClient.post
+    send = BackendClient.request
 
-    async def post(self, path, json=None):
-        posted.append((path, json))
-        return await send(self, path, json)
+    async def request(self, method, path, json=None, params=None):
+        if method == "POST":
+            posted.append((path, json))
+        return await send(self, method, path, json=json, params=params)
 
-    monkeypatch.setattr(BackendClient, "post", post)
+    monkeypatch.setattr(BackendClient, "request", request)
     return posted
 
 
