@@ -30,7 +30,7 @@ class Actor:
 
     @property
     def identity(self) -> str:
-        return f"{self.channel}:{self.external_id}"
+        return str(identity_format.ChatIdentity(self.channel, self.external_id))
 
     @property
     def label(self) -> str:

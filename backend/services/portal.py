@@ -25,6 +25,7 @@ from backend.services import audit
 from backend.services.actors import Actor, link_identity
 from backend.services.validation import identifier
 from contracts import web_identity
+from contracts.settings import DEFAULT_RASA_SOCKET_PATH, DEFAULT_RASA_SOCKET_URL
 from contracts.web_identity import InvalidWebToken, TokenConfig, WebIdentity
 
 SESSION_AUDIENCE = "therapy-portal-session"
@@ -46,8 +47,8 @@ class PortalSettings(BaseSettings):
     allowed_origins_text: str = Field("", alias=web_identity.ORIGINS_ENV)
     public_base_url: str = Field(web_identity.DEFAULT_BASE_URL, alias=web_identity.BASE_URL_ENV)
     # Where browsers reach the Rasa server's socket.io endpoint (the widget connects there).
-    rasa_socket_url: str = Field("http://127.0.0.1:5005", alias="RASA_SOCKET_URL")
-    rasa_socket_path: str = Field("/socket.io", alias="RASA_SOCKET_PATH")
+    rasa_socket_url: str = Field(DEFAULT_RASA_SOCKET_URL, alias="RASA_SOCKET_URL")
+    rasa_socket_path: str = Field(DEFAULT_RASA_SOCKET_PATH, alias="RASA_SOCKET_PATH")
 
     @field_validator("session_secret")
     @classmethod
