@@ -50,15 +50,25 @@ class Answer:
 def _read(cls: type[A], body: Any, where: str) -> A:
     if not isinstance(body, dict):
         raise ContractError(f"{where}: expected an object, got {type(body).__name__}")
-    hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for field, kind in _fields(cls):
         if field.name in body:
-            values[field.name] = _value(hints[field.name], body[field.name],
-                                        f"{where}.{field.name}")
+            values[field.name] = _value(kind, body[field.name], f"{where}.{field.name}")
         elif is_required(field):
             raise ContractError(f"{where}: missing {field.name!r}")
     return cls(**values)
+
+
+_FIELDS: dict[type[Answer], tuple[tuple[dataclasses.Field[Any], Any], ...]] = {}
+
+
+def _fields(cls: type[Answer]) -> tuple[tuple[dataclasses.Field[Any], Any], ...]:
+    """The dataclass's fields with their types (the annotations are text until evaluated)."""
+    if cls not in _FIELDS:
+        hints = typing.get_type_hints(cls)
+        _FIELDS[cls] = tuple((field, hints[field.name])
+                             for field in dataclasses.fields(cls))  # type: ignore[arg-type]
+    return _FIELDS[cls]
 
 
 def _value(kind: Any, value: Any, where: str) -> Any:

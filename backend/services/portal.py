@@ -23,7 +23,7 @@ from backend.domain.errors import NotFound, PermissionDenied
 from backend.models import Member, Organisation
 from backend.services import audit
 from backend.services.actors import Actor, link_identity
-from backend.services.validation import identifier
+from backend.services.validation import required
 from contracts import web_identity
 from contracts.settings import DEFAULT_RASA_SOCKET_PATH, DEFAULT_RASA_SOCKET_URL
 from contracts.web_identity import InvalidWebToken, TokenConfig, WebIdentity
@@ -108,12 +108,12 @@ def sign_in_choices(db: Database, settings: PortalSettings) -> list[PortalUser]:
         return [_view(member, organisation) for member, organisation in rows]
 
 
-def dev_sign_in(db: Database, settings: PortalSettings, member_id: object) -> PortalUser:
+def dev_sign_in(db: Database, settings: PortalSettings, member_id: int | None) -> PortalUser:
     """Development sign-in as a member. No actor: the caller is, by definition, not yet known."""
     if not settings.dev_login:
         raise PermissionDenied("Development sign-in is turned off on this server "
                                "(PORTAL_DEV_LOGIN).", code="dev_login_off")
-    member_id = identifier(member_id, "member id")
+    member_id = required(member_id, "member id")
     with db.transaction() as session:
         member = session.get(Member, member_id)
         if member is None:
@@ -122,7 +122,7 @@ def dev_sign_in(db: Database, settings: PortalSettings, member_id: object) -> Po
                               member)
         audit.record(session, actor, "portal.dev_signed_in", "member", member.id,
                      organisation_id=member.organisation_id)
-        return _view(member, session.get(Organisation, member.organisation_id))
+        return _view(member, session.get_one(Organisation, member.organisation_id))
 
 
 @dataclass(frozen=True)
