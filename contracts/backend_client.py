@@ -4,7 +4,9 @@ Every request carries the service credential and the chat identity it acts for (
 contracts/identity.py). Refusals come back as BackendError with the backend's `error.message`,
 which is written for people; an unreachable, slow or failing backend (5xx, a refused credential,
 an answer that is not the backend's error format) is BackendUnavailable. All requests of a process
-share one connection pool (SESSION), closed at shutdown by `close_shared_session()`. Nothing here
+share one connection pool (SESSION), closed at shutdown by `close_shared_session()`. Each call
+the bot and the channels make has a typed method returning the answer dataclasses of
+contracts/answers.py; an answer outside that contract is BackendUnavailable too. Nothing here
 knows a domain rule.
 """
 
