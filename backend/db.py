@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -79,3 +79,11 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self._read_engine.dispose()
+
+
+def changed_rows(session: Session, statement: Executable) -> int:
+    """Run a guarded UPDATE (or DELETE) and say how many rows it changed."""
+    result = session.execute(statement)
+    if not isinstance(result, CursorResult):
+        raise TypeError("changed_rows runs UPDATE or DELETE statements")
+    return result.rowcount

@@ -201,7 +201,11 @@ def populate(db: Database, count: int, *, seed: int = 7, progress: bool = True) 
 
 
 def _insert_batch(session: Session, first_id: int, profiles: Sequence[Profile]) -> None:
-    therapists, issues, types, languages, windows = [], [], [], [], []
+    therapists: list[dict[str, object]] = []
+    issues: list[dict[str, object]] = []
+    types: list[dict[str, object]] = []
+    languages: list[dict[str, object]] = []
+    windows: list[dict[str, object]] = []
     for tid, profile in enumerate(profiles, start=first_id):
         therapists.append({"id": tid, **profile.row()})
         issues.extend({"therapist_id": tid, "issue": issue} for issue in profile.issues)
@@ -213,4 +217,4 @@ def _insert_batch(session: Session, first_id: int, profiles: Sequence[Profile]) 
     for model, rows in ((Therapist, therapists), (TherapistIssue, issues),
                         (TherapistTherapyType, types), (TherapistLanguage, languages),
                         (Availability, windows)):
-        connection.execute(insert(model.__table__), rows)
+        connection.execute(insert(model), rows)

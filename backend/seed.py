@@ -58,7 +58,7 @@ DEMO_PEOPLE = [
 def seed_demo(db: Database, *, therapists: int = 300,
               echo: Callable[[str], None] = print) -> None:
     with db.reader() as session:
-        have_directory = session.scalar(select(func.count(Therapist.id))) > 0
+        have_directory = (session.scalar(select(func.count(Therapist.id))) or 0) > 0
         have_demo = session.scalar(
             select(Organisation.id).where(Organisation.name == DEMO_ORGANISATION)) is not None
     if have_directory:
@@ -88,7 +88,7 @@ def _create_demo_organisation(db: Database) -> None:
             session.add(ChatIdentity(channel="dev", external_id=person.sender,
                                      member_id=member.id))
             people[person.sender] = member
-        first_therapist = session.scalar(select(Therapist).order_by(Therapist.id).limit(1))
+        first_therapist = session.scalars(select(Therapist).order_by(Therapist.id).limit(1)).one()
         session.add(ChatIdentity(channel="dev", external_id=THERAPIST_SENDER,
                                  therapist_id=first_therapist.id))
         first = Authorisation(
@@ -106,7 +106,7 @@ def _create_demo_organisation(db: Database) -> None:
         session.add(Booking(member_id=people["dan"].id, therapist_id=first_therapist.id,
                             starts_at=past, ends_at=past + timedelta(minutes=50),
                             modality=Modality.VIDEO, status=BookingStatus.COMPLETED))
-        canonical = invite_codes.normalise(DEMO_INVITE_CODE)
+        canonical = invite_codes.canonical(DEMO_INVITE_CODE)
         session.add(Invite(organisation_id=organisation.id, authorisation_id=first.id,
                            code_hash=invite_codes.code_hash(canonical),
                            code_hint=canonical[-4:], email=f"chloe@{DEMO_DOMAIN}",

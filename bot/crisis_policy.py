@@ -28,7 +28,8 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-SAFETY_INTENT = "safety_risk"
+from bot.components.safety_net import SAFETY_INTENT
+
 AFFIRM_INTENT = "affirm"
 CRISIS_ACTION = "utter_crisis"
 HANDOFF_ACTION = "action_handoff"

@@ -4,7 +4,9 @@ Every request carries the service credential and the chat identity it acts for (
 contracts/identity.py). Refusals come back as BackendError with the backend's `error.message`,
 which is written for people; an unreachable, slow or failing backend (5xx, a refused credential,
 an answer that is not the backend's error format) is BackendUnavailable. All requests of a process
-share one connection pool (SESSION), closed at shutdown by `close_shared_session()`. Nothing here
+share one connection pool (SESSION), closed at shutdown by `close_shared_session()`. Each call
+the bot and the channels make has a typed method returning the answer dataclasses of
+contracts/answers.py; an answer outside that contract is BackendUnavailable too. Nothing here
 knows a domain rule.
 
 Safe retries: a client made for one user message (`idempotency_scope`: the conversation, the
@@ -21,17 +23,53 @@ import asyncio
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 import aiohttp
 
+from contracts.answers import (
+    UNAVAILABLE,
+    Answer,
+    Authorisation,
+    Authorisations,
+    Booking,
+    Bookings,
+    CancellationPreview,
+    Card,
+    CardOnFile,
+    CardSetup,
+    ContractError,
+    Grant,
+    Grants,
+    Handoff,
+    IdentityVerification,
+    Me,
+    NewInvite,
+    Notification,
+    Notifications,
+    Offer,
+    Offers,
+    Policies,
+    Quote,
+    Redeemed,
+    Registered,
+    SearchResult,
+    Slots,
+    SpendReport,
+    TherapistMatch,
+    TherapistProfile,
+    Vocabulary,
+)
 from contracts.api import IDEMPOTENCY_KEY_HEADER, IN_PROGRESS_CODE
 from contracts.http_session import SharedSession
 from contracts.identity import ChatIdentity, bearer
 from contracts.settings import BackendSettings
 
 log = logging.getLogger(__name__)
+A = TypeVar("A", bound=Answer)
+__all__ = ["UNAVAILABLE", "BackendClient", "BackendError", "BackendUnavailable",
+           "IdentityVerification", "close_shared_session"]
 
 SESSION = SharedSession()
 
@@ -56,34 +94,6 @@ class BackendError(Exception):
         self.status = status
         self.code = code
         self.message = message
-
-
-# --- Shapes of the answers the callers read -------------------------------------------------
-
-UNAVAILABLE = "unavailable"
-MEMBER_STATUSES = frozenset({"linked", "joined"})
-
-
-@dataclass(frozen=True)
-class IdentityVerification:
-    """POST /identities/verify: who a Slack or Teams identity is in the backend."""
-
-    status: str
-    member_id: int | None = None
-    organisation_id: int | None = None
-    role: str | None = None
-    # For the person, when they are not (yet) a member: what they can do.
-    message: str | None = None
-
-    @property
-    def is_member(self) -> bool:
-        return self.status in MEMBER_STATUSES
-
-    @classmethod
-    def from_json(cls, body: dict[str, Any]) -> IdentityVerification:
-        return cls(status=str(body.get("status")), member_id=body.get("member_id"),
-                   organisation_id=body.get("organisation_id"), role=body.get("role"),
-                   message=body.get("message"))
 
 
 # --- The client -----------------------------------------------------------------------------
@@ -173,15 +183,133 @@ class BackendClient:
     async def post(self, path: str, json: Any = None) -> Any:
         return await self.request("POST", path, json=json if json is not None else {})
 
+    async def read(self, answer: type[A], method: str, path: str, json: Any = None,
+                   params: dict[str, str] | None = None) -> A:
+        """The request's answer as the contract's dataclass; an answer of another shape is the
+        backend failing (BackendUnavailable), never a KeyError in the caller."""
+        body = await self.request(method, path, json=json, params=params)
+        try:
+            return answer.from_json(body)
+        except ContractError as error:
+            log.error("backend %s %s answered outside the contract: %s", method, path, error)
+            raise BackendUnavailable(f"answer outside the contract: {error}") from None
+
+    # --- Who is asking ---
+
     async def verify_identity(self, name: str | None = None) -> IdentityVerification:
         """Ask who the (Slack or Teams) identity is, linking it to a member when its verified
         email allows."""
         body = {key: value for key, value in (("email", self.identity.verified_email),
                                               ("name", name)) if value}
-        answer = await self.post("/identities/verify", body)
-        if not isinstance(answer, dict):
-            raise BackendUnavailable("identity check answered without a JSON object")
-        return IdentityVerification.from_json(answer)
+        return await self.read(IdentityVerification, "POST", "/identities/verify", body)
+
+    async def me(self) -> Me:
+        return await self.read(Me, "GET", "/me")
+
+    async def my_grants(self) -> list[Grant]:
+        return (await self.read(Grants, "GET", "/me/grants")).grants
+
+    async def my_offers(self) -> list[Offer]:
+        """The all-members offers the member could join."""
+        return (await self.read(Offers, "GET", "/me/offers")).offers
+
+    async def notifications(self) -> list[Notification]:
+        """The news waiting for this person; each is handed out once."""
+        return (await self.read(Notifications, "GET", "/me/notifications")).notifications
+
+    async def policies(self) -> Policies:
+        return await self.read(Policies, "GET", "/policies")
+
+    # --- The directory ---
+
+    async def vocabulary(self) -> Vocabulary:
+        return await self.read(Vocabulary, "GET", "/therapists/vocabulary")
+
+    async def search_therapists(self, filters: dict[str, Any]) -> list[TherapistMatch]:
+        return (await self.read(SearchResult, "POST", "/therapists/search", filters)).results
+
+    async def therapist(self, therapist_id: int) -> TherapistProfile:
+        return await self.read(TherapistProfile, "GET", f"/therapists/{int(therapist_id)}")
+
+    async def slots(self, therapist_id: int, days: int) -> list[datetime]:
+        return (await self.read(Slots, "GET", f"/therapists/{int(therapist_id)}/slots",
+                                params={"days": str(days)})).slots
+
+    # --- Bookings ---
+
+    async def quote(self, therapist_id: int, starts_at: datetime | str,
+                    modality: str) -> Quote:
+        return await self.read(Quote, "POST", "/bookings/quote", {
+            "therapist_id": therapist_id, "starts_at": _iso(starts_at), "modality": modality})
+
+    async def book(self, therapist_id: int, starts_at: datetime | str, modality: str) -> Booking:
+        """Book; the backend chooses what pays (a grant, or a place on an open offer)."""
+        return await self.read(Booking, "POST", "/bookings", {
+            "therapist_id": therapist_id, "starts_at": _iso(starts_at), "modality": modality})
+
+    async def bookings(self) -> list[Booking]:
+        return (await self.read(Bookings, "GET", "/me/bookings")).bookings
+
+    async def cancellation(self, booking_id: int) -> CancellationPreview:
+        """What cancelling this booking now would mean, in the backend's words."""
+        return await self.read(CancellationPreview, "GET",
+                               f"/bookings/{int(booking_id)}/cancellation")
+
+    async def cancel(self, booking_id: int) -> Booking:
+        return await self.read(Booking, "POST", f"/bookings/{int(booking_id)}/cancel", {})
+
+    async def reschedule(self, booking_id: int, starts_at: datetime | str) -> Booking:
+        return await self.read(Booking, "POST", f"/bookings/{int(booking_id)}/reschedule",
+                               {"starts_at": _iso(starts_at)})
+
+    # --- Admins ---
+
+    async def register_organisation(self, name: str, admin_name: str,
+                                    admin_email: str) -> Registered:
+        return await self.read(Registered, "POST", "/organisations", {
+            "name": name, "admin_name": admin_name, "admin_email": admin_email})
+
+    async def authorisations(self) -> list[Authorisation]:
+        return (await self.read(Authorisations, "GET", "/authorisations")).authorisations
+
+    async def create_authorisation(self, *, coverage: str, sessions_per_user: int,
+                                   user_limit: int | None, access: str) -> Authorisation:
+        return await self.read(Authorisation, "POST", "/authorisations", {
+            "coverage": coverage, "sessions_per_user": sessions_per_user,
+            "user_limit": user_limit, "access": access})
+
+    async def change_authorisation(self, authorisation_id: int, verb: str) -> Authorisation:
+        """`verb`: pause, resume or revoke."""
+        return await self.read(Authorisation, "POST",
+                               f"/authorisations/{int(authorisation_id)}/{verb}", {})
+
+    async def create_invite(self, authorisation_id: int, email: str | None = None) -> NewInvite:
+        return await self.read(NewInvite, "POST",
+                               f"/authorisations/{int(authorisation_id)}/invites",
+                               {"email": email} if email else {})
+
+    async def redeem_invite(self, code: str) -> Redeemed:
+        return await self.read(Redeemed, "POST", "/invites/redeem", {"code": code})
+
+    async def card(self) -> Card | None:
+        """The organisation's card on file, or None."""
+        return (await self.read(CardOnFile, "GET", "/organisation/card")).card
+
+    async def card_setup(self) -> CardSetup:
+        """A link to Stripe's secure page to add or change the card."""
+        return await self.read(CardSetup, "POST", "/organisation/card/setup", {})
+
+    async def spend(self) -> SpendReport:
+        return await self.read(SpendReport, "GET", "/reports/spend")
+
+    # --- People ---
+
+    async def request_handoff(self, request: dict[str, Any]) -> Handoff:
+        return await self.read(Handoff, "POST", "/handoffs", request)
+
+
+def _iso(moment: datetime | str) -> str:
+    return moment.isoformat() if isinstance(moment, datetime) else moment
 
 
 class _TimedOut(Exception):

@@ -28,9 +28,14 @@ S = TypeVar("S")
 DEV_SERVICE_TOKEN = "dev-service-token"
 # Key of the backend's encrypted sign-in secrets (SSO client secrets, embed keys).
 DEV_SIGNIN_ENCRYPTION_KEY = "dev-signin-encryption-key-change-me-outside-development"
-DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
-DEFAULT_TIMEZONE = "Europe/London"
 LOOPBACK = "127.0.0.1"
+# The backend also serves the portal: in development, people and programs use one address.
+DEFAULT_BACKEND_URL = web_identity.DEFAULT_BASE_URL
+DEFAULT_TIMEZONE = "Europe/London"
+DEFAULT_RASA_PORT = 5005
+# Where browsers reach the Rasa server's socket.io endpoint (the portal's widget connects there).
+DEFAULT_RASA_SOCKET_URL = f"http://{LOOPBACK}:{DEFAULT_RASA_PORT}"
+DEFAULT_RASA_SOCKET_PATH = "/socket.io"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -176,7 +181,7 @@ class RasaServerSettings:
     WEB_ALLOWED_ORIGINS)."""
 
     interface: str = setting(LOOPBACK, env="RASA_INTERFACE")
-    port: int = setting(5005, env="RASA_PORT")
+    port: int = setting(DEFAULT_RASA_PORT, env="RASA_PORT")
     model: str = setting("models", env="RASA_MODEL")
     endpoints: str = setting("endpoints.yml", env="RASA_ENDPOINTS")
     credentials: str = setting("credentials.yml", env="RASA_CREDENTIALS")

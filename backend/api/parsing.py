@@ -3,8 +3,8 @@
 A route declares the shapes of its path, query string and JSON body (backend/api/requests.py);
 `parsed` reads one of them. Bodies are bounded in size by aiohttp (BACKEND_MAX_BODY_BYTES) and in
 nesting depth here; values too large for the database's integer columns never reach it. The
-wording of the messages is services/validation.py's, so a wrong type reads the same whether the
-edge or a service refuses it.
+services receive typed values (ints, enums, aware datetimes, trimmed text, checked email
+addresses); the wording of the messages is services/validation.py's.
 """
 
 from __future__ import annotations
@@ -12,14 +12,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from backend.domain.errors import InvalidInput
 from backend.services import validation
+from backend.services.bookings import checks
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -50,10 +59,57 @@ def _storable(value: str) -> str:
     return value
 
 
+def _refused(message: str) -> PydanticCustomError:
+    """A refusal whose message is shown as it is (see `_message`)."""
+    return PydanticCustomError("refused", message)
+
+
+def _as_text(value: object) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    return _storable(value)
+
+
+def _moment(value: object) -> datetime:
+    """An ISO 8601 time with its offset, as an aware UTC datetime."""
+    try:
+        return checks.moment(_as_text(value))
+    except InvalidInput as refusal:
+        raise _refused(refusal.message) from None
+
+
+def _email(value: object) -> str | None:
+    if value in (None, ""):
+        return None
+    try:
+        return validation.email_address(_as_text(value))
+    except InvalidInput as refusal:
+        raise _refused(refusal.message) from None
+
+
+def _domain(value: object) -> str | None:
+    try:
+        return validation.optional_domain(None if value is None else _as_text(value))
+    except InvalidInput as refusal:
+        raise _refused(refusal.message) from None
+
+
+def none_if_blank(value: str) -> str | None:
+    return value or None
+
+
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 PathId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_ascii_whole_number)]
 QueryNumber = Annotated[int, BeforeValidator(_ascii_whole_number)]
 Text = Annotated[str, AfterValidator(_storable)]
+# Trimmed text of at most 200 characters; blank is "not given" (the service asks for it).
+ShortText = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=200),
+                      AfterValidator(none_if_blank)]
+Moment = Annotated[datetime, BeforeValidator(_moment),
+                   Field(examples=["2026-03-03T18:00:00+00:00"])]
+# Checked and lower-cased; blank is "not given".
+Email = Annotated[str | None, BeforeValidator(_email)]
+Domain = Annotated[str | None, BeforeValidator(_domain), Field(examples=["example.com"])]
 
 
 def parsed(model: type[M], values: Mapping[str, Any], *, source: str = "body") -> M:
@@ -109,6 +165,8 @@ def _message(model: type[BaseModel], error: ErrorDetails, source: str) -> str:
     if source == "query":
         what = f"'{name}' parameter"
     kind, context = error["type"], error.get("ctx", {})
+    if kind == "refused":
+        return str(error["msg"])
     if kind == "missing":
         return validation.missing(what)
     if kind.startswith("int_") or (kind == "value_error" and source == "query"):
@@ -117,7 +175,7 @@ def _message(model: type[BaseModel], error: ErrorDetails, source: str) -> str:
         return validation.not_an_id(what)
     if kind.startswith("bool_"):
         return validation.not_true_or_false(what)
-    if kind == "string_too_long":
+    if kind == "string_too_long" or (kind == "too_long" and isinstance(error.get("input"), str)):
         return validation.too_long(what, context["max_length"])
     if kind.startswith("string_"):
         return validation.not_text(what)

@@ -10,16 +10,30 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from backend.api.parsing import Id, PathId, QueryNumber, Text
-from backend.domain.enums import Access, BookingStatus, Coverage, Modality
+from backend.api.parsing import (
+    Domain,
+    Email,
+    Id,
+    Moment,
+    PathId,
+    QueryNumber,
+    ShortText,
+    Text,
+    none_if_blank,
+)
+from backend.domain.enums import Access, BookingStatus, Coverage, Modality, RiskKind
+from backend.services.handoffs import MAX_REFERENCE_LENGTH, MAX_TOPIC_LENGTH
 
 Count = Annotated[int, Field(strict=True)]
 Flag = Annotated[bool, Field(strict=True)]
-Moment = Annotated[Text, Field(json_schema_extra={"format": "date-time"},
-                               examples=["2026-03-03T18:00:00+00:00"])]
 Words = Text | list[Text]
+Topic = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=MAX_TOPIC_LENGTH),
+                  AfterValidator(none_if_blank)]
+Reference = Annotated[Text, StringConstraints(strip_whitespace=True,
+                                              max_length=MAX_REFERENCE_LENGTH),
+                      AfterValidator(none_if_blank)]
 
 
 def _requires(*names: str) -> ConfigDict:
@@ -60,16 +74,16 @@ class TherapistBookingsQuery(BaseModel):
 
 class NewOrganisation(BaseModel):
     model_config = _requires("name", "admin_name", "admin_email")
-    name: Text | None = Field(None, title="organisation name")
-    admin_name: Text | None = Field(None, title="your name")
-    admin_email: Text | None = Field(None, title="email address")
-    email_domain: Text | None = Field(None, title="email domain", examples=["example.com"])
+    name: ShortText | None = Field(None, title="organisation name")
+    admin_name: ShortText | None = Field(None, title="your name")
+    admin_email: Email = Field(None, title="email address")
+    email_domain: Domain = Field(None, title="email domain")
 
 
 class NewAdmin(BaseModel):
     model_config = _requires("name", "email")
-    name: Text | None = None
-    email: Text | None = Field(None, title="email address")
+    name: ShortText | None = None
+    email: Email = Field(None, title="email address")
 
 
 class NewAuthorisation(BaseModel):
@@ -79,7 +93,7 @@ class NewAuthorisation(BaseModel):
     user_limit: Count | None = Field(None, title="number of users",
                                      description="null: unlimited")
     access: Access = Access.INVITE_ONLY
-    name: Text | None = None
+    name: ShortText | None = None
 
 
 class TopUp(BaseModel):
@@ -88,15 +102,15 @@ class TopUp(BaseModel):
 
 
 class InviteRequest(BaseModel):
-    email: Text | None = Field(None, title="email address",
-                               description="Only this address may redeem it.")
+    email: Email = Field(None, title="email address",
+                         description="Only this address may redeem it.")
     expires_in_days: Count | None = Field(None, title="number of days")
 
 
 class Redeem(BaseModel):
     model_config = _requires("code")
     code: Text | None = Field(None, title="invite code", examples=["7KQ2M-X9D4R"])
-    name: Text | None = None
+    name: ShortText | None = None
 
 
 class Join(BaseModel):
@@ -150,18 +164,17 @@ class Reschedule(BaseModel):
 
 
 class IdentityCheck(BaseModel):
-    email: Text | None = Field(None, title="email address")
-    name: Text | None = None
+    email: Email = Field(None, title="email address")
+    name: ShortText | None = None
 
 
 class HandoffRequest(BaseModel):
     model_config = _requires("topic")
-    topic: Text | None = None
+    topic: Topic | None = None
     message: Text = ""
     # Crisis answers recorded by the Rasa server (bot/crisis_alerts.py), and a person after one.
-    risk_kind: Text | None = Field(None, description="emergency, suicidal, someone_else, "
-                                   "harm_to_others or danger_from_others.")
-    reference: Text | None = Field(None, description="The same reference is recorded once.")
+    risk_kind: RiskKind | None = Field(None, title="kind of risk")
+    reference: Reference | None = Field(None, description="The same reference is recorded once.")
     occurred_at: Moment | None = None
 
 

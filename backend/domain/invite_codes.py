@@ -39,6 +39,14 @@ def normalise(typed: str) -> str | None:
     return cleaned
 
 
+def canonical(code: str) -> str:
+    """The canonical form of a code made here (`new_code`, the demo's); ValueError otherwise."""
+    cleaned = normalise(code)
+    if cleaned is None:
+        raise ValueError(f"not an invite code: {code!r}")
+    return cleaned
+
+
 def code_hash(canonical: str) -> str:
     # Codes carry 50 random bits, so a plain digest is enough: there is nothing to brute-force
     # offline that the online throttle would not already stop.

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Table,
     Text,
     bindparam,
     event,
@@ -185,6 +186,8 @@ def refresh_search_data(connection: Connection, therapist_ids: Iterable[int]) ->
     ]
     if values:
         table = Therapist.__table__
+        if not isinstance(table, Table):
+            raise TypeError("Therapist is mapped to a table")
         connection.execute(
             update(table).where(table.c.id == bindparam("tid"))
             .values({name: bindparam(name) for name in values[0] if name != "tid"}),

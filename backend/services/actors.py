@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,7 +14,15 @@ from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDe
 from backend.models import ChatIdentity, Member
 from contracts import identity as identity_format
 
-T = TypeVar("T")
+
+class _Owned(Protocol):
+    """A row that belongs to one organisation."""
+
+    @property
+    def organisation_id(self) -> int: ...
+
+
+Owned = TypeVar("Owned", bound=_Owned)
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,7 @@ class Actor:
 
     @property
     def identity(self) -> str:
-        return f"{self.channel}:{self.external_id}"
+        return str(identity_format.ChatIdentity(self.channel, self.external_id))
 
     @property
     def label(self) -> str:
@@ -115,14 +123,19 @@ def find_member_by_email(session: Session, organisation_id: int, email: str) -> 
     )
 
 
-def require_member(actor: Actor) -> int:
-    """The actor's organisation, or a refusal if they belong to none yet."""
+def member_of(actor: Actor) -> tuple[int, int]:
+    """The actor's member id and organisation, or a refusal if they belong to none yet."""
     if actor.member_id is None or actor.organisation_id is None:
         raise PermissionDenied(
             "I don't know which organisation you belong to yet. Redeem an invite code, "
             "or ask your organisation's admin to add you."
         )
-    return actor.organisation_id
+    return actor.member_id, actor.organisation_id
+
+
+def require_member(actor: Actor) -> int:
+    """The actor's organisation, or a refusal if they belong to none yet."""
+    return member_of(actor)[1]
 
 
 def require_admin(actor: Actor) -> int:
@@ -138,11 +151,11 @@ def require_therapist(actor: Actor) -> int:
     return actor.therapist_id
 
 
-def owned_by(session: Session, model: type[T], object_id: object, organisation_id: int,
-             what: str) -> T:
+def owned_by(session: Session, model: type[Owned], object_id: int, organisation_id: int,
+             what: str) -> Owned:
     """The organisation's object with that id. Another organisation's is reported as missing,
     like an unknown id, so that ids reveal nothing."""
-    found = session.get(model, object_id) if isinstance(object_id, int) else None
+    found = session.get(model, object_id)
     if found is None or found.organisation_id != organisation_id:
         raise NotFound(f"No {what} with that id in your organisation.")
     return found

@@ -17,7 +17,7 @@ from backend.models import Authorisation
 from backend.services import audit, reports
 from backend.services.actors import Actor, owned_by, require_admin
 from backend.services.policy import DEFAULT_POLICY, Policy
-from backend.services.validation import choice, text, whole_number
+from backend.services.validation import in_range, required
 
 MAX_SESSIONS_PER_USER = 100
 MAX_USER_LIMIT = 100_000
@@ -47,17 +47,18 @@ class AuthorisationView:
     usage: Usage
 
 
-def create(db: Database, actor: Actor, *, coverage: object, sessions_per_user: object,
-           user_limit: object, access: object = Access.INVITE_ONLY.value,
-           name: object = None, policy: Policy = DEFAULT_POLICY) -> AuthorisationView:
+def create(db: Database, actor: Actor, *, coverage: Coverage | None,
+           sessions_per_user: int | None, user_limit: int | None,
+           access: Access = Access.INVITE_ONLY, name: str | None = None,
+           policy: Policy = DEFAULT_POLICY) -> AuthorisationView:
+    """A new authorisation; `user_limit` None is unlimited places."""
     organisation_id = require_admin(actor)
-    coverage = choice(coverage, Coverage, "coverage")
-    sessions = whole_number(sessions_per_user, "number of sessions per user",
-                            maximum=MAX_SESSIONS_PER_USER)
-    limit = None if user_limit is None else whole_number(
-        user_limit, "number of users", maximum=MAX_USER_LIMIT)
-    access = choice(access, Access, "access")
-    label = text(name, "name", max_length=200) if name else _default_name(coverage, sessions, limit)
+    coverage = required(coverage, "coverage")
+    sessions = in_range(required(sessions_per_user, "number of sessions per user"),
+                        "number of sessions per user", maximum=MAX_SESSIONS_PER_USER)
+    limit = None if user_limit is None else in_range(user_limit, "number of users",
+                                                     maximum=MAX_USER_LIMIT)
+    label = name or _default_name(coverage, sessions, limit)
     with db.transaction() as session:
         authorisation = Authorisation(
             organisation_id=organisation_id, name=label, coverage=coverage,
@@ -127,10 +128,11 @@ def change_status(db: Database, actor: Actor, authorisation_id: int,
 
 
 def top_up(db: Database, actor: Actor, authorisation_id: int,
-           extra_sessions: object, *, policy: Policy = DEFAULT_POLICY) -> AuthorisationView:
+           extra_sessions: int | None, *, policy: Policy = DEFAULT_POLICY) -> AuthorisationView:
     """Give every place on the authorisation more sessions."""
     organisation_id = require_admin(actor)
-    extra = whole_number(extra_sessions, "number of extra sessions", maximum=MAX_SESSIONS_PER_USER)
+    extra = in_range(required(extra_sessions, "number of extra sessions"),
+                     "number of extra sessions", maximum=MAX_SESSIONS_PER_USER)
     with db.transaction() as session:
         authorisation = owned_by(session, Authorisation, authorisation_id, organisation_id,
                                         "authorisation")

@@ -8,7 +8,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.db import Database
+from backend.db import Database, changed_rows
 from backend.domain import coverage as coverage_rules
 from backend.domain import grants as grant_rules
 from backend.domain.enums import (
@@ -20,8 +20,8 @@ from backend.domain.enums import (
 from backend.domain.errors import Conflict
 from backend.models import Authorisation, Booking, Grant, Voucher
 from backend.services import audit
-from backend.services.actors import Actor, owned_by, require_member
-from backend.services.validation import identifier
+from backend.services.actors import Actor, member_of, owned_by, require_member
+from backend.services.validation import required
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ def take_place(session: Session, actor: Actor, authorisation: Authorisation, mem
     The guarded UPDATE is the whole quota check: whatever runs concurrently, the count only
     moves while it is under the limit and the authorisation is active.
     """
-    taken = session.execute(
+    taken = changed_rows(
+        session,
         update(Authorisation)
         .where(
             Authorisation.id == authorisation.id,
@@ -102,7 +103,7 @@ def take_place(session: Session, actor: Actor, authorisation: Authorisation, mem
         )
         .values(grants_count=Authorisation.grants_count + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if taken != 1:
         session.refresh(authorisation)
         if authorisation.status is not AuthorisationStatus.ACTIVE:
@@ -147,18 +148,18 @@ def list_mine(db: Database, actor: Actor) -> list[GrantView]:
 def open_offers(db: Database, actor: Actor) -> list[OfferView]:
     """All-members authorisations of the member's organisation they have not joined yet and
     whose coverage their history allows (the same check `join` makes)."""
-    organisation_id = require_member(actor)
+    member_id, organisation_id = member_of(actor)
     with db.reader() as session:
-        rows = unjoined_offers(session, organisation_id, actor.member_id)
-        seen = seen_therapists(session, actor.member_id)
+        rows = unjoined_offers(session, organisation_id, member_id)
+        seen = seen_therapists(session, member_id)
         return [OfferView(a.id, a.name, a.coverage, a.sessions_per_user) for a in rows
                 if coverage_rules.eligibility_problem(a.coverage, seen) is None]
 
 
-def join(db: Database, actor: Actor, authorisation_id: int) -> GrantView:
+def join(db: Database, actor: Actor, authorisation_id: int | None) -> GrantView:
     """Take a place on an all-members authorisation (no invite needed)."""
-    organisation_id = require_member(actor)
-    authorisation_id = identifier(authorisation_id, "offer id")
+    member_id, organisation_id = member_of(actor)
+    authorisation_id = required(authorisation_id, "offer id")
     with db.transaction() as session:
         authorisation = owned_by(session, Authorisation, authorisation_id, organisation_id,
                                         "offer")
@@ -166,7 +167,7 @@ def join(db: Database, actor: Actor, authorisation_id: int) -> GrantView:
             raise Conflict("This offer is by invite only. Ask your admin for an invite code.",
                            code="invite_only")
         problem = coverage_rules.eligibility_problem(
-            authorisation.coverage, seen_therapists(session, actor.member_id))
+            authorisation.coverage, seen_therapists(session, member_id))
         if problem:
             raise Conflict(problem, code="coverage")
-        return take_place(session, actor, authorisation, actor.member_id)
+        return take_place(session, actor, authorisation, member_id)

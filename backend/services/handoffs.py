@@ -22,7 +22,7 @@ from backend.models import HandoffRequest
 from backend.models.base import utcnow
 from backend.services import audit
 from backend.services.actors import Actor
-from backend.services.validation import text
+from backend.services.validation import required
 
 MAX_TOPIC_LENGTH = 64
 MAX_MESSAGE_LENGTH = 2000
@@ -42,19 +42,21 @@ class HandoffView:
     created_at: datetime
 
 
-def request(db: Database, actor: Actor, *, topic: object, message: object = "",
-            risk_kind: object = None, reference: object = None,
-            occurred_at: object = None) -> HandoffView:
+def request(db: Database, actor: Actor, *, topic: str | None, message: str = "",
+            risk_kind: RiskKind | None = None, reference: str | None = None,
+            occurred_at: datetime | None = None) -> HandoffView:
     """Record that the actor asked for a person, or that the bot gave them a crisis answer.
     Members and people not yet in an organisation may both ask; the request carries their
-    organisation when they have one. Sent again with the same `reference`, it is recorded once."""
-    topic = text(topic, "topic", max_length=MAX_TOPIC_LENGTH)
+    organisation when they have one. Sent again with the same `reference`, it is recorded once.
+    The API edge trims and bounds the texts and parses the time."""
+    topic = required(topic, "topic")
     urgent = topic in URGENT_TOPICS
-    kind = _risk_kind(risk_kind, urgent)
-    key = None if reference in (None, "") else text(reference, "reference",
-                                                    max_length=MAX_REFERENCE_LENGTH)
+    if risk_kind is not None and not urgent:
+        raise InvalidInput("A kind of risk goes only with a crisis or safety request.")
+    kind = None if risk_kind is None else risk_kind.value
+    key = reference
     when = _occurred_at(occurred_at)
-    kept_message = "" if urgent else _message(message)
+    kept_message = "" if urgent else message.strip()[:MAX_MESSAGE_LENGTH]
     with db.transaction() as session:
         if key is not None and (earlier := _by_reference(session, key, actor)) is not None:
             return _view(earlier)
@@ -73,35 +75,13 @@ def request(db: Database, actor: Actor, *, topic: object, message: object = "",
         return _view(handoff)
 
 
-def _risk_kind(value: object, urgent: bool) -> str | None:
-    if value in (None, ""):
-        return None
-    if not urgent:
-        raise InvalidInput("A kind of risk goes only with a crisis or safety request.")
-    try:
-        return RiskKind(value).value
-    except ValueError:
-        kinds = ", ".join(kind.value for kind in RiskKind)
-        raise InvalidInput(f"The kind of risk must be one of: {kinds}.") from None
-
-
-def _occurred_at(value: object) -> datetime:
-    if value in (None, ""):
+def _occurred_at(value: datetime | None) -> datetime:
+    if value is None:
         return utcnow()
-    try:
-        when = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        when = None
-    if when is None or when.tzinfo is None or when > utcnow() + CLOCK_TOLERANCE:
+    if value > utcnow() + CLOCK_TOLERANCE:
         raise InvalidInput("occurred_at must be a past date and time with its time zone, "
                            "like 2026-12-02T14:30:00+00:00.")
-    return when
-
-
-def _message(value: object) -> str:
-    if value is None:
-        return ""
-    return (value if isinstance(value, str) else str(value)).strip()[:MAX_MESSAGE_LENGTH]
+    return value
 
 
 def _by_reference(session: Session, reference: str, actor: Actor) -> HandoffRequest | None:

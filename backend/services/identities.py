@@ -20,7 +20,6 @@ from backend.domain.errors import Conflict, InvalidInput
 from backend.models import ChatIdentity, Member, Organisation
 from backend.services import audit
 from backend.services.actors import Actor, find_member_by_email, link_identity, require_admin
-from backend.services.validation import email_address, text
 from contracts import identity as identity_format
 
 # Channels whose identities are "<workspace>:<user>" and which column maps the workspace.
@@ -68,10 +67,9 @@ def speaks_from_workspace_of(organisation: Organisation, actor: Actor) -> bool:
 
 def verify(db: Database, actor: Actor, *, email: str | None = None,
            name: str | None = None) -> IdentityView:
-    """Link the speaker to their member record when the workspace and email allow it."""
+    """Link the speaker to their member record when the workspace and email allow it (both
+    come checked from the API edge)."""
     workspace = workspace_of(actor)
-    email = email_address(email) if email else None
-    name = text(name, "name", max_length=200) if name else None
     try:
         return _verify(db, actor, workspace, email, name)
     except IntegrityError:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from backend.db import Database
+from backend.db import Database, changed_rows
 from backend.domain import coverage as coverage_rules
 from backend.domain import invite_codes
 from backend.domain.enums import AuthorisationStatus
@@ -26,7 +26,7 @@ from backend.services.actors import (
 from backend.services.grants import GrantView, seen_therapists, take_place
 from backend.services.identities import speaks_from_workspace_of
 from backend.services.policy import DEFAULT_POLICY, Policy
-from backend.services.validation import email_address, whole_number
+from backend.services.validation import in_range
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,12 @@ class Redemption:
     grant: GrantView
 
 
-def create(db: Database, actor: Actor, authorisation_id: int, *, email: object = None,
-           expires_in_days: object = None, policy: Policy = DEFAULT_POLICY) -> NewInvite:
+def create(db: Database, actor: Actor, authorisation_id: int, *, email: str | None = None,
+           expires_in_days: int | None = None, policy: Policy = DEFAULT_POLICY) -> NewInvite:
+    """An invite; with `email` (checked at the API edge), only that address may redeem it."""
     organisation_id = require_admin(actor)
-    bound_email = None if email in (None, "") else email_address(email)
-    days = policy.invite_ttl_days if expires_in_days is None else whole_number(
+    bound_email = email
+    days = policy.invite_ttl_days if expires_in_days is None else in_range(
         expires_in_days, "number of days before the invite expires", maximum=365)
     with db.transaction() as session:
         authorisation = owned_by(session, Authorisation, authorisation_id, organisation_id,
@@ -68,7 +69,7 @@ def create(db: Database, actor: Actor, authorisation_id: int, *, email: object =
             raise Conflict(f"This authorisation is {authorisation.status.value}; "
                            "resume it before inviting people.")
         code = invite_codes.new_code()
-        canonical = invite_codes.normalise(code)
+        canonical = invite_codes.canonical(code)
         expires_at = utcnow() + timedelta(days=days)
         invite = Invite(
             organisation_id=organisation_id, authorisation_id=authorisation.id,
@@ -77,7 +78,7 @@ def create(db: Database, actor: Actor, authorisation_id: int, *, email: object =
         )
         session.add(invite)
         session.flush()
-        organisation = session.get(Organisation, organisation_id)
+        organisation = session.get_one(Organisation, organisation_id)
         audit.record(session, actor, "invite.created", "invite", invite.id,
                      organisation_id=organisation_id, authorisation_id=authorisation.id,
                      bound_to_email=bound_email is not None)
@@ -125,13 +126,13 @@ def revoke(db: Database, actor: Actor, invite_id: int) -> InviteView:
         return _view(invite, utcnow())
 
 
-def redeem(db: Database, actor: Actor, typed_code: object, *, name: object = None,
+def redeem(db: Database, actor: Actor, typed_code: str | None, *, name: str | None = None,
            policy: Policy = DEFAULT_POLICY) -> Redemption:
     """Join the invite's authorisation: one place taken, one grant, the identity linked.
 
     Wrong codes count against the identity; past the limit it must wait (throttle).
     """
-    if not isinstance(typed_code, str):
+    if typed_code is None:
         raise InvalidInput("Please give the invite code as text.")
     _check_throttle(db, actor, policy)
     canonical = invite_codes.normalise(typed_code)
@@ -151,7 +152,7 @@ def redeem(db: Database, actor: Actor, typed_code: object, *, name: object = Non
         raise
 
 
-def _redeem(session: Session, actor: Actor, invite: Invite, name: object) -> Redemption:
+def _redeem(session: Session, actor: Actor, invite: Invite, name: str | None) -> Redemption:
     now = utcnow()
     state = _state(invite, now)
     if state != "open":
@@ -166,17 +167,18 @@ def _redeem(session: Session, actor: Actor, invite: Invite, name: object) -> Red
                        code="invite_email_mismatch")
     member = _member_for(session, actor, invite, name)
     actor = link_identity(session, actor, member)
-    authorisation = session.get(Authorisation, invite.authorisation_id)
+    authorisation = session.get_one(Authorisation, invite.authorisation_id)
     problem = coverage_rules.eligibility_problem(authorisation.coverage,
                                                  seen_therapists(session, member.id))
     if problem:
         raise Conflict(problem, code="coverage")
     # Single use, even when two people race with the same code.
-    claimed = session.execute(
+    claimed = changed_rows(
+        session,
         update(Invite)
         .where(Invite.id == invite.id, Invite.redeemed_at.is_(None), Invite.revoked_at.is_(None))
         .values(redeemed_at=now, redeemed_by_member_id=member.id)
-    ).rowcount
+    )
     if claimed != 1:
         raise Conflict("This invite code has already been used. Ask your admin for a new one.",
                        code="invite_redeemed")
@@ -186,7 +188,7 @@ def _redeem(session: Session, actor: Actor, invite: Invite, name: object) -> Red
     return Redemption(actor, grant)
 
 
-def _member_for(session: Session, actor: Actor, invite: Invite, name: object) -> Member:
+def _member_for(session: Session, actor: Actor, invite: Invite, name: str | None) -> Member:
     if actor.member_id is not None:
         return session.get_one(Member, actor.member_id)
     email = actor.verified_email or invite.email
@@ -194,7 +196,7 @@ def _member_for(session: Session, actor: Actor, invite: Invite, name: object) ->
     if member is not None and email is not None:
         _refuse_takeover(session, actor, invite, email)
         return member
-    display = name.strip()[:200] if isinstance(name, str) and name.strip() else "Member"
+    display = name or "Member"
     member = Member(organisation_id=invite.organisation_id, name=display, email=email)
     session.add(member)
     session.flush()
@@ -219,8 +221,8 @@ def _refuse_takeover(session: Session, actor: Actor, invite: Invite, email: str)
 def _is_member_with_email(session: Session, actor: Actor, email: str) -> bool:
     if actor.member_id is None:
         return False
-    member = session.get(Member, actor.member_id)
-    return bool(member.email) and member.email.lower() == email.lower()
+    member = session.get_one(Member, actor.member_id)
+    return member.email is not None and member.email.lower() == email.lower()
 
 
 def _check_throttle(db: Database, actor: Actor, config: Policy) -> None:
@@ -233,7 +235,7 @@ def _check_throttle(db: Database, actor: Actor, config: Policy) -> None:
                 RedeemAttempt.at >= since,
             )
         )
-    if failures >= config.redeem_attempts_limit:
+    if (failures or 0) >= config.redeem_attempts_limit:
         raise TooManyAttempts(
             f"Too many wrong codes. Please wait {config.redeem_attempts_window_minutes} minutes "
             "and try again, or ask your admin to check the code."

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend.db import Database
+from backend.db import Database, changed_rows
 from backend.domain.enums import Role
 from backend.models import Member, Notification
 from backend.models.base import utcnow
@@ -62,12 +62,13 @@ def take_mine(db: Database, actor: Actor) -> list[NotificationView]:
         ).all()
         now = utcnow()
         for row in pending:
-            marked = session.execute(
+            marked = changed_rows(
+                session,
                 update(Notification)
                 .where(Notification.id == row.id, Notification.delivered_at.is_(None))
                 .values(delivered_at=now)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )
             if marked == 1:
                 taken.append(NotificationView(row.id, row.kind, row.text, row.created_at))
     return taken

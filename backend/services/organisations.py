@@ -12,7 +12,7 @@ from backend.domain.errors import Conflict
 from backend.models import Member, Organisation
 from backend.services import audit
 from backend.services.actors import Actor, find_member_by_email, link_identity, require_admin
-from backend.services.validation import email_address, optional_domain, text
+from backend.services.validation import required
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,13 @@ class OrganisationView:
     members: int
 
 
-def register(db: Database, actor: Actor, *, name: str, admin_name: str,
-             admin_email: str, email_domain: str | None = None) -> Actor:
-    """A new organisation with the speaker as its first admin."""
-    name = text(name, "organisation name", max_length=200)
-    admin_name = text(admin_name, "your name", max_length=200)
-    admin_email = email_address(admin_email)
-    email_domain = optional_domain(email_domain)
+def register(db: Database, actor: Actor, *, name: str | None, admin_name: str | None,
+             admin_email: str | None, email_domain: str | None = None) -> Actor:
+    """A new organisation with the speaker as its first admin. Names and addresses come
+    trimmed and checked from the API edge; None is "not given"."""
+    name = required(name, "organisation name")
+    admin_name = required(admin_name, "your name")
+    admin_email = required(admin_email, "email address")
     if actor.member_id is not None:
         raise Conflict("You already belong to an organisation here.")
     with db.transaction() as session:
@@ -48,11 +48,11 @@ def register(db: Database, actor: Actor, *, name: str, admin_name: str,
         return linked
 
 
-def add_admin(db: Database, actor: Actor, *, name: str, email: str) -> int:
+def add_admin(db: Database, actor: Actor, *, name: str | None, email: str | None) -> int:
     """Make someone an admin of the actor's organisation (a new or an existing member)."""
     organisation_id = require_admin(actor)
-    name = text(name, "name", max_length=200)
-    email = email_address(email)
+    name = required(name, "name")
+    email = required(email, "email address")
     with db.transaction() as session:
         member = find_member_by_email(session, organisation_id, email)
         if member is None:
@@ -70,7 +70,7 @@ def add_admin(db: Database, actor: Actor, *, name: str, email: str) -> int:
 def describe(db: Database, actor: Actor) -> OrganisationView:
     organisation_id = require_admin(actor)
     with db.reader() as session:
-        organisation = session.get(Organisation, organisation_id)
+        organisation = session.get_one(Organisation, organisation_id)
         roles = session.scalars(
             select(Member.role).where(Member.organisation_id == organisation_id)
         ).all()

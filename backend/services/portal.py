@@ -22,7 +22,7 @@ from backend.models import Member, Organisation
 from backend.services.signin import sessions
 from backend.services.signin.principals import Account, Kind, Principal
 from backend.services.signin.settings import PortalSettings
-from backend.services.validation import identifier
+from backend.services.validation import required
 from contracts import web_identity
 from contracts.web_identity import WebIdentity
 
@@ -78,12 +78,13 @@ def sign_in_choices(db: Database, settings: PortalSettings) -> list[PortalUser]:
         return [_view(member, organisation) for member, organisation in rows]
 
 
-def dev_sign_in(db: Database, settings: PortalSettings, member_id: object) -> sessions.Started:
+def dev_sign_in(db: Database, settings: PortalSettings,
+                member_id: int | None) -> sessions.Started:
     """Development sign-in as a member: a session like any other, marked "dev"."""
     if not settings.dev_login:
         raise PermissionDenied("Development sign-in is turned off on this server "
                                "(PORTAL_DEV_LOGIN).", code="dev_login_off")
-    member_id = identifier(member_id, "member id")
+    member_id = required(member_id, "member id")
     with db.transaction() as session:
         member = session.get(Member, member_id)
         if member is None:

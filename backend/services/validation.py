@@ -1,14 +1,21 @@
-"""Checks on values that arrive from people, shared by every use case, and their wording.
+"""The wording of refusals of what people send, and the checks the API edge applies.
 
-The API edge (backend/api/parsing.py) refuses wrong JSON types with the same sentences.
+The API edge (backend/api/parsing.py) parses requests into typed values with these checks and
+sentences; the services receive those values. What stays in a service is `required` (a field it
+needs, checked after who may ask, so that a stranger hears "not allowed" first) and the ranges
+that are rules of the service. `identifier`, `whole_number` and `choice` are still used by the
+search and quote services, which take JSON values.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TypeVar
 
 from backend.domain.errors import InvalidInput
+
+T = TypeVar("T")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^(?=.{3,200}$)[a-z0-9-]+(\.[a-z0-9-]+)+$")
@@ -54,22 +61,26 @@ def not_one_of(what: str, options: str) -> str:
     return f"The {what} must be one of: {options}."
 
 
-def text(value: object, what: str, *, max_length: int) -> str:
-    if not isinstance(value, str) or not value.strip():
+def required(value: T | None, what: str) -> T:
+    """A value the use case needs, which the request left out."""
+    if value is None:
         raise InvalidInput(missing(what))
-    value = value.strip()
-    if len(value) > max_length:
-        raise InvalidInput(too_long(what, max_length))
     return value
 
 
-def email_address(value: object) -> str:
+def in_range(value: int, what: str, *, minimum: int = 1, maximum: int = 10_000) -> int:
+    if not minimum <= value <= maximum:
+        raise InvalidInput(out_of_range(what, {"ge": minimum, "le": maximum}))
+    return value
+
+
+def email_address(value: str) -> str:
     if not isinstance(value, str) or not _EMAIL.match(value.strip()) or len(value) > 320:
         raise InvalidInput("That doesn't look like an email address.")
     return value.strip().lower()
 
 
-def optional_domain(value: object) -> str | None:
+def optional_domain(value: str | None) -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str) or not _DOMAIN.match(value.strip().lower()):
@@ -81,9 +92,7 @@ def whole_number(value: object, what: str, *, minimum: int = 1, maximum: int = 1
     # bool is an int in Python; "true" is not a number of sessions.
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(not_whole_number(what))
-    if not minimum <= value <= maximum:
-        raise InvalidInput(out_of_range(what, {"ge": minimum, "le": maximum}))
-    return value
+    return in_range(value, what, minimum=minimum, maximum=maximum)
 
 
 def choice(value: object, enum_class, what: str):

@@ -21,6 +21,7 @@ from bot.actions.parsing import (
 )
 from bot.actions.payments import card_on_file, card_setup_link
 from bot.actions.policies import coverage_text
+from contracts.answers import Authorisation
 from contracts.backend_client import BackendClient
 
 FORM = "authorisation_form"
@@ -129,8 +130,7 @@ class ActionAskAuthorisationConfirmed(Action):
             client = client_for(tracker)
             card = await card_on_file(client)
             if card:
-                lines.append(f"Card: {card.get('brand', 'card').title()} ending "
-                             f"{card.get('last4', '????')}")
+                lines.append(f"Card: {(card.brand or 'card').title()} ending {card.last4}")
             else:
                 link = await card_setup_link(client)
                 lines.append("Card: none on file yet. Sessions are charged per session to the "
@@ -158,16 +158,16 @@ class ActionCreateAuthorisation(BackendAction):
             dispatcher.utter_message(text="OK, I haven't created anything.")
             return clear_form(domain, FORM)
         limit = tracker.get_slot("user_limit")
-        created = await client.post("/authorisations", {
-            "coverage": tracker.get_slot("coverage"),
-            "sessions_per_user": tracker.get_slot("sessions_per_user"),
-            "user_limit": None if limit == UNLIMITED else limit,
-            "access": tracker.get_slot("access"),
-        })
-        text = f"Done: authorisation #{created['id']} \"{created['name']}\" is active."
+        created = await client.create_authorisation(
+            coverage=tracker.get_slot("coverage"),
+            sessions_per_user=tracker.get_slot("sessions_per_user"),
+            user_limit=None if limit == UNLIMITED else limit,
+            access=tracker.get_slot("access"),
+        )
+        text = f"Done: authorisation #{created.id} \"{created.name}\" is active."
         buttons = [button("Create an invite for it", "create_invite",
-                          authorisation_id=created["id"])]
-        if created.get("access") == "all_members":
+                          authorisation_id=created.id)]
+        if created.access == "all_members":
             text += (" All members of your organisation can now book with it: they just message "
                      "me and say 'find a therapist'.")
         else:
@@ -179,18 +179,18 @@ class ActionCreateAuthorisation(BackendAction):
         return clear_form(domain, FORM)
 
 
-def describe_usage(item: dict[str, Any]) -> str:
-    usage = item.get("usage") or {}
-    limit = item.get("user_limit")
-    places = f"{usage.get('places_taken', 0)} of {limit} places taken" if limit \
-        else f"{usage.get('places_taken', 0)} places taken (unlimited)"
-    line = (f"#{item['id']} {item['name']} [{item['status']}]\n   {places}; "
-            f"{item['sessions_per_user']} sessions each")
-    if usage.get("withheld_reason"):
-        return f"{line}\n   {usage['withheld_reason']}"
-    return (f"{line}\n   In the months that have ended: {usage.get('sessions_booked', 0)} "
-            f"sessions booked, {usage.get('sessions_used', 0)} used; "
-            f"spend {format_money(usage.get('spend_minor'))}")
+def describe_usage(item: Authorisation) -> str:
+    usage = item.usage
+    limit = item.user_limit
+    places = f"{usage.places_taken} of {limit} places taken" if limit \
+        else f"{usage.places_taken} places taken (unlimited)"
+    line = (f"#{item.id} {item.name} [{item.status}]\n   {places}; "
+            f"{item.sessions_per_user} sessions each")
+    if usage.withheld_reason:
+        return f"{line}\n   {usage.withheld_reason}"
+    return (f"{line}\n   In the months that have ended: {usage.sessions_booked or 0} "
+            f"sessions booked, {usage.sessions_used or 0} used; "
+            f"spend {format_money(usage.spend_minor)}")
 
 
 class ActionListAuthorisations(BackendAction):
@@ -199,7 +199,7 @@ class ActionListAuthorisations(BackendAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        items = (await client.get("/authorisations"))["authorisations"]
+        items = await client.authorisations()
         if not items:
             dispatcher.utter_message(text="You have no authorisations yet.",
                                      buttons=[button("Create one", "create_authorisation")])
@@ -234,19 +234,18 @@ class ActionChangeAuthorisationStatus(BackendAction):
         reset = [SlotSet("status_verb", None), SlotSet("authorisation_id", None)]
         verb = read_verb(tracker)
         chosen = tracker.get_slot("authorisation_id") or parse_count(latest_text(tracker))
-        items = [i for i in (await client.get("/authorisations"))["authorisations"]
-                 if i["status"] != "revoked"]
+        items = [i for i in await client.authorisations() if i.status != "revoked"]
         if not items:
             dispatcher.utter_message(text="You have no authorisations to change.")
             return reset
         if chosen is None and len(items) == 1:
-            chosen = items[0]["id"]
+            chosen = items[0].id
         if verb is None or chosen is None:
             verbs = [verb] if verb else list(VERBS)
             dispatcher.utter_message(
                 text="Which one, and what should I do?",
-                buttons=[button(f"{v.title()} #{i['id']} {i['name']}", "manage_authorisation",
-                                status_verb=v, authorisation_id=i["id"])
+                buttons=[button(f"{v.title()} #{i.id} {i.name}", "manage_authorisation",
+                                status_verb=v, authorisation_id=i.id)
                          for i in items for v in verbs][:9])
             return reset
         if verb == "revoke":
@@ -258,9 +257,8 @@ class ActionChangeAuthorisationStatus(BackendAction):
                          button("No, keep it", "deny")])
             return reset
         path_verb = "revoke" if verb == "revoke_confirmed" else verb
-        changed = await client.post(f"/authorisations/{int(chosen)}/{path_verb}")
-        dispatcher.utter_message(text=f"#{changed['id']} {changed['name']} is now "
-                                      f"{changed['status']}.")
+        changed = await client.change_authorisation(int(chosen), path_verb)
+        dispatcher.utter_message(text=f"#{changed.id} {changed.name} is now {changed.status}.")
         return reset
 
     def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:

@@ -87,12 +87,12 @@ async def tell_news(dispatcher: CollectingDispatcher, client: BackendClient) -> 
     """Say the notifications waiting for this person (each is handed out once); none for
     people the backend does not know, or while it cannot be reached."""
     try:
-        notes = (await client.get("/me/notifications"))["notifications"]
+        notes = await client.notifications()
     except (BackendError, BackendUnavailable):
         return []
     for note in notes:
-        dispatcher.utter_message(text=note["text"])
-    return [note["text"] for note in notes]
+        dispatcher.utter_message(text=note.text)
+    return [note.text for note in notes]
 
 
 class BackendAction(Action, metaclass=ABCMeta):

@@ -46,6 +46,7 @@ from bot.actions.parsing import (
 from bot.actions.policies import confirmation_hours, directory_words
 from bot.actions.quotes import quote, what_instead
 from bot.actions.sessions import upcoming_bookings
+from contracts.answers import Grant, Offer
 from contracts.backend_client import BackendClient
 
 FORM = "booking_form"
@@ -114,19 +115,18 @@ def choose_slot(value: Any, tracker: Tracker, words: Words) -> str | None:
 class MemberSessions:
     """What the backend lists for the member: their grants and the offers they could join."""
 
-    grants: list[dict[str, Any]]
-    offers: list[dict[str, Any]]
+    grants: list[Grant]
+    offers: list[Offer]
 
     @property
     def left(self) -> int:
         """Sessions left on the grants the backend reports active (not one grant's: the backend
         picks which pays when booking)."""
-        return sum(g.get("sessions_remaining", 0) for g in self.grants if g.get("active"))
+        return sum(g.sessions_remaining for g in self.grants if g.active)
 
 
 async def member_sessions(client: BackendClient) -> MemberSessions:
-    return MemberSessions((await client.get("/me/grants"))["grants"],
-                          (await client.get("/me/offers"))["offers"])
+    return MemberSessions(await client.my_grants(), await client.my_offers())
 
 
 class ValidateBookingForm(CappedFormValidation):
@@ -325,13 +325,12 @@ class ActionAskTherapistId(Action):
         try:
             client = client_for(tracker)
             filters = search_filters(tracker, await vocabulary(client))
-            found = await client.post("/therapists/search", filters)
+            results = await client.search_therapists(filters)
         except HANDLED as error:
             explain_failure(dispatcher, error)
             dispatcher.utter_message(text="You can change a filter (e.g. 'any time'), or say "
                                           "'stop'.")
             return []
-        results = found.get("results", [])
         if not results:
             dispatcher.utter_message(
                 text=f"I couldn't find a therapist for: {describe_filters(filters)}. Try "
@@ -340,13 +339,13 @@ class ActionAskTherapistId(Action):
         lines = [f"Therapists for {describe_filters(filters)}:"]
         kept = []
         for number, match in enumerate(results, start=1):
-            therapist = match["therapist"]
-            next_slot = match.get("next_slots") or []
+            therapist = match.therapist
+            next_slot = match.next_slots
             soonest = f" Next free: {format_slot(next_slot[0], TIMEZONE)}." if next_slot else ""
-            lines.append(f"{number}. {therapist['name']}: {'; '.join(match.get('reasons', []))}."
+            lines.append(f"{number}. {therapist.name}: {'; '.join(match.reasons)}."
                          f"{soonest}")
-            kept.append({"id": therapist["id"], "name": therapist["name"],
-                         "modalities": therapist.get("modalities", [])})
+            kept.append({"id": therapist.id, "name": therapist.name,
+                         "modalities": therapist.modalities})
         lines.append("Pick one, or tell me what to change.")
         dispatcher.utter_message(
             text="\n".join(lines),
@@ -358,11 +357,11 @@ class ActionAskTherapistId(Action):
 async def therapist_for_slots(client: BackendClient, tracker: Tracker) -> tuple[int, str]:
     if (tracker.active_loop or {}).get("name") == "booking_change_form":
         booking_id = str(tracker.get_slot("booking_id"))
-        booking = next(b for b in await upcoming_bookings(client) if str(b["id"]) == booking_id)
-        return int(booking["therapist_id"]), booking["therapist_name"]
+        booking = next(b for b in await upcoming_bookings(client) if str(b.id) == booking_id)
+        return booking.therapist_id, booking.therapist_name
     therapist_id = str(tracker.get_slot("therapist_id"))
     known = {str(r["id"]): r["name"] for r in tracker.get_slot("search_results") or []}
-    name = known.get(therapist_id) or (await client.get(f"/therapists/{therapist_id}"))["name"]
+    name = known.get(therapist_id) or (await client.therapist(int(therapist_id))).name
     return int(therapist_id), name
 
 
@@ -377,8 +376,7 @@ class ActionAskSlotStart(Action):
         try:
             client = client_for(tracker)
             therapist_id, name = await therapist_for_slots(client, tracker)
-            slots = (await client.get(f"/therapists/{therapist_id}/slots",
-                                      params={"days": "14"}))["slots"]
+            slots = [s.isoformat() for s in await client.slots(therapist_id, days=14)]
             words = await directory_words()
         except (*HANDLED, StopIteration) as error:
             explain_failure(dispatcher, error)
@@ -450,21 +448,18 @@ class ActionBook(BackendAction):
             return clear_form(domain, FORM)
         # The backend chooses what pays: a grant of the member's, else a place on an offer open
         # to all members, taken in the same transaction.
-        booking = await client.post("/bookings", {
-            "therapist_id": int(tracker.get_slot("therapist_id")),
-            "starts_at": tracker.get_slot("slot_start"),
-            "modality": session_modality(tracker),
-        })
-        paid = ("Your organisation pays" if booking.get("paid_by_organisation")
+        booking = await client.book(int(tracker.get_slot("therapist_id")),
+                                    tracker.get_slot("slot_start"), session_modality(tracker))
+        paid = ("Your organisation pays" if booking.paid_by_organisation
                 else "This session is not paid by your organisation")
-        left = booking.get("sessions_remaining_on_grant")
+        left = booking.sessions_remaining_on_grant
         left_text = f" ({left} sessions left after this one)" if left is not None else ""
         hours = await confirmation_hours()
         confirms = f"usually confirms within {hours} business hours" if hours else "will confirm it"
         dispatcher.utter_message(
-            text=f"Requested: {booking['therapist_name']}, "
-                 f"{format_slot(booking['starts_at'], TIMEZONE)} (UK time), "
-                 f"{str(booking['modality']).replace('_', ' ')}. {paid}{left_text}. "
+            text=f"Requested: {booking.therapist_name}, "
+                 f"{format_slot(booking.starts_at, TIMEZONE)} (UK time), "
+                 f"{booking.modality.replace('_', ' ')}. {paid}{left_text}. "
                  f"The therapist {confirms}; ask me 'is my booking confirmed?' any time.")
         return clear_form(domain, FORM)
 

@@ -13,7 +13,9 @@ from bot.actions.booking import NOT_NEEDED, choose_slot
 from bot.actions.common import TIMEZONE, button
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
 from bot.actions.parsing import format_slot, parse_choice
+from bot.actions.policies import directory_words
 from bot.actions.sessions import upcoming_bookings
+from contracts.answers import Booking
 from contracts.backend_client import BackendClient
 
 FORM = "booking_change_form"
@@ -30,17 +32,17 @@ class ValidateBookingChangeForm(CappedFormValidation):
         if not bookings:
             raise FormRefused("You have no upcoming sessions to cancel or move.")
         if len(bookings) == 1 and tracker.get_slot("booking_id") is None:
-            return [SlotSet("booking_id", str(bookings[0]["id"]))]
+            return [SlotSet("booking_id", str(bookings[0].id))]
         return []
 
     async def validate_booking_id(self, value: Any, dispatcher: CollectingDispatcher,
                                   tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
         bookings = await upcoming_bookings(client_for(tracker))
-        ids = [str(b["id"]) for b in bookings]
+        ids = [str(b.id) for b in bookings]
         text = str(value or "")
         if text in ids:
             return {"booking_id": text}
-        labels = [f"{format_slot(b['starts_at'], TIMEZONE)} {b['therapist_name']}"
+        labels = [f"{format_slot(b.starts_at, TIMEZONE)} {b.therapist_name}"
                   for b in bookings]
         index = parse_choice(text, labels)
         if index is None:
@@ -56,11 +58,11 @@ class ValidateBookingChangeForm(CappedFormValidation):
             return {"change_choice": choice, "slot_start": None}
         return {"change_choice": choice, "slot_start": NOT_NEEDED if choice else None}
 
-    def validate_slot_start(self, value: Any, dispatcher: CollectingDispatcher,
-                            tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+    async def validate_slot_start(self, value: Any, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
         if value == NOT_NEEDED:
             return {"slot_start": NOT_NEEDED}
-        chosen = choose_slot(value, tracker)
+        chosen = choose_slot(value, tracker, await directory_words())
         if chosen is None:
             return self.failed(tracker, "slot_start", dispatcher,
                                "Please pick one of the new times, or say 'stop'.")
@@ -80,8 +82,8 @@ class ActionAskBookingId(Action):
             return []
         dispatcher.utter_message(
             text="Which session?",
-            buttons=[button(f"{format_slot(b['starts_at'], TIMEZONE)} with {b['therapist_name']}",
-                            "inform", booking_id=b["id"]) for b in bookings[:6]])
+            buttons=[button(f"{format_slot(b.starts_at, TIMEZONE)} with {b.therapist_name}",
+                            "inform", booking_id=b.id) for b in bookings[:6]])
         return []
 
 
@@ -95,16 +97,15 @@ class ActionAskChangeChoice(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         try:
             client = client_for(tracker)
-            preview = await client.get(f"/bookings/{int(tracker.get_slot('booking_id'))}"
-                                       "/cancellation")
+            preview = await client.cancellation(int(tracker.get_slot("booking_id")))
         except HANDLED as error:
             explain_failure(dispatcher, error)
             return []
         buttons = [button("Yes, cancel it", "affirm")]
-        if preview.get("can_reschedule", True):
+        if preview.can_reschedule:
             buttons.append(button("Reschedule instead", "reschedule_booking"))
         buttons.append(button("Keep it", "deny"))
-        dispatcher.utter_message(text=f"{preview['message']}\nDo you want to cancel it?",
+        dispatcher.utter_message(text=f"{preview.message}\nDo you want to cancel it?",
                                  buttons=buttons)
         return []
 
@@ -120,27 +121,26 @@ class ActionChangeBooking(BackendAction):
         booking_id = int(tracker.get_slot("booking_id"))
         choice = tracker.get_slot("change_choice")
         if choice == "cancel":
-            cancelled = await client.post(f"/bookings/{booking_id}/cancel")
+            cancelled = await client.cancel(booking_id)
             dispatcher.utter_message(text=self._cancelled_text(cancelled))
         elif choice == "reschedule" and tracker.get_slot("slot_start") != NOT_NEEDED:
-            moved = await client.post(f"/bookings/{booking_id}/reschedule",
-                                      {"starts_at": tracker.get_slot("slot_start")})
+            moved = await client.reschedule(booking_id, tracker.get_slot("slot_start"))
             dispatcher.utter_message(
-                text=f"Moved: {moved['therapist_name']}, "
-                     f"{format_slot(moved['starts_at'], TIMEZONE)} (UK time), now "
-                     f"{moved['status']}. The therapist will confirm the new time.")
+                text=f"Moved: {moved.therapist_name}, "
+                     f"{format_slot(moved.starts_at, TIMEZONE)} (UK time), now "
+                     f"{moved.status}. The therapist will confirm the new time.")
         else:
             dispatcher.utter_message(text="OK, your session stays as it is.")
         return clear_form(domain, FORM)
 
     @staticmethod
-    def _cancelled_text(booking: dict[str, Any]) -> str:
-        text = f"Cancelled your session on {format_slot(booking['starts_at'], TIMEZONE)}."
-        if booking.get("voucher_status") == "released":
-            left = booking.get("sessions_remaining_on_grant")
+    def _cancelled_text(booking: Booking) -> str:
+        text = f"Cancelled your session on {format_slot(booking.starts_at, TIMEZONE)}."
+        if booking.voucher_status == "released":
+            left = booking.sessions_remaining_on_grant
             text += " The session has gone back to you" + (f": {left} left." if left is not None
                                                            else ".")
-        elif booking.get("voucher_status") == "used":
+        elif booking.voucher_status == "used":
             text += " As it was inside the cancellation window, the session counts as used."
         return text
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from rasa_sdk import Tracker
 
 from bot.actions.base import FormRefused
+from contracts.answers import Me
 from contracts.backend_client import BackendClient, BackendError
 from contracts.settings import ActionSettings
 
@@ -36,14 +38,10 @@ def latest_entities(tracker: Tracker, entity: str) -> list[str]:
             if e.get("entity") == entity and e.get("value") is not None]
 
 
-async def whoami(client: BackendClient) -> dict[str, Any]:
-    return await client.get("/me")
-
-
-async def require_admin(client: BackendClient, doing: str) -> dict[str, Any]:
-    me = await whoami(client)
-    if me.get("role") != "admin":
-        if me.get("organisation_id") is None:
+async def require_admin(client: BackendClient, doing: str) -> Me:
+    me = await client.me()
+    if me.role != "admin":
+        if me.organisation_id is None:
             raise FormRefused(f"To {doing}, your organisation needs to be registered first and "
                               "you need to be one of its admins. Say 'register my organisation' "
                               "to start, or ask your organisation's admin.")
@@ -56,7 +54,7 @@ async def vocabulary(client: BackendClient) -> dict[str, list[str]]:
     """The directory's words (issues, locations, ...), fetched once per process."""
     if not _vocabulary_cache:
         try:
-            _vocabulary_cache.update(await client.get("/therapists/vocabulary"))
+            _vocabulary_cache.update(asdict(await client.vocabulary()))
         except BackendError:
             return {}
     return _vocabulary_cache

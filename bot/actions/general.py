@@ -27,11 +27,11 @@ NEWCOMER = ("You can redeem an invite code from your organisation, or, if you lo
 async def _role(tracker: Tracker) -> tuple[str | None, BackendClient | None]:
     try:
         client = client_for(tracker)
-        me = await client.get("/me")
+        me = await client.me()
     except (NotIdentified, BackendError, BackendUnavailable):
         return None, None
-    if me.get("role") in ("admin", "member"):
-        return me["role"], client
+    if me.role is not None:
+        return me.role, client
     return "newcomer", client
 
 

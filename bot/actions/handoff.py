@@ -63,7 +63,7 @@ class ActionHandoff(BackendAction):
                 " " + SAFETY_REMINDER if handoff_topic(tracker) == SAFETY_TOPIC else ""))
             return events
         handoff = handoff_request(tracker)
-        await client.post("/handoffs", handoff)
+        await client.request_handoff(handoff)
         text = "I've asked a person from our team to get in touch with you here. "
         if handoff["topic"] == SAFETY_TOPIC:
             text += SAFETY_REMINDER

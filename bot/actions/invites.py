@@ -13,15 +13,15 @@ from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, ex
 from bot.actions.common import button, require_admin
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
 from bot.actions.parsing import find_email, is_skip, parse_count
+from contracts.answers import Authorisation
 from contracts.backend_client import BackendClient
 
 FORM = "invite_form"
 NO_EMAIL = "none"
 
 
-async def active_authorisations(client: BackendClient) -> list[dict[str, Any]]:
-    items = (await client.get("/authorisations"))["authorisations"]
-    return [i for i in items if i["status"] == "active"]
+async def active_authorisations(client: BackendClient) -> list[Authorisation]:
+    return [i for i in await client.authorisations() if i.status == "active"]
 
 
 class ValidateInviteForm(CappedFormValidation):
@@ -37,7 +37,7 @@ class ValidateInviteForm(CappedFormValidation):
             raise FormRefused("There's no active authorisation to invite people to. Say "
                               "'create an authorisation' to make one first.")
         if len(active) == 1 and tracker.get_slot("authorisation_id") is None:
-            return [SlotSet("authorisation_id", str(active[0]["id"]))]
+            return [SlotSet("authorisation_id", str(active[0].id))]
         return []
 
     def validate_authorisation_id(self, value: Any, dispatcher: CollectingDispatcher,
@@ -73,7 +73,7 @@ class ActionAskInviteAuthorisation(Action):
             return []
         dispatcher.utter_message(
             text="Which authorisation is the invite for?",
-            buttons=[button(f"#{i['id']} {i['name']}", "inform", authorisation_id=i["id"])
+            buttons=[button(f"#{i.id} {i.name}", "inform", authorisation_id=i.id)
                      for i in active[:8]])
         return []
 
@@ -87,14 +87,13 @@ class ActionCreateInvite(BackendAction):
         if form_answers_missing(tracker, domain, FORM):
             return clear_form(domain, FORM)
         email = tracker.get_slot("invite_email")
-        body = {} if email == NO_EMAIL else {"email": email}
-        invite = await client.post(
-            f"/authorisations/{int(tracker.get_slot('authorisation_id'))}/invites", body)
-        bound = f" It works only for {invite['email']}." if invite.get("email") else ""
+        invite = await client.create_invite(int(tracker.get_slot("authorisation_id")),
+                                            None if email == NO_EMAIL else email)
+        bound = f" It works only for {invite.email}." if invite.email else ""
         dispatcher.utter_message(
-            text=f"Here's the invite code: {invite['code']} (I show it only once).{bound}\n"
+            text=f"Here's the invite code: {invite.code} (I show it only once).{bound}\n"
                  "Copy this text into an email:")
-        dispatcher.utter_message(text=invite["email_text"])
+        dispatcher.utter_message(text=invite.email_text)
         return clear_form(domain, FORM)
 
     def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:

@@ -23,8 +23,8 @@ class ValidateRegisterForm(CappedFormValidation):
 
     async def precheck(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: dict[str, Any]) -> list[EventType]:
-        me = await client_for(tracker).get("/me")
-        if me.get("organisation_id") is not None:
+        me = await client_for(tracker).me()
+        if me.organisation_id is not None:
             raise FormRefused("You already belong to an organisation here, so there's nothing to "
                               "register. Say 'help' to see what you can do.")
         return []
@@ -63,9 +63,8 @@ class ActionRegisterOrganisation(BackendAction):
         if form_answers_missing(tracker, domain, FORM):
             return clear_form(domain, FORM)
         name = tracker.get_slot("organisation_name")
-        await client.post("/organisations", {
-            "name": name, "admin_name": tracker.get_slot("admin_name"),
-            "admin_email": tracker.get_slot("admin_email")})
+        await client.register_organisation(name, tracker.get_slot("admin_name"),
+                                           tracker.get_slot("admin_email"))
         dispatcher.utter_message(
             text=f"{name} is registered, and you are its admin. Next, create an authorisation "
                  "(the sessions you want to offer) and add the company card.",

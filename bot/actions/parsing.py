@@ -344,12 +344,13 @@ def parse_modality(text: str | None, words: Words) -> str | None:
 
 # ------------------------------------------------------------------------------ display
 
-def local_time(iso: str, timezone: str = "Europe/London") -> datetime:
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+def local_time(iso: str | datetime, timezone: str = "Europe/London") -> datetime:
+    moment = iso if isinstance(iso, datetime) else datetime.fromisoformat(
+        iso.replace("Z", "+00:00"))
     return moment.astimezone(ZoneInfo(timezone))
 
 
-def format_slot(iso: str, timezone: str = "Europe/London") -> str:
+def format_slot(iso: str | datetime, timezone: str = "Europe/London") -> str:
     """'Tue 12 May, 17:00' in the service's time zone."""
     moment = local_time(iso, timezone)
     return f"{moment:%a} {moment.day} {moment:%b}, {moment:%H:%M}"

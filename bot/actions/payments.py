@@ -10,18 +10,19 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.base import BackendAction
 from bot.actions.parsing import format_money
+from contracts.answers import Card, Figures
 from contracts.backend_client import BackendClient
 
 
-async def card_on_file(client: BackendClient) -> dict[str, Any] | None:
-    """The card on file ({"brand", "last4", ...}), or None."""
-    card = (await client.get("/organisation/card"))["card"]
-    return card if isinstance(card, dict) and card.get("last4") else None
+async def card_on_file(client: BackendClient) -> Card | None:
+    """The card on file, or None."""
+    card = await client.card()
+    return card if card is not None and card.last4 else None
 
 
 async def card_setup_link(client: BackendClient) -> str:
     """A link to Stripe's secure card page."""
-    return (await client.post("/organisation/card/setup"))["url"]
+    return (await client.card_setup()).url
 
 
 class ActionCardLink(BackendAction):
@@ -32,8 +33,8 @@ class ActionCardLink(BackendAction):
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
         card = await card_on_file(client)
         link = await card_setup_link(client)
-        now = (f"The card on file is a {card.get('brand', 'card').title()} ending "
-               f"{card['last4']}. To change it, " if card else "There's no card on file yet. "
+        now = (f"The card on file is a {(card.brand or 'card').title()} ending "
+               f"{card.last4}. To change it, " if card else "There's no card on file yet. "
                "To add one, ")
         dispatcher.utter_message(
             text=f"{now}use Stripe's secure page: {link}\nPlease never type card numbers into "
@@ -42,16 +43,15 @@ class ActionCardLink(BackendAction):
         return []
 
 
-def _figures_text(figures: list[dict[str, Any]] | None, withheld: str | None) -> str:
+def _figures_text(figures: list[Figures] | None, withheld: str | None) -> str:
     if figures is None:
         return withheld or "not shown"
     if not figures:
         return "nothing charged yet"
     return "; ".join(
-        f"{format_money(f.get('spend_minor'), f.get('currency', 'GBP'))} for "
-        f"{f.get('sessions_charged', 0)} sessions"
-        + (f" (refunded {format_money(f['refunded_minor'], f.get('currency', 'GBP'))})"
-           if f.get("refunded_minor") else "")
+        f"{format_money(f.spend_minor, f.currency)} for {f.sessions_charged} sessions"
+        + (f" (refunded {format_money(f.refunded_minor, f.currency)})"
+           if f.refunded_minor else "")
         for f in figures)
 
 
@@ -61,12 +61,11 @@ class ActionShowSpend(BackendAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        report = await client.get("/reports/spend")
-        lines = [f"#{a['authorisation_id']} {a['name']}: "
-                 f"{_figures_text(a.get('figures'), a.get('withheld_reason'))}"
-                 for a in report.get("by_authorisation", [])]
-        months = [f"{m['month']}: {_figures_text(m.get('figures'), m.get('withheld_reason'))}"
-                  for m in report.get("by_month", [])[-3:]]
+        report = await client.spend()
+        lines = [f"#{a.authorisation_id} {a.name}: {_figures_text(a.figures, a.withheld_reason)}"
+                 for a in report.by_authorisation]
+        months = [f"{m.month}: {_figures_text(m.figures, m.withheld_reason)}"
+                  for m in report.by_month[-3:]]
         if months:
             lines += ["By month:", *months]
         if not lines:

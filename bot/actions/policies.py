@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.actions.parsing import Words
+from contracts import answers
 from contracts.backend_client import BackendClient, BackendError, BackendUnavailable
 from contracts.identity import ChatIdentity
 
@@ -28,23 +29,25 @@ class Policies:
     words: Words
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> Policies:
+    def from_answer(cls, answer: answers.Policies) -> Policies:
         return cls(
-            cancellation_window_hours=int(body["cancellation_window_hours"]),
-            therapist_confirmation_business_hours=int(
-                body["therapist_confirmation_business_hours"]),
-            reporting_min_group=int(body["reporting_min_group"]),
-            coverage=dict(body["coverage"]),
-            words=Words(days=body["day_words"], day_parts=body["day_part_words"],
-                        day_part_hours=body["day_parts"], modalities=body["modality_words"]),
+            cancellation_window_hours=answer.cancellation_window_hours,
+            therapist_confirmation_business_hours=answer.therapist_confirmation_business_hours,
+            reporting_min_group=answer.reporting_min_group,
+            coverage=answer.coverage,
+            words=Words(days=answer.day_words, day_parts=answer.day_part_words,
+                        day_part_hours=answer.day_parts, modalities=answer.modality_words),
         )
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Policies:
+        return cls.from_answer(answers.Policies.from_json(body))
 
 
 async def policies() -> Policies:
     """The backend's policies; raises BackendUnavailable (or BackendError) when it can't say."""
     if "policies" not in _cache:
-        body = await BackendClient(POLICIES_READER).get("/policies")
-        _cache["policies"] = Policies.from_json(body)
+        _cache["policies"] = Policies.from_answer(await BackendClient(POLICIES_READER).policies())
     return _cache["policies"]
 
 

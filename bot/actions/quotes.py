@@ -4,59 +4,59 @@ and what they can do instead. The bot says what the quote says, never its own gu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 from bot.actions.common import button
 from bot.actions.parsing import format_money
+from contracts import answers
+from contracts.answers import Alternative
 from contracts.backend_client import BackendClient
 
 
 @dataclass(frozen=True)
 class Quote:
-    answer: dict[str, Any]
+    answer: answers.Quote
 
     @property
     def paid(self) -> bool:
-        return bool(self.answer.get("paid_by_organisation"))
+        return self.answer.paid_by_organisation
 
     @property
     def time_refused(self) -> bool:
         """The time (or way of meeting) itself cannot be booked: another time may do."""
-        return not self.answer.get("bookable", True)
+        return not self.answer.bookable
 
     @property
     def message(self) -> str:
-        return str(self.answer.get("message") or "")
+        return self.answer.message
 
-    def alternatives(self, kind: str) -> list[dict[str, Any]]:
-        return [a for a in self.answer.get("alternatives") or [] if a.get("kind") == kind]
+    def alternatives(self, kind: str) -> list[Alternative]:
+        return [a for a in self.answer.alternatives if a.kind == kind]
 
     @property
     def other_therapists(self) -> list[int]:
-        return [int(t) for a in self.alternatives("other_therapist")
-                for t in a.get("therapist_ids") or []]
+        return [t for a in self.alternatives("other_therapist") for t in a.therapist_ids]
 
     @property
     def another_therapist_may_be_paid(self) -> bool:
         return bool(self.alternatives("other_therapist"))
 
 
-async def quote(client: BackendClient, therapist_id: int, starts_at: str,
+async def quote(client: BackendClient, therapist_id: int, starts_at: datetime | str,
                 modality: str) -> Quote:
-    return Quote(await client.post("/bookings/quote", {
-        "therapist_id": therapist_id, "starts_at": starts_at, "modality": modality}))
+    return Quote(await client.quote(therapist_id, starts_at, modality))
 
 
 async def what_instead(client: BackendClient, answer: Quote) -> tuple[str, list[dict[str, str]]]:
     """What the member can do when their organisation does not pay, in words and buttons."""
     lines, buttons = [], []
     for alternative in answer.alternatives("other_therapist"):
-        lines.append(alternative["message"])
+        lines.append(alternative.message)
     for therapist_id in answer.other_therapists:
-        name = (await client.get(f"/therapists/{therapist_id}"))["name"]
+        name = (await client.therapist(therapist_id)).name
         buttons.append(button(f"Book with {name}", "inform", therapist_id=therapist_id))
     for alternative in answer.alternatives("self_pay"):
-        fee = format_money(alternative.get("fee_minor"), alternative.get("currency") or "GBP")
+        fee = format_money(alternative.fee_minor, alternative.currency or "GBP")
         lines.append(f"Paying yourself, the session costs {fee}; I can't take self-paid "
                      "bookings in this chat yet.")
     if answer.alternatives("ask_admin"):

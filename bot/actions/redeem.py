@@ -48,11 +48,11 @@ class ActionRedeemInvite(BackendAction):
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
         if form_answers_missing(tracker, domain, FORM):
             return clear_form(domain, FORM)
-        redeemed = await client.post("/invites/redeem", {"code": tracker.get_slot("invite_code")})
-        grant = redeemed["grant"]
+        redeemed = await client.redeem_invite(tracker.get_slot("invite_code"))
+        grant = redeemed.grant
         dispatcher.utter_message(
-            text=f"You're in. Your organisation pays for {grant['sessions_remaining']} sessions "
-                 f"for you. {await coverage_text(grant.get('coverage'))} What you discuss and "
+            text=f"You're in. Your organisation pays for {grant.sessions_remaining} sessions "
+                 f"for you. {await coverage_text(grant.coverage)} What you discuss and "
                  "whom you see stay confidential.",
             buttons=[button("Find a therapist", "find_therapist")])
         return clear_form(domain, FORM)

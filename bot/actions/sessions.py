@@ -12,21 +12,21 @@ from bot.actions.base import BackendAction, tell_news
 from bot.actions.common import TIMEZONE, button
 from bot.actions.parsing import format_slot
 from bot.actions.policies import confirmation_hours, coverage_text
+from contracts.answers import Booking
 from contracts.backend_client import BackendClient
 
 ACTIVE_STATUSES = ("requested", "confirmed")
 
 
-def describe_booking(booking: dict[str, Any]) -> str:
-    paid = "paid by your organisation" if booking.get("paid_by_organisation") else "self-paid"
-    modality = str(booking.get("modality", "")).replace("_", " ")
-    return (f"{format_slot(booking['starts_at'], TIMEZONE)} with {booking['therapist_name']} "
-            f"({modality}), {booking['status']}, {paid}")
+def describe_booking(booking: Booking) -> str:
+    paid = "paid by your organisation" if booking.paid_by_organisation else "self-paid"
+    modality = booking.modality.replace("_", " ")
+    return (f"{format_slot(booking.starts_at, TIMEZONE)} with {booking.therapist_name} "
+            f"({modality}), {booking.status}, {paid}")
 
 
-async def upcoming_bookings(client: BackendClient) -> list[dict[str, Any]]:
-    bookings = (await client.get("/me/bookings"))["bookings"]
-    return [b for b in bookings if b.get("status") in ACTIVE_STATUSES]
+async def upcoming_bookings(client: BackendClient) -> list[Booking]:
+    return [b for b in await client.bookings() if b.status in ACTIVE_STATUSES]
 
 
 class ActionShowGrants(BackendAction):
@@ -35,12 +35,12 @@ class ActionShowGrants(BackendAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        grants = (await client.get("/me/grants"))["grants"]
-        offers = (await client.get("/me/offers"))["offers"]
-        lines = [f"{g['sessions_remaining']} of {g['sessions_per_user']} sessions left"
-                 + ("" if g.get("active") else ", currently paused by your admin")
-                 + f". {await coverage_text(g['coverage'])}" for g in grants]
-        lines += [f"Also open to you: \"{o['name']}\", {o['sessions_per_user']} sessions "
+        grants = await client.my_grants()
+        offers = await client.my_offers()
+        lines = [f"{g.sessions_remaining} of {g.sessions_per_user} sessions left"
+                 + ("" if g.active else ", currently paused by your admin")
+                 + f". {await coverage_text(g.coverage)}" for g in grants]
+        lines += [f"Also open to you: \"{o.name}\", {o.sessions_per_user} sessions "
                   "(you join it when you book)" for o in offers]
         if not lines:
             dispatcher.utter_message(text="You don't have sessions from your organisation yet. "
@@ -65,10 +65,10 @@ class ActionListBookings(BackendAction):
             return []
         buttons = []
         for booking in bookings[:3]:
-            when = format_slot(booking["starts_at"], TIMEZONE)
-            buttons += [button(f"Cancel {when}", "cancel_booking", booking_id=booking["id"]),
+            when = format_slot(booking.starts_at, TIMEZONE)
+            buttons += [button(f"Cancel {when}", "cancel_booking", booking_id=booking.id),
                         button(f"Reschedule {when}", "reschedule_booking",
-                               booking_id=booking["id"])]
+                               booking_id=booking.id)]
         dispatcher.utter_message(text="Your upcoming sessions:\n" + "\n".join(
             describe_booking(b) for b in bookings), buttons=buttons)
         return []

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select, update
 
 from backend.db import Database
+from backend.domain.enums import Modality
 from backend.models import (
     AuditEvent,
     Availability,
@@ -63,7 +64,7 @@ def make_seen(db: Database, member: actors.Actor, therapist_id: int) -> None:
     """Give the member a relationship with the therapist: a self-paid booking they confirmed."""
     starts_at = slot(24 * 20 + next(_seen_slots) % 150)
     booked = bookings.book(db, member, therapist_id=therapist_id, starts_at=starts_at,
-                           modality="video", self_pay=True)
+                           modality=Modality.VIDEO, self_pay=True)
     bookings.confirm(db, therapist_actor(db, therapist_id), booked.id)
 
 

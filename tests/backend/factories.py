@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from backend.db import Database
-from backend.domain.enums import Role
+from backend.domain.enums import Access, Coverage, Role
 from backend.models import ChatIdentity, Member
 from backend.services import actors, authorisations, invites, organisations
 
@@ -50,8 +50,11 @@ def stranger(db: Database) -> actors.Actor:
 def authorisation(
     db: Database, admin: actors.Actor, **overrides
 ) -> authorisations.AuthorisationView:
-    fields = {"coverage": "first_relationship", "sessions_per_user": 7, "user_limit": 5}
-    fields.update(overrides)
+    """An authorisation; `coverage` and `access` may be given as their words."""
+    fields = {"coverage": "first_relationship", "sessions_per_user": 7, "user_limit": 5,
+              **overrides}
+    fields["coverage"] = Coverage(fields["coverage"])
+    fields["access"] = Access(fields.get("access", Access.INVITE_ONLY))
     return authorisations.create(db, admin, **fields)
 
 

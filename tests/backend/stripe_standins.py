@@ -40,6 +40,7 @@ from aiohttp import web
 from backend.adapters import stripe_events
 from backend.adapters.payments import PaymentGateway
 from backend.db import Database
+from backend.domain.enums import Modality
 from backend.services import bookings
 from backend.services.actors import Actor
 from backend.services.payments import cards, charges, webhooks
@@ -373,7 +374,7 @@ class PayingOrganisation:
     def book(self, hours_ahead: int = 24 * 7, member: Actor | None = None) -> int:
         return bookings.book(self.db, member or self.member, therapist_id=self.therapist_id,
                              starts_at=booking_factories.slot(hours_ahead),
-                             modality="video").id
+                             modality=Modality.VIDEO).id
 
     def confirmed_booking(self, hours_ahead: int = 24 * 7, member: Actor | None = None) -> int:
         """Booked and confirmed by the therapist; the charge is what the route triggers next."""

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from backend.api.app import create_app
 from backend.domain import invite_codes
 from backend.domain.errors import (
     Conflict,
@@ -32,20 +33,40 @@ def test_admin_creates_authorisation_and_sees_it_listed(db):
 
 
 @pytest.mark.parametrize(
-    "fields",
+    ("fields", "message"),
     [
-        {"sessions_per_user": 0},
-        {"sessions_per_user": "seven"},
-        {"sessions_per_user": True},
-        {"user_limit": -1},
-        {"coverage": "everyone"},
-        {"access": "public"},
+        ({"sessions_per_user": 0}, "between 1 and 100"),
+        ({"sessions_per_user": 101}, "between 1 and 100"),
+        ({"sessions_per_user": None}, "Please give the number of sessions per user"),
+        ({"user_limit": -1}, "number of users must be between"),
     ],
 )
-def test_bad_authorisation_input_is_refused_and_changes_nothing(db, fields):
+def test_bad_authorisation_input_is_refused_and_changes_nothing(db, fields, message):
     admin = factories.register_organisation(db)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput, match=message):
         factories.authorisation(db, admin, **fields)
+    assert authorisations.list_for_admin(db, admin) == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"sessions_per_user": "seven"}, "number of sessions per user must be a whole number"),
+        ({"sessions_per_user": True}, "number of sessions per user must be a whole number"),
+        ({"coverage": "everyone"}, "coverage must be one of"),
+        ({"coverage": None}, "Please give the coverage"),
+        ({"access": "public"}, "access must be one of"),
+        ({"name": "x" * 201}, "name is too long (at most 200 characters)"),
+    ],
+)
+async def test_wrong_types_are_a_400_at_the_edge(aiohttp_client, db, fields, message):
+    admin = factories.register_organisation(db)
+    client = await aiohttp_client(create_app(db, Settings(BACKEND_SERVICE_TOKEN="t")))
+    body = {"coverage": "first_relationship", "sessions_per_user": 7, "user_limit": 5, **fields}
+    response = await client.post("/authorisations", json=body, headers={
+        "Authorization": "Bearer t", "X-Acting-For": admin.identity})
+    assert response.status == 400
+    assert message in (await response.json())["error"]["message"]
     assert authorisations.list_for_admin(db, admin) == []
 
 

@@ -4,12 +4,12 @@ databases. Every refusal is checked to change nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, update
 
-from backend.domain.enums import BookingStatus, VoucherStatus
+from backend.domain.enums import BookingStatus, Modality, VoucherStatus
 from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.models import AuditEvent, Grant, Organisation, Voucher
 from backend.services import authorisations, bookings, invites
@@ -72,7 +72,7 @@ def test_booking_with_a_grant_holds_one_session(world):
     db = world.db
     starts = bf.slot(72)
     booked = bookings.book(db, world.member, therapist_id=world.therapist_id,
-                           starts_at=starts.isoformat(), modality="video")
+                           starts_at=starts.isoformat(), modality=Modality.VIDEO)
     assert booked.status is BookingStatus.REQUESTED
     assert booked.starts_at == starts and booked.ends_at == starts + timedelta(minutes=50)
     assert booked.paid_by_organisation and booked.grant_id == world.grant_id
@@ -85,13 +85,11 @@ def test_booking_with_a_grant_holds_one_session(world):
     assert event.subject_id == booked.id and event.organisation_id == world.admin.organisation_id
 
 
-def test_start_times_are_read_in_any_offset(world):
+def test_start_times_are_taken_in_any_offset(world):
     starts = bf.slot(72)
     in_new_york = starts.astimezone(datetime.fromisoformat("2026-01-01T00:00:00-05:00").tzinfo)
-    booked = world.book(starts_at=in_new_york.isoformat())
-    assert booked.starts_at == starts
-    later = bf.slot(96)
-    assert world.book(starts_at=later.strftime("%Y-%m-%dT%H:%M:%SZ")).starts_at == later
+    booked = world.book(starts_at=in_new_york)
+    assert booked.starts_at == starts and booked.starts_at.utcoffset() == timedelta(0)
 
 
 def test_the_grant_with_most_sessions_left_that_covers_the_therapist_pays(db):
@@ -105,11 +103,11 @@ def test_the_grant_with_most_sessions_left_that_covers_the_therapist_pays(db):
                                 sessions_per_user=4)
     # Only the existing-relationship grants cover the therapist already seen; the bigger pays.
     first = bookings.book(db, member, therapist_id=seen, starts_at=bf.slot(50),
-                          modality="video")
+                          modality=Modality.VIDEO)
     assert first.grant_id == bigger_existing.id and first.sessions_remaining_on_grant == 3
     # Only the new-relationship grant covers someone new.
     second = bookings.book(db, member, therapist_id=other, starts_at=bf.slot(50),
-                           modality="video")
+                           modality=Modality.VIDEO)
     assert second.grant_id == new.id
     assert committed(db, existing.id) == 0
 
@@ -123,14 +121,14 @@ def test_an_existing_relationship_voucher_cannot_pay_a_therapist_never_seen(db):
     before = bf.snapshot(db)
     with pytest.raises(Conflict, match="already seen") as refused:
         bookings.book(db, member, therapist_id=stranger_therapist, starts_at=bf.slot(60),
-                      modality="video", grant_id=grant.id)
+                      modality=Modality.VIDEO, grant_id=grant.id)
     assert refused.value.code == "coverage"
     with pytest.raises(Conflict, match="None of your organisation's offers"):
         bookings.book(db, member, therapist_id=stranger_therapist, starts_at=bf.slot(60),
-                      modality="video")
+                      modality=Modality.VIDEO)
     assert bf.snapshot(db) == before
     assert bookings.book(db, member, therapist_id=seen, starts_at=bf.slot(60),
-                         modality="video", grant_id=grant.id).paid_by_organisation
+                         modality=Modality.VIDEO, grant_id=grant.id).paid_by_organisation
 
 
 def test_a_first_relationship_grant_keeps_paying_for_the_therapist_it_introduced(world):
@@ -147,11 +145,11 @@ def test_without_a_usable_grant_booking_needs_an_explicit_self_pay(db):
     before = bf.snapshot(db)
     with pytest.raises(Conflict, match="self-paid") as refused:
         bookings.book(db, member, therapist_id=therapist_id, starts_at=bf.slot(60),
-                      modality="video")
+                      modality=Modality.VIDEO)
     assert refused.value.code == "no_usable_grant"
     assert bf.snapshot(db) == before
     booked = bookings.book(db, member, therapist_id=therapist_id, starts_at=bf.slot(60),
-                           modality="video", self_pay=True)
+                           modality=Modality.VIDEO, self_pay=True)
     assert not booked.paid_by_organisation and booked.grant_id is None
     assert voucher_status(db, booked.id) is None
 
@@ -181,15 +179,15 @@ def test_a_grant_never_books_more_sessions_than_allowed(db):
     therapist_id = bf.therapist(db)
     for hours in (50, 51):
         bookings.book(db, member, therapist_id=therapist_id, starts_at=bf.slot(hours),
-                      modality="video")
+                      modality=Modality.VIDEO)
     before = bf.snapshot(db)
     with pytest.raises(Conflict, match="used all 2 sessions") as refused:
         bookings.book(db, member, therapist_id=therapist_id, starts_at=bf.slot(52),
-                      modality="video", grant_id=grant.id)
+                      modality=Modality.VIDEO, grant_id=grant.id)
     assert refused.value.code == "no_sessions_left"
     with pytest.raises(Conflict, match="used all 2 sessions"):
         bookings.book(db, member, therapist_id=therapist_id, starts_at=bf.slot(52),
-                      modality="video")
+                      modality=Modality.VIDEO)
     assert bf.snapshot(db) == before and committed(db, grant.id) == 2
 
 
@@ -221,10 +219,11 @@ def test_the_unique_index_is_the_last_line_of_defence(world, monkeypatch):
 def test_a_modality_the_therapist_does_not_offer_is_refused(world):
     before = bf.snapshot(world.db)
     with pytest.raises(InvalidInput, match="doesn't offer phone sessions; they offer video"):
-        world.book(modality="phone")
+        world.book(modality=Modality.PHONE)
     assert bf.snapshot(world.db) == before
     in_person = bf.therapist(world.db, in_person=True, video=False)
-    assert world.book(therapist_id=in_person, modality="in_person").modality.value == "in_person"
+    booked = world.book(therapist_id=in_person, modality=Modality.IN_PERSON)
+    assert booked.modality is Modality.IN_PERSON
 
 
 def test_only_slots_inside_the_weekly_windows_can_be_booked(world):
@@ -252,23 +251,18 @@ def _next_local(*, weekday: int, hour: int) -> datetime:
         ZoneInfo("UTC"))
 
 
+# Wrong JSON types and unreadable times are refused at the API edge
+# (tests/backend/api/test_booking_routes.py); the service gets typed values.
 BAD_BOOKINGS = [
-    ({"therapist_id": "1"}, InvalidInput, "therapist id"),
-    ({"therapist_id": True}, InvalidInput, "therapist id"),
-    ({"therapist_id": 0}, InvalidInput, "therapist id"),
+    ({"therapist_id": None}, InvalidInput, "Please give the therapist id"),
     ({"therapist_id": 999_999}, NotFound, "no therapist"),
-    ({"starts_at": "next tuesday"}, InvalidInput, "offset"),
-    ({"starts_at": "2030-01-01T10:00:00"}, InvalidInput, "offset"),
-    ({"starts_at": 1_900_000_000}, InvalidInput, "offset"),
-    ({"starts_at": None}, InvalidInput, "offset"),
-    ({"starts_at": "x" * 10_000}, InvalidInput, "offset"),
-    ({"starts_at": "2020-01-06T10:00:00+00:00"}, InvalidInput, "already passed"),
-    ({"starts_at": bf.slot(24 * 60).isoformat()}, InvalidInput, "28 days ahead"),
-    ({"modality": "carrier pigeon"}, InvalidInput, "modality must be one of"),
-    ({"modality": None}, InvalidInput, "modality must be one of"),
-    ({"grant_id": "1"}, InvalidInput, "grant id"),
+    ({"starts_at": None}, InvalidInput, "Please give the start time"),
+    ({"starts_at": datetime(2030, 1, 1, 10)}, InvalidInput, "offset"),  # no time zone
+    ({"starts_at": datetime(2020, 1, 6, 10, tzinfo=timezone.utc)}, InvalidInput,
+     "already passed"),
+    ({"starts_at": bf.slot(24 * 60)}, InvalidInput, "28 days ahead"),
+    ({"modality": None}, InvalidInput, "Please give the modality"),
     ({"grant_id": 999_999}, NotFound, "no place"),
-    ({"self_pay": "yes"}, InvalidInput, "true or false"),
     ({"self_pay": True, "grant_id": 1}, InvalidInput, "not both"),
 ]
 
@@ -376,8 +370,6 @@ def test_only_the_bookings_therapist_acts_on_it(world):
             action(db, world.member, booked.id)
         with pytest.raises(NotFound):
             action(db, world.therapist, 999_999)
-        with pytest.raises(InvalidInput):
-            action(db, world.therapist, "1")
     assert bf.snapshot(db) == before
     with pytest.raises(NotFound):
         bookings.get(db, other_therapist, booked.id)
@@ -466,7 +458,7 @@ def test_rescheduling_moves_the_same_voucher_to_the_new_slot(world):
     with db.reader() as session:
         voucher_id = session.scalar(select(Voucher.id).where(Voucher.booking_id == old.id))
     target = bf.slot(100)
-    new = bookings.reschedule(db, world.member, old.id, starts_at=target.isoformat())
+    new = bookings.reschedule(db, world.member, old.id, starts_at=target)
     assert new.rescheduled_from_id == old.id and new.status is BookingStatus.REQUESTED
     assert new.starts_at == target and new.modality == old.modality
     assert new.paid_by_organisation and new.grant_id == world.grant_id
@@ -497,8 +489,8 @@ def test_rescheduling_to_a_bad_slot_changes_nothing(world):
         (taken.starts_at, Conflict, "just been taken"),
         (old.starts_at, InvalidInput, "already the time"),
         (bf.slot(100) + timedelta(minutes=15), InvalidInput, "no session starting"),
-        ("2020-01-01T10:00:00+00:00", InvalidInput, "already passed"),
-        ("tomorrow", InvalidInput, "offset"),
+        (datetime(2020, 1, 1, 10, tzinfo=timezone.utc), InvalidInput, "already passed"),
+        (None, InvalidInput, "Please give the start time"),
     ]:
         with pytest.raises(error, match=fragment):
             bookings.reschedule(db, world.member, old.id, starts_at=starts_at)
@@ -531,8 +523,6 @@ def test_only_the_member_and_the_therapist_see_a_booking(world):
     assert bookings.get(db, world.member, booked.id).id == booked.id
     with pytest.raises(NotFound):
         bookings.get(db, world.member, 999_999)
-    with pytest.raises(InvalidInput):
-        bookings.get(db, world.member, "one")
 
 
 def test_list_mine_shows_upcoming_open_bookings_unless_asked_for_all(world):
@@ -543,8 +533,6 @@ def test_list_mine_shows_upcoming_open_bookings_unless_asked_for_all(world):
     assert [b.id for b in bookings.list_mine(db, world.member)] == [sooner.id, later.id]
     everything = bookings.list_mine(db, world.member, upcoming_only=False)
     assert [b.id for b in everything] == [sooner.id, cancelled.id, later.id]
-    with pytest.raises(InvalidInput):
-        bookings.list_mine(db, world.member, upcoming_only="no")
 
 
 def test_every_booking_change_is_audited(world):

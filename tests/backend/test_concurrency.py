@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from backend.domain.enums import BookingStatus, VoucherStatus
+from backend.domain.enums import BookingStatus, Modality, VoucherStatus
 from backend.domain.errors import Conflict
 from backend.models import Authorisation, Booking, Grant, Invite, Voucher
 from backend.services import bookings, grants, invites
@@ -68,7 +68,7 @@ def test_concurrent_bookings_never_exceed_the_sessions_per_user(db):
     # Half name the grant, half let the service pick it: both paths race for the same quota.
     successes, refusals = run_together([
         partial(bookings.book, db, member, therapist_id=therapist_id, starts_at=starts_at,
-                modality="video", grant_id=grant.id if index % 2 else None)
+                modality=Modality.VIDEO, grant_id=grant.id if index % 2 else None)
         for index, starts_at in enumerate(slots)
     ])
 
@@ -91,7 +91,7 @@ def test_concurrent_bookings_of_one_slot_make_exactly_one_booking(db):
 
     successes, refusals = run_together([
         partial(bookings.book, db, member, therapist_id=therapist_id, starts_at=starts_at,
-                modality="video")
+                modality=Modality.VIDEO)
         for member in members
     ])
 
@@ -110,7 +110,7 @@ def test_concurrent_cancel_and_reschedule_of_one_booking_stay_consistent(db):
     workers = 20
     for round_number in range(3):
         booked = bookings.book(db, member, therapist_id=therapist_id,
-                               starts_at=bf.slot(60 + 50 * round_number), modality="video")
+                               starts_at=bf.slot(60 + 50 * round_number), modality=Modality.VIDEO)
         targets = [bf.slot(61 + 50 * round_number + index) for index in range(workers)]
 
         successes, refusals = run_together([

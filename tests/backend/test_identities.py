@@ -9,9 +9,10 @@ from backend.api.app import create_app
 from backend.domain.enums import Role
 from backend.domain.errors import Conflict, InvalidInput, PermissionDenied
 from backend.models import AuditEvent, ChatIdentity, Member, Organisation
-from backend.services import actors, authorisations, identities, invites, organisations
+from backend.services import actors, identities, invites, organisations
 from backend.settings import Settings
 from contracts import identity as identity_format
+from tests.backend import factories
 from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient, connect
 from tests.backend.concurrently import all_at_once
 from tests.backend.factories import add_member, register_organisation
@@ -69,7 +70,7 @@ def test_admins_keep_their_role(db):
 
 def test_email_in_the_organisation_domain_joins_as_member(db):
     admin = _organisation(db)
-    view = _verify(db, "slack:T1:U2", email="new.person@ACME.example", name="New Person")
+    view = _verify(db, "slack:T1:U2", email="new.person@acme.example", name="New Person")
     assert view.status == identities.JOINED and view.role is Role.MEMBER
     with db.reader() as session:
         member = session.get(Member, view.member_id)
@@ -115,10 +116,17 @@ def test_identities_without_a_workspace_are_refused(db, identity):
         _verify(db, identity, email="a@acme.example")
 
 
-def test_bad_email_is_refused(db):
+async def test_bad_email_is_refused_and_an_email_is_read_in_lower_case(api, db):
     _organisation(db)
-    with pytest.raises(InvalidInput):
-        _verify(db, "slack:T1:U1", email="not an email")
+    status, body = await api.request("POST", "/identities/verify", identity="slack:T1:U1",
+                                     json={"email": "not an email"})
+    assert (status, body["error"]["message"]) == (400, "That doesn't look like an email address.")
+    status, body = await api.request("POST", "/identities/verify", identity="slack:T1:U2",
+                                     json={"email": " New.Person@ACME.example", "name": " N "})
+    assert (status, body["status"]) == (200, "joined")
+    with db.reader() as session:
+        member = session.get(Member, body["member_id"])
+        assert (member.email, member.name) == ("new.person@acme.example", "N")
 
 
 def test_concurrent_first_messages_create_one_member_and_one_link(db):
@@ -181,8 +189,7 @@ def _org_with_slack_admin(db, workspace: str | None = "TA") -> tuple[actors.Acto
         admin_name="Boss", admin_email=ADMIN_EMAIL)
     if workspace:
         identities.connect_workspace(db, admin)
-    offer = authorisations.create(db, admin, coverage="first_relationship",
-                                  sessions_per_user=3, user_limit=5)
+    offer = factories.authorisation(db, admin, sessions_per_user=3)
     return admin, offer.id
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from backend.domain.enums import Modality
 from backend.domain.errors import Conflict
 from backend.models import AuditEvent, Authorisation, Grant
 from backend.services import authorisations, bookings
@@ -34,7 +35,7 @@ def places(db, offer_id: int) -> tuple[int, int]:
 
 def book(db, member, therapist_id, hours_ahead=72, **fields):
     return bookings.book(db, member, therapist_id=therapist_id, starts_at=bf.slot(hours_ahead),
-                         modality="video", **fields)
+                         modality=Modality.VIDEO, **fields)
 
 
 def test_a_member_without_a_grant_joins_the_offer_and_books_at_once(org):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from backend.adapters.offline_gateway import OfflineGateway
 from backend.adapters.payments import ChargeRequest, ChargeResult, PaymentOutcome
-from backend.domain.enums import BookingStatus, ChargeStatus
+from backend.domain.enums import BookingStatus, ChargeStatus, Modality
 from backend.domain.errors import PermissionDenied
 from backend.models import AuditEvent, Booking, Charge, Organisation
 from backend.models.base import utcnow
@@ -109,7 +109,7 @@ def test_requested_declined_and_self_paid_bookings_are_never_charged(org):
     bookings.decline(org.db, org.therapist, requested)
     assert charges.settle_booking(org.db, org.gateway, requested) is None
     self_paid = bookings.book(org.db, org.member, therapist_id=org.therapist_id,
-                              starts_at=booking_factories.slot(24 * 9), modality="video",
+                              starts_at=booking_factories.slot(24 * 9), modality=Modality.VIDEO,
                               self_pay=True)
     bookings.confirm(org.db, org.therapist, self_paid.id)
     assert charges.charge_booking(org.db, org.gateway, self_paid.id) is None

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from backend.domain.enums import Modality
 from backend.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from backend.models.base import Base
 from backend.services import authorisations, bookings
@@ -35,7 +36,7 @@ def ask(db, member, therapist_id, hours_ahead=72, modality="video", **fields):
 
 def book_as_quoted(db, member, answer):
     return bookings.book(db, member, therapist_id=answer.therapist_id,
-                         starts_at=answer.starts_at, modality=answer.modality.value)
+                         starts_at=answer.starts_at, modality=answer.modality)
 
 
 def assert_booking_refuses_as_quoted(db, member, answer, code=None):
@@ -141,7 +142,7 @@ def test_a_used_up_grant_is_quoted_as_out_of_sessions(org):
     offer = factories.authorisation(db, admin, sessions_per_user=1, name="One session")
     member, _ = factories.member_with_grant(db, admin, offer.id)
     bookings.book(db, member, therapist_id=therapist_id, starts_at=bf.slot(50),
-                  modality="video")
+                  modality=Modality.VIDEO)
     answer = ask(db, member, therapist_id)
     assert answer.reason == "no_sessions_left" and "used all 1 sessions" in answer.message
     assert kinds(answer) == ["self_pay", "ask_admin"]
@@ -152,7 +153,7 @@ def test_a_full_all_members_offer_is_quoted_as_having_no_places(org):
     db, admin, therapist_id = org
     factories.authorisation(db, admin, access="all_members", user_limit=1)
     bookings.book(db, factories.add_member(db, admin.organisation_id),
-                  therapist_id=therapist_id, starts_at=bf.slot(50), modality="video")
+                  therapist_id=therapist_id, starts_at=bf.slot(50), modality=Modality.VIDEO)
     member = factories.add_member(db, admin.organisation_id)
     answer = ask(db, member, therapist_id)
     assert answer.reason == "no_places_left" and "places" in answer.message
@@ -195,7 +196,7 @@ def paying(org):
 def test_a_slot_just_taken_is_quoted_as_gone(paying):
     db, admin, member, therapist_id = paying
     bookings.book(db, factories.add_member(db, admin.organisation_id), therapist_id=therapist_id,
-                  starts_at=bf.slot(72), modality="video", self_pay=True)
+                  starts_at=bf.slot(72), modality=Modality.VIDEO, self_pay=True)
     answer = ask(db, member, therapist_id)
     assert answer.reason == "slot_taken" and not answer.bookable
     assert not answer.paid_by_organisation and kinds(answer) == ["other_time"]

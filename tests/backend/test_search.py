@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from backend.db import Database
 from backend.demo_directory import Profile, add_therapist
-from backend.domain.enums import AuthorisationStatus
+from backend.domain.enums import AuthorisationStatus, Modality
 from backend.domain.errors import InvalidInput, NotFound
 from backend.domain.slots import Window
 from backend.models import AuditEvent, Authorisation, Booking, Therapist
@@ -158,7 +158,7 @@ def test_next_slots_leave_out_booked_slots_and_count_cancelled_ones_free(db):
     member = factories.add_member(db, admin.organisation_id)
     [match] = therapists.search(db, member, {}).results
     first = datetime.fromisoformat(match.next_slots[0])
-    booked = bookings.book(db, member, therapist_id=tid, starts_at=first, modality="video",
+    booked = bookings.book(db, member, therapist_id=tid, starts_at=first, modality=Modality.VIDEO,
                            self_pay=True)
     [match] = therapists.search(db, member, {}).results
     assert match.next_slots[0] != first.isoformat() and len(match.next_slots) == 3
@@ -175,7 +175,7 @@ def test_a_therapist_whose_matching_slots_are_all_booked_is_not_listed(db):
     slots = therapists.free_slots(db, member, tid, days=28)
     assert slots and all(s.astimezone(LONDON).weekday() == 2 for s in slots)
     for moment in slots:
-        bookings.book(db, member, therapist_id=tid, starts_at=moment, modality="video",
+        bookings.book(db, member, therapist_id=tid, starts_at=moment, modality=Modality.VIDEO,
                       self_pay=True)
     assert found(db, {"days": ["wed"]}) == []
     assert therapists.free_slots(db, member, tid, days=28) == []
@@ -195,7 +195,7 @@ def test_free_slots_and_is_free_slot(db):
         assert not therapists.is_free_slot(session, tid + 1000, slots[0])
     admin = factories.register_organisation(db)
     member = factories.add_member(db, admin.organisation_id)
-    bookings.book(db, member, therapist_id=tid, starts_at=slots[0], modality="video",
+    bookings.book(db, member, therapist_id=tid, starts_at=slots[0], modality=Modality.VIDEO,
                   self_pay=True)
     with db.reader() as session:
         assert not therapists.is_free_slot(session, tid, slots[0])

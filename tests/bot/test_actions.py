@@ -7,6 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from backend.domain.coverage import EXPLANATIONS
+from backend.domain.enums import Modality
 from backend.models import Grant, HandoffRequest
 from backend.services import authorisations, bookings, invites, notifications
 from bot.actions import base
@@ -213,13 +214,14 @@ async def test_booking_form_refuses_someone_without_sessions(backend):
 def record_posts(monkeypatch) -> list[tuple[str, dict]]:
     """The bodies the actions POST to the backend (the requests still go out)."""
     posted: list[tuple[str, dict]] = []
-    send = BackendClient.post
+    send = BackendClient.request
 
-    async def post(self, path, json=None):
-        posted.append((path, json))
-        return await send(self, path, json)
+    async def request(self, method, path, json=None, params=None):
+        if method == "POST":
+            posted.append((path, json))
+        return await send(self, method, path, json=json, params=params)
 
-    monkeypatch.setattr(BackendClient, "post", post)
+    monkeypatch.setattr(BackendClient, "request", request)
     return posted
 
 
@@ -310,7 +312,7 @@ async def test_cancel_shows_the_policy_sentence_first_then_cancels(backend):
     member, grant = member_with_sessions(backend)
     therapist_id = booking_factories.therapist(backend)
     booked = bookings.book(backend, member, therapist_id=therapist_id,
-                           starts_at=booking_factories.slot(24 * 7), modality="video",
+                           starts_at=booking_factories.slot(24 * 7), modality=Modality.VIDEO,
                            grant_id=grant.id)
     dispatcher, _ = await run(ActionAskChangeChoice(), make_tracker(
         member.identity, slots={"booking_id": str(booked.id)}))
@@ -491,7 +493,7 @@ async def test_a_time_just_taken_is_said_and_another_is_asked(backend):
     starts_at = booking_factories.slot(72)
     admin = factories.register_organisation(backend, "Other Ltd")
     bookings.book(backend, factories.add_member(backend, admin.organisation_id),
-                  therapist_id=therapist_id, starts_at=starts_at, modality="video",
+                  therapist_id=therapist_id, starts_at=starts_at, modality=Modality.VIDEO,
                   self_pay=True)
     dispatcher, events = await run(ValidateBookingForm(), choosing_a_time(
         member.identity, therapist_id, starts_at.isoformat()))
@@ -512,7 +514,8 @@ async def test_the_confirmation_time_is_the_backends(backend):
     member, grant = member_with_sessions(backend)
     therapist_id = booking_factories.therapist(backend)
     bookings.book(backend, member, therapist_id=therapist_id,
-                  starts_at=booking_factories.slot(24 * 7), modality="video", grant_id=grant.id)
+                  starts_at=booking_factories.slot(24 * 7), modality=Modality.VIDEO,
+                  grant_id=grant.id)
     dispatcher, _ = await run(ActionCheckConfirmation(), make_tracker(member.identity))
     assert "usually confirmed within 4 business hours" in texts(dispatcher)
 

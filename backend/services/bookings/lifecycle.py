@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.db import changed_rows
 from backend.domain import booking as lifecycle
 from backend.domain.booking import Event
 from backend.domain.enums import BookingStatus, Modality
@@ -33,12 +34,13 @@ def apply(session: Session, booking: Booking, event: Event) -> None:
     """Move the booking as the table says, only if it is still in a state that allows it,
     and settle its voucher (if any) the same way."""
     outcome = lifecycle.outcome(event)
-    moved = session.execute(
+    moved = changed_rows(
+        session,
         update(Booking)
         .where(Booking.id == booking.id, Booking.status.in_(lifecycle.allowed_from(event)))
         .values(status=outcome.status, updated_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     session.refresh(booking)
     if moved != 1:
         raise lifecycle.refusal(booking.status, event)

@@ -17,11 +17,11 @@ from backend.domain.errors import InvalidInput
 from backend.models import Booking, Member, Organisation
 from backend.models.base import utcnow
 from backend.services import audit
-from backend.services.actors import Actor, require_member
+from backend.services.actors import Actor, member_of, require_member
 from backend.services.bookings import checks, lifecycle, settlement, vouchers
 from backend.services.bookings.views import BookingView, not_found, view
 from backend.services.policy import DEFAULT_POLICY, Policy
-from backend.services.validation import choice, identifier
+from backend.services.validation import required
 
 
 @dataclass(frozen=True)
@@ -36,19 +36,16 @@ class CancellationPreview:
     message: str
 
 
-def book(db: Database, actor: Actor, *, therapist_id: object, starts_at: object,
-         modality: object, grant_id: object = None, self_pay: object = False,
+def book(db: Database, actor: Actor, *, therapist_id: int | None, starts_at: datetime | None,
+         modality: Modality | None, grant_id: int | None = None, self_pay: bool = False,
          policy: Policy = DEFAULT_POLICY) -> BookingView:
     """Request a session. Unless it is self-paid, the backend picks the grant that pays (or
     the named one), joining an all-members offer when none of the member's grants can pay;
     with nothing able to pay, the booking is refused and nothing is taken."""
-    organisation_id = require_member(actor)
-    therapist_id = identifier(therapist_id, "therapist id")
-    moment = checks.moment(starts_at)
-    modality = choice(modality, Modality, "modality")
-    grant_id = None if grant_id is None else identifier(grant_id, "grant id")
-    if not isinstance(self_pay, bool):
-        raise InvalidInput("Say whether you pay yourself with true or false.")
+    member_id, organisation_id = member_of(actor)
+    therapist_id = required(therapist_id, "therapist id")
+    moment = checks.moment(required(starts_at, "start time"))
+    modality = required(modality, "modality")
     if self_pay and grant_id is not None:
         raise InvalidInput("Choose either one of your organisation's offers or paying yourself, "
                            "not both.")
@@ -59,7 +56,7 @@ def book(db: Database, actor: Actor, *, therapist_id: object, starts_at: object,
         checks.free_slot(session, therapist, moment, policy)
         grant = None if self_pay else vouchers.hold_session(session, actor, therapist.id,
                                                             grant_id)
-        booking = lifecycle.insert(session, actor.member_id, therapist.id, moment, modality,
+        booking = lifecycle.insert(session, member_id, therapist.id, moment, modality,
                                    session_minutes=policy.session_minutes)
         if grant is not None:
             vouchers.attach(session, booking.id, grant)
@@ -69,10 +66,8 @@ def book(db: Database, actor: Actor, *, therapist_id: object, starts_at: object,
         return view(session, booking)
 
 
-def list_mine(db: Database, actor: Actor, *, upcoming_only: object = True) -> list[BookingView]:
+def list_mine(db: Database, actor: Actor, *, upcoming_only: bool = True) -> list[BookingView]:
     require_member(actor)
-    if not isinstance(upcoming_only, bool):
-        raise InvalidInput("Say whether you want only upcoming bookings with true or false.")
     with db.reader() as session:
         query = select(Booking).where(Booking.member_id == actor.member_id)
         if upcoming_only:
@@ -82,11 +77,10 @@ def list_mine(db: Database, actor: Actor, *, upcoming_only: object = True) -> li
         return [view(session, booking) for booking in rows]
 
 
-def cancellation_preview(db: Database, actor: Actor, booking_id: object, *,
+def cancellation_preview(db: Database, actor: Actor, booking_id: int, *,
                          policy: Policy = DEFAULT_POLICY) -> CancellationPreview:
     """What cancelling now would mean, for the bot to show before the member confirms."""
     require_member(actor)
-    booking_id = identifier(booking_id, "booking id")
     with db.reader() as session:
         booking = _members_booking(session, actor, booking_id)
         lifecycle.ensure(booking, Event.CANCEL_IN_TIME)
@@ -99,12 +93,11 @@ def cancellation_preview(db: Database, actor: Actor, booking_id: object, *,
         )
 
 
-def cancel(db: Database, actor: Actor, booking_id: object, *,
+def cancel(db: Database, actor: Actor, booking_id: int, *,
            policy: Policy = DEFAULT_POLICY, gateway: PaymentGateway | None = None) -> BookingView:
     """Cancel by the member: in time the session goes back to the grant, late it is used (and
     charged, through `gateway`); a refund is due for a payment no longer owed."""
     organisation_id = require_member(actor)
-    booking_id = identifier(booking_id, "booking id")
     with db.transaction() as session:
         booking = _members_booking(session, actor, booking_id)
         terms = _terms(session, booking, utcnow(), policy)
@@ -118,14 +111,13 @@ def cancel(db: Database, actor: Actor, booking_id: object, *,
     return cancelled
 
 
-def reschedule(db: Database, actor: Actor, booking_id: object, *, starts_at: object,
+def reschedule(db: Database, actor: Actor, booking_id: int, *, starts_at: datetime | None,
                policy: Policy = DEFAULT_POLICY,
                gateway: PaymentGateway | None = None) -> BookingView:
     """Move a booking to another slot of the same therapist, in one transaction: the new
     booking takes over the same voucher, so the grant's session is never released meanwhile."""
     organisation_id = require_member(actor)
-    booking_id = identifier(booking_id, "booking id")
-    moment = checks.moment(starts_at)
+    moment = checks.moment(required(starts_at, "start time"))
     now = utcnow()
     checks.bookable_time(moment, now, policy)
     with db.transaction() as session:
@@ -161,8 +153,8 @@ def _members_booking(session: Session, actor: Actor, booking_id: int) -> Booking
 def _terms(session: Session, booking: Booking, now: datetime,
            policy: Policy) -> cancellation.Terms:
     """The cancellation terms: the organisation's own window, else the operator's."""
-    member = session.get(Member, booking.member_id)
-    window = session.get(Organisation, member.organisation_id).cancellation_window_hours
+    member = session.get_one(Member, booking.member_id)
+    window = session.get_one(Organisation, member.organisation_id).cancellation_window_hours
     return cancellation.terms(
         booking.starts_at, now,
         window_hours=policy.cancellation_window_hours if window is None else window,

@@ -16,7 +16,6 @@ from backend.services import audit
 from backend.services.actors import Actor, require_therapist
 from backend.services.bookings import lifecycle, settlement, vouchers
 from backend.services.bookings.views import BookingView, not_found, view
-from backend.services.validation import choice, identifier
 
 _AUDIT_ACTIONS = {
     Event.CONFIRM: "booking.confirmed",
@@ -28,9 +27,8 @@ _AUDIT_ACTIONS = {
 
 
 def list_for_therapist(db: Database, actor: Actor, *,
-                       status: object = BookingStatus.REQUESTED.value) -> list[BookingView]:
+                       status: BookingStatus = BookingStatus.REQUESTED) -> list[BookingView]:
     therapist_id = require_therapist(actor)
-    status = choice(status, BookingStatus, "booking status")
     with db.reader() as session:
         rows = session.scalars(
             select(Booking)
@@ -40,42 +38,41 @@ def list_for_therapist(db: Database, actor: Actor, *,
         return [view(session, booking, for_therapist=True) for booking in rows]
 
 
-def confirm(db: Database, actor: Actor, booking_id: object, *,
+def confirm(db: Database, actor: Actor, booking_id: int, *,
             gateway: PaymentGateway | None = None) -> BookingView:
     """Confirm a requested session; the organisation's card is charged for it through `gateway`
     when its organisation pays."""
     return answer(db, actor, booking_id, Event.CONFIRM, gateway=gateway)
 
 
-def decline(db: Database, actor: Actor, booking_id: object, *,
+def decline(db: Database, actor: Actor, booking_id: int, *,
             gateway: PaymentGateway | None = None) -> BookingView:
     return answer(db, actor, booking_id, Event.DECLINE, gateway=gateway)
 
 
-def complete(db: Database, actor: Actor, booking_id: object, *,
+def complete(db: Database, actor: Actor, booking_id: int, *,
              gateway: PaymentGateway | None = None) -> BookingView:
     return answer(db, actor, booking_id, Event.COMPLETE, gateway=gateway)
 
 
-def cancel_by_therapist(db: Database, actor: Actor, booking_id: object, *,
+def cancel_by_therapist(db: Database, actor: Actor, booking_id: int, *,
                         gateway: PaymentGateway | None = None) -> BookingView:
     """The therapist cancels: the member never loses the session, however late."""
     return answer(db, actor, booking_id, Event.CANCEL_BY_THERAPIST, gateway=gateway)
 
 
-def waive_late_cancellation(db: Database, actor: Actor, booking_id: object, *,
+def waive_late_cancellation(db: Database, actor: Actor, booking_id: int, *,
                             gateway: PaymentGateway | None = None) -> BookingView:
     """The therapist lets a late cancellation off: the session goes back to the grant, and a
     charge already taken for it is refunded."""
     return answer(db, actor, booking_id, Event.WAIVE, gateway=gateway)
 
 
-def answer(db: Database, actor: Actor, booking_id: object, event: Event, *,
+def answer(db: Database, actor: Actor, booking_id: int, event: Event, *,
            gateway: PaymentGateway | None = None) -> BookingView:
     """Apply the therapist's `event` to one of their bookings, as the lifecycle table says, and
     settle what the organisation owes for it in the same transaction."""
     therapist_id = require_therapist(actor)
-    booking_id = identifier(booking_id, "booking id")
     with db.transaction() as session:
         booking = session.get(Booking, booking_id)
         if booking is None or booking.therapist_id != therapist_id:
@@ -92,7 +89,7 @@ def answer(db: Database, actor: Actor, booking_id: object, event: Event, *,
                 raise lifecycle_rules.refusal(booking.status, event)
         else:
             lifecycle.apply(session, booking, event)
-        member = session.get(Member, booking.member_id)
+        member = session.get_one(Member, booking.member_id)
         audit.record(session, actor, _AUDIT_ACTIONS[event], "booking", booking.id,
                      organisation_id=member.organisation_id)
         payment = settlement.claim(session, booking.id, gateway)

@@ -14,7 +14,6 @@ from backend.models import Booking, Grant, Member, Therapist
 from backend.services import grants
 from backend.services.actors import Actor
 from backend.services.bookings.vouchers import voucher_of
-from backend.services.validation import identifier
 
 
 @dataclass(frozen=True)
@@ -35,9 +34,8 @@ class BookingView:
     member_name: str | None  # only in the therapist's views
 
 
-def get(db: Database, actor: Actor, booking_id: object) -> BookingView:
+def get(db: Database, actor: Actor, booking_id: int) -> BookingView:
     """One booking, for its member or its therapist; anyone else is told it does not exist."""
-    booking_id = identifier(booking_id, "booking id")
     with db.reader() as session:
         booking = session.get(Booking, booking_id)
         if booking is not None and actor.member_id is not None \
@@ -54,11 +52,11 @@ def not_found() -> NotFound:
 
 
 def view(session: Session, booking: Booking, *, for_therapist: bool = False) -> BookingView:
-    therapist = session.get(Therapist, booking.therapist_id)
+    therapist = session.get_one(Therapist, booking.therapist_id)
     voucher = voucher_of(session, booking.id)
     grant = row = None
     if voucher is not None and not for_therapist:
-        row = session.get(Grant, voucher.grant_id, populate_existing=True)
+        row = session.get_one(Grant, voucher.grant_id, populate_existing=True)
         grant = grants.view(row)
     member = session.get(Member, booking.member_id) if for_therapist else None
     return BookingView(

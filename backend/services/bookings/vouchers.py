@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from backend.db import changed_rows
 from backend.domain import grants as grant_rules
 from backend.domain.enums import AuthorisationStatus, Coverage, VoucherStatus
 from backend.domain.errors import Conflict, NotFound
 from backend.models import Authorisation, Grant, Voucher
 from backend.models.base import utcnow
 from backend.services import grants
-from backend.services.actors import Actor, require_member
+from backend.services.actors import Actor, member_of, require_member
 
 # A place that cannot be taken leaves nothing written: the next offer may still pay.
 _PLACE_REFUSALS = ("no_places_left", "authorisation_inactive")
@@ -84,7 +85,7 @@ def hold_session(session: Session, actor: Actor, therapist_id: int,
     member's grants able to pay, join an all-members offer that can (in the same transaction,
     so a booking refused later takes no place). Refuse otherwise."""
     if grant_id is not None:
-        return _hold_named(session, actor.member_id, therapist_id, grant_id)
+        return _hold_named(session, member_of(actor)[0], therapist_id, grant_id)
     found = payers(session, actor, therapist_id)
     for facts in found.grants:
         grant = found.grant_rows[facts.id]
@@ -116,12 +117,12 @@ def _join_offer(session: Session, actor: Actor, offer: Authorisation) -> Grant |
     """Take a place on an all-members offer and hold one of its sessions; None when its last
     place or session went meanwhile."""
     try:
-        place = grants.take_place(session, actor, offer, actor.member_id)
+        place = grants.take_place(session, actor, offer, member_of(actor)[0])
     except Conflict as refusal:
         if refusal.code in _PLACE_REFUSALS:
             return None
         raise
-    grant = session.get(Grant, place.id)
+    grant = session.get_one(Grant, place.id)
     return grant if _take_session(session, grant) else None
 
 
@@ -133,12 +134,13 @@ def _take_session(session: Session, grant: Grant) -> bool:
                Authorisation.status == AuthorisationStatus.ACTIVE)
         .scalar_subquery()
     )
-    taken = session.execute(
+    taken = changed_rows(
+        session,
         update(Grant)
         .where(Grant.id == grant.id, Grant.sessions_committed < allowed)
         .values(sessions_committed=Grant.sessions_committed + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     session.refresh(grant)
     session.refresh(grant.authorisation)
     return taken == 1
@@ -165,12 +167,13 @@ def settle(session: Session, booking_id: int, outcome: VoucherStatus, *,
     voucher = voucher_of(session, booking_id)
     if voucher is None:
         return False
-    settled = session.execute(
+    settled = changed_rows(
+        session,
         update(Voucher)
         .where(Voucher.id == voucher.id, Voucher.status == from_status)
         .values(status=outcome, settled_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    ) == 1
     if settled and outcome is VoucherStatus.RELEASED:
         _give_back(session, voucher.grant_id)
     return settled

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.services.signin.sealing import DEV_KEY, Sealer
 from contracts import web_identity
+from contracts.settings import DEFAULT_RASA_SOCKET_PATH, DEFAULT_RASA_SOCKET_URL
 from contracts.web_identity import TokenConfig
 
 CSRF_PURPOSE = "therapy-portal-csrf"
@@ -29,8 +30,8 @@ class PortalSettings(BaseSettings):
     allowed_origins_text: str = Field("", alias=web_identity.ORIGINS_ENV)
     public_base_url: str = Field(web_identity.DEFAULT_BASE_URL, alias=web_identity.BASE_URL_ENV)
     # Where browsers reach the Rasa server's socket.io endpoint (the widget connects there).
-    rasa_socket_url: str = Field("http://127.0.0.1:5005", alias="RASA_SOCKET_URL")
-    rasa_socket_path: str = Field("/socket.io", alias="RASA_SOCKET_PATH")
+    rasa_socket_url: str = Field(DEFAULT_RASA_SOCKET_URL, alias="RASA_SOCKET_URL")
+    rasa_socket_path: str = Field(DEFAULT_RASA_SOCKET_PATH, alias="RASA_SOCKET_PATH")
 
     # Email sign-in links.
     link_minutes: int = Field(15, alias="SIGNIN_LINK_MINUTES", gt=0, le=24 * 60)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -167,18 +167,38 @@ async def test_only_the_member_and_the_therapist_see_a_booking(api, db, people):
     assert bf.snapshot(db).bookings == [(booked["id"], "requested")]
 
 
+async def test_start_times_are_read_in_any_offset(api, people):
+    starts = bf.slot(72)
+    in_new_york = starts.astimezone(datetime.fromisoformat("2026-01-01T00:00:00-05:00").tzinfo)
+    status, booked = await book(api, people, starts_at=in_new_york.isoformat())
+    assert (status, booked["starts_at"]) == (201, starts.isoformat())
+    later = bf.slot(96)
+    status, booked = await book(api, people, starts_at=later.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert (status, booked["starts_at"]) == (201, later.isoformat())
+
+
 @pytest.mark.parametrize(
     ("fields", "status", "fragment"),
     [
         ({"therapist_id": "1"}, 400, "therapist id"),
+        ({"therapist_id": True}, 400, "therapist id"),
+        ({"therapist_id": 0}, 400, "therapist id"),
+        ({"therapist_id": None}, 400, "please give the therapist id"),
         ({"therapist_id": 999_999}, 404, "no therapist"),
         ({"starts_at": "soon"}, 400, "offset"),
         ({"starts_at": "2030-01-01T10:00"}, 400, "offset"),
+        ({"starts_at": 1_900_000_000}, 400, "must be text"),
+        ({"starts_at": None}, 400, "please give the start time"),
+        ({"starts_at": "x" * 10_000}, 400, "offset"),
+        ({"starts_at": bf.slot(24 * 60).isoformat()}, 400, "28 days ahead"),
         ({"starts_at": "2020-01-01T10:00:00+00:00"}, 400, "already passed"),
-        ({"modality": "telepathy"}, 400, "modality"),
+        ({"modality": "telepathy"}, 400, "modality must be one of"),
+        ({"modality": None}, 400, "please give the modality"),
         ({"modality": "phone"}, 400, "doesn't offer"),
         ({"grant_id": 999_999}, 404, "no place"),
         ({"grant_id": [1]}, 400, "grant id"),
+        ({"grant_id": "1"}, 400, "grant id"),
+        ({"self_pay": True, "grant_id": 1}, 400, "not both"),
         ({"self_pay": "true"}, 400, "true or false"),
     ],
 )
