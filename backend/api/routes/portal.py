@@ -198,8 +198,9 @@ async def _assets_not_built(request: web.Request) -> web.Response:
 
 
 async def _finish_sending(app: web.Application) -> None:
-    tasks = list(app[_SENDING_KEY])
-    if tasks:
+    sending: set[asyncio.Task[None]] = app[_SENDING_KEY]
+    if sending:
+        tasks = list(sending)
         await asyncio.wait(tasks, timeout=10)
 
 
