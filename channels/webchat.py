@@ -33,6 +33,7 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 
 from channels import web_history
 from channels.admission import Admission, Admitted
+from channels.push import PushOutput, build_ledger
 from channels.verified_input import OnNewMessage, at_shutdown, converse
 from contracts import web_identity
 from contracts.backend_client import close_shared_session
@@ -72,13 +73,19 @@ class WebChatInput(InputChannel):
         self.allowed_origins = allowed_origins
         self.socketio_path = socketio_path
         self.sio: AsyncServer | None = None
+        self.pushes = build_ledger("webchat")
         if tokens.is_development_secret:
             log.warning("WEB_IDENTITY_SECRET is the development default; set a secret in "
                         "production.")
         log.info("webchat: allowed origins %s", ", ".join(sorted(allowed_origins)))
 
     def get_output_channel(self) -> OutputChannel | None:
-        return None if self.sio is None else SocketIOOutput(self.sio, BOT_MESSAGE_EVENT)
+        """For pushes: to every open tab of the person (the sender's room); a closed widget
+        shows it from the tracker at the next visit."""
+        if self.sio is None:
+            return None
+        return PushOutput("webchat", SocketIOOutput(self.sio, BOT_MESSAGE_EVENT).send_response,
+                          self.pushes)
 
     def _sender_for(self, auth: Any) -> tuple[str, ChatIdentity | None, str | None]:
         """(sender id, identity, visitor token) for a connection's auth payload."""

@@ -25,8 +25,9 @@ from contracts.settings import DEV_SERVICE_TOKEN, FALSE_WORDS, TRUE_WORDS, Setti
 
 MODE_ENV = "SERVICE_MODE"
 DEVELOPMENT, PRODUCTION = "development", "production"
-PROCESSES = ("backend", "actions", "rasa")
-LABELS = {"backend": "backend", "actions": "action server", "rasa": "Rasa server"}
+PROCESSES = ("backend", "actions", "rasa", "dispatcher")
+LABELS = {"backend": "backend", "actions": "action server", "rasa": "Rasa server",
+          "dispatcher": "dispatcher"}
 MIN_SECRET_LENGTH = 32
 DEV_REST_CHANNEL = "channels.dev_rest.DevRestInput"
 HOW_TO_FIX = "See deploy/production.env.example and README \"Deploying\"."
@@ -50,10 +51,11 @@ SECRETS = (
     Secret(web_identity.SECRET_ENV, ("backend", "rasa"), "the widget's identity-token key"),
     Secret("PORTAL_SESSION_SECRET", ("backend",), "the portal session cookie's key"),
     Secret("RASA_API_TOKEN", ("rasa",), "Rasa's HTTP API token", required=False),
+    Secret("RASA_API_TOKEN", ("dispatcher",), "Rasa's HTTP API token, for the pushes"),
     Secret("RASA_JWT_SECRET", ("rasa",), "Rasa's HTTP API JWT key", required=False),
 )
 DEV_SECRETS = ("BACKEND_SERVICE_TOKEN", "ACTION_SERVER_TOKEN", web_identity.SECRET_ENV,
-               "PORTAL_SESSION_SECRET")
+               "PORTAL_SESSION_SECRET", "RASA_API_TOKEN")
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -105,6 +107,12 @@ def _backend_problems(environ: Mapping[str, str]) -> Iterable[str]:
                "webhook endpoint's signing secret (whsec_...).")
 
 
+def _clock_problems(environ: Mapping[str, str]) -> Iterable[str]:
+    if environ.get("DEV_CLOCK_FILE", "").strip():
+        yield ("DEV_CLOCK_FILE is set (the time would be read from a file, for tests): unset "
+               "it.")
+
+
 def _rasa_problems(environ: Mapping[str, str], credentials: Path | None) -> Iterable[str]:
     if _flag(environ, "DEV_TRUST_SENDER"):
         yield ("DEV_TRUST_SENDER is on (the dev channel would trust any sender id as an "
@@ -115,7 +123,9 @@ def _rasa_problems(environ: Mapping[str, str], credentials: Path | None) -> Iter
 
 
 PROCESS_CHECKS: dict[str, Callable[[Mapping[str, str], Path | None], Iterable[str]]] = {
-    "backend": lambda environ, _credentials: _backend_problems(environ),
+    "backend": lambda environ, _credentials: [*_backend_problems(environ),
+                                              *_clock_problems(environ)],
+    "dispatcher": lambda environ, _credentials: _clock_problems(environ),
     "actions": lambda environ, _credentials: (),
     "rasa": _rasa_problems,
 }
@@ -129,8 +139,9 @@ def problems(processes: Iterable[str], environ: Mapping[str, str] | None = None,
     unknown = set(chosen) - set(PROCESSES)
     if unknown:
         raise ValueError(f"unknown process {sorted(unknown)}; known: {PROCESSES}")
-    found = [problem for secret in SECRETS if set(secret.processes) & set(chosen)
-             if (problem := _secret_problem(secret, environ.get(secret.variable, "").strip()))]
+    found = list(dict.fromkeys(
+        problem for secret in SECRETS if set(secret.processes) & set(chosen)
+        if (problem := _secret_problem(secret, environ.get(secret.variable, "").strip()))))
     secret_names = {secret.variable for secret in SECRETS}
     found += [f"{name} still holds the example's placeholder {PLACEHOLDER_MARK!r}: set the real "
               "value." for name, value in sorted(environ.items())
@@ -182,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="list what keeps production mode from starting")
     check.add_argument("--process", action="append", choices=PROCESSES,
-                       help="check this process only (repeatable; default: all three)")
+                       help="check this process only (repeatable; default: all of them)")
     check.add_argument("--credentials", type=Path, help="Rasa's credentials file")
     dev = commands.add_parser("dev-secrets", help="create a development secrets file")
     dev.add_argument("path", type=Path)

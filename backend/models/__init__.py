@@ -4,6 +4,7 @@ from backend.models.audit import AuditEvent, HandoffRequest
 from backend.models.authorisation import Authorisation, Grant, Invite, RedeemAttempt
 from backend.models.base import Base
 from backend.models.booking import Booking, Charge, Voucher
+from backend.models.notifications import NotificationDelivery
 from backend.models.organisation import ChatIdentity, Member, Organisation
 from backend.models.payments import Notification, PaymentCard, StripeEvent
 from backend.models.therapist import (
@@ -27,6 +28,7 @@ __all__ = [
     "Invite",
     "Member",
     "Notification",
+    "NotificationDelivery",
     "Organisation",
     "PaymentCard",
     "RedeemAttempt",

@@ -17,7 +17,8 @@ def strong() -> str:
 def complete() -> dict[str, str]:
     return {"SERVICE_MODE": "production", "BACKEND_SERVICE_TOKEN": strong(),
             "ACTION_SERVER_TOKEN": strong(), "WEB_IDENTITY_SECRET": strong(),
-            "PORTAL_SESSION_SECRET": strong(), "STRIPE_API_KEY": "sk_live_x",
+            "PORTAL_SESSION_SECRET": strong(), "RASA_API_TOKEN": strong(),
+            "STRIPE_API_KEY": "sk_live_x",
             "STRIPE_WEBHOOK_SECRET": "whsec_x"}
 
 
@@ -119,3 +120,13 @@ def test_rasa_api_is_off_unless_a_token_or_jwt_secret_is_given():
     assert cors[cors.index("--cors") + 1:] == ["https://a.example", "https://b.example"]
     with pytest.raises(SettingsError, match="wildcard"):
         RasaServerSettings.from_environment({"RASA_CORS_ORIGINS": "*"})
+
+
+def test_the_dispatcher_needs_rasas_token_and_refuses_a_test_clock():
+    found = deployment.problems(["dispatcher"], {**complete(), "RASA_API_TOKEN": "",
+                                                 "DEV_CLOCK_FILE": "/tmp/now"})
+    assert any(problem.startswith("RASA_API_TOKEN is not set") for problem in found)
+    assert any(problem.startswith("DEV_CLOCK_FILE is set") for problem in found)
+    assert any(problem.startswith("DEV_CLOCK_FILE is set")
+               for problem in deployment.problems(["backend"], {**complete(),
+                                                                "DEV_CLOCK_FILE": "/tmp/now"}))
