@@ -15,10 +15,11 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from backend.clock import Clock
 from backend.db import Database
-from backend.dispatcher.rasa import DeliveryError, RasaConversations
+from backend.dispatcher.rasa import DeliveryError, RasaConversations, Undeliverable
 from backend.services.outbox import deliveries
 from backend.services.outbox.deliveries import Push, RetryPolicy
 
@@ -55,8 +56,9 @@ class Dispatcher:
             else:
                 await self.conversations.push(push)
         except DeliveryError as error:
-            state = await asyncio.to_thread(deliveries.mark_failed, self.db, push, self.worker,
-                                            self.clock.now(), str(error), self.retry)
+            state = await asyncio.to_thread(
+                partial(deliveries.mark_failed, self.db, push, self.worker, self.clock.now(),
+                        str(error), self.retry, final=isinstance(error, Undeliverable)))
             log.warning("delivery %s (attempt %d) failed, now %s: %s", push.delivery_id,
                         push.attempt, state.value, error)
             return

@@ -21,6 +21,7 @@ from backend.domain.enums import DeliveryState, Role
 from backend.models import ChatIdentity, Member, Notification, NotificationDelivery
 from backend.models.base import utcnow
 from backend.services.actors import Actor, require_member
+from contracts import push as push_format
 
 MAX_PER_FETCH = 50
 
@@ -37,7 +38,8 @@ def notify_member(session: Session, organisation_id: int, member_id: int, kind: 
                   text: str, *, buttons: list[dict[str, str]] | None = None,
                   slots: dict[str, str] | None = None, dedupe_key: str | None = None) -> bool:
     """Tell one member; with a `dedupe_key`, only the first call for that key tells (False:
-    already told). Pushed to each chat identity the member has."""
+    already told). Pushed to each chat identity the member has in a channel that can push
+    (contracts/push.py)."""
     notification = Notification(organisation_id=organisation_id, member_id=member_id,
                                 kind=kind, text=text, buttons=buttons or None,
                                 slots=slots or None, dedupe_key=dedupe_key)
@@ -54,7 +56,9 @@ def notify_member(session: Session, organisation_id: int, member_id: int, kind: 
         session.flush()
     identities = session.execute(
         select(ChatIdentity.channel, ChatIdentity.external_id)
-        .where(ChatIdentity.member_id == member_id).order_by(ChatIdentity.id)
+        .where(ChatIdentity.member_id == member_id,
+               ChatIdentity.channel.in_(push_format.OUTPUT_CHANNELS))
+        .order_by(ChatIdentity.id)
     ).all()
     for channel, external_id in identities:
         identity = f"{channel}:{external_id}"

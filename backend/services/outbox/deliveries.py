@@ -142,9 +142,10 @@ def mark_delivered(db: Database, delivery_id: int, worker: str, now: datetime) -
 
 
 def mark_failed(db: Database, push: Push, worker: str, now: datetime, error: str,
-                retry: RetryPolicy) -> DeliveryState:
-    """Record a failed attempt: pending again after the backoff, or failed for good."""
-    final = push.attempt >= retry.max_attempts
+                retry: RetryPolicy, *, final: bool = False) -> DeliveryState:
+    """Record a failed attempt: pending again after the backoff, or failed for good (after the
+    last attempt, or `final`: trying again cannot help)."""
+    final = final or push.attempt >= retry.max_attempts
     state = DeliveryState.FAILED if final else DeliveryState.PENDING
     with db.transaction() as session:
         session.execute(
