@@ -11,6 +11,7 @@ from backend.api.http import DB_KEY, GATEWAY_KEY, POLICY_KEY, SETTINGS_KEY
 from backend.api.routes import (
     authorisations,
     bookings,
+    calendar,
     description,
     handoffs,
     identities,
@@ -28,7 +29,7 @@ from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
                 payments.routes, identities.routes, handoffs.routes, policies.routes,
-                quotes.routes, description.routes]
+                quotes.routes, calendar.routes, description.routes]
 
 
 def create_app(db: Database, settings: Settings,

@@ -37,8 +37,9 @@ STATUS_BY_ERROR = {
 }
 PUBLIC_PATHS = {"/health", "/openapi.json", "/stripe/webhook", "/offline-checkout",
                 "/card-setup/finished", "/portal"}
-# The portal page's assets and API, called by people's browsers (see routes/portal.py).
-PUBLIC_PREFIXES = ("/portal/",)
+# The portal page's assets and API, called by people's browsers (see routes/portal.py), and
+# the calendar files at their signed links (routes/calendar.py).
+PUBLIC_PREFIXES = ("/portal/", "/calendar/")
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:

@@ -12,7 +12,10 @@ from datetime import datetime
 
 from icalendar import Calendar, Event
 
-from backend.domain.enums import Modality
+from backend.db import Database
+from backend.domain.enums import BookingStatus, Modality
+from backend.domain.errors import NotFound
+from backend.models import Booking, Therapist
 from contracts import web_identity
 
 TITLE = "Private appointment"
@@ -64,3 +67,19 @@ def booking_of(key: str, value: str) -> int:
         return int(claims["sub"])
     except (web_identity.InvalidWebToken, KeyError, ValueError):
         raise ValueError("not a valid calendar link") from None
+
+
+def file_for(db: Database, key: str, value: str, now: datetime) -> bytes:
+    """The calendar file a link names, while its booking is confirmed; NotFound otherwise (a
+    forged, expired or foreign link, or a booking no longer on)."""
+    try:
+        booking_id = booking_of(key, value)
+    except ValueError:
+        raise NotFound("This calendar link is not valid.") from None
+    with db.reader() as session:
+        booking = session.get(Booking, booking_id)
+        if booking is None or booking.status is not BookingStatus.CONFIRMED:
+            raise NotFound("This appointment is no longer booked.")
+        therapist = session.get_one(Therapist, booking.therapist_id)
+        return ics(booking.id, booking.starts_at, booking.ends_at, therapist.name,
+                   booking.modality, address=therapist.location, video_link=None, stamp=now)
