@@ -109,7 +109,11 @@ class DevRestInput(InputChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         blueprint = webhook_blueprint(self.name(), self.receive, on_new_message)
-        blueprint.add_route(self.take_pushes, "/pushes", methods=["GET"])
+
+        @blueprint.route("/pushes", methods=["GET"])
+        async def pushes(request: Request) -> HTTPResponse:
+            return await self.take_pushes(request)
+
         return blueprint
 
     def get_output_channel(self) -> OutputChannel | None:

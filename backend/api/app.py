@@ -15,6 +15,7 @@ from backend.api.routes import (
     description,
     handoffs,
     identities,
+    inbox,
     organisations,
     payments,
     policies,
@@ -29,7 +30,7 @@ from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
                 payments.routes, identities.routes, handoffs.routes, policies.routes,
-                quotes.routes, calendar.routes, description.routes]
+                quotes.routes, calendar.routes, inbox.routes, description.routes]
 
 
 def create_app(db: Database, settings: Settings,

@@ -49,6 +49,8 @@ class Therapist(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Where the therapist inbox's sign-in link is sent (the web sign-in).
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
     gender: Mapped[str] = mapped_column(String(32), index=True)
     bio: Mapped[str] = mapped_column(Text, default="")
     fee_minor: Mapped[int]  # per session, in minor units of `currency`
