@@ -242,3 +242,42 @@ def test_an_unanswered_request_is_chased_after_4_business_hours(db):
     [note] = member_notes(db, member)
     assert note.kind == "booking_unanswered" and "4 business hours" in note.text
     assert note.buttons[-1] == {"title": "Keep waiting", "payload": "/thanks"}
+
+
+def admin_notes(db, admin) -> list[str]:
+    with db.reader() as session:
+        return list(session.scalars(select(Notification.text).where(
+            Notification.member_id == admin.member_id, Notification.kind == "authorisation_low")
+            .order_by(Notification.id)))
+
+
+def test_admins_hear_once_when_80_percent_of_the_places_are_taken(db):
+    admin = factories.register_organisation(db)
+    offer = factories.authorisation(db, admin, user_limit=5)
+    for _ in range(3):
+        factories.member_with_grant(db, admin, offer.id)
+    assert schedule.warn_running_low(db, rules()) == 0
+    factories.member_with_grant(db, admin, offer.id)
+    assert schedule.warn_running_low(db, rules()) == 1
+    assert schedule.warn_running_low(db, rules()) == 0
+    assert admin_notes(db, admin) == [f'"{offer.name}" is running low: 4 of its 5 places are '
+                                      "taken. You can add places or create another offer."]
+    assert schedule.warn_running_low(db, rules(AUTHORISATION_LOW_PERCENT=100)) == 0
+
+
+def test_sessions_running_low_are_told_only_about_enough_people(db):
+    admin = factories.register_organisation(db)
+    offer = factories.authorisation(db, admin, user_limit=5, sessions_per_user=1)
+    therapist_id = bf.therapist(db)
+    people = [factories.member_with_grant(db, admin, offer.id)[0] for _ in range(4)]
+    for hours, person in enumerate(people):
+        bookings.book(db, person, therapist_id=therapist_id, starts_at=bf.slot(72 + hours),
+                      modality="video")
+    schedule.warn_running_low(db, rules())  # the places notice
+    assert not any("sessions are booked" in text for text in admin_notes(db, admin))  # withheld
+    fifth = factories.member_with_grant(db, admin, offer.id)[0]
+    assert schedule.warn_running_low(db, rules()) == 1
+    assert admin_notes(db, admin)[-1].endswith(
+        "4 of its 5 sessions are booked. You can top it up with more sessions per place.")
+    bookings.book(db, fifth, therapist_id=therapist_id, starts_at=bf.slot(90), modality="video")
+    assert schedule.warn_running_low(db, rules()) == 0
