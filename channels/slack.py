@@ -44,7 +44,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from channels.dedupe import build_deduplicator
 from channels.identity import IdentityClient, VerifiedUser
 from channels.output import WholeMessageOutput
-from channels.push import PushOutput, build_ledger
+from channels.push import PushFailed, PushOutput, build_ledger
 from channels.slack_protocol import (
     NO_DIRECT_MESSAGE,
     POINTER,
@@ -179,10 +179,11 @@ class SlackInput(WebhookInput[IncomingMessage]):
     def get_output_channel(self) -> OutputChannel | None:
         """For pushes (contracts/push.py): a direct message to the person the conversation is
         with; a failure raises, so the push is tried again."""
-        return None if self.missing_settings() else PushOutput("slack", self.direct_message,
-                                                               self.pushes)
+        return PushOutput("slack", self.direct_message, self.pushes)
 
     async def direct_message(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if self.missing_settings():
+            raise PushFailed("the Slack channel is not configured")
         identity = ChatIdentity.parse(recipient_id)
         if identity.channel != SLACK:
             raise ValueError(f"not a Slack conversation: {recipient_id}")

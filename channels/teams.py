@@ -219,10 +219,11 @@ class TeamsInput(WebhookInput[TeamsMessage]):
         await super().deliver(incoming, with_reference)
 
     def get_output_channel(self) -> OutputChannel | None:
-        return None if self.missing_settings() else PushOutput("teams", self.proactive,
-                                                               self.pushes)
+        return PushOutput("teams", self.proactive, self.pushes)
 
     async def proactive(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if self.missing_settings():
+            raise PushFailed("the Teams channel is not configured")
         reference = await self.reference_of(recipient_id)
         if reference is None:
             raise PushFailed(f"no Teams conversation with {recipient_id} to write into yet")
