@@ -121,7 +121,7 @@ async def page(request: web.Request) -> web.StreamResponse:
 
 @routes.post(PATH + "/dev-login")
 @endpoint("Development only (PORTAL_DEV_LOGIN): sign in to the inbox as any therapist",
-          answer=str, auth="public", content_type=HTML)
+          answer=str, status=303, auth="public", content_type=HTML)
 async def dev_login(request: web.Request) -> web.StreamResponse:
     _require_origin(request)
     settings = _settings(request)
@@ -141,7 +141,8 @@ async def dev_login(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post(PATH + "/logout")
-@endpoint("Sign out of the therapist inbox", answer=str, auth="public", content_type=HTML)
+@endpoint("Sign out of the therapist inbox", answer=str, status=303, auth="public",
+          content_type=HTML)
 async def logout(request: web.Request) -> web.StreamResponse:
     _require_origin(request)
     response = web.HTTPSeeOther(PATH)
@@ -151,7 +152,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 @routes.post(PATH + "/bookings/{id}/{verb}")
 @endpoint("The signed-in therapist confirms, declines or completes a session from the inbox",
-          answer=str, auth="public", content_type=HTML)
+          answer=str, status=303, auth="public", content_type=HTML)
 async def answer(request: web.Request) -> web.StreamResponse:
     _require_origin(request)
     therapist_id = signed_in_therapist(request)
