@@ -176,8 +176,14 @@ def require_safe_start(process: str, environ: Mapping[str, str] | None = None,
 
 
 def write_dev_secrets(path: Path) -> bool:
-    """Create `path` (mode 0600) with a random value per development secret, unless it exists."""
+    """Create `path` (mode 0600) with a random value per development secret; when it exists,
+    add only the secrets it lacks (a newer checkout needs one more)."""
     if path.exists():
+        known = {line.split("=", 1)[0] for line in path.read_text().splitlines() if "=" in line}
+        missing = [name for name in DEV_SECRETS if name not in known]
+        if missing:
+            with path.open("a") as file:
+                file.write("".join(f"{name}={secrets.token_hex(32)}\n" for name in missing))
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# Development secrets of this checkout, made by `make run` (scripts/run.sh)."]

@@ -130,3 +130,13 @@ def test_the_dispatcher_needs_rasas_token_and_refuses_a_test_clock():
     assert any(problem.startswith("DEV_CLOCK_FILE is set")
                for problem in deployment.problems(["backend"], {**complete(),
                                                                 "DEV_CLOCK_FILE": "/tmp/now"}))
+
+
+def test_an_older_dev_secrets_file_gets_the_secrets_it_lacks(tmp_path):
+    path = tmp_path / "dev-secrets.env"
+    path.write_text("# old\nBACKEND_SERVICE_TOKEN=kept\n")
+    path.chmod(0o600)
+    assert deployment.write_dev_secrets(path) is False
+    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    assert values["BACKEND_SERVICE_TOKEN"] == "kept"
+    assert set(deployment.DEV_SECRETS) <= set(values) and len(values["RASA_API_TOKEN"]) == 64
