@@ -23,7 +23,7 @@ from tests.e2e.test_web_widget import (  # noqa: F401  (fixtures)
     sign_in,
     web_stack,
 )
-from tests.stack import SERVICE_TOKEN, Stack
+from tests.stack import SERVICE_TOKEN, Stack, stack_factory  # noqa: F401  (registers it)
 
 BEN = "Ben Okafor"
 
