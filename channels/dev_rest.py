@@ -11,8 +11,9 @@ the request.
 
 Pushes (notifications the dispatcher sends through Rasa) wait in memory for the sender, at most
 MAX_WAITING each, and are fetched by `GET /webhooks/dev_rest/pushes?sender=ben` (waiting up to
-`wait` seconds, at most 30, for one to arrive; `make chat` prints them as they come). Only while
-DEV_TRUST_SENDER is on: otherwise that route answers 404.
+`wait` seconds, at most 30, for one to arrive; `make chat` prints them as they come). Like the
+whole channel, development only: production refuses a credentials file that opens it
+(contracts/deployment.py).
 """
 
 from __future__ import annotations
@@ -120,8 +121,6 @@ class DevRestInput(InputChannel):
         return PushOutput("dev_rest", self.queues.put, self.pushes)
 
     async def take_pushes(self, request: Request) -> HTTPResponse:
-        if not self.settings.trust_sender:
-            return response.json({"error": "not found"}, status=404)
         sender = request.args.get("sender", "")
         try:
             wait = min(max(float(request.args.get("wait", "0")), 0.0), MAX_WAIT_SECONDS)
