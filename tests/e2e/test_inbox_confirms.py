@@ -56,7 +56,7 @@ def test_the_therapist_confirms_in_the_inbox_and_the_member_hears_at_once(
         with db.reader() as session:
             ben = session.scalar(select(Member).where(Member.name == BEN))
             therapist = session.scalar(select(Therapist).where(Therapist.offers_video.is_(True))
-                                       .order_by(Therapist.id.desc()).limit(1))
+                                       .order_by(Therapist.id).limit(1))
         member = actors.resolve(db, f"web:{ben.id}")
         starts_at = free_slots(db, member, therapist.id,
                                start=datetime.now(timezone.utc) + timedelta(days=3), limit=1)[0]
