@@ -124,6 +124,45 @@ def embed_key(organisation_id: int) -> None:
                f"intranet's server):\n{made.key}")
     if made.previous_valid_until:
         click.echo(f"The previous key works until {made.previous_valid_until.isoformat()}.")
+@main.command(help="Push the notifications into people's conversations (the dispatcher "
+                   "process; RASA_URL, RASA_API_TOKEN, DISPATCHER_*: README \"Notifications\").")
+def dispatch() -> None:
+    from contracts.deployment import require_safe_start
+
+    require_safe_start("dispatcher")
+
+    import asyncio
+
+    from backend.dispatcher.process import serve as serve_dispatcher
+
+    asyncio.run(serve_dispatcher(get_settings()))
+
+
+DELIVERY_STATES = ["pending", "sending", "delivered", "failed", "skipped"]
+
+
+@main.command(help="Show the notifications' deliveries: how many are in each state (pending: "
+                   "waiting for the dispatcher or for a retry; sending: claimed by a dispatcher; "
+                   "delivered; failed: given up after the last attempt; skipped: said by the "
+                   "bot in the conversation first), then the newest ones.")
+@click.option("--state", type=click.Choice(DELIVERY_STATES), default=None,
+              help="List only deliveries in this state.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="How many of the newest deliveries to list.")
+def notifications(state: str | None, limit: int) -> None:
+    from backend.db import Database
+    from backend.domain.enums import DeliveryState
+    from backend.services.outbox import deliveries
+
+    db = Database(get_settings().database_url)
+    counts = deliveries.counts(db)
+    click.echo("deliveries: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+    for row in deliveries.listing(db, DeliveryState(state) if state else None, limit):
+        when = row.delivered_at or row.next_attempt_at
+        error = f"  last error: {row.last_error}" if row.last_error else ""
+        click.echo(f"#{row.id} notification {row.notification_id} {row.kind} to {row.identity}: "
+                   f"{row.state}, {row.attempts} attempt(s), {when:%Y-%m-%d %H:%M:%S} UTC{error}")
+    db.dispose()
 
 
 def _redacted(url: str) -> str:

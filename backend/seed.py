@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from backend import demo_directory
 from backend.db import Database
@@ -33,6 +33,7 @@ DEMO_DOMAIN = "northwind.example"
 # A fixed code so that the printed instructions always work; real invites are random.
 DEMO_INVITE_CODE = "NWTR7-DEM01"
 THERAPIST_SENDER = "dr-therapist"
+THERAPIST_DOMAIN = "therapists.example"
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,32 @@ def seed_demo(db: Database, *, therapists: int = 300,
     else:
         echo(f"Loading a demo directory of {therapists} therapists ...")
         demo_directory.populate(db, therapists, progress=True)
+    _give_therapists_identities(db)
     if have_demo:
         echo(f"Demo organisation '{DEMO_ORGANISATION}' already exists; leaving it as it is.")
         return
     echo(f"Creating demo organisation '{DEMO_ORGANISATION}' and its people ...")
     _create_demo_organisation(db)
     echo("Demo data ready.")
+
+
+def therapist_email(therapist_id: int) -> str:
+    return f"therapist-{therapist_id}@{THERAPIST_DOMAIN}"
+
+
+def _give_therapists_identities(db: Database) -> None:
+    """Every demo therapist gets an email (the inbox's sign-in) and the development chat
+    identity dev:therapist-<id>, so each can answer bookings. Those who have them keep them."""
+    with db.transaction() as session:
+        without = session.scalars(select(Therapist.id).where(Therapist.email.is_(None))).all()
+        for therapist_id in without:
+            session.execute(update(Therapist).where(Therapist.id == therapist_id)
+                            .values(email=therapist_email(therapist_id)))
+            sender = f"therapist-{therapist_id}"
+            if session.scalar(select(ChatIdentity.id).where(
+                    ChatIdentity.channel == "dev", ChatIdentity.external_id == sender)) is None:
+                session.add(ChatIdentity(channel="dev", external_id=sender,
+                                         therapist_id=therapist_id))
 
 
 def _create_demo_organisation(db: Database) -> None:
@@ -132,7 +153,10 @@ def describe_demo_identities(rasa_url: str = "http://localhost:5005") -> str:
         "                  -H \"Authorization: Bearer $BACKEND_SERVICE_TOKEN\" "
         f"-H 'X-Acting-For: dev:{THERAPIST_SENDER}'",
         "                (make run's token: `. data/dev-secrets.env` first)",
+        "  therapist-<id> each therapist of the directory (dev:therapist-<id>), the same way",
         "",
+        "Therapist inbox:       http://127.0.0.1:8000/inbox (sign in as any therapist: confirm, "
+        "decline, complete)",
         "Chat in the terminal:  make chat AS=ben",
         "Chat on the website:   http://127.0.0.1:8000/portal (sign in as a demo person)",
         "Chat over HTTP:        curl -s -X POST "

@@ -64,6 +64,26 @@ class Settings(BaseSettings):
     # Admins are told when a payment or refund has failed this many tries.
     payment_alert_after_tries: int = Field(5, alias="PAYMENT_ALERT_AFTER_TRIES")
 
+    # Notifications (backend/services/outbox/, the dispatcher process: README "Notifications").
+    rasa_url: str = Field("http://127.0.0.1:5005", alias="RASA_URL")
+    rasa_api_token: str = Field("", alias="RASA_API_TOKEN")
+    dispatcher_host: str = Field(LOOPBACK, alias="DISPATCHER_HOST")
+    dispatcher_port: int = Field(8010, alias="DISPATCHER_PORT")
+    dispatcher_poll_seconds: float = Field(1.0, alias="DISPATCHER_POLL_SECONDS", gt=0)
+    dispatcher_lease_seconds: float = Field(60, alias="DISPATCHER_LEASE_SECONDS", gt=0)
+    dispatcher_max_attempts: int = Field(8, alias="DISPATCHER_MAX_ATTEMPTS", ge=1)
+    dispatcher_retry_seconds: float = Field(5, alias="DISPATCHER_RETRY_SECONDS", gt=0)
+    dispatcher_retry_max_seconds: float = Field(900, alias="DISPATCHER_RETRY_MAX_SECONDS", gt=0)
+    dispatcher_schedule_seconds: float = Field(60, alias="DISPATCHER_SCHEDULE_SECONDS", gt=0)
+    reminder_hours_before: int = Field(24, alias="REMINDER_HOURS_BEFORE", ge=1)
+    confirmation_business_hours: int = Field(4, alias="CONFIRMATION_BUSINESS_HOURS", ge=1)
+    business_hours: str = Field("09:00-17:30", alias="BUSINESS_HOURS")
+    business_holidays: str = Field("GB-ENG", alias="BUSINESS_HOLIDAYS")
+    authorisation_low_percent: int = Field(80, alias="AUTHORISATION_LOW_PERCENT", ge=1, le=100)
+    # Development only (production refuses it): a file holding the ISO time the service takes
+    # as "now", so process-level tests move the clock (backend/clock.py).
+    dev_clock_file: str = Field("", alias="DEV_CLOCK_FILE")
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -44,6 +44,9 @@ class TTLSet:
         self._forget_expired(now)
         return True
 
+    def discard(self, key: str) -> None:
+        self._expiry.pop(key, None)
+
     def __contains__(self, key: str) -> bool:
         self._forget_expired(self._clock())
         return key in self._expiry
@@ -59,6 +62,9 @@ class MemoryDeduplicator:
     async def first_time(self, key: str) -> bool:
         return self._seen.add(key)
 
+    async def forget(self, key: str) -> None:
+        self._seen.discard(key)
+
 
 class RedisDeduplicator:
     def __init__(self, url: str, ttl: float = 3600, prefix: str = "dedupe:") -> None:
@@ -71,6 +77,9 @@ class RedisDeduplicator:
     async def first_time(self, key: str) -> bool:
         stored = await self._redis.set(self._prefix + key, b"1", nx=True, ex=self._ttl)
         return bool(stored)
+
+    async def forget(self, key: str) -> None:
+        await self._redis.delete(self._prefix + key)
 
 
 def build_deduplicator(redis_url: str | None, ttl: float, prefix: str) -> Deduplicator:

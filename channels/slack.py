@@ -11,7 +11,8 @@ said by the person who clicked.
 Private by default: the bot converses only in direct messages. A mention in a channel (or a
 click on a message there) gets a short public pointer in the channel's thread, POINTER, and is
 answered in the person's DM (conversations.open, then chat.postMessage to it); nothing else is
-said in the channel.
+said in the channel. Pushes (notifications the dispatcher sends through Rasa) go to the DM the
+same way (`get_output_channel`, channels/push.py).
 
 Settings (contracts/settings.py, SlackSettings): credentials.yml keys under
 `channels.slack.SlackInput` (the variable's name in lower case without SLACK_, e.g.
@@ -43,6 +44,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from channels.dedupe import build_deduplicator
 from channels.identity import IdentityClient, VerifiedUser
 from channels.output import WholeMessageOutput
+from channels.push import PushFailed, PushOutput, build_ledger
 from channels.slack_protocol import (
     NO_DIRECT_MESSAGE,
     POINTER,
@@ -57,6 +59,7 @@ from channels.slack_protocol import (
     verify_signature,
 )
 from channels.verified_input import Refused, WebhookInput
+from contracts.identity import SLACK, ChatIdentity
 from contracts.settings import SlackSettings
 
 log = logging.getLogger(__name__)
@@ -116,6 +119,7 @@ class SlackInput(WebhookInput[IncomingMessage]):
         self.settings = settings
         self._client: AsyncWebClient | None = None
         self._profiles: dict[str, tuple[float, SlackUser | None]] = {}
+        self.pushes = build_ledger("slack")
 
     @property
     def client(self) -> AsyncWebClient:
@@ -172,6 +176,23 @@ class SlackInput(WebhookInput[IncomingMessage]):
             return None
         await in_channel.post(text=POINTER.format(user=incoming.user_id))
         return SlackOutput(self.client, direct)
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """For pushes (contracts/push.py): a direct message to the person the conversation is
+        with; a failure raises, so the push is tried again."""
+        return PushOutput("slack", self.direct_message, self.pushes)
+
+    async def direct_message(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if self.missing_settings():
+            raise PushFailed("the Slack channel is not configured")
+        identity = ChatIdentity.parse(recipient_id)
+        if identity.channel != SLACK:
+            raise ValueError(f"not a Slack conversation: {recipient_id}")
+        _team, _, user = identity.external_id.partition(":")
+        opened = await self.client.conversations_open(users=user)
+        channel = str(opened["channel"]["id"])
+        for post in render_message(message):
+            await self.client.chat_postMessage(channel=channel, **post)
 
     async def person(self, team_id: str, user_id: str) -> SlackUser | None:
         """users.info, cached for a while (Slack rate-limits it)."""

@@ -6,7 +6,9 @@ token endpoint. Here every activity's JWT is fully verified (see channels/teams_
 before anything else happens: an unsigned, forged, expired or misaddressed activity gets 401 and
 reaches no conversation. Accepted activities are answered 200 at once and handled in the
 background (channels/verified_input.py); replies go to the activity's serviceUrl with a cached
-bot token.
+bot token. Pushes (notifications the dispatcher sends through Rasa) are proactive messages into
+the person's last conversation with the bot: its reference (serviceUrl, conversation, bot,
+person) is kept with each message's metadata in the tracker (`get_output_channel`).
 
 Private by default: the bot converses only in the personal scope. A message in a team channel or
 a group chat is answered there with POINTER alone (message the bot in a personal chat); the bot
@@ -45,30 +47,36 @@ import logging
 from typing import Any
 
 import aiohttp
-from rasa.core.channels.channel import InputChannel, OutputChannel
-from sanic import response
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.dedupe import MemoryDeduplicator
 from channels.identity import IdentityClient, VerifiedUser
 from channels.output import WholeMessageOutput
+from channels.push import PushFailed, PushOutput, build_ledger
 from channels.teams_protocol import (
     POINTER,
+    REFERENCE_KEY,
     AuthError,
     Ignored,
     SigningKeys,
     TeamsMessage,
     TokenProvider,
+    conversation_reference,
+    latest_reference,
     member_email,
     member_url,
     parse_activity,
+    proactive_activities,
+    proactive_url,
     render_replies,
     reply_url,
     tenant_of,
     verify_activity,
 )
-from channels.verified_input import Refused, WebhookInput
+from channels.verified_input import OnNewMessage, Refused, WebhookInput
 from contracts.http_session import SharedSession
 from contracts.identity import bearer
 from contracts.settings import TeamsSettings
@@ -140,6 +148,8 @@ class TeamsInput(WebhookInput[TeamsMessage]):
                                 cache_seconds=settings.keys_cache_seconds,
                                 min_refresh_seconds=settings.key_refresh_seconds)
         self.connector = TeamsConnector(settings, self.session)
+        self.pushes = build_ledger("teams")
+        self.app: Any = None
 
     def missing_settings(self) -> list[str]:
         return self.settings.missing()
@@ -187,6 +197,48 @@ class TeamsInput(WebhookInput[TeamsMessage]):
             return output
         await output.send_response("", {"text": POINTER})
         return None
+
+    # --- Pushes: proactive messages into the person's last conversation ---------------------
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+
+        async def remember_app(app: Any, *_: Any) -> None:
+            self.app = app  # its agent's tracker store holds the conversation references
+
+        blueprint.listener("after_server_start")(remember_app)
+        return blueprint
+
+    async def deliver(self, incoming: TeamsMessage, on_new_message: OnNewMessage) -> None:
+        """Keep the conversation reference with each message (in the tracker), for pushes."""
+        reference = conversation_reference(incoming.activity)
+
+        async def with_reference(message: UserMessage) -> None:
+            message.metadata = {**(message.metadata or {}), REFERENCE_KEY: reference}
+            await on_new_message(message)
+
+        await super().deliver(incoming, with_reference)
+
+    def get_output_channel(self) -> OutputChannel | None:
+        return PushOutput("teams", self.proactive, self.pushes)
+
+    async def proactive(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if self.missing_settings():
+            raise PushFailed("the Teams channel is not configured")
+        reference = await self.reference_of(recipient_id)
+        if reference is None:
+            raise PushFailed(f"no Teams conversation with {recipient_id} to write into yet")
+        for activity in proactive_activities(message, reference, self.settings.buttons):
+            await self.connector.request("POST", proactive_url(reference), activity)
+
+    async def reference_of(self, conversation_id: str) -> dict[str, Any] | None:
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return None
+        tracker = await agent.tracker_store.retrieve(conversation_id)
+        if tracker is None:
+            return None
+        return latest_reference([event.as_dict() for event in tracker.events])
 
     async def profile(self, incoming: TeamsMessage) -> tuple[str | None, str | None]:
         try:

@@ -316,3 +316,41 @@ def render_replies(message: dict[str, Any], incoming: dict[str, Any],
         replies.append({**base, **{k: custom[k] for k in ("text", "attachments")
                                    if k in custom}})
     return replies
+
+
+# ---------------------------------------------------------------------------------------------
+# Proactive messages: the conversation reference kept from the person's last activity.
+
+REFERENCE_KEY = "teams_reference"
+_REFERENCE_FIELDS = ("serviceUrl", "channelId", "conversation", "recipient", "from")
+
+
+def conversation_reference(activity: dict[str, Any]) -> dict[str, Any]:
+    """What a proactive message needs of an activity (Bot Framework's ConversationReference):
+    where the connector is, the conversation, the bot and the person."""
+    return {field: activity[field] for field in _REFERENCE_FIELDS if field in activity}
+
+
+def latest_reference(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The reference of the person's last message in a tracker's events (newest last)."""
+    for event in reversed(events):
+        if event.get("event") == "user":
+            reference = (event.get("metadata") or {}).get(REFERENCE_KEY)
+            if isinstance(reference, dict) and reference.get("serviceUrl"):
+                return reference
+    return None
+
+
+def proactive_url(reference: dict[str, Any]) -> str:
+    base = str(reference["serviceUrl"]).rstrip("/")
+    conversation = quote(str(reference["conversation"]["id"]), safe="")
+    return f"{base}/v3/conversations/{conversation}/activities"
+
+
+def proactive_activities(message: dict[str, Any], reference: dict[str, Any],
+                         buttons_style: str = "card") -> list[dict[str, Any]]:
+    """The activities of one bot message sent unasked into a referenced conversation."""
+    activities = render_replies(message, reference, buttons_style)
+    for activity in activities:
+        activity.pop("replyToId", None)
+    return activities

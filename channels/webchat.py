@@ -36,6 +36,7 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 
 from channels import web_history
 from channels.admission import Admission, Admitted
+from channels.push import PushOutput, build_ledger
 from channels.verified_input import OnNewMessage, at_shutdown, converse
 from channels.web_sessions import SessionCheck
 from contracts import web_identity
@@ -84,13 +85,19 @@ class WebChatInput(InputChannel):
         # Sockets opened with a portal session: socket id -> the identity token's contents.
         self._signed_in: dict[str, WebIdentity] = {}
         self._sweeping = False
+        self.pushes = build_ledger("webchat")
         if tokens.is_development_secret:
             log.warning("WEB_IDENTITY_SECRET is the development default; set a secret in "
                         "production.")
         log.info("webchat: allowed origins %s", ", ".join(sorted(allowed_origins)))
 
     def get_output_channel(self) -> OutputChannel | None:
-        return None if self.sio is None else SocketIOOutput(self.sio, BOT_MESSAGE_EVENT)
+        """For pushes: to every open tab of the person (the sender's room); a closed widget
+        shows it from the tracker at the next visit."""
+        if self.sio is None:
+            return None
+        return PushOutput("webchat", SocketIOOutput(self.sio, BOT_MESSAGE_EVENT).send_response,
+                          self.pushes)
 
     def _sender_for(self, auth: Any) -> tuple[str, WebIdentity | None, str | None]:
         """(sender id, verified identity, visitor token) for a connection's auth payload."""

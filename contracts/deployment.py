@@ -31,8 +31,9 @@ from contracts.settings import (
 
 MODE_ENV = "SERVICE_MODE"
 DEVELOPMENT, PRODUCTION = "development", "production"
-PROCESSES = ("backend", "actions", "rasa")
-LABELS = {"backend": "backend", "actions": "action server", "rasa": "Rasa server"}
+PROCESSES = ("backend", "actions", "rasa", "dispatcher")
+LABELS = {"backend": "backend", "actions": "action server", "rasa": "Rasa server",
+          "dispatcher": "dispatcher"}
 MIN_SECRET_LENGTH = 32
 DEV_REST_CHANNEL = "channels.dev_rest.DevRestInput"
 HOW_TO_FIX = "See deploy/production.env.example and README \"Deploying\"."
@@ -59,10 +60,11 @@ SECRETS = (
     Secret("SIGNIN_ENCRYPTION_KEY", ("backend",),
            "the key that encrypts organisations' SSO client secrets and embed keys"),
     Secret("RASA_API_TOKEN", ("rasa",), "Rasa's HTTP API token", required=False),
+    Secret("RASA_API_TOKEN", ("dispatcher",), "Rasa's HTTP API token, for the pushes"),
     Secret("RASA_JWT_SECRET", ("rasa",), "Rasa's HTTP API JWT key", required=False),
 )
 DEV_SECRETS = ("BACKEND_SERVICE_TOKEN", "ACTION_SERVER_TOKEN", web_identity.SECRET_ENV,
-               "PORTAL_SESSION_SECRET", "SIGNIN_ENCRYPTION_KEY")
+               "PORTAL_SESSION_SECRET", "SIGNIN_ENCRYPTION_KEY", "RASA_API_TOKEN")
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -117,6 +119,12 @@ def _backend_problems(environ: Mapping[str, str]) -> Iterable[str]:
                "webhook endpoint's signing secret (whsec_...).")
 
 
+def _clock_problems(environ: Mapping[str, str]) -> Iterable[str]:
+    if environ.get("DEV_CLOCK_FILE", "").strip():
+        yield ("DEV_CLOCK_FILE is set (the time would be read from a file, for tests): unset "
+               "it.")
+
+
 def _rasa_problems(environ: Mapping[str, str], credentials: Path | None) -> Iterable[str]:
     if _flag(environ, "DEV_TRUST_SENDER"):
         yield ("DEV_TRUST_SENDER is on (the dev channel would trust any sender id as an "
@@ -127,7 +135,9 @@ def _rasa_problems(environ: Mapping[str, str], credentials: Path | None) -> Iter
 
 
 PROCESS_CHECKS: dict[str, Callable[[Mapping[str, str], Path | None], Iterable[str]]] = {
-    "backend": lambda environ, _credentials: _backend_problems(environ),
+    "backend": lambda environ, _credentials: [*_backend_problems(environ),
+                                              *_clock_problems(environ)],
+    "dispatcher": lambda environ, _credentials: _clock_problems(environ),
     "actions": lambda environ, _credentials: (),
     "rasa": _rasa_problems,
 }
@@ -141,8 +151,9 @@ def problems(processes: Iterable[str], environ: Mapping[str, str] | None = None,
     unknown = set(chosen) - set(PROCESSES)
     if unknown:
         raise ValueError(f"unknown process {sorted(unknown)}; known: {PROCESSES}")
-    found = [problem for secret in SECRETS if set(secret.processes) & set(chosen)
-             if (problem := _secret_problem(secret, environ.get(secret.variable, "").strip()))]
+    found = list(dict.fromkeys(
+        problem for secret in SECRETS if set(secret.processes) & set(chosen)
+        if (problem := _secret_problem(secret, environ.get(secret.variable, "").strip()))))
     secret_names = {secret.variable for secret in SECRETS}
     found += [f"{name} still holds the example's placeholder {PLACEHOLDER_MARK!r}: set the real "
               "value." for name, value in sorted(environ.items())
@@ -177,8 +188,14 @@ def require_safe_start(process: str, environ: Mapping[str, str] | None = None,
 
 
 def write_dev_secrets(path: Path) -> bool:
-    """Create `path` (mode 0600) with a random value per development secret, unless it exists."""
+    """Create `path` (mode 0600) with a random value per development secret; when it exists,
+    add only the secrets it lacks (a newer checkout needs one more)."""
     if path.exists():
+        known = {line.split("=", 1)[0] for line in path.read_text().splitlines() if "=" in line}
+        missing = [name for name in DEV_SECRETS if name not in known]
+        if missing:
+            with path.open("a") as file:
+                file.write("".join(f"{name}={secrets.token_hex(32)}\n" for name in missing))
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# Development secrets of this checkout, made by `make run` (scripts/run.sh)."]
@@ -194,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="list what keeps production mode from starting")
     check.add_argument("--process", action="append", choices=PROCESSES,
-                       help="check this process only (repeatable; default: all three)")
+                       help="check this process only (repeatable; default: all of them)")
     check.add_argument("--credentials", type=Path, help="Rasa's credentials file")
     dev = commands.add_parser("dev-secrets", help="create a development secrets file")
     dev.add_argument("path", type=Path)

@@ -1,11 +1,13 @@
 """Print one line as each process of `make run` becomes ready, and one when all of them are.
 
     .venv-rasa/bin/python scripts/announce-ready.py --backend http://127.0.0.1:8000 \\
-        --actions http://127.0.0.1:5055 --rasa http://127.0.0.1:5005 --credentials credentials.yml
+        --actions http://127.0.0.1:5055 --rasa http://127.0.0.1:5005 \\
+        --dispatcher http://127.0.0.1:8010 --credentials credentials.yml
 
 Runs in the Rasa environment for its YAML parser (the channels are read from --credentials). A
-process counts as ready when its port accepts connections: aiohttp (the backend) and sanic (the
-action server, Rasa) open it only after their start-up work (for Rasa: loading the model), and a
+process counts as ready when its port accepts connections: aiohttp (the backend, the dispatcher's
+/health) and sanic (the action server, Rasa) open it only after their start-up work (for Rasa:
+loading the model), and a
 bare connection leaves no line in any access log. Started in the background by scripts/run.sh;
 stops when everything is ready, after --timeout seconds, or when the process that started it is
 gone.
@@ -45,6 +47,8 @@ def main() -> int:
     parser.add_argument("--backend", required=True, metavar="URL")
     parser.add_argument("--actions", required=True, metavar="URL")
     parser.add_argument("--rasa", required=True, metavar="URL")
+    parser.add_argument("--dispatcher", metavar="URL",
+                        help="the dispatcher's /health address (pushes; left out: not waited for)")
     parser.add_argument("--credentials", required=True, type=Path, metavar="FILE")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="give up after this many seconds (default 1800)")
@@ -54,6 +58,8 @@ def main() -> int:
         "action server": (args.actions, ""),
         "rasa": (args.rasa, f", channels: {', '.join(channel_names(args.credentials))}"),
     }
+    if args.dispatcher:
+        waiting["dispatcher"] = (args.dispatcher, ": pushing notifications through Rasa")
     parent = os.getppid()
     deadline = time.monotonic() + args.timeout
     try:
@@ -71,7 +77,7 @@ def main() -> int:
             time.sleep(0.5)
     except KeyboardInterrupt:
         return 0
-    print("==> run: all three processes are ready (Ctrl-C stops them)", flush=True)
+    print("==> run: all processes are ready (Ctrl-C stops them)", flush=True)
     return 0
 
 

@@ -2,6 +2,8 @@
 
 Talks to Rasa's development REST channel (`dev_rest`), which in development mode trusts the sender
 id as the identity `dev:<sender>`. Buttons are listed with numbers: type the number to press one.
+What the service pushes (a booking confirmed, a reminder ...) is printed as it arrives: a thread
+asks the channel's `/pushes` route, which answers as soon as one is there.
 """
 
 from __future__ import annotations
@@ -9,10 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 DEFAULT_URL = "http://localhost:5005/webhooks/dev_rest/webhook"
+PUSH_WAIT_SECONDS = 25
 
 
 def send(url: str, sender: str, text: str) -> list[dict]:
@@ -38,6 +44,27 @@ def show(replies: list[dict]) -> list[dict]:
     return buttons
 
 
+def pushes_url(webhook_url: str, sender: str) -> str:
+    base = webhook_url.rsplit("/webhook", 1)[0]
+    query = urllib.parse.urlencode({"sender": sender, "wait": PUSH_WAIT_SECONDS})
+    return f"{base}/pushes?{query}"
+
+
+def print_pushes(url: str, sender: str, buttons: list[list[dict]]) -> None:
+    """Forever: wait for pushes and print them (their buttons become the ones to press)."""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=PUSH_WAIT_SECONDS + 10) as response:
+                pushed = json.load(response)
+        except (urllib.error.URLError, TimeoutError, ValueError):
+            time.sleep(5)  # the assistant is not up (yet): ask again later
+            continue
+        if pushed:
+            print()
+            buttons[0] = show(pushed) or buttons[0]
+            print(f"{sender}> ", end="", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--as", dest="sender", default="ben",
@@ -46,7 +73,9 @@ def main() -> int:
                         help=f"Rasa's webhook (default {DEFAULT_URL})")
     args = parser.parse_args()
     print(f"Chatting as '{args.sender}'. Ctrl-D or Ctrl-C to leave.")
-    buttons: list[dict] = []
+    buttons: list[list[dict]] = [[]]  # shared with the thread printing pushes
+    threading.Thread(target=print_pushes, args=(pushes_url(args.url, args.sender), args.sender,
+                                                buttons), daemon=True).start()
     while True:
         try:
             text = input(f"{args.sender}> ").strip()
@@ -55,10 +84,10 @@ def main() -> int:
             return 0
         if not text:
             continue
-        if text.isdigit() and 1 <= int(text) <= len(buttons):
-            text = buttons[int(text) - 1].get("payload", text)
+        if text.isdigit() and 1 <= int(text) <= len(buttons[0]):
+            text = buttons[0][int(text) - 1].get("payload", text)
         try:
-            buttons = show(send(args.url, args.sender, text))
+            buttons[0] = show(send(args.url, args.sender, text))
         except (urllib.error.URLError, TimeoutError) as error:
             print(f"Could not reach the assistant at {args.url} ({error}). Is `make run` running?",
                   file=sys.stderr)

@@ -14,7 +14,7 @@ Normally started by `make run` (which first runs `make setup`). This is the DEVE
   2. .venv/bin/python -m backend seed --demo    (demo organisation, users, therapists; idempotent)
   3. scripts/train.sh                           (skipped when the bot's inputs are unchanged)
   4. .venv/bin/python -m backend demo-identities (prints how to chat as each demo user)
-  5. .venv/bin/honcho start -f Procfile         (backend, actions, rasa: scripts/start.py)
+  5. .venv/bin/honcho start -f Procfile         (backend, actions, rasa, dispatcher: scripts/start.py)
 While they start, scripts/announce-ready.py prints one line as each one is ready. Deprecation
 warnings of third-party code are hidden (scripts/start.py: scripts/without-deprecations.py), as are
 some chatty third-party loggers (logging.yml). Ctrl-C stops every process.
@@ -55,11 +55,12 @@ echo "==> run: DEVELOPMENT mode, not for real people (DEV_TRUST_SENDER=$DEV_TRUS
 echo "==> run: demo identities"
 .venv/bin/python -m backend demo-identities
 echo
-echo "==> run: starting backend, actions and rasa with honcho (Rasa takes a minute or more to load its model)"
+echo "==> run: starting backend, actions, rasa and the dispatcher with honcho (Rasa takes a minute or more to load its model)"
 # The addresses of the processes' settings (README "Configuration").
 .venv-rasa/bin/python scripts/announce-ready.py \
   --backend "http://${BACKEND_HOST:-127.0.0.1}:${BACKEND_PORT:-8000}" \
   --actions "http://${ACTION_SERVER_HOST:-127.0.0.1}:${ACTION_SERVER_PORT:-5055}" \
   --rasa "http://${RASA_INTERFACE:-127.0.0.1}:${RASA_PORT:-5005}" \
+  --dispatcher "http://${DISPATCHER_HOST:-127.0.0.1}:${DISPATCHER_PORT:-8010}" \
   --credentials "${RASA_CREDENTIALS:-credentials.yml}" &
-exec .venv/bin/honcho start -f Procfile backend actions rasa
+exec .venv/bin/honcho start -f Procfile backend actions rasa dispatcher

@@ -14,7 +14,7 @@ Starts the service in production mode (SERVICE_MODE=production), also `make run-
      PORTAL_DEV_LOGIN, the dev REST channel), missing/default/placeholder/short secrets, the
      offline payment gateway without ALLOW_OFFLINE_PAYMENTS=true
   3. .venv/bin/python -m backend migrate
-  4. .venv/bin/honcho start -f Procfile (backend, actions, rasa; each checks again at its start)
+  4. .venv/bin/honcho start -f Procfile (backend, actions, rasa, dispatcher; each checks again at its start)
 Options: --check stops after step 2. No demo data is seeded and nothing is trained: put a
 trained model in RASA_MODEL (default models/, `make train`). Needs `make setup` once.
 USAGE
@@ -48,5 +48,5 @@ echo "==> production: checking the settings of $env_file"
 $check_only && exit 0
 echo "==> production: migrating the database"
 .venv/bin/python -m backend --log-level warning migrate
-echo "==> production: starting backend, actions and rasa with honcho"
-exec .venv/bin/honcho start -f Procfile backend actions rasa
+echo "==> production: starting backend, actions, rasa and the dispatcher with honcho"
+exec .venv/bin/honcho start -f Procfile backend actions rasa dispatcher

@@ -5,6 +5,7 @@ the production start, the tests), configured by environment variables only (READ
     .venv/bin/python scripts/start.py backend        python -m backend serve
     .venv/bin/python scripts/start.py actions        python -m bot.action_server
     .venv-rasa/bin/python scripts/start.py rasa      rasa run with the options of RASA_* below
+    .venv/bin/python scripts/start.py dispatcher     python -m backend dispatch (the pushes)
 
 Rasa: RASA_INTERFACE (127.0.0.1), RASA_PORT (5005), RASA_MODEL (models), RASA_ENDPOINTS
 (endpoints.yml), RASA_CREDENTIALS (credentials.yml); its HTTP API only with RASA_API_TOKEN or
@@ -48,6 +49,11 @@ def actions_command() -> list[str]:
     return [sys.executable, WITHOUT_DEPRECATIONS, "bot.action_server"]
 
 
+def dispatcher_command() -> list[str]:
+    require_safe_start("dispatcher")
+    return [sys.executable, WITHOUT_DEPRECATIONS, "backend", "dispatch"]
+
+
 def rasa_command() -> list[str]:
     settings = RasaServerSettings.from_environment()
     require_safe_start("rasa", credentials=Path(settings.credentials))
@@ -63,7 +69,8 @@ def rasa_command() -> list[str]:
             "--logging-config-file", LOGGING_CONFIG]
 
 
-COMMANDS = {"backend": backend_command, "actions": actions_command, "rasa": rasa_command}
+COMMANDS = {"backend": backend_command, "actions": actions_command, "rasa": rasa_command,
+            "dispatcher": dispatcher_command}
 
 
 def main(argv: list[str]) -> int:

@@ -1,4 +1,5 @@
-"""Real processes for integration tests: the backend, the action server and the Rasa server.
+"""Real processes for integration tests: the backend, the action server, the Rasa server and the
+dispatcher (pushes through Rasa's HTTP API; its "now" is `stack.set_now(...)`, DEV_CLOCK_FILE).
 
     from tests.stack import stack_factory  # noqa: F401  (in a conftest.py: registers the fixture)
 
@@ -47,9 +48,11 @@ MODELS = REPO / "models"
 ARTIFACTS = REPO / "artifacts" / "stack"
 SERVICE_TOKEN = "stack-service-token"
 DEFAULT_CREDENTIALS: dict[str, Any] = {"channels.dev_rest.DevRestInput": None}
-# Rasa loads TensorFlow and the model: minutes on a loaded two-core machine.
+# Rasa loads TensorFlow and the model: minutes on a loaded two-core machine (more when several
+# test runs share it: STACK_RASA_STARTUP_SECONDS).
 STARTUP_SECONDS = {"backend": 60, "actions": 90,
-                   "rasa": int(os.environ.get("STACK_RASA_STARTUP_SECONDS", "600"))}
+                   "rasa": int(os.environ.get("STACK_RASA_STARTUP_SECONDS") or 600),
+                   "dispatcher": 60}
 
 
 class StackError(RuntimeError):
@@ -126,6 +129,16 @@ class Stack:
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
+
+    @property
+    def clock_file(self) -> Path:
+        return self.workdir / "now"
+
+    def set_now(self, moment: Any) -> None:
+        """The time the dispatcher takes as now (None: the real time)."""
+        from backend.clock import set_file_clock
+
+        set_file_clock(self.clock_file, moment)
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -217,13 +230,14 @@ def _placed(env: dict[str, str] | None, stack: Stack) -> dict[str, str]:
 def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
                 rasa_env: dict[str, str] | None = None,
                 backend_env: dict[str, str] | None = None,
+                dispatcher_env: dict[str, str] | None = None,
                 backend_only: bool = False, workdir: Path) -> Stack:
     model = None if backend_only else trained_model()
     logs = ARTIFACTS / name
     logs.mkdir(parents=True, exist_ok=True)
     for old in logs.glob("*.log"):
         old.unlink()
-    ports = {key: free_port() for key in ("backend", "actions", "rasa")}
+    ports = {key: free_port() for key in ("backend", "actions", "rasa", "dispatcher")}
     stack = Stack(
         name=name, workdir=workdir, logs=logs,
         database_url=f"sqlite:///{workdir / 'backend.sqlite3'}",
@@ -270,6 +284,13 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
         _wait_until_up(rasa, f"{stack.rasa_url}/status?token={stack.rasa_token}",
                        STARTUP_SECONDS["rasa"],
                        ready=lambda body: bool(json.loads(body).get("model_id")))
+        dispatcher = _launch(stack, "dispatcher", [str(PYTHON), START, "dispatcher"], _base_env({
+            "DATABASE_URL": stack.database_url, "RASA_URL": stack.rasa_url,
+            "RASA_API_TOKEN": stack.rasa_token, "DISPATCHER_PORT": str(ports["dispatcher"]),
+            "DISPATCHER_POLL_SECONDS": "0.2", "DISPATCHER_SCHEDULE_SECONDS": "1",
+            "DEV_CLOCK_FILE": str(stack.clock_file), **(dispatcher_env or {})}))
+        _wait_until_up(dispatcher, f"http://127.0.0.1:{ports['dispatcher']}/health",
+                       STARTUP_SECONDS["dispatcher"])
     except BaseException:
         stack.stop()
         raise

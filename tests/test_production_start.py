@@ -27,7 +27,7 @@ START_PRODUCTION = REPO / "scripts" / "start-production.sh"
 REFUSAL_SECONDS = 60
 READY_SECONDS = 840
 SECRET_NAMES = ("BACKEND_SERVICE_TOKEN", "ACTION_SERVER_TOKEN", "WEB_IDENTITY_SECRET",
-                "PORTAL_SESSION_SECRET", "SIGNIN_ENCRYPTION_KEY")
+                "PORTAL_SESSION_SECRET", "SIGNIN_ENCRYPTION_KEY", "RASA_API_TOKEN")
 
 
 def example_values() -> dict[str, str]:
@@ -50,6 +50,8 @@ def filled_example(work: Path, ports: dict[str, int]) -> dict[str, str]:
         PUBLIC_BASE_URL=f"http://127.0.0.1:{ports['backend']}",
         WEB_ALLOWED_ORIGINS=f"http://127.0.0.1:{ports['backend']}",
         ACTION_SERVER_PORT=str(ports["actions"]), RASA_PORT=str(ports["rasa"]),
+        RASA_URL=f"http://127.0.0.1:{ports['rasa']}",
+        DISPATCHER_PORT=str(ports.get("dispatcher") or free_port()),
         RASA_SOCKET_URL=f"http://127.0.0.1:{ports['rasa']}")
     missing = set(changes) - set(values)
     assert not missing, f"deploy/production.env.example no longer lists {sorted(missing)}"
@@ -87,7 +89,8 @@ START = {"backend": [str(PYTHON), "scripts/start.py", "backend"],
          "actions": [str(PYTHON), "scripts/start.py", "actions"],
          "rasa": [str(RASA_PYTHON), "scripts/start.py", "rasa"],
          "backend directly": [str(PYTHON), "-m", "backend", "serve"],
-         "actions directly": [str(PYTHON), "-m", "bot.action_server"]}
+         "actions directly": [str(PYTHON), "-m", "bot.action_server"],
+         "dispatcher": [str(PYTHON), "scripts/start.py", "dispatcher"]}
 
 
 @pytest.mark.parametrize(("process", "change", "expected"), [
@@ -104,6 +107,8 @@ START = {"backend": [str(PYTHON), "scripts/start.py", "backend"],
      "credentials.yml opens the development channel"),
     ("rasa", {"RASA_API_TOKEN": "secret"}, "RASA_API_TOKEN is 6 characters"),
     ("rasa", {"RASA_CORS_ORIGINS": "*"}, "a wildcard '*' is refused"),
+    ("dispatcher", {"RASA_API_TOKEN": ""}, "RASA_API_TOKEN is not set"),
+    ("dispatcher", {"DEV_CLOCK_FILE": "/tmp/now"}, "DEV_CLOCK_FILE is set"),
 ])
 def test_each_process_refuses_a_bad_production_setting(tmp_path, process, change, expected):
     ports = {name: free_port() for name in ("backend", "actions", "rasa")}
@@ -130,7 +135,7 @@ class Production:
 @pytest.fixture(scope="module")
 def production(tmp_path_factory) -> Iterator[Production]:
     work = tmp_path_factory.mktemp("production")
-    ports = {name: free_port() for name in ("backend", "actions", "rasa")}
+    ports = {name: free_port() for name in ("backend", "actions", "rasa", "dispatcher")}
     values = filled_example(work, ports)
     env_file = write_env(work / "production.env", values)
     state = Production(ports, values, work / "production.log")
@@ -156,12 +161,14 @@ def test_production_starts_from_the_example_and_every_port_checks_its_caller(pro
     assert listening_addresses(production.ports["rasa"]) == {"0.0.0.0"}
     assert listening_addresses(production.ports["backend"]) == {"127.0.0.1"}
     assert listening_addresses(production.ports["actions"]) == {"127.0.0.1"}
-    # Rasa's HTTP API is off (no RASA_API_TOKEN): no tracker, no events, no model upload.
+    assert listening_addresses(production.ports["dispatcher"]) == {"127.0.0.1"}
+    # Rasa's HTTP API is on for the dispatcher only: without its token, no tracker, no events,
+    # no model upload.
     for method, path in (("GET", "/conversations/ben/tracker"),
                          ("POST", "/conversations/ben/tracker/events"), ("PUT", "/model"),
                          ("GET", "/status")):
         assert call(method, production.url("rasa", path), [] if method != "GET" else None
-                    ).status in (404, 405), path
+                    ).status == 401, path
     # The dev channel is not there; the widget's socket.io is.
     assert call("POST", production.url("rasa", "/webhooks/dev_rest/webhook"),
                 {"sender": "ben", "message": "hi"}).status == 404

@@ -27,7 +27,7 @@ READY_SECONDS = 840
 # A Python warning line ("<file>:<line>: <Category>: <message>") about a deprecation.
 DEPRECATION = re.compile(r":\d+: \w+Warning: .*deprecat|\w*DeprecationWarning\b|MovedIn20Warning",
                          re.IGNORECASE)
-ALL_READY = "==> run: all three processes are ready"
+ALL_READY = "==> run: all processes are ready"
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(READY_SECONDS + 300)]
 
@@ -59,8 +59,10 @@ def dev_secrets(work: Path, env: dict[str, str]) -> dict[str, str]:
 def run(tmp_path_factory) -> Iterator[Run]:
     trained_model()  # fails with the instruction to train when there is none
     work = tmp_path_factory.mktemp("run")
-    ports = {name: free_port() for name in ("backend", "actions", "rasa")}
+    ports = {name: free_port() for name in ("backend", "actions", "rasa", "dispatcher")}
     env = _base_env({"DATABASE_URL": f"sqlite:///{work / 'backend.sqlite3'}",
+                     "DISPATCHER_PORT": str(ports["dispatcher"]),
+                     "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
                      "BACKEND_PORT": str(ports["backend"]),
                      "BACKEND_URL": f"http://127.0.0.1:{ports['backend']}",
                      "ACTION_SERVER_PORT": str(ports["actions"]),
@@ -77,7 +79,8 @@ def run(tmp_path_factory) -> Iterator[Run]:
         announce = subprocess.Popen(
             [str(RASA_PYTHON), "scripts/announce-ready.py", "--credentials", "credentials.yml",
              "--backend", state.url("backend"), "--actions", state.url("actions"),
-             "--rasa", state.url("rasa"), "--timeout", str(READY_SECONDS)],
+             "--rasa", state.url("rasa"), "--dispatcher", state.url("dispatcher"),
+             "--timeout", str(READY_SECONDS)],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         honcho = subprocess.Popen(
             [str(HONCHO), "start", "--no-colour", "-f", str(REPO / "Procfile"), "-d", str(REPO)],
@@ -94,7 +97,8 @@ def run(tmp_path_factory) -> Iterator[Run]:
 def test_each_process_says_once_that_it_is_ready(run):
     ready = [line for line in run.output.splitlines() if " ready on " in line]
     assert [line.split(" ready on ")[0] for line in sorted(ready)] == [
-        "==> run: action server", "==> run: backend", "==> run: rasa"], run.output
+        "==> run: action server", "==> run: backend", "==> run: dispatcher", "==> run: rasa"
+    ], run.output
     assert ALL_READY in run.output
     rasa = next(line for line in ready if line.startswith("==> run: rasa"))
     assert re.search(r"http://127\.0\.0\.1:\d+, channels: dev_rest, .*webchat", rasa), rasa

@@ -14,9 +14,11 @@ from backend.api.idempotency import make_idempotency
 from backend.api.routes import (
     authorisations,
     bookings,
+    calendar,
     description,
     handoffs,
     identities,
+    inbox,
     organisations,
     payments,
     policies,
@@ -34,7 +36,8 @@ from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
                 payments.routes, identities.routes, handoffs.routes, policies.routes,
-                quotes.routes, web_sessions.routes, description.routes]
+                quotes.routes, web_sessions.routes, calendar.routes, inbox.routes,
+                description.routes]
 
 
 def create_app(db: Database, settings: Settings,

@@ -36,9 +36,11 @@ STATUS_BY_ERROR = {
     TooManyAttempts: 429,
 }
 PUBLIC_PATHS = {"/health", "/openapi.json", "/stripe/webhook", "/offline-checkout",
-                "/card-setup/finished", "/portal"}
-# The portal page's assets and API, called by people's browsers (see routes/portal.py).
-PUBLIC_PREFIXES = ("/portal/",)
+                "/card-setup/finished", "/portal", "/inbox"}
+# The portal page's assets and API, called by people's browsers (see routes/portal.py), and
+# the calendar files at their signed links (routes/calendar.py), and the therapist inbox (its own
+# session cookie, routes/inbox.py).
+PUBLIC_PREFIXES = ("/portal/", "/calendar/", "/inbox/")
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:

@@ -93,13 +93,14 @@ def csrf_token(request: web.Request, nonce: str) -> str:
     return tokens.csrf_token(settings_of(request).csrf_key, nonce)
 
 
-def require_form(request: web.Request) -> None:
-    """Every state-changing call: from an allowed page (Origin) of this browser (CSRF token)."""
+def require_form(request: web.Request, submitted: str | None = None) -> None:
+    """Every state-changing call: from an allowed page (Origin) of this browser (CSRF token, in
+    the X-CSRF-Token header, or `submitted` with a script-free page's form)."""
     settings = settings_of(request)
     if not origin_allowed(request.headers.get("Origin"), settings.allowed_origins):
         raise PermissionDenied("This request must come from the portal page.", code="bad_origin")
     if not tokens.csrf_matches(settings.csrf_key, browser_nonce(request),
-                               request.headers.get(CSRF_HEADER)):
+                               submitted or request.headers.get(CSRF_HEADER)):
         raise PermissionDenied("This form has expired; reload the page and try again.",
                                code="bad_csrf")
 

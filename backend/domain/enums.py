@@ -69,3 +69,13 @@ class ChargeStatus(str, Enum):
     FAILED = "failed"
     REQUIRES_ACTION = "requires_action"
     REFUNDED = "refunded"
+
+
+class DeliveryState(str, Enum):
+    """Where one push of a notification to one chat identity is (backend/services/outbox/)."""
+
+    PENDING = "pending"  # waiting for a dispatcher (at next_attempt_at after a failure)
+    SENDING = "sending"  # claimed by a dispatcher until its lease ends
+    DELIVERED = "delivered"  # in the person's conversation and channel
+    FAILED = "failed"  # given up after the last attempt
+    SKIPPED = "skipped"  # the bot said it in the conversation first

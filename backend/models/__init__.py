@@ -5,6 +5,7 @@ from backend.models.authorisation import Authorisation, Grant, Invite, RedeemAtt
 from backend.models.base import Base
 from backend.models.booking import Booking, Charge, Voucher
 from backend.models.idempotency import IdempotentReply
+from backend.models.notifications import NotificationDelivery
 from backend.models.organisation import ChatIdentity, Member, Organisation
 from backend.models.payments import Notification, PaymentCard, StripeEvent
 from backend.models.signin import EmbedSecret, OrganisationSso, PortalSession, SignInLink
@@ -31,6 +32,7 @@ __all__ = [
     "Invite",
     "Member",
     "Notification",
+    "NotificationDelivery",
     "Organisation",
     "OrganisationSso",
     "PaymentCard",

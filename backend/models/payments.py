@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, UTCDateTime, utcnow
@@ -42,7 +42,9 @@ class StripeEvent(Base):
 
 
 class Notification(Base):
-    """A message for one member (admins get one row each), fetched and delivered by the bot."""
+    """A message for one member (admins get one row each): pushed to each of the member's chat
+    identities by the dispatcher (backend/models/notifications.py, its deliveries), or said by
+    the bot at the member's next turn when nothing was pushed yet."""
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_pending", "member_id", "delivered_at"),)
@@ -52,5 +54,11 @@ class Notification(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     kind: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
+    # Buttons shown with the text ([{"title", "payload"}]) and conversation slots to set.
+    buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    slots: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # One notification per event and person ("booking-12-confirmed-member-3"): an event seen
+    # twice (a retried request, two schedulers) tells once.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

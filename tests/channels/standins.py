@@ -209,7 +209,8 @@ class BotFrameworkLogin:
 
 
 class BotConnector:
-    """A serviceUrl: receives replies, answers member look-ups; checks the bot token."""
+    """A serviceUrl: receives replies and proactive messages, answers member look-ups; checks
+    the bot token."""
 
     def __init__(self, login: BotFrameworkLogin) -> None:
         self.login = login
@@ -219,6 +220,7 @@ class BotConnector:
         self.app = web.Application()
         self.app.router.add_post("/v3/conversations/{conversation}/activities/{activity}",
                                  self._reply)
+        self.app.router.add_post("/v3/conversations/{conversation}/activities", self._reply)
         self.app.router.add_get("/v3/conversations/{conversation}/members/{member}",
                                 self._member)
 
@@ -232,8 +234,10 @@ class BotConnector:
         if not self._authorised(request):
             return web.json_response({"error": "unauthorized"}, status=401)
         activity = await request.json()
+        # A reply names the activity it answers; a proactive message none.
         self.replies.append({"conversation": request.match_info["conversation"],
-                             "reply_to": request.match_info["activity"], "activity": activity})
+                             "reply_to": request.match_info.get("activity"),
+                             "activity": activity})
         return web.json_response({"id": f"reply-{len(self.replies)}"})
 
     async def _member(self, request: web.Request) -> web.Response:

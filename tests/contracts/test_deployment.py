@@ -18,7 +18,8 @@ def complete() -> dict[str, str]:
     return {"SERVICE_MODE": "production", "BACKEND_SERVICE_TOKEN": strong(),
             "ACTION_SERVER_TOKEN": strong(), "WEB_IDENTITY_SECRET": strong(),
             "PORTAL_SESSION_SECRET": strong(), "SIGNIN_ENCRYPTION_KEY": strong(),
-            "SMTP_HOST": "smtp.example.com", "STRIPE_API_KEY": "sk_live_x",
+            "RASA_API_TOKEN": strong(), "SMTP_HOST": "smtp.example.com",
+            "STRIPE_API_KEY": "sk_live_x",
             "STRIPE_WEBHOOK_SECRET": "whsec_x"}
 
 
@@ -124,3 +125,23 @@ def test_rasa_api_is_off_unless_a_token_or_jwt_secret_is_given():
     assert cors[cors.index("--cors") + 1:] == ["https://a.example", "https://b.example"]
     with pytest.raises(SettingsError, match="wildcard"):
         RasaServerSettings.from_environment({"RASA_CORS_ORIGINS": "*"})
+
+
+def test_the_dispatcher_needs_rasas_token_and_refuses_a_test_clock():
+    found = deployment.problems(["dispatcher"], {**complete(), "RASA_API_TOKEN": "",
+                                                 "DEV_CLOCK_FILE": "/tmp/now"})
+    assert any(problem.startswith("RASA_API_TOKEN is not set") for problem in found)
+    assert any(problem.startswith("DEV_CLOCK_FILE is set") for problem in found)
+    assert any(problem.startswith("DEV_CLOCK_FILE is set")
+               for problem in deployment.problems(["backend"], {**complete(),
+                                                                "DEV_CLOCK_FILE": "/tmp/now"}))
+
+
+def test_an_older_dev_secrets_file_gets_the_secrets_it_lacks(tmp_path):
+    path = tmp_path / "dev-secrets.env"
+    path.write_text("# old\nBACKEND_SERVICE_TOKEN=kept\n")
+    path.chmod(0o600)
+    assert deployment.write_dev_secrets(path) is False
+    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    assert values["BACKEND_SERVICE_TOKEN"] == "kept"
+    assert set(deployment.DEV_SECRETS) <= set(values) and len(values["RASA_API_TOKEN"]) == 64

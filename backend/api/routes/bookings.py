@@ -15,6 +15,7 @@ from backend.api.requests import (
     TherapistAnswer,
     TherapistBookingsQuery,
 )
+from backend.api.routes import calendar
 from backend.services import bookings
 from backend.services.bookings.member import CancellationPreview
 from backend.services.bookings.views import BookingView
@@ -87,5 +88,6 @@ async def therapist_bookings(request: web.Request, query: TherapistBookingsQuery
 @endpoint("A therapist answers a booking (confirming charges the card)", path=TherapistAnswer,
           answer=BookingView)
 async def therapist_action(request: web.Request, path: TherapistAnswer) -> BookingView:
+    extra = {"calendar_link": calendar.links(request)} if path.verb == "confirm" else {}
     return await call(request, _THERAPIST_ACTIONS[path.verb], actor(request), path.id,
-                      gateway=gateway(request))
+                      gateway=gateway(request), **extra)

@@ -1,7 +1,7 @@
 """faults: the reconciliation sweep's tries and next try on charges; stored idempotent replies
 
 Revision ID: 0005_faults
-Revises: 0003_signin
+Revises: 0004_outbox
 Create Date: 2026-12-03 09:10:00.000000
 """
 
@@ -11,7 +11,7 @@ import backend.models.base
 
 
 revision = '0005_faults'
-down_revision = '0003_signin'
+down_revision = '0004_outbox'
 branch_labels = None
 depends_on = None
 

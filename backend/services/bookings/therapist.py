@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from backend.adapters.payments import PaymentGateway
@@ -16,6 +18,7 @@ from backend.services import audit
 from backend.services.actors import Actor, require_therapist
 from backend.services.bookings import lifecycle, settlement, vouchers
 from backend.services.bookings.views import BookingView, not_found, view
+from backend.services.outbox import events
 
 _AUDIT_ACTIONS = {
     Event.CONFIRM: "booking.confirmed",
@@ -39,10 +42,12 @@ def list_for_therapist(db: Database, actor: Actor, *,
 
 
 def confirm(db: Database, actor: Actor, booking_id: int, *,
-            gateway: PaymentGateway | None = None) -> BookingView:
+            gateway: PaymentGateway | None = None,
+            calendar_link: Callable[[int], str] | None = None) -> BookingView:
     """Confirm a requested session; the organisation's card is charged for it through `gateway`
     when its organisation pays."""
-    return answer(db, actor, booking_id, Event.CONFIRM, gateway=gateway)
+    return answer(db, actor, booking_id, Event.CONFIRM, gateway=gateway,
+                  calendar_link=calendar_link)
 
 
 def decline(db: Database, actor: Actor, booking_id: int, *,
@@ -69,9 +74,11 @@ def waive_late_cancellation(db: Database, actor: Actor, booking_id: int, *,
 
 
 def answer(db: Database, actor: Actor, booking_id: int, event: Event, *,
-           gateway: PaymentGateway | None = None) -> BookingView:
-    """Apply the therapist's `event` to one of their bookings, as the lifecycle table says, and
-    settle what the organisation owes for it in the same transaction."""
+           gateway: PaymentGateway | None = None,
+           calendar_link: Callable[[int], str] | None = None) -> BookingView:
+    """Apply the therapist's `event` to one of their bookings, as the lifecycle table says,
+    settle what the organisation owes for it and tell the member (a confirmation or a decline,
+    with `calendar_link` of a confirmed booking's calendar file) in the same transaction."""
     therapist_id = require_therapist(actor)
     with db.transaction() as session:
         booking = session.get(Booking, booking_id)
@@ -89,6 +96,9 @@ def answer(db: Database, actor: Actor, booking_id: int, event: Event, *,
                 raise lifecycle_rules.refusal(booking.status, event)
         else:
             lifecycle.apply(session, booking, event)
+        if event in (Event.CONFIRM, Event.DECLINE):
+            events.booking_answered(session, booking, event is Event.CONFIRM, utcnow(),
+                                    calendar_link=calendar_link)
         member = session.get_one(Member, booking.member_id)
         audit.record(session, actor, _AUDIT_ACTIONS[event], "booking", booking.id,
                      organisation_id=member.organisation_id)

@@ -13,6 +13,7 @@ from contracts import web_identity
 from contracts.settings import DEFAULT_RASA_SOCKET_PATH, DEFAULT_RASA_SOCKET_URL
 from contracts.web_identity import TokenConfig
 
+CALENDAR_PURPOSE = "calendar-links"
 CSRF_PURPOSE = "therapy-portal-csrf"
 
 
@@ -69,9 +70,18 @@ class PortalSettings(BaseSettings):
         return value
 
     @cached_property
+    def _keys(self) -> TokenConfig:
+        # Unset (development without `make run`): a random key per start.
+        return TokenConfig(self.session_secret or secrets.token_hex(32))
+
+    @cached_property
     def csrf_key(self) -> str:
-        secret = self.session_secret or secrets.token_hex(32)
-        return TokenConfig(secret).derived_key(CSRF_PURPOSE)
+        return self._keys.derived_key(CSRF_PURPOSE)
+
+    @cached_property
+    def calendar_key(self) -> str:
+        """Signs the links to confirmed bookings' calendar files."""
+        return self._keys.derived_key(CALENDAR_PURPOSE)
 
     @cached_property
     def tokens(self) -> TokenConfig:
