@@ -40,20 +40,29 @@ def channel_names(credentials: Path) -> list[str]:
     return [key.split(".")[-2] if "." in key else key for key in keys]
 
 
+NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", required=True, metavar="URL")
-    parser.add_argument("--actions", required=True, metavar="URL")
-    parser.add_argument("--rasa", required=True, metavar="URL")
+    parser.add_argument("--backend", required=True, nargs="+", metavar="URL",
+                        help="the backend's address (several for several servers)")
+    parser.add_argument("--actions", required=True, nargs="+", metavar="URL")
+    parser.add_argument("--rasa", required=True, nargs="+", metavar="URL")
     parser.add_argument("--credentials", required=True, type=Path, metavar="FILE")
+    parser.add_argument("--balancer", metavar="TEXT",
+                        help="where the load balancer in front of them listens (said once all "
+                             "are ready)")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="give up after this many seconds (default 1800)")
     args = parser.parse_args()
-    waiting = {  # name: (address, what the ready line adds)
-        "backend": (args.backend, ""),
-        "action server": (args.actions, ""),
-        "rasa": (args.rasa, f", channels: {', '.join(channel_names(args.credentials))}"),
-    }
+    channels = f", channels: {', '.join(channel_names(args.credentials))}"
+    waiting = [(name, url, details)  # what the ready line adds
+               for name, urls, details in (("backend", args.backend, ""),
+                                           ("action server", args.actions, ""),
+                                           ("rasa", args.rasa, channels))
+               for url in urls]
+    count = len(waiting)
     parent = os.getppid()
     deadline = time.monotonic() + args.timeout
     try:
@@ -61,17 +70,22 @@ def main() -> int:
             if os.getppid() != parent:
                 return 0
             if time.monotonic() > deadline:
-                print(f"==> run: not ready after {args.timeout:.0f} s: {', '.join(waiting)}",
+                names = ", ".join(f"{name} ({url})" for name, url, _ in waiting)
+                print(f"==> run: not ready after {args.timeout:.0f} s: {names}",
                       file=sys.stderr, flush=True)
                 return 1
-            for name, (url, details) in list(waiting.items()):
+            for entry in list(waiting):
+                name, url, details = entry
                 if accepts_connections(url):
                     print(f"==> run: {name} ready on {url}{details}", flush=True)
-                    del waiting[name]
+                    waiting.remove(entry)
             time.sleep(0.5)
     except KeyboardInterrupt:
         return 0
-    print("==> run: all three processes are ready (Ctrl-C stops them)", flush=True)
+    if args.balancer:
+        print(f"==> run: load balancer (HAProxy) on {args.balancer}", flush=True)
+    number = NUMBERS[count] if count < len(NUMBERS) else str(count)
+    print(f"==> run: all {number} processes are ready (Ctrl-C stops them)", flush=True)
     return 0
 
 
