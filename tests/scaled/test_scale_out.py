@@ -203,7 +203,8 @@ async def _conversation_through_balancer(scaled: Scaled, kill: str) -> None:
     """Ben asks what he has left (a custom action calling the backend), the server dies, and
     the next questions are answered all the same."""
     sender = "ben"  # the demo member (DEV_TRUST_SENDER: identity dev:ben)
-    async with aiohttp.ClientSession() as session:
+    # A connection per message, as Slack's and Teams' webhook deliveries come.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
         before = await _say(session, scaled.url("rasa"), sender,
                             "how many sessions do I have left?")
         assert "session" in " ".join(r.get("text") or "" for r in before).lower(), before
