@@ -39,7 +39,7 @@ MYPY_KNOWN_ERRORS := 24
 SAFETY_MIN_RECALL := 0.97
 SAFETY_MAX_FALSE_ALARMS := 0.18
 
-.PHONY: help setup test lint train run run-production chat lock web browser api-fuzz $(TEST_STEPS)
+.PHONY: help setup test lint train run run-scaled run-production chat lock web browser balancer api-fuzz $(TEST_STEPS)
 
 help: ## List the targets
 	@echo "Usage: make <target>   (the usual two: make run, make test)"
@@ -85,7 +85,10 @@ web/dist/.built: web/node_modules/.installed $(WEB_SOURCES)
 browser: ## Install Debian's Chromium for the browser tests if /usr/bin/chromium is missing
 	@scripts/ensure-chromium.sh >/dev/null
 
-test: setup browser ## Lint, type-check, validate and test the bot, run the test suite (SQLite + PostgreSQL)
+balancer: ## Install Debian's HAProxy for make run-scaled and its test if haproxy is missing
+	@scripts/ensure-haproxy.sh >/dev/null
+
+test: setup browser balancer ## Lint, type-check, validate and test the bot, run the test suite (SQLite + PostgreSQL)
 	@for step in $(TEST_STEPS); do \
 	  echo "==> test: $$step"; \
 	  $(MAKE) $$step || { echo "==> test: FAILED at $$step"; exit 1; }; \
@@ -139,6 +142,9 @@ train: setup ## Train the Rasa model into models/ if config.yml, bot/domain.yml 
 
 run: setup ## Migrate, seed demo data, train if needed, print demo identities, start everything (Ctrl-C stops)
 	@scripts/run.sh
+
+run-scaled: setup ## Scale-out on one machine: PostgreSQL, Redis, two of each process behind HAProxy
+	@scripts/run.sh --scaled
 
 run-production: setup ## Production mode: check deploy/production.env, migrate, start (scripts/start-production.sh --help)
 	@scripts/start-production.sh

@@ -63,6 +63,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     from aiohttp import web
 
+    from backend.api.access_log import AccessLogWithoutHealthChecks
     from backend.api.app import create_app
     from backend.api.background import (
         expired_reply_purger,
@@ -79,6 +80,7 @@ def serve(host: str | None, port: int | None) -> None:
         logging.getLogger("backend").warning(
             "BACKEND_SERVICE_TOKEN is the development default; set a secret in production.")
     web.run_app(app, host=host or settings.host, port=port or settings.port,
+                access_log_class=AccessLogWithoutHealthChecks,
                 print=lambda message: click.echo(message))
 
 

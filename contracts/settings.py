@@ -18,6 +18,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from contracts import web_identity
 from contracts.web_identity import TokenConfig
@@ -344,6 +345,8 @@ class TrackerStoreSettings:
     """RASA_TRACKER_* variables win over endpoints.yml (which cannot give a variable a
     default); with neither, the SQLite file TRACKER_SQLITE_FILE."""
 
+    # RASA_TRACKER_URL (postgresql://user:password@host:5432/db) gives the parts below at once.
+    url: str | None = None
     dialect: str = "sqlite"
     db: str | None = None  # TRACKER_SQLITE_FILE for SQLite, "rasa" for a server
     host: str | None = None
@@ -357,6 +360,8 @@ class TrackerStoreSettings:
              environ: Mapping[str, str] | None = None) -> TrackerStoreSettings:
         settings = load(cls, environ, prefix="RASA_TRACKER_", configured=configured,
                         configured_wins=False)
+        if settings.url:
+            settings = dataclasses.replace(settings, **_database_url_parts(settings.url))
         if settings.db:
             return settings
         return dataclasses.replace(
@@ -365,4 +370,35 @@ class TrackerStoreSettings:
     def store_arguments(self) -> dict[str, Any]:
         """SQLTrackerStore's keyword arguments (those that are set)."""
         return {key: value for key, value in dataclasses.asdict(self).items()
-                if value is not None}
+                if value is not None and key != "url"}
+
+
+def _database_url_parts(url: str) -> dict[str, Any]:
+    """dialect, host, port, db, username and password of a database URL (a driver named after
+    `+` is dropped: Rasa's tracker store picks its own)."""
+    parts = urlsplit(url)
+    dialect = parts.scheme.split("+", 1)[0]
+    database = parts.path.lstrip("/")
+    if not dialect or not parts.hostname or not database:
+        raise SettingsError(f"RASA_TRACKER_URL must look like postgresql://user@host:5432/db, "
+                            f"not {url!r}.")
+    given = {"dialect": dialect, "host": parts.hostname, "port": parts.port, "db": database,
+             "username": unquote(parts.username) if parts.username else None,
+             "password": unquote(parts.password) if parts.password else None}
+    return {key: value for key, value in given.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class LockStoreSettings:
+    """Where Rasa servers take a conversation's lock (bot/lock_store.py): in the process by
+    default (one Rasa server); a Redis URL (`redis://host:6379/1`, `rediss://` for TLS) when
+    several Rasa servers share conversations, so that two turns of one conversation never run at
+    once on two servers."""
+
+    redis_url: str | None = setting(None, env="RASA_LOCK_STORE_URL")
+    key_prefix: str = setting("therapy", env="RASA_LOCK_STORE_PREFIX")
+
+    @classmethod
+    def load(cls, configured: Mapping[str, Any],
+             environ: Mapping[str, str] | None = None) -> LockStoreSettings:
+        return load(cls, environ, configured=configured, configured_wins=False)

@@ -11,6 +11,7 @@ from contracts.settings import (
     ActionSettings,
     BackendSettings,
     DevRestSettings,
+    LockStoreSettings,
     SettingsError,
     SlackSettings,
     TeamsSettings,
@@ -127,3 +128,26 @@ def test_tracker_store_environment_wins_over_endpoints_yml():
     assert TrackerStoreSettings.load({}, {"RASA_TRACKER_DIALECT": "postgresql"}).db == "rasa"
     with pytest.raises(SettingsError, match="RASA_TRACKER_PORT"):
         TrackerStoreSettings.load({}, {"RASA_TRACKER_PORT": "fivefour"})
+
+
+def test_tracker_store_from_one_url():
+    configured = {"dialect": "sqlite", "db": "data/rasa-tracker.sqlite3"}
+    shared = TrackerStoreSettings.load(configured, {
+        "RASA_TRACKER_URL": "postgresql+psycopg://rasa:p%40ss@db.internal:6543/tracker"})
+    assert shared.store_arguments() == {"dialect": "postgresql", "db": "tracker",
+                                        "host": "db.internal", "port": 6543,
+                                        "username": "rasa", "password": "p@ss"}
+    without_port = TrackerStoreSettings.load({}, {"RASA_TRACKER_URL": "postgresql://db/rasa"})
+    assert without_port.store_arguments() == {"dialect": "postgresql", "db": "rasa",
+                                              "host": "db"}
+    for broken in ("postgresql://db", "not a url", "postgresql:///rasa"):
+        with pytest.raises(SettingsError, match="RASA_TRACKER_URL"):
+            TrackerStoreSettings.load({}, {"RASA_TRACKER_URL": broken})
+
+
+def test_lock_store_in_process_unless_a_redis_url_is_given():
+    assert LockStoreSettings.load({}, {}).redis_url is None
+    shared = LockStoreSettings.load({}, {"RASA_LOCK_STORE_URL": "redis://cache:6379/1",
+                                         "RASA_LOCK_STORE_PREFIX": "blue"})
+    assert (shared.redis_url, shared.key_prefix) == ("redis://cache:6379/1", "blue")
+    assert LockStoreSettings.load({"key_prefix": "green"}, {}).key_prefix == "green"
