@@ -19,7 +19,7 @@ def nothing_pays(answer: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
     lines = [str(answer.get("message") or "Your organisation can't pay for a session now.")]
     kinds = {alternative.get("kind"): alternative for alternative in
              answer.get("alternatives") or []}
-    if not answer.get("payers"):
+    if not any(payer.get("grant_id") for payer in answer.get("payers") or []):
         lines.append("If you have an invite code, say 'redeem' followed by the code.")
     if "ask_admin" in kinds:
         lines.append("Your admin can add sessions or another offer.")
