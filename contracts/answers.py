@@ -262,11 +262,22 @@ class TherapistProfile(Answer):
 
 
 @dataclasses.dataclass(frozen=True)
+class PaidBy(Answer):
+    """The member's grant, or the all-members offer booking would join, that pays for a match."""
+
+    schema = "PaidBy"
+    offer_name: str
+    grant_id: int | None
+    authorisation_id: int | None
+
+
+@dataclasses.dataclass(frozen=True)
 class TherapistMatch(Answer):
     schema = "Match"
     therapist: TherapistProfile
     reasons: list[str]
     next_slots: list[str]  # date-times, as the backend's search gives them
+    paid_by: PaidBy | None = None  # None: nothing of the member's pays for this therapist
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,6 +285,8 @@ class SearchResult(Answer):
     schema = "SearchResult"
     results: list[TherapistMatch]
     filters: dict[str, Any]
+    # What each grant or offer that shaped the results pays for, in the member's words.
+    paid_for: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -507,3 +520,31 @@ ANSWERS: tuple[type[Answer], ...] = (
     Alternative, RefusedOffer, Quote, Booking, CancellationPreview, Handoff, Card, CardOnFile,
     CardSetup, Figures, AuthorisationSpend, MonthSpend, SpendReport, Policies, Grants, Offers,
     Bookings, Authorisations, Notifications)
+
+
+@dataclasses.dataclass(frozen=True)
+class Payer(Answer):
+    """One grant of the member's, or one all-members offer they may join."""
+
+    schema = "Payer"
+    grant_id: int | None
+    authorisation_id: int | None  # the offer to join (None for a grant)
+    offer_name: str
+    coverage: Coverage
+    joins_offer: bool
+    sessions_left: int
+    usable: bool
+    pays_for: str
+    reason: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Payers(Answer):
+    """GET /me/payers: what can pay for a new session now, said when a booking starts."""
+
+    schema = "PayersAnswer"
+    can_pay: bool
+    payers: list[Payer]
+    reason: str | None
+    message: str
+    alternatives: list[Alternative]

@@ -50,6 +50,7 @@ from contracts.answers import (
     Notifications,
     Offer,
     Offers,
+    Payers,
     Policies,
     Quote,
     Redeemed,
@@ -226,7 +227,11 @@ class BackendClient:
         return await self.read(Vocabulary, "GET", "/therapists/vocabulary")
 
     async def search_therapists(self, filters: dict[str, Any]) -> list[TherapistMatch]:
-        return (await self.read(SearchResult, "POST", "/therapists/search", filters)).results
+        return (await self.search(filters)).results
+
+    async def search(self, filters: dict[str, Any]) -> SearchResult:
+        """The matches, and what each of the member's grants or offers pays for."""
+        return await self.read(SearchResult, "POST", "/therapists/search", filters)
 
     async def therapist(self, therapist_id: int) -> TherapistProfile:
         return await self.read(TherapistProfile, "GET", f"/therapists/{int(therapist_id)}")
@@ -246,6 +251,10 @@ class BackendClient:
         """Book; the backend chooses what pays (a grant, or a place on an open offer)."""
         return await self.read(Booking, "POST", "/bookings", {
             "therapist_id": therapist_id, "starts_at": _iso(starts_at), "modality": modality})
+
+    async def payers(self) -> Payers:
+        """What can pay for a new session of the member's now, or why nothing can."""
+        return await self.read(Payers, "GET", "/me/payers")
 
     async def bookings(self) -> list[Booking]:
         return (await self.read(Bookings, "GET", "/me/bookings")).bookings

@@ -9,6 +9,7 @@ the grant in question: continuing with the therapist a grant introduced stays co
 from __future__ import annotations
 
 from collections.abc import Set
+from dataclasses import dataclass
 
 from backend.domain.enums import Coverage
 
@@ -48,12 +49,50 @@ def eligibility_problem(coverage: Coverage, seen: Set[int]) -> str | None:
     return None
 
 
-def covers_therapist(coverage: Coverage, seen: Set[int], therapist_id: int) -> bool:
+@dataclass(frozen=True)
+class Covered:
+    """The therapists a coverage pays for: only those in `only` when it is set, else every
+    therapist but those in `excluded`."""
+
+    only: frozenset[int] | None
+    excluded: frozenset[int] = frozenset()
+
+    def __contains__(self, therapist_id: object) -> bool:
+        if self.only is not None:
+            return therapist_id in self.only
+        return therapist_id not in self.excluded
+
+    @property
+    def nobody(self) -> bool:
+        return self.only is not None and not self.only
+
+
+NOBODY = Covered(only=frozenset())
+
+
+def covered(coverage: Coverage, seen: Set[int]) -> Covered:
+    """Which therapists this coverage pays for, for a member who has seen `seen`."""
     if coverage is Coverage.FIRST_RELATIONSHIP:
-        return not seen
+        return NOBODY if seen else Covered(only=None)
     if coverage is Coverage.EXISTING_RELATIONSHIP:
-        return therapist_id in seen
-    return bool(seen) and therapist_id not in seen
+        return Covered(only=frozenset(seen))
+    return Covered(only=None, excluded=frozenset(seen)) if seen else NOBODY
+
+
+def covers_therapist(coverage: Coverage, seen: Set[int], therapist_id: int) -> bool:
+    return therapist_id in covered(coverage, seen)
+
+
+PAYS_FOR = {
+    Coverage.FIRST_RELATIONSHIP: "any therapist",
+    Coverage.EXISTING_RELATIONSHIP: "a therapist you have seen before",
+    Coverage.NEW_RELATIONSHIP: "a therapist you have not seen before",
+}
+
+
+def pays_for(offer_name: str, coverage: Coverage) -> str:
+    """What an offer pays for, said to the member, e.g. when a search is shaped by it."""
+    return f"Your organisation's offer “{offer_name}” pays for {PAYS_FOR[coverage]}."
 
 
 def therapist_problem(coverage: Coverage, seen: Set[int], therapist_id: int) -> str | None:

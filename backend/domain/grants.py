@@ -38,23 +38,39 @@ class OfferFacts:
     coverage: Coverage
     sessions_per_user: int
     places_left: int | None  # None: unlimited
+    name: str = ""
 
 
 def refusal(grant: GrantFacts, therapist_id: int) -> Conflict | None:
     """Why this grant cannot pay for a session with this therapist, or None if it can."""
+    closed = closed_refusal(grant)
+    if closed is not None:
+        return closed
+    problem = coverage_rules.therapist_problem(grant.coverage, grant.seen, therapist_id)
+    return None if problem is None else Conflict(problem, code="coverage")
+
+
+def closed_refusal(grant: GrantFacts) -> Conflict | None:
+    """Why this grant can pay for no new session at all (paused, revoked, used up), or None."""
     if grant.status is not AuthorisationStatus.ACTIVE:
         return Conflict(f"Your organisation's offer “{grant.offer_name}” is "
                         f"{grant.status.value}, so it can't pay for new bookings.",
                         code="authorisation_inactive")
     if grant.sessions_remaining <= 0:
         return no_sessions_left(grant)
-    problem = coverage_rules.therapist_problem(grant.coverage, grant.seen, therapist_id)
-    return None if problem is None else Conflict(problem, code="coverage")
+    return None
 
 
 def open_for_bookings(grant: GrantFacts) -> bool:
     """Whether the grant can pay for a new session at all (its coverage decides with whom)."""
-    return grant.status is AuthorisationStatus.ACTIVE and grant.sessions_remaining > 0
+    return closed_refusal(grant) is None
+
+
+def grant_covers(grant: GrantFacts) -> coverage_rules.Covered:
+    """The therapists this grant pays for (none when it is closed)."""
+    if not open_for_bookings(grant):
+        return coverage_rules.NOBODY
+    return coverage_rules.covered(grant.coverage, grant.seen)
 
 
 def no_sessions_left(grant: GrantFacts) -> Conflict:
@@ -85,15 +101,44 @@ def choose(grants: Iterable[GrantFacts], therapist_id: int) -> Choice:
 def offer_refusal(offer: OfferFacts, seen: frozenset[int], therapist_id: int) -> Conflict | None:
     """Why a place on this all-members offer cannot pay for this therapist, or None if it can.
     `seen`: every therapist the member has seen."""
+    closed = offer_closed_refusal(offer, seen)
+    if closed is not None:
+        return closed
+    problem = coverage_rules.therapist_problem(offer.coverage, seen, therapist_id)
+    return None if problem is None else Conflict(problem, code="coverage")
+
+
+def offer_closed_refusal(offer: OfferFacts, seen: frozenset[int]) -> Conflict | None:
+    """Why a place on this offer can pay for no session at all (paused, full, the member's
+    history does not fit), or None."""
     if offer.status is not AuthorisationStatus.ACTIVE:
-        return Conflict(f"This offer is {offer.status.value} at the moment. Ask your admin "
+        return Conflict(f"The offer “{offer.name}” is {offer.status.value} at the moment. Ask "
+                        "your admin about it." if offer.name else
+                        f"This offer is {offer.status.value} at the moment. Ask your admin "
                         "about it.", code="authorisation_inactive")
     if offer.places_left is not None and offer.places_left <= 0:
         return Conflict("All places on this offer have been taken. Ask your admin to add more.",
                         code="no_places_left")
-    problem = (coverage_rules.eligibility_problem(offer.coverage, seen)
-               or coverage_rules.therapist_problem(offer.coverage, seen, therapist_id))
+    problem = coverage_rules.eligibility_problem(offer.coverage, seen)
     return None if problem is None else Conflict(problem, code="coverage")
+
+
+def offer_covers(offer: OfferFacts, seen: frozenset[int]) -> coverage_rules.Covered:
+    """The therapists a place on this offer would pay for (none when it cannot be joined)."""
+    if offer_closed_refusal(offer, seen) is not None:
+        return coverage_rules.NOBODY
+    return coverage_rules.covered(offer.coverage, seen)
+
+
+def payer_for(grants: Iterable[GrantFacts], offers: Iterable[OfferFacts], seen: frozenset[int],
+              therapist_id: int) -> GrantFacts | OfferFacts | None:
+    """What booking this therapist would pay with: the best usable grant, else the best offer
+    to join (the order `hold_session` tries them in), else None."""
+    usable = choose(grants, therapist_id).usable
+    if usable:
+        return usable[0]
+    joinable = offers_to_join(offers, seen, therapist_id)
+    return joinable[0] if joinable else None
 
 
 def offers_to_join(offers: Iterable[OfferFacts], seen: frozenset[int],
@@ -102,6 +147,17 @@ def offers_to_join(offers: Iterable[OfferFacts], seen: frozenset[int],
     sessions per place, then the oldest offer). `seen`: every therapist the member has seen."""
     joinable = [offer for offer in offers if offer_refusal(offer, seen, therapist_id) is None]
     return sorted(joinable, key=lambda offer: (-offer.sessions_per_user, offer.id))
+
+
+def nothing_pays_now(refusals: Sequence[Conflict]) -> Conflict:
+    """Why the member's organisation can pay for no new session at all, said before a search:
+    the one reason all refusals share as the code, else no_usable_grant."""
+    if not refusals:
+        return no_usable_grant(refusals)
+    codes = {reason.code for reason in refusals}
+    reasons = " ".join(dict.fromkeys(reason.message for reason in refusals))
+    return Conflict(f"Your organisation can't pay for a new session at the moment. {reasons}",
+                    code=codes.pop() if len(codes) == 1 else "no_usable_grant")
 
 
 def no_usable_grant(refusals: Sequence[Conflict]) -> Conflict:

@@ -71,15 +71,17 @@ def facts(session: Session, grant: Grant) -> grant_rules.GrantFacts:
                                               excluding_grant=grant.id)),
     )
 
-def unjoined_offers(session: Session, organisation_id: int, member_id: int
-                    ) -> list[Authorisation]:
-    """The organisation's active all-members authorisations the member has no place on."""
+def unjoined_offers(session: Session, organisation_id: int, member_id: int, *,
+                    closed: bool = False) -> list[Authorisation]:
+    """The organisation's active all-members authorisations the member has no place on (with
+    `closed`, paused ones too: revoked ones are gone for good)."""
     joined = select(Grant.authorisation_id).where(Grant.member_id == member_id)
+    statuses = [AuthorisationStatus.ACTIVE, *([AuthorisationStatus.PAUSED] if closed else [])]
     return list(session.scalars(
         select(Authorisation).where(
             Authorisation.organisation_id == organisation_id,
             Authorisation.access == Access.ALL_MEMBERS,
-            Authorisation.status == AuthorisationStatus.ACTIVE,
+            Authorisation.status.in_(statuses),
             Authorisation.id.not_in(joined),
         ).order_by(Authorisation.id)
     ))

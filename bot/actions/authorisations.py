@@ -23,6 +23,7 @@ from bot.actions.payments import card_on_file, card_setup_link
 from bot.actions.policies import coverage_text
 from contracts.answers import Authorisation
 from contracts.backend_client import BackendClient
+from contracts.names import named
 
 FORM = "authorisation_form"
 COVERAGES = ("first_relationship", "existing_relationship", "new_relationship")
@@ -225,6 +226,19 @@ def read_verb(tracker: Tracker) -> str | None:
     return None
 
 
+def by_name(text: str, items: list[Authorisation]) -> tuple[list[Authorisation], int | None]:
+    """The authorisations the admin may mean and the one they chose: by its name or a distinctive
+    word of it ("pause the wellbeing one"), else by its number; several when the name does not
+    tell them apart (the admin is then asked which)."""
+    matched = [items[index] for index in named(text, [item.name for item in items])]
+    if len(matched) == 1:
+        return matched, matched[0].id
+    if matched:
+        return matched, None
+    chosen = parse_count(text)
+    return items, chosen if chosen is not None or len(items) > 1 else items[0].id
+
+
 class ActionChangeAuthorisationStatus(BackendAction):
     def name(self) -> str:
         return "action_change_authorisation_status"
@@ -233,13 +247,13 @@ class ActionChangeAuthorisationStatus(BackendAction):
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
         reset = [SlotSet("status_verb", None), SlotSet("authorisation_id", None)]
         verb = read_verb(tracker)
-        chosen = tracker.get_slot("authorisation_id") or parse_count(latest_text(tracker))
         items = [i for i in await client.authorisations() if i.status != "revoked"]
         if not items:
             dispatcher.utter_message(text="You have no authorisations to change.")
             return reset
-        if chosen is None and len(items) == 1:
-            chosen = items[0].id
+        chosen = tracker.get_slot("authorisation_id")
+        if chosen is None:
+            items, chosen = by_name(latest_text(tracker), items)
         if verb is None or chosen is None:
             verbs = [verb] if verb else list(VERBS)
             dispatcher.utter_message(

@@ -8,7 +8,7 @@ in one message, and a later message can change any of them: the search then runs
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -43,10 +43,10 @@ from bot.actions.parsing import (
     parse_when,
     when_allows,
 )
+from bot.actions.payers import nothing_pays, paid_by_line, several_payers, what_pays
 from bot.actions.policies import confirmation_hours, directory_words
 from bot.actions.quotes import quote, what_instead
 from bot.actions.sessions import upcoming_bookings
-from contracts.answers import Grant, Offer
 from contracts.backend_client import BackendClient
 
 FORM = "booking_form"
@@ -111,40 +111,19 @@ def choose_slot(value: Any, tracker: Tracker, words: Words) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class MemberSessions:
-    """What the backend lists for the member: their grants and the offers they could join."""
-
-    grants: list[Grant]
-    offers: list[Offer]
-
-    @property
-    def left(self) -> int:
-        """Sessions left on the grants the backend reports active (not one grant's: the backend
-        picks which pays when booking)."""
-        return sum(g.sessions_remaining for g in self.grants if g.active)
-
-
-async def member_sessions(client: BackendClient) -> MemberSessions:
-    return MemberSessions(await client.my_grants(), await client.my_offers())
-
-
 class ValidateBookingForm(CappedFormValidation):
     def name(self) -> str:
         return f"validate_{FORM}"
 
     async def precheck(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: dict[str, Any]) -> list[EventType]:
-        """Stop early when the organisation has nothing for the member; which grant or offer pays
-        is the backend's choice when booking."""
-        sessions = await member_sessions(client_for(tracker))
-        if sessions.left or sessions.offers:
+        """Stop before any question when nothing of the organisation's can pay (paused, revoked,
+        used up, full, none), saying why and what to do; which grant or offer pays is the
+        backend's choice when booking."""
+        answer = await what_pays(client_for(tracker))
+        if answer.can_pay:
             return []
-        if sessions.grants:
-            raise FormRefused("You have no sessions left from your organisation. Your admin can "
-                              "add more; say 'talk to a person' if you'd like us to help.")
-        raise FormRefused("You don't have sessions from your organisation yet. If you have an "
-                          "invite code, say 'redeem' followed by the code.")
+        raise FormRefused(*nothing_pays(answer))
 
     async def on_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                         domain: dict[str, Any]) -> list[EventType]:
@@ -325,7 +304,8 @@ class ActionAskTherapistId(Action):
         try:
             client = client_for(tracker)
             filters = search_filters(tracker, await vocabulary(client))
-            results = await client.search_therapists(filters)
+            found = await client.search(filters)
+            results = found.results
         except HANDLED as error:
             explain_failure(dispatcher, error)
             dispatcher.utter_message(text="You can change a filter (e.g. 'any time'), or say "
@@ -336,14 +316,15 @@ class ActionAskTherapistId(Action):
                 text=f"I couldn't find a therapist for: {describe_filters(filters)}. Try "
                      "fewer filters, for example 'any time' or 'video instead'.")
             return [SlotSet("search_results", [])]
-        lines = [f"Therapists for {describe_filters(filters)}:"]
+        lines = [*found.paid_for, f"Therapists for {describe_filters(filters)}:"]
         kept = []
+        several = several_payers(results)
         for number, match in enumerate(results, start=1):
             therapist = match.therapist
             next_slot = match.next_slots
             soonest = f" Next free: {format_slot(next_slot[0], TIMEZONE)}." if next_slot else ""
             lines.append(f"{number}. {therapist.name}: {'; '.join(match.reasons)}."
-                         f"{soonest}")
+                         f"{soonest}{paid_by_line(match, several)}")
             kept.append({"id": therapist.id, "name": therapist.name,
                          "modalities": therapist.modalities})
         lines.append("Pick one, or tell me what to change.")

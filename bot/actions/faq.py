@@ -30,7 +30,8 @@ def privacy(known: Policies) -> str:
     return ("It's confidential. Your organisation's admins see only counts and totals (how many "
             "places are taken, sessions used, spend), never who booked, which therapist, when, "
             "or what it's about. Figures about fewer than "
-            f"{known.reporting_min_group} people aren't shown at all.")
+            f"{known.reporting_min_group} people aren't shown at all. Admins see those counts with "
+            "'list authorisations' and the spend with 'show spend'.")
 
 
 def coverage_options(known: Policies) -> str:

@@ -327,3 +327,71 @@ def test_vocabulary_lists_every_choice():
     assert words.genders == ["female", "male", "non-binary"]
     assert words.modalities == ["in_person", "video", "phone"]
     assert words.times == ["morning", "afternoon", "evening"] and len(words.days) == 7
+
+
+def _offer(db, admin, coverage: str, name: str, **fields):
+    return factories.authorisation(db, admin, coverage=coverage, access="all_members",
+                                   name=name, **fields)
+
+
+def test_an_existing_relationship_offer_not_yet_joined_shapes_the_search_and_says_so(db):
+    """Dan's case: his only offer is an all-members "continue with your therapist" one he has not
+    joined; with no filter he is offered the therapist he has seen, not those it cannot pay."""
+    seen, _other, _third = add(db), add(db), add(db)
+    admin = factories.register_organisation(db)
+    member = factories.add_member(db, admin.organisation_id)
+    booking_factories.make_seen(db, member, seen)
+    _offer(db, admin, "existing_relationship", "Continue with your therapist")
+    result = therapists.search(db, member, {})
+    [match] = result.results
+    assert match.therapist.id == seen
+    assert match.reasons[0] == "you have seen them before"
+    assert match.paid_by == therapists.PaidBy("Continue with your therapist", None,
+                                              match.paid_by.authorisation_id)
+    assert match.paid_by.authorisation_id is not None
+    assert result.paid_for == ["Your organisation's offer “Continue with your therapist” pays "
+                               "for a therapist you have seen before."]
+
+
+def test_a_new_relationship_offer_leaves_out_the_therapists_seen(db):
+    seen, other = add(db), add(db)
+    admin = factories.register_organisation(db)
+    member = factories.add_member(db, admin.organisation_id)
+    booking_factories.make_seen(db, member, seen)
+    _offer(db, admin, "new_relationship", "Someone new")
+    result = therapists.search(db, member, {"limit": 20})
+    assert [m.therapist.id for m in result.results] == [other]
+    assert "you have seen them before" not in result.results[0].reasons
+    assert result.paid_for == ["Your organisation's offer “Someone new” pays for a therapist "
+                               "you have not seen before."]
+
+
+def test_with_several_offers_each_result_names_the_one_that_pays(db):
+    seen, other = add(db), add(db)
+    admin = factories.register_organisation(db)
+    member = factories.add_member(db, admin.organisation_id)
+    booking_factories.make_seen(db, member, seen)
+    _offer(db, admin, "existing_relationship", "Continue")
+    fresh = factories.authorisation(db, admin, coverage="new_relationship", name="Fresh start")
+    with db.transaction() as session:  # a place on the invite-only offer, as an invite gives
+        grants.take_place(session, member, session.get(Authorisation, fresh.id),
+                          member.member_id)
+    result = therapists.search(db, member, {"limit": 20})
+    paid = {m.therapist.id: m.paid_by.offer_name for m in result.results}
+    assert paid == {seen: "Continue", other: "Fresh start"}
+    assert next(m for m in result.results if m.therapist.id == other).paid_by.grant_id
+    assert len(result.paid_for) == 2
+
+
+def test_a_full_or_paused_offer_shapes_nothing(db):
+    seen, other = add(db), add(db)
+    admin = factories.register_organisation(db)
+    member = factories.add_member(db, admin.organisation_id)
+    booking_factories.make_seen(db, member, seen)
+    offer = _offer(db, admin, "existing_relationship", "Continue", user_limit=1)
+    someone = factories.add_member(db, admin.organisation_id)
+    booking_factories.make_seen(db, someone, seen)
+    grants.join(db, someone, offer.id)  # the last place
+    result = therapists.search(db, member, {"limit": 20})
+    assert {m.therapist.id for m in result.results} == {seen, other}
+    assert result.paid_for == [] and all(m.paid_by is None for m in result.results)

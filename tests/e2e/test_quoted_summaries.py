@@ -1,5 +1,7 @@
-"""Whole conversations where the organisation would not pay: the bot says so when the time is
-picked, from the backend's quote, and never "Your organisation pays" followed by a refusal.
+"""Whole conversations where the organisation would not pay: the bot says so when the booking
+starts (`GET /me/payers`) or when the time is picked (the backend's quote), never "Your
+organisation pays" followed by a refusal, and a refused booking takes no place. One conversation
+per kind of refusal chat can reach; admins naming authorisations as people say them.
 
 Dan (demo data) saw the directory's first therapist, paying himself; his only offer is the
 all-members "continue with your therapist" one. A new member whose offer the admin pauses in the
@@ -14,7 +16,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from backend.models import Booking, ChatIdentity
+from backend.models import Booking, ChatIdentity, Grant, Member
 from tests.e2e.backend_api import ADMIN, BackendApi
 from tests.e2e.chat import (
     RestChat,
@@ -22,8 +24,10 @@ from tests.e2e.chat import (
     drive,
     member_booking_steps,
     mentions,
+    new_sender,
     offered,
     text_of,
+    when_asked,
 )
 from tests.stack import Stack, stack_factory  # noqa: F401
 
@@ -49,19 +53,29 @@ def seen_by_dan(stack: Stack) -> int:
         db.dispose()
 
 
-async def test_dan_is_told_his_offer_pays_for_the_therapist_he_has_seen_and_books_with_them(
+async def test_dan_is_offered_the_therapist_he_has_seen_and_another_one_is_refused_at_the_time(
         stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    """Dan's case: "not sure", "any time" lists the therapist his offer pays for, first, and
+    says why; a therapist it does not pay for (an old button) is refused when the time is
+    picked, with nothing written; then he books with his own."""
     seen = seen_by_dan(stack)
     dan = RestChat(http, stack.rasa_url, "dan")
     await dan.say("I'd like to book a session, not sure what about, by video, any time",
                   kind="search")
+    results = await drive(dan, [when_asked("issue", r"what would you like help with",
+                                           "not sure")],
+                          done=lambda replies: bool(offered(replies, "therapist_id")))
+    assert mentions(r"pays for a therapist you have seen before")(results), dan.transcript()
+    listed = [int(b.entities["therapist_id"]) for b in offered(results, "therapist_id")]
+    assert listed and listed[0] == seen, dan.transcript()
+    assert mentions(r"you have seen them before")(results), dan.transcript()
 
-    def someone_else(buttons):
-        return next(b for b in buttons if int(b.entities["therapist_id"]) != seen)
-
-    # Were the summary to promise payment, these steps would confirm it and never be told.
-    await drive(dan, member_booking_steps(choose_therapist=someone_else),
-                done=mentions(r"already seen"))
+    directory = await backend.post("/therapists/search", f"dev:{new_sender('visitor')}",
+                                   {"modality": "video", "limit": 5})
+    other = next(m["therapist"]["id"] for m in directory["results"]
+                 if m["therapist"]["id"] != seen)  # one Dan has not seen
+    await dan.say(f'/inform{{"therapist_id":"{other}"}}', kind="pick_unpaid")
+    await drive(dan, member_booking_steps(), done=mentions(r"already seen"))
     told = dan.replies
     assert not any(mentions(ORGANISATION_PAYS)(turn.replies) for turn in dan.turns), \
         dan.transcript()
@@ -103,3 +117,131 @@ async def test_an_offer_paused_during_the_booking_is_said_when_the_time_is_picke
     await ben.say("yes", kind="confirm")  # the form has ended: a yes now books nothing
     assert (await backend.get("/me/bookings", f"dev:{ben.sender}"))["bookings"] == []
     assert not mentions(r"Requested")(ben.replies), ben.transcript()
+
+
+async def test_bens_paused_offer_is_said_before_any_question(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    """Ben's case, paused before he starts: said at once, with what he can do."""
+    authorisation = await backend.create_authorisation()
+    code = await backend.create_invite(authorisation["id"])
+    ben = RestChat(http, stack.rasa_url, f"e2e-ben-{uuid.uuid4().hex[:8]}")
+    await ben.say(f"hi, my invite code is {code}", kind="redeem")
+    await backend.post(f"/authorisations/{authorisation['id']}/pause", ADMIN)
+    replies = await ben.say("find me a therapist", kind="search")
+    assert mentions(r"is paused")(replies) and mentions(r"admin")(replies), ben.transcript()
+    assert mentions(r"£\d")(replies), ben.transcript()  # paying himself, from the fee
+    assert not mentions(r"what would you like help with|Therapists for")(replies)
+    assert not mentions(ORGANISATION_PAYS)(replies), ben.transcript()
+    assert button_for(replies, "handoff_request") is not None, ben.transcript()
+
+
+async def test_used_up_sessions_are_said_before_any_question(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    authorisation = await backend.create_authorisation(sessions_per_user=1)
+    code = await backend.create_invite(authorisation["id"])
+    member = RestChat(http, stack.rasa_url, new_sender("used-up"))
+    await member.say(f"redeem {code}", kind="redeem")
+    await member.say("find me a therapist for stress, by video, any time", kind="search")
+    await drive(member, member_booking_steps(), done=mentions(r"Requested"))
+    replies = await member.say("find a therapist", kind="search_again")
+    assert mentions(r"used all 1 sessions")(replies), member.transcript()
+    assert not mentions(r"Therapists for|" + ORGANISATION_PAYS)(replies), member.transcript()
+    assert len((await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]) == 1
+
+
+def add_member(stack: Stack, organisation_id: int, sender: str) -> None:
+    """A member of the organisation who can chat as dev:<sender> (as a verified work email
+    would make them), with nothing of its offers yet."""
+    db = stack.database()
+    try:
+        with db.transaction() as session:
+            member = Member(organisation_id=organisation_id, name=sender,
+                            email=f"{sender}@example.org")
+            session.add(member)
+            session.flush()
+            session.add(ChatIdentity(channel="dev", external_id=sender, member_id=member.id))
+    finally:
+        db.dispose()
+
+
+def grants_of(stack: Stack, sender: str) -> int:
+    db = stack.database()
+    try:
+        with db.reader() as session:
+            return len(session.scalars(
+                select(Grant).join(ChatIdentity, ChatIdentity.member_id == Grant.member_id)
+                .where(ChatIdentity.channel == "dev", ChatIdentity.external_id == sender)).all())
+    finally:
+        db.dispose()
+
+
+async def test_nothing_from_the_organisation_then_a_full_offer_are_said_before_any_question(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    """no_usable_grant (an organisation with no offer yet), then no_places_left (its one
+    all-members place is taken): said when the booking starts, and no place is taken."""
+    hr = f"dev:{new_sender('hr')}"
+    registered = await backend.post("/organisations", hr, {
+        "name": "Quote Ltd", "admin_name": "Hana", "admin_email": "hana@example.org"})
+    organisation_id = registered["organisation_id"]
+    sender = new_sender("late")
+    add_member(stack, organisation_id, sender)
+    member = RestChat(http, stack.rasa_url, sender)
+    replies = await member.say("find a therapist", kind="search")
+    assert mentions(r"don't have sessions paid by your organisation")(replies), \
+        member.transcript()
+    assert mentions(r"say 'redeem'")(replies), member.transcript()
+
+    offer = await backend.post("/authorisations", hr, {
+        "coverage": "first_relationship", "sessions_per_user": 3, "user_limit": 1,
+        "access": "all_members"})
+    await backend.post("/me/grants", hr, {"authorisation_id": offer["id"]})  # the one place
+    replies = await member.say("book a therapist please", kind="search_full")
+    assert mentions(r"places on this offer have been taken")(replies), member.transcript()
+    assert not mentions(r"Therapists for|" + ORGANISATION_PAYS)(replies), member.transcript()
+    assert grants_of(stack, sender) == 0
+
+
+async def test_a_time_taken_meanwhile_is_said_and_another_time_is_booked(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    """slot_taken: someone else books the time first; the bot asks for another time."""
+    authorisation = await backend.create_authorisation()
+    code = await backend.create_invite(authorisation["id"])
+    member = RestChat(http, stack.rasa_url, new_sender("slot"))
+    await member.say(f"redeem {code}", kind="redeem")
+    await member.say("find me a therapist for anxiety, by video, any time", kind="search")
+    await drive(member, member_booking_steps(), done=lambda replies: bool(
+        offered(replies, "slot_start")))
+    [first, second, *_] = offered(member.replies, "slot_start")
+    therapist_id = int(member.sent("pick_therapist")["therapist_id"])
+    rival_code = await backend.create_invite(authorisation["id"])
+    rival = f"dev:{new_sender('rival')}"
+    await backend.post("/invites/redeem", rival, {"code": rival_code})
+    await backend.post("/bookings", rival, {"therapist_id": therapist_id, "modality": "video",
+                                            "starts_at": first.entities["slot_start"]})
+    replies = await member.press(first, kind="pick_taken")
+    assert mentions(r"just been taken")(replies), member.transcript()
+    assert not mentions(ORGANISATION_PAYS)(replies), member.transcript()
+    await member.press(second, kind="pick_other")
+    await drive(member, member_booking_steps(), done=mentions(r"Requested"))
+    [booking] = (await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]
+    assert booking["starts_at"] == second.entities["slot_start"]
+
+
+async def test_admins_name_authorisations_as_people_say_them_and_ask_about_usage(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    pilot = await backend.post("/authorisations", ADMIN, {
+        "coverage": "first_relationship", "sessions_per_user": 2, "user_limit": 3,
+        "access": "invite_only", "name": "Pilot for the night shift"})
+    alice = RestChat(http, stack.rasa_url, "alice")
+    replies = await alice.say("pause the wellbeing support authorisation", kind="pause")
+    assert mentions(r"Wellbeing support.* is now paused")(replies), alice.transcript()
+    replies = await alice.say("resume wellbeing", kind="resume")
+    assert mentions(r"Wellbeing support.* is now active")(replies), alice.transcript()
+    replies = await alice.say("revoke the pilot one", kind="revoke")
+    assert mentions(rf"Revoking #{pilot['id']} is permanent")(replies), alice.transcript()
+    await alice.press(button_for(replies, "manage_authorisation"), kind="confirm_revoke")
+    assert mentions(r"Pilot for the night shift is now revoked")(alice.replies)
+    for question in ("who has been using our sessions?", "can I see who booked?",
+                     "which employees went to therapy"):
+        replies = await alice.say(question, kind="privacy")
+        assert mentions(r"confidential.*never who booked")(replies), alice.transcript()

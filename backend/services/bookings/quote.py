@@ -4,7 +4,7 @@ writing anything. It runs booking's own checks and reads what pays with booking'
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,28 +17,13 @@ from backend.models import Therapist
 from backend.models.base import utcnow
 from backend.services.actors import Actor, require_member
 from backend.services.bookings import checks, vouchers
+from backend.services.bookings.alternatives import ADMIN_REASONS, Alternative, money
 from backend.services.policy import DEFAULT_POLICY, Policy
 from backend.services.validation import choice, identifier
 
-_CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 # Refusals of the time or the way of meeting: another slot or way may do.
 _SLOT_REASONS = ("in_the_past", "beyond_horizon", "not_a_slot", "slot_taken",
                  "modality_not_offered")
-# Refusals only the organisation can lift.
-_ADMIN_REASONS = ("authorisation_inactive", "no_sessions_left", "no_places_left",
-                  "no_usable_grant")
-
-
-@dataclass(frozen=True)
-class Alternative:
-    """Something the member can do instead when the organisation does not pay."""
-
-    kind: str  # other_time | other_therapist | self_pay | ask_admin
-    message: str
-    therapist_ids: list[int] = field(default_factory=list)  # other_therapist: these would be paid
-    fee_minor: int | None = None  # self_pay
-    currency: str | None = None
-
 
 @dataclass(frozen=True)
 class RefusedOffer:
@@ -148,7 +133,7 @@ class _Answer:
         reasons = {r.reason for r in refused}
         reason = reasons.pop() if len(reasons) == 1 else refusal.code
         alternatives = [*self._other_therapists(refused, paid_instead), self._self_pay()]
-        if reasons & set(_ADMIN_REASONS) or reason in _ADMIN_REASONS:
+        if reasons & set(ADMIN_REASONS) or reason in ADMIN_REASONS:
             alternatives.append(Alternative(
                 "ask_admin", "Ask your admin for more sessions or another offer."))
         return self._unpaid(reason, refusal.message, refused, alternatives)
@@ -173,11 +158,7 @@ class _Answer:
         return []
 
     def _self_pay(self) -> Alternative:
-        fee = _money(self.therapist.fee_minor, self.therapist.currency)
+        fee = money(self.therapist.fee_minor, self.therapist.currency)
         return Alternative("self_pay", f"You can book it and pay {fee} for the session yourself.",
                            fee_minor=self.therapist.fee_minor, currency=self.therapist.currency)
 
-
-def _money(minor: int, currency: str) -> str:
-    symbol = _CURRENCY_SYMBOLS.get(currency.upper(), currency.upper() + " ")
-    return f"{symbol}{minor / 100:,.2f}"

@@ -21,7 +21,8 @@ from backend.domain.errors import Conflict, NotFound
 from backend.models import Authorisation, Grant, Voucher
 from backend.models.base import utcnow
 from backend.services import grants
-from backend.services.actors import Actor, member_of, require_member
+from backend.services import payers as member_payers
+from backend.services.actors import Actor, member_of
 
 # A place that cannot be taken leaves nothing written: the next offer may still pay.
 _PLACE_REFUSALS = ("no_places_left", "authorisation_inactive")
@@ -55,28 +56,16 @@ class Payers:
 def payers(session: Session, actor: Actor, therapist_id: int) -> Payers:
     """Which grants, else which all-members offers, the rules of backend/domain/grants.py let
     pay for a session with this therapist: what booking tries, in the order it tries them."""
-    organisation_id = require_member(actor)
-    member_id = actor.member_id
-    assert member_id is not None  # require_member refuses otherwise
-    grant_rows = {grant.id: grant for grant in session.scalars(
-        select(Grant).where(Grant.member_id == member_id).order_by(Grant.id))}
-    facts = [grants.facts(session, grant) for grant in grant_rows.values()]
-    refused = [Refused(grant.offer_name, grant.coverage, reason) for grant in facts
+    found = member_payers.read(session, actor)
+    refused = [Refused(grant.offer_name, grant.coverage, reason) for grant in found.grants
                if (reason := grant_rules.refusal(grant, therapist_id)) is not None]
-    offer_rows = {offer.id: offer for offer in
-                  grants.unjoined_offers(session, organisation_id, member_id)}
-    seen = frozenset(grants.seen_therapists(session, member_id))
-    offer_facts = [grant_rules.OfferFacts(id=offer.id, status=offer.status,
-                                          coverage=offer.coverage,
-                                          sessions_per_user=offer.sessions_per_user,
-                                          places_left=offer.places_left)
-                   for offer in offer_rows.values()]
-    refused += [Refused(offer_rows[offer.id].name, offer.coverage, reason)
-                for offer in offer_facts
-                if (reason := grant_rules.offer_refusal(offer, seen, therapist_id)) is not None]
-    return Payers(grants=grant_rules.choose(facts, therapist_id).usable,
-                  offers=grant_rules.offers_to_join(offer_facts, seen, therapist_id),
-                  refused=refused, seen=seen, grant_rows=grant_rows, offer_rows=offer_rows)
+    refused += [Refused(offer.name, offer.coverage, reason) for offer in found.offers
+                if (reason := grant_rules.offer_refusal(offer, found.seen, therapist_id))
+                is not None]
+    return Payers(grants=grant_rules.choose(found.grants, therapist_id).usable,
+                  offers=grant_rules.offers_to_join(found.offers, found.seen, therapist_id),
+                  refused=refused, seen=found.seen, grant_rows=found.grant_rows,
+                  offer_rows=found.offer_rows)
 
 
 def hold_session(session: Session, actor: Actor, therapist_id: int,

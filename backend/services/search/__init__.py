@@ -3,8 +3,8 @@
 
 from backend.services.search.filters import Query, Vocabulary, parse_filters, vocabulary
 from backend.services.search.profiles import TherapistProfile, profile
-from backend.services.search.ranking import Match, SearchResult, search
+from backend.services.search.ranking import Match, PaidBy, SearchResult, search
 from backend.services.search.slots import free_slots, is_free_slot
 
-__all__ = ["Match", "Query", "SearchResult", "TherapistProfile", "Vocabulary", "free_slots",
-           "is_free_slot", "parse_filters", "profile", "search", "vocabulary"]
+__all__ = ["Match", "PaidBy", "Query", "SearchResult", "TherapistProfile", "Vocabulary",
+           "free_slots", "is_free_slot", "parse_filters", "profile", "search", "vocabulary"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import ColumnElement, and_, case, false, literal, or_, select
@@ -25,6 +25,7 @@ from backend.domain.directory import ISSUES, LANGUAGES, THERAPY_TYPES
 from backend.domain.errors import NotFound
 from backend.models import Grant, Therapist
 from backend.models.therapist import HOUR_COLUMNS, MODALITY_BITS
+from backend.services import payers as member_payers
 from backend.services.actors import Actor
 from backend.services.grants import facts
 from backend.services.policy import DEFAULT_POLICY, Policy
@@ -42,16 +43,28 @@ _HOURS = [getattr(_T, name) for name in HOUR_COLUMNS]
 
 
 @dataclass(frozen=True)
+class PaidBy:
+    """The member's grant, or the all-members offer booking would join, that pays for a match."""
+
+    offer_name: str
+    grant_id: int | None
+    authorisation_id: int | None  # an offer to join
+
+
+@dataclass(frozen=True)
 class Match:
     therapist: TherapistProfile
     reasons: list[str]
     next_slots: list[str]  # aware UTC ISO 8601
+    paid_by: PaidBy | None = None  # None: no grant or offer of the member's pays
 
 
 @dataclass(frozen=True)
 class SearchResult:
     results: list[Match]
     filters: dict[str, object]  # the filters as understood, in canonical words
+    # What each of the member's grants and offers that shaped the results pays for.
+    paid_for: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -73,17 +86,42 @@ def search(db: Database, actor: Actor, filters: object, *,
     now = datetime.now(timezone.utc)
     with db.reader() as session:
         conditions = _conditions(query)
-        paid = _paid_condition(session, actor, query.grant_id)
+        payers = _payers(session, actor, query.grant_id)
+        paid = _paid_condition(session, actor, query.grant_id, payers)
         if paid is not None:
             conditions.append(paid)
         ranked = _top(session, query, conditions, now, policy)
         found = profiles(session, [candidate.id for candidate, _ in ranked])
+    seen = payers.seen if payers is not None else frozenset()
     results = [
-        Match(found[candidate.id], reasons(query, candidate.offer),
-              [slot.isoformat() for slot in slots])
+        Match(found[candidate.id],
+              [*(["you have seen them before"] if candidate.id in seen else []),
+               *reasons(query, candidate.offer)],
+              [slot.isoformat() for slot in slots],
+              _paid_by(payers, candidate.id))
         for candidate, slots in ranked
     ]
-    return SearchResult(results, query.canonical())
+    paid_for = [] if payers is None else list(dict.fromkeys(
+        coverage_rules.pays_for(name, coverage) for name, coverage, _ in payers.covers()))
+    return SearchResult(results, query.canonical(), paid_for)
+
+
+def _payers(session: Session, actor: Actor, grant_id: int | None
+            ) -> member_payers.MemberPayers | None:
+    """The member's grants and offers that shape the search (none for a named grant or a
+    visitor who is not a member)."""
+    if grant_id is not None or actor.member_id is None:
+        return None
+    return member_payers.read(session, actor)
+
+
+def _paid_by(payers: member_payers.MemberPayers | None, therapist_id: int) -> PaidBy | None:
+    paying = None if payers is None else payers.paying(therapist_id)
+    if isinstance(paying, grant_rules.GrantFacts):
+        return PaidBy(paying.offer_name, paying.id, None)
+    if isinstance(paying, grant_rules.OfferFacts):
+        return PaidBy(paying.name, None, paying.id)
+    return None
 
 
 def _bit_set(column, mask: int) -> ColumnElement[bool]:
@@ -119,34 +157,28 @@ def _conditions(query: Query) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _paid_condition(session: Session, actor: Actor,
-                    grant_id: int | None) -> ColumnElement[bool] | None:
+def _paid_condition(session: Session, actor: Actor, grant_id: int | None,
+                    payers: member_payers.MemberPayers | None) -> ColumnElement[bool] | None:
     """The therapists the named grant pays for; with none named, those one of the member's
-    grants open for bookings pays for (a booking then picks that grant). None when no grant can
-    pay: a search for self-pay or for an all-members offer lists every therapist."""
+    grants open for bookings, or an all-members offer they may join, pays for (booking then
+    picks it). None when nothing can pay: a search for self-pay lists every therapist."""
     if grant_id is not None:
         grant = session.get(Grant, grant_id)
         if grant is None or actor.member_id is None or grant.member_id != actor.member_id:
             raise NotFound("You have no place on an offer with that id.")
-        return _covered(facts(session, grant))
-    if actor.member_id is None:
+        known = facts(session, grant)
+        return _covered(coverage_rules.covered(known.coverage, known.seen))
+    covers = [] if payers is None else payers.covers()
+    if not covers:
         return None
-    grants = session.scalars(select(Grant).where(Grant.member_id == actor.member_id))
-    usable = [known for known in (facts(session, grant) for grant in grants)
-              if grant_rules.open_for_bookings(known)]
-    if not usable:
-        return None
-    return or_(*(_covered(known) for known in usable))
+    return or_(*(_covered(therapists) for _, _, therapists in covers))
 
 
-def _covered(grant: grant_rules.GrantFacts) -> ColumnElement[bool]:
-    """Only therapists the grant's coverage pays for, by the rules of domain.coverage."""
-    seen, coverage = grant.seen, grant.coverage
-    covered_seen = {tid for tid in seen if coverage_rules.covers_therapist(coverage, seen, tid)}
-    # Every therapist outside `seen` is alike to the rules; ask about one that cannot exist.
-    if coverage_rules.covers_therapist(coverage, seen, 0):
-        return _T.id.not_in(seen - covered_seen)
-    return _T.id.in_(covered_seen) if covered_seen else false()
+def _covered(therapists: coverage_rules.Covered) -> ColumnElement[bool]:
+    """The therapists of domain.coverage's answer, as SQL."""
+    if therapists.only is not None:
+        return _T.id.in_(therapists.only) if therapists.only else false()
+    return _T.id.not_in(therapists.excluded)
 
 
 def _phases(query: Query) -> list[tuple[list[ColumnElement[bool]], ColumnElement[int]]]:

@@ -35,3 +35,13 @@ def test_wording():
         "This offer pays only for a therapist you have not seen before.")
     assert coverage.label(NEW) == "new relationship"
     assert set(coverage.EXPLANATIONS) == set(Coverage)
+
+
+def test_the_therapists_covered_as_a_set():
+    assert coverage.covered(FIRST, set()) == coverage.Covered(only=None)
+    assert coverage.covered(FIRST, {1}).nobody
+    assert coverage.covered(EXISTING, {1, 2}).only == {1, 2}
+    assert coverage.covered(NEW, {1}).excluded == {1} and 5 in coverage.covered(NEW, {1})
+    assert coverage.covered(NEW, set()).nobody
+    assert coverage.pays_for("Continue", EXISTING) == (
+        "Your organisation's offer “Continue” pays for a therapist you have seen before.")

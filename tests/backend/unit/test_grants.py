@@ -86,3 +86,34 @@ def test_the_offer_with_most_sessions_is_joined_first_then_the_oldest():
                              replace(OFFER, id=3, sessions_per_user=8))
     ranked = grants.offers_to_join([big_later, small, big], frozenset(), THERAPIST)
     assert [offer.id for offer in ranked] == [2, 3, 1]
+
+
+def test_what_booking_a_therapist_pays_with_grants_first_then_an_offer():
+    seen = frozenset({SEEN})
+    existing = replace(OFFER, id=5, coverage=Coverage.EXISTING_RELATIONSHIP, name="Continue")
+    new = replace(GRANT, coverage=Coverage.NEW_RELATIONSHIP, seen=seen)
+    assert grants.payer_for([new], [existing], seen, THERAPIST) == new
+    assert grants.payer_for([new], [existing], seen, SEEN) == existing
+    paused = replace(new, status=Status.PAUSED)
+    assert grants.payer_for([paused], [], seen, THERAPIST) is None
+
+
+def test_whom_a_grant_or_offer_covers_and_why_it_covers_nobody():
+    assert THERAPIST in grants.grant_covers(GRANT)
+    assert grants.grant_covers(replace(GRANT, sessions_remaining=0)).nobody
+    assert grants.closed_refusal(replace(GRANT, sessions_remaining=0)).code == "no_sessions_left"
+    existing = replace(OFFER, coverage=Coverage.EXISTING_RELATIONSHIP, name="Continue")
+    assert grants.offer_covers(existing, frozenset({SEEN})).only == {SEEN}
+    assert grants.offer_covers(existing, frozenset()).nobody  # never seen anyone
+    paused = replace(existing, status=Status.PAUSED)
+    assert grants.offer_closed_refusal(paused, frozenset({SEEN})).message == (
+        "The offer “Continue” is paused at the moment. Ask your admin about it.")
+
+
+def test_nothing_pays_now_names_the_shared_reason_or_none():
+    paused = grants.closed_refusal(replace(GRANT, status=Status.PAUSED))
+    used_up = grants.closed_refusal(replace(GRANT, sessions_remaining=0))
+    assert grants.nothing_pays_now([paused]).code == "authorisation_inactive"
+    assert grants.nothing_pays_now([paused, paused]).message.count("paused") == 1
+    assert grants.nothing_pays_now([paused, used_up]).code == "no_usable_grant"
+    assert grants.nothing_pays_now([]).code == "no_usable_grant"
