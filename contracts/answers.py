@@ -514,14 +514,6 @@ class Notifications(Answer):
     notifications: list[Notification]
 
 
-ANSWERS: tuple[type[Answer], ...] = (
-    Grant, Offer, Me, Registered, Redeemed, Notification, IdentityVerification, Usage,
-    Authorisation, NewInvite, TherapistProfile, TherapistMatch, SearchResult, Slots, Vocabulary,
-    Alternative, RefusedOffer, Quote, Booking, CancellationPreview, Handoff, Card, CardOnFile,
-    CardSetup, Figures, AuthorisationSpend, MonthSpend, SpendReport, Policies, Grants, Offers,
-    Bookings, Authorisations, Notifications)
-
-
 @dataclasses.dataclass(frozen=True)
 class Payer(Answer):
     """One grant of the member's, or one all-members offer they may join."""
@@ -535,7 +527,8 @@ class Payer(Answer):
     sessions_left: int
     usable: bool
     pays_for: str
-    reason: str | None
+    reason: str | None  # why it can pay for nobody now
+    message: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -548,3 +541,12 @@ class Payers(Answer):
     reason: str | None
     message: str
     alternatives: list[Alternative]
+
+
+ANSWERS: tuple[type[Answer], ...] = (
+    Grant, Offer, Me, Registered, Redeemed, Notification, IdentityVerification, Usage,
+    Authorisation, NewInvite, TherapistProfile, TherapistMatch, SearchResult, Slots, Vocabulary,
+    Alternative, RefusedOffer, Quote, Booking, CancellationPreview, Handoff, Card, CardOnFile,
+    CardSetup, Figures, AuthorisationSpend, MonthSpend, SpendReport, Policies, Grants, Offers,
+    Bookings, Authorisations, Notifications, PaidBy, Payer, Payers)
+
