@@ -81,8 +81,12 @@ def test_signed_activity_is_answered_with_an_adaptive_card_and_a_click_continues
     assert "7" in (answer.get("text") or json.dumps(answer.get("attachments"))), answer
     tracker = channel_world.stack.tracker(f"teams:{DEMO_TENANT}:aad-ben")
     metadata = [e["metadata"] for e in tracker["events"] if e["event"] == "user"][-1]
-    assert _ours(metadata) == {"identity": f"teams:{DEMO_TENANT}:aad-ben",
-                               "verified_email": "ben@northwind.example"}
+    ours = _ours(metadata)
+    # Kept for the dispatcher's proactive messages to this person (issue 12).
+    reference = ours.pop("teams_reference")
+    assert reference["conversation"]["id"] == activity["conversation"]["id"]
+    assert ours == {"identity": f"teams:{DEMO_TENANT}:aad-ben",
+                    "verified_email": "ben@northwind.example"}
     # Replies were authorised with tokens from the token endpoint, fetched once and reused.
     assert channel_world.connector.unauthorised == 0
     assert len(channel_world.login.tokens_issued) == 1
