@@ -62,6 +62,8 @@ def _replies(world, conversation: str, count: int, timeout: float = 60):
 
 
 def test_signed_activity_is_answered_with_an_adaptive_card_and_a_click_continues(channel_world):
+    # The world is shared: earlier tests (a Rasa restart among them) may have fetched tokens.
+    tokens_before = len(channel_world.login.tokens_issued)
     _member(channel_world, "aad-ben", "Ben Okafor")
     activity = _activity(channel_world, "aad-ben", text="<at>Therapy bot</at> hello")
     status, elapsed = _post(channel_world, activity, _token(channel_world))
@@ -89,7 +91,7 @@ def test_signed_activity_is_answered_with_an_adaptive_card_and_a_click_continues
                     "verified_email": "ben@northwind.example"}
     # Replies were authorised with tokens from the token endpoint, fetched once and reused.
     assert channel_world.connector.unauthorised == 0
-    assert len(channel_world.login.tokens_issued) == 1
+    assert len(channel_world.login.tokens_issued) - tokens_before <= 1
 
 
 @pytest.mark.parametrize("case", ["unsigned", "forged", "expired", "wrong_audience",

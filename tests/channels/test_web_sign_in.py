@@ -5,6 +5,7 @@ throttled; sessions end at sign-out and expire; each kind of person sees only it
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
@@ -269,6 +270,40 @@ async def test_the_chat_channel_learns_that_a_session_ended(browser_for, inbox, 
     assert await active("web:999") is False  # another member's token cannot borrow it
     await browser.post("/portal/api/logout")
     assert await active() is False
+
+
+async def test_a_therapist_asks_for_a_link_on_the_inbox_page_and_lands_in_the_inbox(
+        browser_for, inbox, people):  # noqa: F811
+    therapist = await browser_for()
+    status, page, _ = await therapist.get(therapist.url("/inbox"))  # sets the browser cookie
+    if status == 303:
+        status, page, _ = await therapist.get(therapist.url("/inbox"))
+    assert status == 200 and "Email me a sign-in link" in page and "<select" not in page
+    token = re.search(r"name=csrf value='([^']+)'", page).group(1)
+    count = len(inbox.to(THERAPIST)) + 1
+
+    async with therapist.session.post(therapist.url("/inbox/sign-in"),
+                                      data={"email": THERAPIST.upper(), "csrf": token},
+                                      headers={"Origin": PUBLIC_BASE_URL}) as answer:
+        asked = (answer.status, await answer.text())
+    mail = await asyncio.to_thread(inbox.wait_for, THERAPIST, count)
+    followed, _, response = await therapist.get(on_test_server(therapist, inbox.link_in(mail)))
+
+    assert asked[0] == 200 and "sign-in link is on its way" in asked[1]
+    assert followed == 303 and response.headers["Location"] == "/inbox"
+    _, inbox_page, _ = await therapist.get(therapist.url("/inbox"))
+    assert "Inbox of Dr Ada Byron" in inbox_page
+    # Without this browser's token the inbox sends nothing, and a member's address gets no mail.
+    async with therapist.session.post(therapist.url("/inbox/sign-in"),
+                                      data={"email": THERAPIST},
+                                      headers={"Origin": PUBLIC_BASE_URL}) as refused:
+        assert refused.status == 403
+    async with therapist.session.post(therapist.url("/inbox/sign-in"),
+                                      data={"email": CHLOE, "csrf": token},
+                                      headers={"Origin": PUBLIC_BASE_URL}) as as_member:
+        assert as_member.status == 200
+    await asyncio.sleep(0.5)
+    assert inbox.to(CHLOE) == [] and len(inbox.to(THERAPIST)) == count
 
 
 async def test_therapists_and_staff_sign_in_to_their_own_pages(browser_for, inbox, people):  # noqa: F811

@@ -19,13 +19,17 @@ from backend.services.search.slots import free_slots
 from tests.e2e.test_web_widget import (  # noqa: F401  (fixtures)
     REPLY_TIMEOUT_MS,
     Widget,
+    inbox,
+    intranet,
     page,
     sign_in,
     web_stack,
 )
+from tests.mail_server import Inbox
 from tests.stack import SERVICE_TOKEN, Stack, stack_factory  # noqa: F401  (registers it)
 
 BEN = "Ben Okafor"
+BEN_EMAIL = "ben@northwind.example"
 
 
 def save_demo_card(stack: Stack) -> None:
@@ -45,9 +49,9 @@ def save_demo_card(stack: Stack) -> None:
 
 
 def test_the_therapist_confirms_in_the_inbox_and_the_member_hears_at_once(
-        web_stack: Stack, page: Page):  # noqa: F811
+        web_stack: Stack, page: Page, inbox: Inbox):  # noqa: F811
     save_demo_card(web_stack)
-    sign_in(page, web_stack.backend_url, BEN)
+    sign_in(page, web_stack.backend_url, inbox, BEN_EMAIL, BEN)
     widget = Widget(page)
     widget.open(f"Connected as {BEN}")
 
@@ -66,15 +70,20 @@ def test_the_therapist_confirms_in_the_inbox_and_the_member_hears_at_once(
         db.dispose()
     before = widget.bot_count()
 
-    inbox = page.context.browser.new_context().new_page()
-    inbox.goto(f"{web_stack.backend_url}/inbox")
-    inbox.get_by_role("combobox").select_option(str(therapist.id))
-    inbox.get_by_role("button", name="Sign in").click()
-    expect(inbox.get_by_role("heading", level=1)).to_have_text(f"Inbox of {therapist.name}")
-    row = inbox.locator(f"li[data-booking='{booking.id}']")
+    # The therapist, in a browser of their own, signs in with the link the inbox page mails.
+    therapist_page = page.context.browser.new_context().new_page()
+    therapist_page.goto(f"{web_stack.backend_url}/inbox")
+    already = len(inbox.to(therapist.email))
+    therapist_page.get_by_label("Email address").fill(therapist.email)
+    therapist_page.get_by_role("button", name="Email me a sign-in link").click()
+    expect(therapist_page.locator("#sign-in-answer")).to_contain_text("on its way")
+    therapist_page.goto(inbox.link_in(inbox.wait_for(therapist.email, already + 1)))
+    expect(therapist_page.get_by_role("heading", level=1)).to_have_text(
+        f"Inbox of {therapist.name}")
+    row = therapist_page.locator(f"li[data-booking='{booking.id}']")
     expect(row).to_contain_text(BEN)
     row.get_by_role("button", name="Confirm").click()
-    expect(inbox.locator("#requested")).to_contain_text("Nothing to answer.")
+    expect(therapist_page.locator("#requested")).to_contain_text("Nothing to answer.")
 
     told = widget.wait_for_reply(before, rf"{re.escape(therapist.name)} confirmed your session")
     assert "/calendar/" in told

@@ -1,10 +1,10 @@
 """The therapist inbox: a page listing requested sessions to confirm or decline and ended
 sessions to mark completed, with a form per answer (no script needed).
 
-Who is signed in is the portal's session (backend/api/portal_auth.py): a therapist signs in with
-the link the portal mails to their address, or, in development (PORTAL_DEV_LOGIN), by choosing a
-therapist here. Answers go through the same services as the API (`bookings.confirm` charges the
-card as always); every form POST needs an allowed Origin (WEB_ALLOWED_ORIGINS) and this
+Who is signed in is the portal's session (backend/api/portal_auth.py): a therapist asks here for
+a link mailed to their address (and lands back here), or, in development (PORTAL_DEV_LOGIN),
+chooses a therapist here. Answers go through the same services as the API (`bookings.confirm`
+charges the card as always); every form POST needs an allowed Origin (WEB_ALLOWED_ORIGINS) and this
 browser's CSRF token (a hidden field), so another site cannot answer for a therapist.
 """
 
@@ -14,7 +14,7 @@ from html import escape
 
 from aiohttp import web
 
-from backend.api import portal_auth
+from backend.api import portal_auth, signin_mail
 from backend.api.http import call, gateway, policy
 from backend.api.openapi import HTML, endpoint
 from backend.api.routes import calendar
@@ -22,7 +22,8 @@ from backend.domain.errors import InvalidInput, PermissionDenied
 from backend.models.base import utcnow
 from backend.services import bookings, inbox
 from backend.services.bookings.views import BookingView
-from backend.services.signin import sessions
+from backend.services.signin import links, sessions
+from backend.services.signin.principals import Kind
 from backend.services.validation import identifier
 
 routes = web.RouteTableDef()
@@ -80,7 +81,12 @@ def _row(booking: BookingView, verbs: tuple[str, ...], request: web.Request) -> 
 
 
 def _sign_in_page(request: web.Request, choices: list[inbox.TherapistChoice]) -> web.Response:
-    sign_in = ("<p><a href='/portal'>Sign in</a> with your email address: we send you a link.</p>")
+    sign_in = ("<p>Sign in with the email address the service has for you: we send you a link "
+               "that signs this browser in.</p>"
+               + _form(request, f"{PATH}/sign-in",
+                       "<label>Email address <input type=email name=email required "
+                       "autocomplete=email></label> ",
+                       "<button type=submit>Email me a sign-in link</button>"))
     if not portal_auth.settings_of(request).dev_login:
         return _page("Therapist inbox", sign_in)
     options = "".join(f"<option value={choice.id}>{escape(choice.name)}</option>"
@@ -111,6 +117,20 @@ async def page(request: web.Request) -> web.StreamResponse:
         "<h2>Sessions to mark completed</h2>"
         f"<ul id=to-complete>{ended or '<li>Nothing to complete.</li>'}</ul>"
         + _form(request, f"{PATH}/logout", "", "<button type=submit>Sign out</button>")))
+
+
+@routes.post(PATH + "/sign-in")
+@endpoint("A therapist asks for a one-time sign-in link by email (the same answer for every "
+          "address)", answer=str, auth="public", content_type=HTML)
+async def ask_for_link(request: web.Request) -> web.Response:
+    await _require_form(request)
+    form = await request.post()
+    asked = await call(request, links.ask, portal_auth.settings_of(request), form.get("email"),
+                       Kind.THERAPIST.value, portal_auth.browser_nonce(request),
+                       signin_mail.client_of(request), portal_auth.now(request))
+    if asked.mail is not None:
+        await signin_mail.send_in_background(request, asked.mail)
+    return _page("Therapist inbox", f"<p id=sign-in-answer>{escape(asked.message)}</p>")
 
 
 @routes.post(PATH + "/dev-login")

@@ -9,7 +9,6 @@ backend/api/portal_auth.py.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from urllib.parse import urlsplit
@@ -17,7 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from backend.adapters.mail import Mailer, build_mailer
-from backend.api import portal_auth
+from backend.api import portal_auth, signin_mail
 from backend.api.answers import (
     ChatSocket,
     PortalSessionAnswer,
@@ -38,8 +37,6 @@ from backend.settings import REPO_ROOT
 log = logging.getLogger("backend.portal")
 routes = web.RouteTableDef()
 
-MAILER_KEY = web.AppKey("portal_mailer", Mailer)
-_SENDING_KEY: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("portal_mail_tasks")
 WEB_DIR = REPO_ROOT / "web"
 PAGE = WEB_DIR / "portal.html"
 ASSETS_DIR = WEB_DIR / "dist"
@@ -96,35 +93,17 @@ async def session(request: web.Request) -> web.Response:
     return answer
 
 
-def _client(request: web.Request) -> str:
-    return request.remote or "unknown"
-
-
-async def _send_in_background(request: web.Request, mail: links.Mail) -> None:
-    mailer = request.app[MAILER_KEY]
-
-    async def send() -> None:
-        try:
-            await mailer.send(mail)
-        except Exception:
-            log.exception("could not send a sign-in mail")
-
-    task = asyncio.create_task(send())
-    request.app[_SENDING_KEY].add(task)
-    task.add_done_callback(request.app[_SENDING_KEY].discard)
-
-
 @routes.post("/portal/api/sign-in/email")
 @endpoint("Ask for a one-time sign-in link by email (the same answer for every address)",
           body=EmailSignIn, answer=SignInLinkAsked, status=202, auth="public")
 async def ask_for_link(request: web.Request, body: EmailSignIn) -> SignInLinkAsked:
     portal_auth.require_form(request)
     asked = await call(request, links.ask, _settings(request), body.email, body.kind,
-                       portal_auth.browser_nonce(request), _client(request),
+                       portal_auth.browser_nonce(request), signin_mail.client_of(request),
                        portal_auth.now(request))
     if asked.mail is not None:
         # Sent after answering, so known and unknown addresses take the same time.
-        await _send_in_background(request, asked.mail)
+        await signin_mail.send_in_background(request, asked.mail)
     return SignInLinkAsked(message=asked.message)
 
 
@@ -156,7 +135,9 @@ async def follow_link(request: web.Request, query: SignInLinkQuery) -> web.Respo
     except PermissionDenied as refused:
         log.info("sign-in link refused (%s)", refused.code)
         return refusal_page(settings, refused.message)
-    response = redirect("/portal")
+    # A therapist's place is the inbox (backend/api/routes/inbox.py); everyone else's the portal.
+    home = "/inbox" if started.principal.therapist_id is not None else "/portal"
+    response = redirect(home)
     portal_auth.set_session_cookie(request, response, started.cookie_token)
     return response
 
@@ -197,20 +178,10 @@ async def _assets_not_built(request: web.Request) -> web.Response:
                           "The chat widget has not been built: run `make web`.")
 
 
-async def _finish_sending(app: web.Application) -> None:
-    sending: set[asyncio.Task[None]] = app[_SENDING_KEY]
-    if sending:
-        tasks = list(sending)
-        await asyncio.wait(tasks, timeout=10)
-
-
 def setup(app: web.Application, settings: PortalSettings, mailer: Mailer | None = None) -> None:
     """Routes, settings, the mailer and the built assets (or a clear 503 while not built)."""
     app[portal_auth.SETTINGS_KEY] = settings
-    app[MAILER_KEY] = mailer or build_mailer(settings)
-    sending: set[asyncio.Task[None]] = set()
-    app[_SENDING_KEY] = sending
-    app.on_cleanup.append(_finish_sending)
+    signin_mail.setup(app, mailer or build_mailer(settings))
     app.add_routes(routes)
     if ASSETS_DIR.is_dir():
         app.router.add_static(ASSETS_PREFIX, ASSETS_DIR)

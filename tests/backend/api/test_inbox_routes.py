@@ -99,7 +99,7 @@ async def test_without_the_development_sign_in_there_is_no_way_in(aiohttp_client
     api = await connect(aiohttp_client, app_for(db, gateway, dev_login=False))
     org = paying_organisation(db, gateway)
     page = await (await api.client.get("/inbox")).text()
-    assert "with your email address: we send you a link" in page and "<select" not in page
+    assert "Email me a sign-in link" in page and "<select" not in page
     refused = await api.client.post("/inbox/dev-login",
                                     data={"therapist_id": org.therapist_id},
                                     headers=ORIGIN, allow_redirects=False)
