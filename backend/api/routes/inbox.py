@@ -14,7 +14,7 @@ from html import escape
 
 from aiohttp import web
 
-from backend.api import portal_auth
+from backend.api import pages, portal_auth
 from backend.api.http import call, gateway, policy
 from backend.api.openapi import HTML, endpoint
 from backend.api.routes import calendar
@@ -23,45 +23,12 @@ from backend.models.base import utcnow
 from backend.services import bookings, inbox
 from backend.services.bookings.views import BookingView
 from backend.services.signin import sessions
-from backend.services.validation import identifier
 
 routes = web.RouteTableDef()
 
 PATH = "/inbox"
-CSRF_FIELD = "csrf"
 ANSWERS = {"confirm": bookings.confirm, "decline": bookings.decline,
            "complete": bookings.complete}
-
-
-def _form_id(value: object, what: str) -> int:
-    """An id typed in a form (text): ASCII digits only, then the services' check."""
-    text = value if isinstance(value, str) else ""
-    return identifier(int(text) if text.isascii() and text.isdigit() and len(text) < 11
-                      else None, what)
-
-
-async def _require_form(request: web.Request) -> None:
-    form = await request.post()
-    submitted = form.get(CSRF_FIELD)
-    portal_auth.require_form(request, submitted if isinstance(submitted, str) else None)
-
-
-def _form(request: web.Request, action: str, fields: str, button: str) -> str:
-    """A form that posts to `action` with this browser's CSRF token."""
-    nonce = portal_auth.browser_nonce(request) or ""
-    token = escape(portal_auth.csrf_token(request, nonce)) if nonce else ""
-    return (f"<form method=post action='{action}'>"
-            f"<input type=hidden name={CSRF_FIELD} value='{token}'>{fields}{button}</form>")
-
-
-def _page(title: str, body: str) -> web.Response:
-    html = (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}"
-            "</title><meta name=viewport content='width=device-width'></head><body>"
-            f"<main><h1>{escape(title)}</h1>{body}</main></body></html>")
-    return web.Response(text=html, content_type=HTML, headers={
-        "Content-Security-Policy": "default-src 'none'; form-action 'self'; "
-                                   "frame-ancestors 'none'; base-uri 'none'",
-        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 def _when(booking: BookingView, request: web.Request) -> str:
@@ -71,7 +38,7 @@ def _when(booking: BookingView, request: web.Request) -> str:
 
 def _row(booking: BookingView, verbs: tuple[str, ...], request: web.Request) -> str:
     forms = "".join(
-        _form(request, f"{PATH}/bookings/{booking.id}/{verb}", "",
+        pages.form(request, f"{PATH}/bookings/{booking.id}/{verb}", "",
               f"<button type=submit name=verb value={verb}>{verb.capitalize()}</button>")
         for verb in verbs)
     who = escape(booking.member_name or "a member")
@@ -82,12 +49,12 @@ def _row(booking: BookingView, verbs: tuple[str, ...], request: web.Request) -> 
 def _sign_in_page(request: web.Request, choices: list[inbox.TherapistChoice]) -> web.Response:
     sign_in = ("<p><a href='/portal'>Sign in</a> with your email address: we send you a link.</p>")
     if not portal_auth.settings_of(request).dev_login:
-        return _page("Therapist inbox", sign_in)
+        return pages.page("Therapist inbox", sign_in)
     options = "".join(f"<option value={choice.id}>{escape(choice.name)}</option>"
                       for choice in choices)
-    return _page("Therapist inbox", sign_in + (
+    return pages.page("Therapist inbox", sign_in + (
         "<p>Development sign-in (PORTAL_DEV_LOGIN): choose a therapist.</p>"
-        + _form(request, f"{PATH}/dev-login", f"<select name=therapist_id>{options}</select> ",
+        + pages.form(request, f"{PATH}/dev-login", f"<select name=therapist_id>{options}</select> ",
                 "<button type=submit>Sign in</button>")))
 
 
@@ -95,35 +62,32 @@ def _sign_in_page(request: web.Request, choices: list[inbox.TherapistChoice]) ->
 @endpoint("The therapist inbox page: requested sessions to answer, ended ones to complete",
           answer=str, auth="public", content_type=HTML)
 async def page(request: web.Request) -> web.StreamResponse:
-    if portal_auth.browser_nonce(request) is None:  # the CSRF token of the forms needs it
-        response = web.HTTPSeeOther(PATH)
-        portal_auth.ensure_browser_cookie(request, response)
-        raise response
+    pages.ensure_browser(request, PATH)  # the CSRF token of the forms needs it
     therapist_id = await portal_auth.signed_in_therapist(request)
     if therapist_id is None:
         return _sign_in_page(request, await call(request, inbox.sign_in_choices))
     found = await call(request, inbox.inbox, therapist_id, utcnow())
     requested = "".join(_row(b, ("confirm", "decline"), request) for b in found.requested)
     ended = "".join(_row(b, ("complete",), request) for b in found.to_complete)
-    return _page(f"Inbox of {found.therapist_name}", (
+    return pages.page(f"Inbox of {found.therapist_name}", (
         "<h2>Requested sessions</h2>"
         f"<ul id=requested>{requested or '<li>Nothing to answer.</li>'}</ul>"
         "<h2>Sessions to mark completed</h2>"
         f"<ul id=to-complete>{ended or '<li>Nothing to complete.</li>'}</ul>"
-        + _form(request, f"{PATH}/logout", "", "<button type=submit>Sign out</button>")))
+        + pages.form(request, f"{PATH}/logout", "", "<button type=submit>Sign out</button>")))
 
 
 @routes.post(PATH + "/dev-login")
 @endpoint("Development only (PORTAL_DEV_LOGIN): sign in to the inbox as any therapist",
           answer=str, status=303, auth="public", content_type=HTML)
 async def dev_login(request: web.Request) -> web.StreamResponse:
-    await _require_form(request)
+    await pages.require_form(request)
     settings = portal_auth.settings_of(request)
     if not settings.dev_login:
         raise PermissionDenied("Development sign-in is turned off on this server "
                                "(PORTAL_DEV_LOGIN).", code="dev_login_off")
     form = await request.post()
-    therapist_id = _form_id(form.get("therapist_id"), "therapist id")
+    therapist_id = pages.form_id(form.get("therapist_id"), "therapist id")
     started = await call(request, inbox.dev_sign_in, settings, therapist_id)
     response = web.HTTPSeeOther(PATH)
     portal_auth.set_session_cookie(request, response, started.cookie_token)
@@ -134,7 +98,7 @@ async def dev_login(request: web.Request) -> web.StreamResponse:
 @endpoint("Sign out of the therapist inbox", answer=str, status=303, auth="public",
           content_type=HTML)
 async def logout(request: web.Request) -> web.StreamResponse:
-    await _require_form(request)
+    await pages.require_form(request)
     await call(request, sessions.end, request.cookies.get(portal_auth.SESSION_COOKIE))
     response = web.HTTPSeeOther(PATH)
     portal_auth.clear_session_cookie(response)
@@ -145,7 +109,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @endpoint("The signed-in therapist confirms, declines or completes a session from the inbox",
           answer=str, status=303, auth="public", content_type=HTML)
 async def answer(request: web.Request) -> web.StreamResponse:
-    await _require_form(request)
+    await pages.require_form(request)
     therapist_id = await portal_auth.signed_in_therapist(request)
     if therapist_id is None:
         raise PermissionDenied("Please sign in to the inbox first.", code="not_signed_in")
@@ -153,7 +117,7 @@ async def answer(request: web.Request) -> web.StreamResponse:
     if verb not in ANSWERS:
         raise InvalidInput("The answer must be confirm, decline or complete.")
     extra = {"calendar_link": calendar.links(request)} if verb == "confirm" else {}
-    booking_id = _form_id(request.match_info["id"], "booking id")
+    booking_id = pages.form_id(request.match_info["id"], "booking id")
     await call(request, ANSWERS[verb], inbox.actor_for(therapist_id), booking_id,
                gateway=gateway(request), **extra)
     raise web.HTTPSeeOther(PATH)
