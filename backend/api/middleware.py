@@ -36,11 +36,11 @@ STATUS_BY_ERROR = {
     TooManyAttempts: 429,
 }
 PUBLIC_PATHS = {"/health", "/openapi.json", "/stripe/webhook", "/offline-checkout",
-                "/card-setup/finished", "/portal", "/inbox"}
+                "/card-setup/finished", "/portal", "/inbox", "/staff"}
 # The portal page's assets and API, called by people's browsers (see routes/portal.py), and
-# the calendar files at their signed links (routes/calendar.py), and the therapist inbox (its own
-# session cookie, routes/inbox.py).
-PUBLIC_PREFIXES = ("/portal/", "/calendar/", "/inbox/")
+# the calendar files at their signed links (routes/calendar.py), and the therapist inbox and the
+# staff console (the portal's session cookie, routes/inbox.py and routes/staff.py).
+PUBLIC_PREFIXES = ("/portal/", "/calendar/", "/inbox/", "/staff/")
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
