@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from backend.api.app import create_app
 from backend.api.portal_auth import SESSION_COOKIE
 from backend.domain.enums import RiskKind
+from backend.domain.errors import Conflict
 from backend.models import (
     AuditEvent,
     ChatIdentity,
@@ -22,13 +23,14 @@ from backend.models import (
     NotificationDelivery,
 )
 from backend.models.base import utcnow
-from backend.services import handoffs
+from backend.services import handoffs, staff
 from backend.services.portal import PortalSettings
 from backend.services.signin import sessions
 from backend.services.signin.principals import Account, Kind
 from backend.settings import Settings
 from tests.backend import booking_factories, factories
 from tests.backend.api.conftest import SERVICE_TOKEN, connect
+from tests.backend.concurrently import all_at_once
 
 BASE = "http://backend.test"
 ORIGIN = {"Origin": BASE}
@@ -222,3 +224,20 @@ async def test_someone_removed_from_the_team_is_signed_out(aiohttp_client, db, g
                        PORTAL_SESSION_SECRET=PORTAL.session_secret)))
     sign_in(db, client, Account(Kind.STAFF, STAFF))
     assert "Sign in</a> as staff" in await (await client.get("/staff")).text()
+
+
+def test_two_of_the_team_taking_one_request_at_once_one_has_it(db):
+    handoff_id = handoffs.request(db, factories.stranger(db), topic="general").id
+
+    def take(email: str) -> str:
+        try:
+            staff.take(db, email, handoff_id)
+        except Conflict as refused:
+            return refused.code
+        return "taken"
+
+    outcomes = all_at_once([lambda: take(STAFF), lambda: take("other@service.example")])
+    assert sorted(outcomes) == ["handoff_taken", "taken"]
+    winner = STAFF if outcomes[0] == "taken" else "other@service.example"
+    with db.reader() as session:
+        assert session.get(HandoffRequest, handoff_id).taken_by == winner
