@@ -47,13 +47,17 @@ def error_response(status: int, code: str, message: str) -> web.Response:
     return web.json_response(error_answer(code, message), status=status)
 
 
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a refusal."""
+    return next((code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind)), 422)
+
+
 @web.middleware
 async def errors(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except DomainError as error:
-        status = next((code for kind, code in STATUS_BY_ERROR.items()
-                       if isinstance(error, kind)), 422)
+        status = status_of(error)
         log.info("%s %s refused (%s): %s", request.method, request.path, error.code,
                  error.message)
         return error_response(status, error.code, error.message)

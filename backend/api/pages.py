@@ -10,7 +10,9 @@ from html import escape
 from aiohttp import web
 
 from backend.api import portal_auth
+from backend.api.middleware import status_of
 from backend.api.openapi import HTML
+from backend.domain.errors import DomainError
 from backend.services.validation import identifier
 
 CSRF_FIELD = "csrf"
@@ -50,6 +52,14 @@ def page(title: str, body: str) -> web.Response:
             "</title><meta name=viewport content='width=device-width'></head><body>"
             f"<main><h1>{escape(title)}</h1>{body}</main></body></html>")
     return web.Response(text=html, content_type=HTML, headers=HEADERS)
+
+
+def refusal(error: DomainError, title: str, back: str) -> web.Response:
+    """A refusal as a page a person reads (its code in `data-code`), with a way back."""
+    response = page(title, f"<p role=alert data-code='{escape(error.code)}'>"
+                           f"{escape(error.message)}</p><p><a href='{back}'>Back</a></p>")
+    response.set_status(status_of(error))
+    return response
 
 
 def ensure_browser(request: web.Request, path: str) -> None:

@@ -1,8 +1,9 @@
 """The staff console: the service's own team (STAFF_EMAILS, signed in on the portal with the
 emailed link) sees the requests for a person, urgent ones first, takes one, replies into the
 member's own chat and closes it. A script-free page like the therapist inbox
-(backend/api/pages.py): every form POST needs an allowed Origin and this browser's CSRF token.
-The rules are the services' (backend/services/staff.py, backend/domain/handoffs.py)."""
+(backend/api/pages.py): every form POST needs an allowed Origin and this browser's CSRF token, and
+a refusal is a page saying why, with a way back. The rules are the services'
+(backend/services/staff.py, backend/domain/handoffs.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from aiohttp import web
 from backend.api import pages, portal_auth
 from backend.api.http import call, settings
 from backend.api.openapi import HTML, endpoint
-from backend.domain.errors import InvalidInput
+from backend.domain.errors import DomainError, InvalidInput
 from backend.services import staff
 from backend.services.signin import sessions
 from backend.services.signin.principals import Kind, Principal
@@ -68,8 +69,15 @@ async def _staff(request: web.Request) -> Principal:
 
 @routes.get(PATH)
 @endpoint("The staff console: requests for a person, urgent ones first, to take, answer, close",
-          answer=str, auth="public", content_type=HTML)
+          answer=str, auth="public", content_type=HTML, html_refusals=True)
 async def page(request: web.Request) -> web.StreamResponse:
+    try:
+        return await _console(request)
+    except DomainError as refused:
+        return pages.refusal(refused, TITLE, "/portal")
+
+
+async def _console(request: web.Request) -> web.StreamResponse:
     pages.ensure_browser(request, PATH)  # the CSRF token of the forms needs it
     if await portal_auth.signed_in(request) is None:
         return _sign_in_page()
@@ -99,8 +107,16 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 @routes.post(PATH + "/handoffs/{id}/{verb}")
 @endpoint("Someone of the team takes, replies to (form field `text`) or closes a request",
-          answer=str, status=303, auth="public", content_type=HTML)
+          answer=str, status=303, auth="public", content_type=HTML, html_refusals=True)
 async def act(request: web.Request) -> web.StreamResponse:
+    try:
+        await _act(request)
+    except DomainError as refused:
+        return pages.refusal(refused, TITLE, PATH)
+    raise web.HTTPSeeOther(PATH)
+
+
+async def _act(request: web.Request) -> None:
     await pages.require_form(request)
     principal = await _staff(request)
     email = principal.email or ""
@@ -113,4 +129,3 @@ async def act(request: web.Request) -> web.StreamResponse:
         await call(request, VERBS[verb], email, handoff_id)
     else:
         raise InvalidInput("The action must be take, reply or close.")
-    raise web.HTTPSeeOther(PATH)

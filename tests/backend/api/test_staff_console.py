@@ -63,8 +63,9 @@ async def post(client, path: str, token: dict[str, str], **fields: str):
 
 
 async def code(response) -> str:
-    """The error code of a refusal (the error middleware's JSON answer)."""
-    return (await response.json())["error"]["code"]
+    """The code of a refusal, a page with a way back to the console."""
+    assert response.content_type == "text/html"
+    return re.search(r"data-code='([^']+)'", await response.text()).group(1)
 
 
 def age(db, handoff_id: int, minutes: int) -> None:
