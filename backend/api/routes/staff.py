@@ -83,7 +83,8 @@ async def _console(request: web.Request) -> web.StreamResponse:
         return _sign_in_page()
     principal = await _staff(request)
     found = await call(request, staff.console)
-    hours = escape(settings(request).office_hours().spec)
+    office = settings(request).office_hours()
+    hours = escape(f"{office.spec}, {office.zone.key}")
     waiting = "".join(_item(item, request) for item in found.open)
     handled = "".join(_item(item, request) for item in found.taken)
     return pages.page(TITLE, (

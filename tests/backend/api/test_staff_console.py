@@ -94,7 +94,7 @@ async def test_staff_see_urgent_requests_first_then_the_oldest(client, db):
     page = await (await client.get("/staff")).text()
     assert order(page) == [safety, crisis, older, newer]
     assert "Urgent (suicidal)" in page and "Widgets &amp; Co" in page
-    assert "Mon-Fri 09:00-17:00" in page and f"Signed in as {STAFF}" in page
+    assert "Mon-Fri 09:00-17:00, Europe/London" in page and f"Signed in as {STAFF}" in page
     assert "cannot find a slot" not in page  # the console shows the topic, not the words
     token = await csrf(client)
     assert (await post(client, f"/staff/handoffs/{older}/take", token)).status == 303
