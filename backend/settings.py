@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.domain.handoffs import OfficeHours
 from contracts.settings import DEFAULT_TIMEZONE, DEV_SERVICE_TOKEN, LOOPBACK
 from contracts.web_identity import DEFAULT_BASE_URL
 
@@ -79,10 +80,21 @@ class Settings(BaseSettings):
     confirmation_business_hours: int = Field(4, alias="CONFIRMATION_BUSINESS_HOURS", ge=1)
     business_hours: str = Field("09:00-17:30", alias="BUSINESS_HOURS")
     business_holidays: str = Field("GB-ENG", alias="BUSINESS_HOLIDAYS")
+    # When the service's own team answers handoffs (the staff console, `expected_answer`): a
+    # range of weekdays and one daily window in SERVICE_TIMEZONE.
+    staff_office_hours: str = Field("Mon-Fri 09:00-17:00", alias="STAFF_OFFICE_HOURS")
     authorisation_low_percent: int = Field(80, alias="AUTHORISATION_LOW_PERCENT", ge=1, le=100)
     # Development only (production refuses it): a file holding the ISO time the service takes
     # as "now", so process-level tests move the clock (backend/clock.py).
     dev_clock_file: str = Field("", alias="DEV_CLOCK_FILE")
+
+    @model_validator(mode="after")
+    def _office_hours_readable(self) -> Settings:
+        self.office_hours()  # ValueError at start, saying what is wrong
+        return self
+
+    def office_hours(self) -> OfficeHours:
+        return OfficeHours.parse(self.staff_office_hours, self.timezone)
 
 
 @lru_cache

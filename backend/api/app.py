@@ -26,6 +26,7 @@ from backend.api.routes import (
     portal_embed,
     portal_sso,
     quotes,
+    staff,
     therapists,
     web_sessions,
 )
@@ -37,7 +38,7 @@ from backend.settings import Settings
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
                 payments.routes, identities.routes, handoffs.routes, policies.routes,
                 quotes.routes, web_sessions.routes, calendar.routes, inbox.routes,
-                description.routes]
+                staff.routes, description.routes]
 
 
 def create_app(db: Database, settings: Settings,

@@ -36,15 +36,20 @@ STATUS_BY_ERROR = {
     TooManyAttempts: 429,
 }
 PUBLIC_PATHS = {"/health", "/openapi.json", "/stripe/webhook", "/offline-checkout",
-                "/card-setup/finished", "/portal", "/inbox"}
+                "/card-setup/finished", "/portal", "/inbox", "/staff"}
 # The portal page's assets and API, called by people's browsers (see routes/portal.py), and
-# the calendar files at their signed links (routes/calendar.py), and the therapist inbox (its own
-# session cookie, routes/inbox.py).
-PUBLIC_PREFIXES = ("/portal/", "/calendar/", "/inbox/")
+# the calendar files at their signed links (routes/calendar.py), and the therapist inbox and the
+# staff console (the portal's session cookie, routes/inbox.py and routes/staff.py).
+PUBLIC_PREFIXES = ("/portal/", "/calendar/", "/inbox/", "/staff/")
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
     return web.json_response(error_answer(code, message), status=status)
+
+
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a refusal."""
+    return next((code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind)), 422)
 
 
 @web.middleware
@@ -52,8 +57,7 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except DomainError as error:
-        status = next((code for kind, code in STATUS_BY_ERROR.items()
-                       if isinstance(error, kind)), 422)
+        status = status_of(error)
         log.info("%s %s refused (%s): %s", request.method, request.path, error.code,
                  error.message)
         return error_response(status, error.code, error.message)

@@ -1,6 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
-from backend.models.audit import AuditEvent, HandoffRequest
+from backend.models.audit import AuditEvent, HandoffReply, HandoffRequest
 from backend.models.authorisation import Authorisation, Grant, Invite, RedeemAttempt
 from backend.models.base import Base
 from backend.models.booking import Booking, Charge, Voucher
@@ -27,6 +27,7 @@ __all__ = [
     "ChatIdentity",
     "EmbedSecret",
     "Grant",
+    "HandoffReply",
     "HandoffRequest",
     "IdempotentReply",
     "Invite",

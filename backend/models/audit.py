@@ -45,3 +45,19 @@ class HandoffRequest(Base):
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The sender's own key, so that a request sent again after a timeout is recorded once.
     reference: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The service's team (the staff console): who took it and when, and when it was closed.
+    taken_by: Mapped[str | None] = mapped_column(String(320))
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HandoffReply(Base):
+    """What someone of the team wrote back to a request (sent to the member's chat)."""
+
+    __tablename__ = "handoff_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoff_requests.id"), index=True)
+    staff_email: Mapped[str] = mapped_column(String(320))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,7 +14,7 @@ from html import escape
 
 from aiohttp import web
 
-from backend.api import portal_auth, signin_mail
+from backend.api import pages, portal_auth, signin_mail
 from backend.api.http import call, gateway, policy
 from backend.api.openapi import HTML, endpoint
 from backend.api.routes import calendar
@@ -24,45 +24,12 @@ from backend.services import bookings, inbox
 from backend.services.bookings.views import BookingView
 from backend.services.signin import links, sessions
 from backend.services.signin.principals import Kind
-from backend.services.validation import identifier
 
 routes = web.RouteTableDef()
 
 PATH = "/inbox"
-CSRF_FIELD = "csrf"
 ANSWERS = {"confirm": bookings.confirm, "decline": bookings.decline,
            "complete": bookings.complete}
-
-
-def _form_id(value: object, what: str) -> int:
-    """An id typed in a form (text): ASCII digits only, then the services' check."""
-    text = value if isinstance(value, str) else ""
-    return identifier(int(text) if text.isascii() and text.isdigit() and len(text) < 11
-                      else None, what)
-
-
-async def _require_form(request: web.Request) -> None:
-    form = await request.post()
-    submitted = form.get(CSRF_FIELD)
-    portal_auth.require_form(request, submitted if isinstance(submitted, str) else None)
-
-
-def _form(request: web.Request, action: str, fields: str, button: str) -> str:
-    """A form that posts to `action` with this browser's CSRF token."""
-    nonce = portal_auth.browser_nonce(request) or ""
-    token = escape(portal_auth.csrf_token(request, nonce)) if nonce else ""
-    return (f"<form method=post action='{action}'>"
-            f"<input type=hidden name={CSRF_FIELD} value='{token}'>{fields}{button}</form>")
-
-
-def _page(title: str, body: str) -> web.Response:
-    html = (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}"
-            "</title><meta name=viewport content='width=device-width'></head><body>"
-            f"<main><h1>{escape(title)}</h1>{body}</main></body></html>")
-    return web.Response(text=html, content_type=HTML, headers={
-        "Content-Security-Policy": "default-src 'none'; form-action 'self'; "
-                                   "frame-ancestors 'none'; base-uri 'none'",
-        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 def _when(booking: BookingView, request: web.Request) -> str:
@@ -72,8 +39,8 @@ def _when(booking: BookingView, request: web.Request) -> str:
 
 def _row(booking: BookingView, verbs: tuple[str, ...], request: web.Request) -> str:
     forms = "".join(
-        _form(request, f"{PATH}/bookings/{booking.id}/{verb}", "",
-              f"<button type=submit name=verb value={verb}>{verb.capitalize()}</button>")
+        pages.form(request, f"{PATH}/bookings/{booking.id}/{verb}", "",
+                   f"<button type=submit name=verb value={verb}>{verb.capitalize()}</button>")
         for verb in verbs)
     who = escape(booking.member_name or "a member")
     return (f"<li data-booking='{booking.id}'>{escape(_when(booking, request))}: {who}, "
@@ -83,67 +50,65 @@ def _row(booking: BookingView, verbs: tuple[str, ...], request: web.Request) -> 
 def _sign_in_page(request: web.Request, choices: list[inbox.TherapistChoice]) -> web.Response:
     sign_in = ("<p>Sign in with the email address the service has for you: we send you a link "
                "that signs this browser in.</p>"
-               + _form(request, f"{PATH}/sign-in",
-                       "<label>Email address <input type=email name=email required "
-                       "autocomplete=email></label> ",
-                       "<button type=submit>Email me a sign-in link</button>"))
+               + pages.form(request, f"{PATH}/sign-in",
+                            "<label>Email address <input type=email name=email required "
+                            "autocomplete=email></label> ",
+                            "<button type=submit>Email me a sign-in link</button>"))
     if not portal_auth.settings_of(request).dev_login:
-        return _page("Therapist inbox", sign_in)
+        return pages.page("Therapist inbox", sign_in)
     options = "".join(f"<option value={choice.id}>{escape(choice.name)}</option>"
                       for choice in choices)
-    return _page("Therapist inbox", sign_in + (
+    return pages.page("Therapist inbox", sign_in + (
         "<p>Development sign-in (PORTAL_DEV_LOGIN): choose a therapist.</p>"
-        + _form(request, f"{PATH}/dev-login", f"<select name=therapist_id>{options}</select> ",
-                "<button type=submit>Sign in</button>")))
+        + pages.form(request, f"{PATH}/dev-login",
+                     f"<select name=therapist_id>{options}</select> ",
+                     "<button type=submit>Sign in</button>")))
 
 
 @routes.get(PATH)
 @endpoint("The therapist inbox page: requested sessions to answer, ended ones to complete",
           answer=str, auth="public", content_type=HTML)
 async def page(request: web.Request) -> web.StreamResponse:
-    if portal_auth.browser_nonce(request) is None:  # the CSRF token of the forms needs it
-        response = web.HTTPSeeOther(PATH)
-        portal_auth.ensure_browser_cookie(request, response)
-        raise response
+    pages.ensure_browser(request, PATH)  # the CSRF token of the forms needs it
     therapist_id = await portal_auth.signed_in_therapist(request)
     if therapist_id is None:
         return _sign_in_page(request, await call(request, inbox.sign_in_choices))
     found = await call(request, inbox.inbox, therapist_id, utcnow())
     requested = "".join(_row(b, ("confirm", "decline"), request) for b in found.requested)
     ended = "".join(_row(b, ("complete",), request) for b in found.to_complete)
-    return _page(f"Inbox of {found.therapist_name}", (
+    return pages.page(f"Inbox of {found.therapist_name}", (
         "<h2>Requested sessions</h2>"
         f"<ul id=requested>{requested or '<li>Nothing to answer.</li>'}</ul>"
         "<h2>Sessions to mark completed</h2>"
         f"<ul id=to-complete>{ended or '<li>Nothing to complete.</li>'}</ul>"
-        + _form(request, f"{PATH}/logout", "", "<button type=submit>Sign out</button>")))
+        + pages.form(request, f"{PATH}/logout", "", "<button type=submit>Sign out</button>")))
 
 
 @routes.post(PATH + "/sign-in")
 @endpoint("A therapist asks for a one-time sign-in link by email (the same answer for every "
           "address)", answer=str, auth="public", content_type=HTML)
 async def ask_for_link(request: web.Request) -> web.Response:
-    await _require_form(request)
+    await pages.require_form(request)
     form = await request.post()
     asked = await call(request, links.ask, portal_auth.settings_of(request), form.get("email"),
                        Kind.THERAPIST.value, portal_auth.browser_nonce(request),
                        signin_mail.client_of(request), portal_auth.now(request))
     if asked.mail is not None:
         await signin_mail.send_in_background(request, asked.mail)
-    return _page("Therapist inbox", f"<p id=sign-in-answer>{escape(asked.message)}</p>")
+    return pages.page("Therapist inbox", f"<p id=sign-in-answer>{escape(asked.message)}</p>")
 
 
 @routes.post(PATH + "/dev-login")
 @endpoint("Development only (PORTAL_DEV_LOGIN): sign in to the inbox as any therapist",
           answer=str, status=303, auth="public", content_type=HTML)
 async def dev_login(request: web.Request) -> web.StreamResponse:
-    await _require_form(request)
+    await pages.require_form(request)
     settings = portal_auth.settings_of(request)
     if not settings.dev_login:
         raise PermissionDenied("Development sign-in is turned off on this server "
                                "(PORTAL_DEV_LOGIN).", code="dev_login_off")
     form = await request.post()
-    therapist_id = _form_id(form.get("therapist_id"), "therapist id")
+    therapist_id = pages.form_id(form.get("therapist_id"), "therapist id")
     started = await call(request, inbox.dev_sign_in, settings, therapist_id)
     response = web.HTTPSeeOther(PATH)
     portal_auth.set_session_cookie(request, response, started.cookie_token)
@@ -154,7 +119,7 @@ async def dev_login(request: web.Request) -> web.StreamResponse:
 @endpoint("Sign out of the therapist inbox", answer=str, status=303, auth="public",
           content_type=HTML)
 async def logout(request: web.Request) -> web.StreamResponse:
-    await _require_form(request)
+    await pages.require_form(request)
     await call(request, sessions.end, request.cookies.get(portal_auth.SESSION_COOKIE))
     response = web.HTTPSeeOther(PATH)
     portal_auth.clear_session_cookie(response)
@@ -165,7 +130,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @endpoint("The signed-in therapist confirms, declines or completes a session from the inbox",
           answer=str, status=303, auth="public", content_type=HTML)
 async def answer(request: web.Request) -> web.StreamResponse:
-    await _require_form(request)
+    await pages.require_form(request)
     therapist_id = await portal_auth.signed_in_therapist(request)
     if therapist_id is None:
         raise PermissionDenied("Please sign in to the inbox first.", code="not_signed_in")
@@ -173,7 +138,7 @@ async def answer(request: web.Request) -> web.StreamResponse:
     if verb not in ANSWERS:
         raise InvalidInput("The answer must be confirm, decline or complete.")
     extra = {"calendar_link": calendar.links(request)} if verb == "confirm" else {}
-    booking_id = _form_id(request.match_info["id"], "booking id")
+    booking_id = pages.form_id(request.match_info["id"], "booking id")
     await call(request, ANSWERS[verb], inbox.actor_for(therapist_id), booking_id,
                gateway=gateway(request), **extra)
     raise web.HTTPSeeOther(PATH)

@@ -1,0 +1,160 @@
+"""The staff console's use cases: the service's own team lists the requests for a person, takes
+one, replies into the member's own chat (through the outbox) and closes it.
+
+Each verb is one transaction: the request's row is locked, the status rule of
+backend/domain/handoffs.py decides, and the change, its audit event and (for a reply) the
+recorded reply and the member's notification commit together. Urgent requests (PRODUCT.md
+rule 7) are shown first; they are for this team only (no admin sees this console), so their
+audit events carry no organisation, as when they were recorded (services/handoffs.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from backend.db import Database
+from backend.domain import handoffs as rules
+from backend.domain.errors import Conflict, InvalidInput, NotFound
+from backend.domain.handoffs import ExpectedAnswer, HandoffStatus, HandoffVerb, OfficeHours
+from backend.models import HandoffReply, HandoffRequest, Member, Organisation
+from backend.models.base import utcnow
+from backend.services import audit, notifications
+from backend.services.actors import Actor
+from contracts.identity import DEV, SEPARATOR, SLACK, TEAMS, WEB
+
+REPLY_KIND = "staff_reply"
+MAX_REPLY_LENGTH = 2000
+STAFF_CHANNEL = "staff"
+CHANNEL_NAMES = {SLACK: "Slack", TEAMS: "Teams", WEB: "website", DEV: "development chat"}
+
+
+@dataclass(frozen=True)
+class ReplyView:
+    staff_email: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsoleItem:
+    id: int
+    topic: str
+    status: str
+    urgent: bool
+    risk_kind: str | None
+    channel: str
+    organisation_name: str | None
+    has_member: bool
+    created_at: datetime
+    taken_by: str | None
+    taken_at: datetime | None
+    replies: list[ReplyView]
+
+
+@dataclass(frozen=True)
+class Console:
+    open: list[ConsoleItem]
+    taken: list[ConsoleItem]  # being handled
+
+
+def actor_for(email: str) -> Actor:
+    """Someone of the team as the audit log names them."""
+    return Actor(STAFF_CHANNEL, email)
+
+
+def channel_of(identity: str) -> str:
+    prefix = identity.partition(SEPARATOR)[0]
+    return CHANNEL_NAMES.get(prefix, prefix)
+
+
+def console(db: Database) -> Console:
+    """Requests not closed: open ones, then those being handled; urgent first, then oldest."""
+    with db.reader() as session:
+        rows = session.execute(
+            select(HandoffRequest, Organisation.name)
+            .outerjoin(Organisation, Organisation.id == HandoffRequest.organisation_id)
+            .where(HandoffRequest.status.in_([HandoffStatus.OPEN.value,
+                                              HandoffStatus.TAKEN.value]))
+            .order_by(case((HandoffRequest.urgent.is_(True), 0), else_=1),
+                      HandoffRequest.created_at, HandoffRequest.id)).all()
+        ids = [row.id for row, _ in rows]
+        replies: dict[int, list[ReplyView]] = {handoff_id: [] for handoff_id in ids}
+        if ids:
+            for reply in session.scalars(select(HandoffReply)
+                                         .where(HandoffReply.handoff_id.in_(ids))
+                                         .order_by(HandoffReply.id)):
+                replies[reply.handoff_id].append(
+                    ReplyView(reply.staff_email, reply.text, reply.created_at))
+        items = [ConsoleItem(row.id, row.topic, row.status, row.urgent, row.risk_kind,
+                             channel_of(row.identity), name, row.member_id is not None,
+                             row.created_at, row.taken_by, row.taken_at, replies[row.id])
+                 for row, name in rows]
+    return Console([item for item in items if item.status == HandoffStatus.OPEN.value],
+                   [item for item in items if item.status == HandoffStatus.TAKEN.value])
+
+
+def _locked(session: Session, handoff_id: int) -> HandoffRequest:
+    handoff = session.scalar(select(HandoffRequest).where(HandoffRequest.id == handoff_id)
+                             .with_for_update())
+    if handoff is None:
+        raise NotFound("No request for a person with that id.")
+    return handoff
+
+
+def _record(session: Session, email: str, action: str, handoff: HandoffRequest) -> None:
+    organisation_id = None if handoff.urgent else handoff.organisation_id
+    audit.record(session, actor_for(email), action, "handoff_request", handoff.id,
+                 organisation_id=organisation_id)
+
+
+def take(db: Database, staff_email: str, handoff_id: int, now: datetime | None = None) -> None:
+    """Assign the request to this member of the team (who and when)."""
+    with db.transaction() as session:
+        handoff = _locked(session, handoff_id)
+        handoff.status = rules.after(handoff.status, HandoffVerb.TAKE).value
+        handoff.taken_by, handoff.taken_at = staff_email, now or utcnow()
+        _record(session, staff_email, "handoff.taken", handoff)
+
+
+def close(db: Database, staff_email: str, handoff_id: int, now: datetime | None = None) -> None:
+    with db.transaction() as session:
+        handoff = _locked(session, handoff_id)
+        handoff.status = rules.after(handoff.status, HandoffVerb.CLOSE).value
+        handoff.closed_at = now or utcnow()
+        _record(session, staff_email, "handoff.closed", handoff)
+
+
+def reply(db: Database, staff_email: str, handoff_id: int, text: str,
+          now: datetime | None = None) -> None:
+    """Write back to the member who asked, into their own chat (a `staff_reply` notification
+    the dispatcher pushes to each of their chat identities), and keep the reply for the
+    console's thread. Someone with no membership cannot be reached this way."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("Type the reply to send.", code="empty_reply")
+    if len(text) > MAX_REPLY_LENGTH:
+        raise InvalidInput(f"A reply is at most {MAX_REPLY_LENGTH} characters.",
+                           code="reply_too_long")
+    with db.transaction() as session:
+        handoff = _locked(session, handoff_id)
+        rules.after(handoff.status, HandoffVerb.REPLY)
+        if handoff.member_id is None:
+            raise Conflict("This person is not a member of any organisation, so a reply "
+                               "cannot reach their chat; answer them another way.",
+                               code="no_member")
+        member = session.get_one(Member, handoff.member_id)
+        session.add(HandoffReply(handoff_id=handoff.id, staff_email=staff_email, text=text,
+                                 created_at=now or utcnow()))
+        notifications.notify_member(session, member.organisation_id, member.id, REPLY_KIND,
+                                    rules.reply_text(staff_email, text))
+        _record(session, staff_email, "handoff.replied", handoff)
+
+
+def expected_answer(hours: OfficeHours, now: datetime) -> ExpectedAnswer:
+    """When someone who asks for a person at `now` can expect the team to answer (the bot
+    may say it after a handoff; the console shows the office hours)."""
+    return hours.expected_answer(now)
