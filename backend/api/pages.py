@@ -1,7 +1,8 @@
 """The small pieces of the backend's script-free HTML pages (the therapist inbox, the staff
 console): a page with a strict Content-Security-Policy, forms that carry this browser's CSRF
 token in a hidden field, the check of that token and the Origin on every POST, and ids typed in
-forms. Who is signed in is backend/api/portal_auth.py."""
+forms, and the form with which the people of such a page (therapists, staff) ask for a sign-in
+link by mail. Who is signed in is backend/api/portal_auth.py."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from html import escape
 
 from aiohttp import web
 
-from backend.api import portal_auth
+from backend.api import portal_auth, signin_mail
+from backend.api.http import call
 from backend.api.middleware import status_of
 from backend.api.openapi import HTML
 from backend.domain.errors import DomainError
+from backend.services.signin import links
+from backend.services.signin.principals import Kind
 from backend.services.validation import identifier
 
 CSRF_FIELD = "csrf"
@@ -69,3 +73,25 @@ def ensure_browser(request: web.Request, path: str) -> None:
         response = web.HTTPSeeOther(path)
         portal_auth.ensure_browser_cookie(request, response)
         raise response
+
+
+def sign_in_form(request: web.Request, action: str) -> str:
+    """Asks for a link mailed to the address typed (posted to `action`, see `ask_for_link`)."""
+    return ("<p>Sign in with the email address the service has for you: we send you a link "
+            "that signs this browser in.</p>"
+            + form(request, action, "<label>Email address <input type=email name=email "
+                                    "required autocomplete=email></label> ",
+                   "<button type=submit>Email me a sign-in link</button>"))
+
+
+async def ask_for_link(request: web.Request, kind: Kind, title: str) -> web.Response:
+    """The posted sign-in form: a link for `kind` (the same answer for every address; the mail
+    goes out after it, and only to a known address); the link lands on this kind's page."""
+    await require_form(request)
+    asked = await call(request, links.ask, portal_auth.settings_of(request),
+                       await form_text(request, "email"), kind.value,
+                       portal_auth.browser_nonce(request), signin_mail.client_of(request),
+                       portal_auth.now(request))
+    if asked.mail is not None:
+        await signin_mail.send_in_background(request, asked.mail)
+    return page(title, f"<p id=sign-in-answer>{escape(asked.message)}</p>")

@@ -144,8 +144,8 @@ def reply(db: Database, staff_email: str, handoff_id: int, text: str,
         rules.after(handoff.status, HandoffVerb.REPLY)
         if handoff.member_id is None:
             raise Conflict("This person is not a member of any organisation, so a reply "
-                               "cannot reach their chat; answer them another way.",
-                               code="no_member")
+                           "cannot reach their chat; answer them another way.",
+                           code="no_member")
         member = session.get_one(Member, handoff.member_id)
         session.add(HandoffReply(handoff_id=handoff.id, staff_email=staff_email, text=text,
                                  created_at=now or utcnow()))

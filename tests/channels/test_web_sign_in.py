@@ -272,38 +272,38 @@ async def test_the_chat_channel_learns_that_a_session_ended(browser_for, inbox, 
     assert await active() is False
 
 
-async def test_a_therapist_asks_for_a_link_on_the_inbox_page_and_lands_in_the_inbox(
-        browser_for, inbox, people):  # noqa: F811
-    therapist = await browser_for()
-    status, page, _ = await therapist.get(therapist.url("/inbox"))  # sets the browser cookie
-    if status == 303:
-        status, page, _ = await therapist.get(therapist.url("/inbox"))
+@pytest.mark.parametrize(("path", "email", "heading"), [
+    ("/inbox", THERAPIST, "Inbox of Dr Ada Byron"),
+    ("/staff", STAFF, f"Signed in as {STAFF}"),
+])
+async def test_therapists_and_staff_ask_for_a_link_on_their_page_and_land_there(
+        browser_for, inbox, people, path, email, heading):  # noqa: F811
+    browser = await browser_for()
+    status, page, _ = await browser.get(browser.url(path))
+    if status == 303:  # the first visit sets the browser cookie the forms' token is bound to
+        status, page, _ = await browser.get(browser.url(path))
     assert status == 200 and "Email me a sign-in link" in page and "<select" not in page
     token = re.search(r"name=csrf value='([^']+)'", page).group(1)
-    count = len(inbox.to(THERAPIST)) + 1
+    count = len(inbox.to(email)) + 1
 
-    async with therapist.session.post(therapist.url("/inbox/sign-in"),
-                                      data={"email": THERAPIST.upper(), "csrf": token},
-                                      headers={"Origin": PUBLIC_BASE_URL}) as answer:
-        asked = (answer.status, await answer.text())
-    mail = await asyncio.to_thread(inbox.wait_for, THERAPIST, count)
-    followed, _, response = await therapist.get(on_test_server(therapist, inbox.link_in(mail)))
+    async def ask_here(address: str, fields: dict[str, str]) -> tuple[int, str]:
+        async with browser.session.post(browser.url(f"{path}/sign-in"),
+                                        data={"email": address, **fields},
+                                        headers={"Origin": PUBLIC_BASE_URL}) as answer:
+            return answer.status, await answer.text()
+
+    asked = await ask_here(email.upper(), {"csrf": token})
+    mail = await asyncio.to_thread(inbox.wait_for, email, count)
+    followed, _, response = await browser.get(on_test_server(browser, inbox.link_in(mail)))
 
     assert asked[0] == 200 and "sign-in link is on its way" in asked[1]
-    assert followed == 303 and response.headers["Location"] == "/inbox"
-    _, inbox_page, _ = await therapist.get(therapist.url("/inbox"))
-    assert "Inbox of Dr Ada Byron" in inbox_page
-    # Without this browser's token the inbox sends nothing, and a member's address gets no mail.
-    async with therapist.session.post(therapist.url("/inbox/sign-in"),
-                                      data={"email": THERAPIST},
-                                      headers={"Origin": PUBLIC_BASE_URL}) as refused:
-        assert refused.status == 403
-    async with therapist.session.post(therapist.url("/inbox/sign-in"),
-                                      data={"email": CHLOE, "csrf": token},
-                                      headers={"Origin": PUBLIC_BASE_URL}) as as_member:
-        assert as_member.status == 200
+    assert followed == 303 and response.headers["Location"] == path
+    assert heading in (await browser.get(browser.url(path)))[1]
+    # Without this browser's token nothing is sent; a member's address gets no mail here.
+    assert (await ask_here(email, {}))[0] == 403
+    assert (await ask_here(CHLOE, {"csrf": token}))[0] == 200
     await asyncio.sleep(0.5)
-    assert inbox.to(CHLOE) == [] and len(inbox.to(THERAPIST)) == count
+    assert inbox.to(CHLOE) == [] and len(inbox.to(email)) == count
 
 
 async def test_therapists_and_staff_sign_in_to_their_own_pages(browser_for, inbox, people):  # noqa: F811

@@ -14,7 +14,7 @@ from html import escape
 
 from aiohttp import web
 
-from backend.api import pages, portal_auth, signin_mail
+from backend.api import pages, portal_auth
 from backend.api.http import call, gateway, policy
 from backend.api.openapi import HTML, endpoint
 from backend.api.routes import calendar
@@ -22,7 +22,7 @@ from backend.domain.errors import InvalidInput, PermissionDenied
 from backend.models.base import utcnow
 from backend.services import bookings, inbox
 from backend.services.bookings.views import BookingView
-from backend.services.signin import links, sessions
+from backend.services.signin import sessions
 from backend.services.signin.principals import Kind
 
 routes = web.RouteTableDef()
@@ -48,12 +48,7 @@ def _row(booking: BookingView, verbs: tuple[str, ...], request: web.Request) -> 
 
 
 def _sign_in_page(request: web.Request, choices: list[inbox.TherapistChoice]) -> web.Response:
-    sign_in = ("<p>Sign in with the email address the service has for you: we send you a link "
-               "that signs this browser in.</p>"
-               + pages.form(request, f"{PATH}/sign-in",
-                            "<label>Email address <input type=email name=email required "
-                            "autocomplete=email></label> ",
-                            "<button type=submit>Email me a sign-in link</button>"))
+    sign_in = pages.sign_in_form(request, f"{PATH}/sign-in")
     if not portal_auth.settings_of(request).dev_login:
         return pages.page("Therapist inbox", sign_in)
     options = "".join(f"<option value={choice.id}>{escape(choice.name)}</option>"
@@ -88,14 +83,7 @@ async def page(request: web.Request) -> web.StreamResponse:
 @endpoint("A therapist asks for a one-time sign-in link by email (the same answer for every "
           "address)", answer=str, auth="public", content_type=HTML)
 async def ask_for_link(request: web.Request) -> web.Response:
-    await pages.require_form(request)
-    form = await request.post()
-    asked = await call(request, links.ask, portal_auth.settings_of(request), form.get("email"),
-                       Kind.THERAPIST.value, portal_auth.browser_nonce(request),
-                       signin_mail.client_of(request), portal_auth.now(request))
-    if asked.mail is not None:
-        await signin_mail.send_in_background(request, asked.mail)
-    return pages.page("Therapist inbox", f"<p id=sign-in-answer>{escape(asked.message)}</p>")
+    return await pages.ask_for_link(request, Kind.THERAPIST, "Therapist inbox")
 
 
 @routes.post(PATH + "/dev-login")

@@ -32,6 +32,7 @@ from backend.domain.errors import PermissionDenied
 from backend.services import portal
 from backend.services.portal import ChatToken, PortalSettings
 from backend.services.signin import links, sessions
+from backend.services.signin.principals import Kind
 from backend.settings import REPO_ROOT
 
 log = logging.getLogger("backend.portal")
@@ -41,6 +42,7 @@ WEB_DIR = REPO_ROOT / "web"
 PAGE = WEB_DIR / "portal.html"
 ASSETS_DIR = WEB_DIR / "dist"
 ASSETS_PREFIX = "/portal/assets"
+HOMES = {Kind.THERAPIST: "/inbox", Kind.STAFF: "/staff"}
 # The session cookie's name (kept here for the tests and pages that read it).
 COOKIE = portal_auth.SESSION_COOKIE
 
@@ -135,8 +137,8 @@ async def follow_link(request: web.Request, query: SignInLinkQuery) -> web.Respo
     except PermissionDenied as refused:
         log.info("sign-in link refused (%s)", refused.code)
         return refusal_page(settings, refused.message)
-    # A therapist's place is the inbox (backend/api/routes/inbox.py); everyone else's the portal.
-    home = "/inbox" if started.principal.therapist_id is not None else "/portal"
+    # A therapist's place is the inbox, staff's the console; a member's the portal.
+    home = HOMES.get(started.principal.kind, "/portal")
     response = redirect(home)
     portal_auth.set_session_cookie(request, response, started.cookie_token)
     return response

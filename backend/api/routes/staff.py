@@ -1,5 +1,5 @@
-"""The staff console: the service's own team (STAFF_EMAILS, signed in on the portal with the
-emailed link) sees the requests for a person, urgent ones first, takes one, replies into the
+"""The staff console: the service's own team (STAFF_EMAILS, signed in with the link mailed by
+this page's form) sees the requests for a person, urgent ones first, takes one, replies into the
 member's own chat and closes it. A script-free page like the therapist inbox
 (backend/api/pages.py): every form POST needs an allowed Origin and this browser's CSRF token, and
 a refusal is a page saying why, with a way back. The rules are the services'
@@ -58,9 +58,8 @@ def _item(item: ConsoleItem, request: web.Request) -> str:
             f"{taken}{f'<ol>{thread}</ol>' if thread else ''}{forms}</li>")
 
 
-def _sign_in_page() -> web.Response:
-    return pages.page(TITLE, "<p><a href='/portal'>Sign in</a> as staff with your email "
-                             "address: we send you a link.</p>")
+def _sign_in_page(request: web.Request) -> web.Response:
+    return pages.page(TITLE, pages.sign_in_form(request, f"{PATH}/sign-in"))
 
 
 async def _staff(request: web.Request) -> Principal:
@@ -80,7 +79,7 @@ async def page(request: web.Request) -> web.StreamResponse:
 async def _console(request: web.Request) -> web.StreamResponse:
     pages.ensure_browser(request, PATH)  # the CSRF token of the forms needs it
     if await portal_auth.signed_in(request) is None:
-        return _sign_in_page()
+        return _sign_in_page(request)
     principal = await _staff(request)
     found = await call(request, staff.console)
     office = settings(request).office_hours()
@@ -93,6 +92,16 @@ async def _console(request: web.Request) -> web.StreamResponse:
         f"<h2>Waiting</h2><ul id=open>{waiting or '<li>Nobody is waiting.</li>'}</ul>"
         f"<h2>Being handled</h2><ul id=taken>{handled or '<li>Nothing in hand.</li>'}</ul>"
         + pages.form(request, f"{PATH}/logout", "", "<button type=submit>Sign out</button>")))
+
+
+@routes.post(PATH + "/sign-in")
+@endpoint("Someone of the team asks for a one-time sign-in link by email (the same answer for "
+          "every address)", answer=str, auth="public", content_type=HTML, html_refusals=True)
+async def ask_for_link(request: web.Request) -> web.Response:
+    try:
+        return await pages.ask_for_link(request, Kind.STAFF, TITLE)
+    except DomainError as refused:
+        return pages.refusal(refused, TITLE, PATH)
 
 
 @routes.post(PATH + "/logout")
