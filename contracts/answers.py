@@ -400,6 +400,7 @@ class Handoff(Answer):
     urgent: bool
     risk_kind: str | None
     created_at: datetime
+    expected_answer: str = ""
 
 
 # --- The company card and spend -------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from backend.db import Database
 from backend.domain.enums import RiskKind
 from backend.domain.errors import Conflict, InvalidInput
+from backend.domain.handoffs import OfficeHours
 from backend.models import HandoffRequest
 from backend.models.base import utcnow
 from backend.services import audit
@@ -40,15 +41,19 @@ class HandoffView:
     urgent: bool
     risk_kind: str | None
     created_at: datetime
+    # When the team answers, for the person who asked (STAFF_OFFICE_HOURS); "" when not known.
+    expected_answer: str = ""
 
 
 def request(db: Database, actor: Actor, *, topic: str | None, message: str = "",
             risk_kind: RiskKind | None = None, reference: str | None = None,
-            occurred_at: datetime | None = None) -> HandoffView:
+            occurred_at: datetime | None = None,
+            hours: OfficeHours | None = None) -> HandoffView:
     """Record that the actor asked for a person, or that the bot gave them a crisis answer.
     Members and people not yet in an organisation may both ask; the request carries their
     organisation when they have one. Sent again with the same `reference`, it is recorded once.
-    The API edge trims and bounds the texts and parses the time."""
+    The API edge trims and bounds the texts and parses the time. With the team's office `hours`,
+    the answer says when the team will answer."""
     topic = required(topic, "topic")
     urgent = topic in URGENT_TOPICS
     if risk_kind is not None and not urgent:
@@ -59,7 +64,7 @@ def request(db: Database, actor: Actor, *, topic: str | None, message: str = "",
     kept_message = "" if urgent else message.strip()[:MAX_MESSAGE_LENGTH]
     with db.transaction() as session:
         if key is not None and (earlier := _by_reference(session, key, actor)) is not None:
-            return _view(earlier)
+            return _view(earlier, hours)
         handoff = HandoffRequest(
             organisation_id=actor.organisation_id, identity=actor.identity,
             member_id=actor.member_id, topic=topic, message=kept_message, urgent=urgent,
@@ -72,7 +77,7 @@ def request(db: Database, actor: Actor, *, topic: str | None, message: str = "",
         else:
             audit.record(session, actor, "handoff.requested", "handoff_request", handoff.id,
                          organisation_id=actor.organisation_id, topic=topic)
-        return _view(handoff)
+        return _view(handoff, hours)
 
 
 def _occurred_at(value: datetime | None) -> datetime:
@@ -91,6 +96,7 @@ def _by_reference(session: Session, reference: str, actor: Actor) -> HandoffRequ
     return earlier
 
 
-def _view(handoff: HandoffRequest) -> HandoffView:
+def _view(handoff: HandoffRequest, hours: OfficeHours | None = None) -> HandoffView:
+    expected = "" if hours is None else hours.expected_answer(utcnow()).text
     return HandoffView(handoff.id, handoff.topic, handoff.status, handoff.urgent,
-                       handoff.risk_kind, handoff.created_at)
+                       handoff.risk_kind, handoff.created_at, expected)

@@ -18,6 +18,8 @@ ANONYMOUS_TEXT = ("A person from our team can help. As this chat hasn't told me 
                   "organisation's Slack or Teams, and ask for a person there.")
 
 
+HANDOFF_RECORDED = "I've asked a person from our team to get in touch with you here."
+ANSWER_SOON = "They will answer here as soon as they can."
 SAFETY_REMINDER = "If you are in danger, please call 999, or Samaritans on 116 123 at any time."
 CRISIS_ANSWER = "utter_crisis"
 SAFETY_TOPIC = "safety"
@@ -63,13 +65,13 @@ class ActionHandoff(BackendAction):
                 " " + SAFETY_REMINDER if handoff_topic(tracker) == SAFETY_TOPIC else ""))
             return events
         handoff = handoff_request(tracker)
-        await client.request_handoff(handoff)
-        text = "I've asked a person from our team to get in touch with you here. "
+        recorded = await client.request_handoff(handoff)
+        # When the team answers (its office hours, from the backend), then, after a crisis
+        # answer, where help is at any hour.
+        said = [HANDOFF_RECORDED, recorded.expected_answer or ANSWER_SOON]
         if handoff["topic"] == SAFETY_TOPIC:
-            text += SAFETY_REMINDER
-        else:
-            text += "They usually reply within one working day."
-        dispatcher.utter_message(text=text)
+            said.append(SAFETY_REMINDER)
+        dispatcher.utter_message(text=" ".join(said))
         return events
 
     def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:

@@ -334,6 +334,9 @@ async def test_handoff_is_recorded_for_the_team(backend):
                            intent="handoff_request")
     dispatcher, _ = await run(ActionHandoff(), tracker)
     assert "get in touch" in texts(dispatcher)
+    # When the team answers comes from the backend's office hours (STAFF_OFFICE_HOURS).
+    assert "The support team is" in texts(dispatcher) and "(Mon-Fri 09:00-17:00)" in texts(
+        dispatcher)
     with backend.reader() as session:
         row = session.scalars(select(HandoffRequest)).one()
     assert row.identity == admin.identity and row.message == "I need help with the card"
@@ -358,7 +361,8 @@ async def test_a_person_after_a_crisis_answer_is_urgent_with_the_kind_and_none_o
     tracker = after_a_crisis_answer(make_tracker(member.identity, text="i want to end my life",
                                                  intent="affirm"))
     dispatcher, _ = await run(ActionHandoff(), tracker)
-    assert "get in touch" in texts(dispatcher) and SAFETY_REMINDER in texts(dispatcher)
+    assert "get in touch" in texts(dispatcher) and texts(dispatcher).endswith(SAFETY_REMINDER)
+    assert "The support team is" in texts(dispatcher)
     with backend.reader() as session:
         row = session.scalars(select(HandoffRequest)).one()
     assert (row.topic, row.urgent, row.risk_kind, row.identity) == (

@@ -20,7 +20,7 @@ routes = web.RouteTableDef()
 async def create(request: web.Request, body: HandoffRequest) -> HandoffView:
     return await call(request, handoffs.request, actor(request), topic=body.topic,
                       message=body.message, risk_kind=body.risk_kind, reference=body.reference,
-                      occurred_at=body.occurred_at)
+                      occurred_at=body.occurred_at, hours=settings(request).office_hours())
 
 
 @routes.get("/handoffs/expected-answer")
