@@ -15,7 +15,7 @@ from backend.api.http import call
 from backend.api.middleware import status_of
 from backend.api.openapi import HTML
 from backend.domain.errors import DomainError
-from backend.services.signin import links
+from backend.services.signin import links, sessions
 from backend.services.signin.principals import Kind
 from backend.services.validation import identifier
 
@@ -95,3 +95,12 @@ async def ask_for_link(request: web.Request, kind: Kind, title: str) -> web.Resp
     if asked.mail is not None:
         await signin_mail.send_in_background(request, asked.mail)
     return page(title, f"<p id=sign-in-answer>{escape(asked.message)}</p>")
+
+
+async def sign_out(request: web.Request, back: str) -> web.StreamResponse:
+    """The posted sign-out form: ends this browser's session, then back to the page."""
+    await require_form(request)
+    await call(request, sessions.end, request.cookies.get(portal_auth.SESSION_COOKIE))
+    response = web.HTTPSeeOther(back)
+    portal_auth.clear_session_cookie(response)
+    raise response

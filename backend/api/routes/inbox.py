@@ -22,7 +22,6 @@ from backend.domain.errors import InvalidInput, PermissionDenied
 from backend.models.base import utcnow
 from backend.services import bookings, inbox
 from backend.services.bookings.views import BookingView
-from backend.services.signin import sessions
 from backend.services.signin.principals import Kind
 
 routes = web.RouteTableDef()
@@ -107,11 +106,7 @@ async def dev_login(request: web.Request) -> web.StreamResponse:
 @endpoint("Sign out of the therapist inbox", answer=str, status=303, auth="public",
           content_type=HTML)
 async def logout(request: web.Request) -> web.StreamResponse:
-    await pages.require_form(request)
-    await call(request, sessions.end, request.cookies.get(portal_auth.SESSION_COOKIE))
-    response = web.HTTPSeeOther(PATH)
-    portal_auth.clear_session_cookie(response)
-    raise response
+    return await pages.sign_out(request, PATH)
 
 
 @routes.post(PATH + "/bookings/{id}/{verb}")

@@ -18,7 +18,6 @@ from backend.api.http import call, settings
 from backend.api.openapi import HTML, endpoint
 from backend.domain.errors import DomainError, InvalidInput
 from backend.services import staff
-from backend.services.signin import sessions
 from backend.services.signin.principals import Kind, Principal
 from backend.services.staff import ConsoleItem
 
@@ -108,11 +107,7 @@ async def ask_for_link(request: web.Request) -> web.Response:
 @endpoint("Sign out of the staff console", answer=str, status=303, auth="public",
           content_type=HTML)
 async def logout(request: web.Request) -> web.StreamResponse:
-    await pages.require_form(request)
-    await call(request, sessions.end, request.cookies.get(portal_auth.SESSION_COOKIE))
-    response = web.HTTPSeeOther(PATH)
-    portal_auth.clear_session_cookie(response)
-    raise response
+    return await pages.sign_out(request, PATH)
 
 
 @routes.post(PATH + "/handoffs/{id}/{verb}")
