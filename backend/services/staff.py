@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from backend.db import Database
 from backend.domain import handoffs as rules
 from backend.domain.errors import Conflict, InvalidInput, NotFound
-from backend.domain.handoffs import ExpectedAnswer, HandoffStatus, HandoffVerb, OfficeHours
+from backend.domain.handoffs import HandoffStatus, HandoffVerb
 from backend.models import HandoffReply, HandoffRequest, Member, Organisation
 from backend.models.base import utcnow
 from backend.services import audit, notifications
@@ -152,9 +152,3 @@ def reply(db: Database, staff_email: str, handoff_id: int, text: str,
         notifications.notify_member(session, member.organisation_id, member.id, REPLY_KIND,
                                     rules.reply_text(staff_email, text))
         _record(session, staff_email, "handoff.replied", handoff)
-
-
-def expected_answer(hours: OfficeHours, now: datetime) -> ExpectedAnswer:
-    """When someone who asks for a person at `now` can expect the team to answer (the bot
-    may say it after a handoff; the console shows the office hours)."""
-    return hours.expected_answer(now)

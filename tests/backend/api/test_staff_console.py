@@ -244,11 +244,9 @@ def test_two_of_the_team_taking_one_request_at_once_one_has_it(db):
         assert session.get(HandoffRequest, handoff_id).taken_by == winner
 
 
-async def test_the_bot_can_ask_when_the_team_answers(aiohttp_client, sqlite_db):
+async def test_asking_for_a_person_says_when_the_team_answers(aiohttp_client, sqlite_db):
     api = await connect(aiohttp_client, create_app(sqlite_db, Settings(
         BACKEND_SERVICE_TOKEN=SERVICE_TOKEN, STAFF_OFFICE_HOURS="Mon-Sun 00:00-23:59")))
-    status, answer = await api.request("GET", "/handoffs/expected-answer")
-    assert status == 200 and "Mon-Sun 00:00-23:59" in answer["text"]
-    assert set(answer) == {"open_now", "from_time", "text"}
-    status, _ = await api.request("GET", "/handoffs/expected-answer", token="wrong")
-    assert status == 401
+    status, answer = await api.request("POST", "/handoffs", json={"topic": "general"})
+    assert status == 201
+    assert answer["expected_answer"].startswith("The support team is in now (Mon-Sun 00:00-23:59)")

@@ -10,7 +10,6 @@ import pytest
 
 from backend.domain.errors import Conflict
 from backend.domain.handoffs import HandoffStatus, HandoffVerb, OfficeHours, after, reply_text
-from backend.services.staff import expected_answer
 
 LONDON = ZoneInfo("Europe/London")
 HOURS = OfficeHours.parse("Mon-Fri 09:00-17:00", "Europe/London")
@@ -43,7 +42,7 @@ def test_the_member_knows_a_person_wrote():
 
 def test_in_office_hours_the_answer_comes_soon():
     now = datetime(2026, 12, 3, 10, 30, tzinfo=timezone.utc)  # a Thursday, 10:30 in London
-    found = expected_answer(HOURS, now)
+    found = HOURS.expected_answer(now)
     assert found.open_now and found.from_time == now
     assert "answer you soon" in found.text
 
@@ -59,7 +58,7 @@ def test_in_office_hours_the_answer_comes_soon():
     (datetime(2026, 12, 5, 11, 0), datetime(2026, 12, 7, 9, 0), "Monday at 09:00"),
 ])
 def test_outside_office_hours_the_answer_comes_when_the_team_is_next_in(now, opens, says):
-    found = expected_answer(HOURS, now.replace(tzinfo=LONDON))
+    found = HOURS.expected_answer(now.replace(tzinfo=LONDON))
     assert not found.open_now
     assert found.from_time == opens.replace(tzinfo=LONDON)
     assert says in found.text and "Mon-Fri 09:00-17:00" in found.text
@@ -67,7 +66,7 @@ def test_outside_office_hours_the_answer_comes_when_the_team_is_next_in(now, ope
 
 def test_summer_time_is_the_office_zone_s():
     # 08:30 UTC in July is 09:30 in London: in office hours.
-    assert expected_answer(HOURS, datetime(2026, 7, 1, 8, 30, tzinfo=timezone.utc)).open_now
+    assert HOURS.expected_answer(datetime(2026, 7, 1, 8, 30, tzinfo=timezone.utc)).open_now
 
 
 def test_other_day_ranges_and_single_days():
