@@ -403,6 +403,15 @@ class Handoff(Answer):
     expected_answer: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class MoreSessionsAsked(Answer):
+    """POST /me/more-sessions: the admins were told (or had been, this month), never who."""
+
+    schema = "MoreSessionsAsked"
+    admins_told: bool
+    message: str
+
+
 # --- The company card and spend -------------------------------------------------------------
 
 
@@ -549,5 +558,5 @@ ANSWERS: tuple[type[Answer], ...] = (
     Authorisation, NewInvite, TherapistProfile, TherapistMatch, SearchResult, Slots, Vocabulary,
     Alternative, RefusedOffer, Quote, Booking, CancellationPreview, Handoff, Card, CardOnFile,
     CardSetup, Figures, AuthorisationSpend, MonthSpend, SpendReport, Policies, Grants, Offers,
-    Bookings, Authorisations, Notifications, PaidBy, Payer, Payers)
+    Bookings, Authorisations, Notifications, PaidBy, Payer, Payers, MoreSessionsAsked)
 

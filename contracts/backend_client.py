@@ -45,6 +45,7 @@ from contracts.answers import (
     Handoff,
     IdentityVerification,
     Me,
+    MoreSessionsAsked,
     NewInvite,
     Notification,
     Notifications,
@@ -255,6 +256,10 @@ class BackendClient:
     async def payers(self) -> Payers:
         """What can pay for a new session of the member's now, or why nothing can."""
         return await self.read(Payers, "GET", "/me/payers")
+
+    async def ask_for_more_sessions(self) -> MoreSessionsAsked:
+        """Tell the member's admins that someone would like more sessions (never who)."""
+        return await self.read(MoreSessionsAsked, "POST", "/me/more-sessions")
 
     async def bookings(self) -> list[Booking]:
         return (await self.read(Bookings, "GET", "/me/bookings")).bookings

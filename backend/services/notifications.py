@@ -68,13 +68,17 @@ def notify_member(session: Session, organisation_id: int, member_id: int, kind: 
     return True
 
 
+def admins_of(session: Session, organisation_id: int) -> list[int]:
+    return list(session.scalars(
+        select(Member.id).where(Member.organisation_id == organisation_id,
+                                Member.role == Role.ADMIN)
+    ).all())
+
+
 def notify_admins(session: Session, organisation_id: int, kind: str, text: str, *,
                   dedupe_key: str | None = None) -> int:
     """Tell every admin of the organisation; returns how many were told."""
-    admins = session.scalars(
-        select(Member.id).where(Member.organisation_id == organisation_id,
-                                Member.role == Role.ADMIN)
-    ).all()
+    admins = admins_of(session, organisation_id)
     return sum(
         notify_member(session, organisation_id, member_id, kind, text,
                       dedupe_key=None if dedupe_key is None else f"{dedupe_key}-admin-{member_id}")

@@ -46,9 +46,24 @@ class ActionShowGrants(BackendAction):
             dispatcher.utter_message(text="You don't have sessions from your organisation yet. "
                                           "If you have an invite code, say 'redeem' and the code.")
             return []
+        buttons = [button("Find a therapist", "find_therapist")]
+        if grants and all(g.sessions_remaining == 0 for g in grants):
+            buttons.append(button("Ask for more sessions", "ask_more_sessions"))
         dispatcher.utter_message(text="Your sessions paid by your organisation:\n"
-                                      + "\n".join(lines),
-                                 buttons=[button("Find a therapist", "find_therapist")])
+                                      + "\n".join(lines), buttons=buttons)
+        return []
+
+
+class ActionAskMoreSessions(BackendAction):
+    """Tells the member's admins that someone would like more sessions, never who."""
+
+    def name(self) -> str:
+        return "action_ask_more_sessions"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
+        asked = await client.ask_for_more_sessions()
+        dispatcher.utter_message(text=asked.message)
         return []
 
 

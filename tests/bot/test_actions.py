@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from backend.domain.coverage import EXPLANATIONS
 from backend.domain.enums import Modality
-from backend.models import Grant, HandoffRequest
+from backend.models import Grant, HandoffRequest, Notification
 from backend.services import authorisations, bookings, invites, notifications
 from bot.actions import base
 from bot.actions.authorisations import (
@@ -32,7 +32,12 @@ from bot.actions.handoff import ANONYMOUS_TEXT, SAFETY_REMINDER, ActionHandoff
 from bot.actions.invites import ActionCreateInvite
 from bot.actions.payments import ActionCardLink, ActionShowSpend
 from bot.actions.redeem import ActionRedeemInvite, ValidateRedeemForm
-from bot.actions.sessions import ActionCheckConfirmation, ActionListBookings, ActionShowGrants
+from bot.actions.sessions import (
+    ActionAskMoreSessions,
+    ActionCheckConfirmation,
+    ActionListBookings,
+    ActionShowGrants,
+)
 from contracts.backend_client import BackendClient
 from tests.backend import booking_factories, factories
 from tests.bot.conftest import DOMAIN, make_tracker, running_backend, slot_events, texts
@@ -324,6 +329,19 @@ async def test_cancel_shows_the_policy_sentence_first_then_cancels(backend):
         member.identity, slots={"booking_id": str(booked.id), "change_choice": "cancel",
                                 "slot_start": "not_needed"}))
     assert "gone back to you: 3 left" in texts(dispatcher)
+
+
+async def test_asking_for_more_sessions_tells_the_admins_someone_asked(backend):
+    admin = factories.register_organisation(backend)
+    member = factories.add_member(backend, admin.organisation_id)
+    dispatcher, _ = await run(ActionAskMoreSessions(), make_tracker(member.identity))
+    assert "told your organisation's admins" in texts(dispatcher)
+    dispatcher, _ = await run(ActionAskMoreSessions(), make_tracker(member.identity))
+    assert "asked already this month" in texts(dispatcher)
+    with backend.reader() as session:
+        told = session.scalars(select(Notification.member_id).where(
+            Notification.kind == "more_sessions_requested")).all()
+    assert told == [admin.member_id]
 
 
 # ------------------------------------------------------------------ anyone

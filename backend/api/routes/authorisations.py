@@ -1,11 +1,12 @@
-"""Authorisations and their invites (admins), grants and offers (members)."""
+"""Authorisations and their invites (admins), grants and offers (members), and a member's
+anonymous ask for more sessions."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from backend.api.answers import Authorisations, Grants, Invites, Offers, Redeemed
-from backend.api.http import actor, call, policy
+from backend.api.http import actor, call, policy, settings
 from backend.api.openapi import endpoint
 from backend.api.requests import (
     AuthorisationChange,
@@ -16,10 +17,11 @@ from backend.api.requests import (
     Redeem,
     TopUp,
 )
-from backend.services import authorisations, grants, invites
+from backend.services import authorisations, grants, invites, more_sessions
 from backend.services.authorisations import AuthorisationView
 from backend.services.grants import GrantView
 from backend.services.invites import InviteView, NewInvite
+from backend.services.more_sessions import MoreSessionsAsked
 
 routes = web.RouteTableDef()
 
@@ -109,3 +111,10 @@ async def my_offers(request: web.Request) -> Offers:
 @endpoint("Join an all-members offer", body=Join, answer=GrantView, status=201)
 async def join(request: web.Request, body: Join) -> GrantView:
     return await call(request, grants.join, actor(request), body.authorisation_id)
+
+
+@routes.post("/me/more-sessions")
+@endpoint("Ask for more sessions: the admins are told that someone asked, never who (once a "
+          "month per person)", answer=MoreSessionsAsked)
+async def ask_for_more(request: web.Request) -> MoreSessionsAsked:
+    return await call(request, more_sessions.ask, actor(request), settings(request).service_token)
