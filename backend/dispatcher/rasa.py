@@ -11,6 +11,7 @@ tracker is read first: a push key already in it was delivered.
 from __future__ import annotations
 
 import asyncio
+import time
 from urllib.parse import quote
 
 import aiohttp
@@ -51,7 +52,10 @@ class RasaConversations:
         channel = push_format.output_channel(identity)
         if channel is None:
             raise Undeliverable(f"no channel pushes to {identity.channel} identities")
-        stamp = push.created_at.timestamp()
+        # Stamped now, when it lands: Rasa reads a conversation from its latest session start
+        # by time, so a push stamped when it was written (before a session the push itself
+        # starts, or a retry's) would be stored and never read, its slots lost.
+        stamp = time.time()
         events = [*push_format.slot_events(push.slots, stamp),
                   push_format.bot_event(push.text, push.buttons, push.dedupe_key, push.kind,
                                         stamp)]

@@ -93,6 +93,25 @@ def restart_search() -> dict[str, Any]:
             "search_results": None, "offered_slots": None}
 
 
+def starts_about_therapist(tracker: Tracker) -> bool:
+    """Whether the message starting a booking is about one therapist: a button naming them, or
+    "other times" after a push about them (which set the slot)."""
+    return bool(latest_entities(tracker, "therapist_id")
+                or _WANTS_OTHERS.search(latest_text(tracker)))
+
+
+def about_one_therapist(tracker: Tracker) -> list[EventType]:
+    """A booking that starts about one therapist goes straight to their times: no search
+    questions. Any other start forgets a therapist a push left behind, so the search starts
+    afresh (validate_therapist_id agrees)."""
+    if tracker.get_slot("therapist_id") is None and not latest_entities(tracker, "therapist_id"):
+        return []
+    if starts_about_therapist(tracker):
+        return [SlotSet("issue", ANY), SlotSet("when", {}), SlotSet("modality", ANY),
+                SlotSet("location", NOT_NEEDED)]
+    return [SlotSet("therapist_id", None)]
+
+
 def choose_slot(value: Any, tracker: Tracker, words: Words) -> str | None:
     """The offered slot the answer points at: a button's ISO time, '2', 'the Tuesday one'..."""
     offered: list[str] = tracker.get_slot("offered_slots") or []
@@ -121,9 +140,9 @@ class ValidateBookingForm(CappedFormValidation):
         used up, full, none), saying why and what to do; which grant or offer pays is the
         backend's choice when booking."""
         answer = await what_pays(client_for(tracker))
-        if answer.can_pay:
-            return []
-        raise FormRefused(*nothing_pays(answer))
+        if not answer.can_pay:
+            raise FormRefused(*nothing_pays(answer))
+        return about_one_therapist(tracker)
 
     async def on_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                         domain: dict[str, Any]) -> list[EventType]:
@@ -208,6 +227,9 @@ class ValidateBookingForm(CappedFormValidation):
         text = str(value or "")
         if text in ids or (text.isdigit() and latest_entities(tracker, "therapist_id")):
             return {"therapist_id": text}
+        if tracker.get_slot(REQUESTED_SLOT) is None:  # filled before the form started
+            return {"therapist_id": text if text.isdigit() and starts_about_therapist(tracker)
+                    else None}
         index = parse_choice(text, [r["name"] for r in results])
         if index is not None:
             return {"therapist_id": ids[index]}

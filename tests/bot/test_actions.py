@@ -230,6 +230,25 @@ def record_posts(monkeypatch) -> list[tuple[str, dict]]:
     return posted
 
 
+async def test_other_times_after_a_push_go_straight_to_that_therapist_s_times(backend):
+    member, _ = member_with_sessions(backend)
+    therapist_id = str(booking_factories.therapist(backend))
+    after_push = {"therapist_id": therapist_id}  # the declined push set it (outbox slots)
+    # Rasa hands the slot filled before the form started to the validation as a candidate.
+    dispatcher, events = await run(ValidateBookingForm(), make_tracker(
+        member.identity, text="show me other times", intent="find_therapist",
+        active_loop="booking_form", slots=after_push, set_now=after_push))
+    filled = slot_events(events)
+    assert filled["therapist_id"] == therapist_id and dispatcher.messages == []
+    assert (filled["issue"], filled["modality"], filled["location"], filled["when"]) == (
+        "any", "any", "not_needed", {})  # no search questions: their times come next
+    # Another start ("find a therapist") forgets the therapist the push left: a new search.
+    _, events = await run(ValidateBookingForm(), make_tracker(
+        member.identity, text="find a therapist", intent="find_therapist",
+        active_loop="booking_form", slots=after_push, set_now=after_push))
+    assert slot_events(events)["therapist_id"] is None and "issue" not in slot_events(events)
+
+
 async def test_search_pick_a_slot_see_who_pays_and_book(backend, monkeypatch):
     member, _ = member_with_sessions(backend)
     booking_factories.therapist(backend)

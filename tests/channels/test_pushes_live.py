@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -20,18 +21,22 @@ from backend.domain.enums import BookingStatus, Modality
 from backend.models import (
     Booking,
     ChatIdentity,
+    Grant,
     Member,
     Notification,
     NotificationDelivery,
     Organisation,
+    Therapist,
 )
 from backend.seed import DEMO_ORGANISATION
 from backend.services import notifications
 from backend.services.actors import SYSTEM
+from backend.services.outbox import events
 from backend.services.search.slots import free_slots
 from contracts.push import pushed_keys
 from tests.channels.conftest import DEMO_TEAM, DEMO_TENANT, TEAMS_APP_ID
 from tests.channels.standins import teams_activity, wait_for
+from tests.channels.test_slack_live import _dm, _replies
 from tests.channels.test_teams_live import _member, _post, _token
 from tests.stack import REPO
 
@@ -216,3 +221,54 @@ def test_the_reminder_comes_when_the_dispatchers_clock_says_so(channel_world):
     finally:
         world.stack.set_now(None)
     assert waiting[0] and waiting[0][0]["text"].startswith("A reminder: your session with")
+
+
+def test_after_a_declined_push_other_times_continue_with_that_therapist(channel_world):
+    """The push lands in the conversation with the therapist it is about, so the person's
+    answer to it ("show me other times") goes on with that therapist (issue 12, item 2)."""
+    world = channel_world
+    user = "UDECLINED"
+    world.slack.add_user(DEMO_TEAM, user, "declined@northwind.example", "Dee Clined")
+    member_id = new_person(world, "slack", f"{DEMO_TEAM}:{user}")
+    # They booked by chat, so their conversation exists when the therapist answers. (A push
+    # that starts a conversation is stored before Rasa's session start and not read back with
+    # the conversation: a known gap, see the README.)
+    assert _dm(world, user, "hello")[0] == 200
+    greeted = len(_replies(world, user, 1))
+    db = world.stack.database()
+    try:
+        with db.transaction() as session:
+            # Sessions of the demo organisation's, as Ben's (so that a booking may start).
+            authorisation_id = session.scalar(
+                select(Grant.authorisation_id).join(Member, Member.id == Grant.member_id)
+                .where(Member.name == "Ben Okafor").limit(1))
+            session.add(Grant(authorisation_id=authorisation_id, member_id=member_id))
+            therapist = session.scalars(select(Therapist).where(Therapist.offers_video.is_(True))
+                                        .order_by(Therapist.id.desc()).limit(1)).one()
+        starts_at = free_slots(db, SYSTEM, therapist.id,
+                               start=datetime.now(timezone.utc) + timedelta(days=2), limit=1)[0]
+        with db.transaction() as session:
+            booking = Booking(member_id=member_id, therapist_id=therapist.id,
+                              starts_at=starts_at, ends_at=starts_at + timedelta(minutes=50),
+                              modality=Modality.VIDEO, status=BookingStatus.DECLINED)
+            session.add(booking)
+            session.flush()
+            # What the therapist's decline writes in its transaction.
+            events.booking_declined(session, booking, datetime.now(timezone.utc))
+    finally:
+        db.dispose()
+    pushed = wait_for(lambda: (posts := world.slack.posts_to(f"D{user}"))
+                      and len(posts) > greeted and posts[greeted], timeout=60)
+    assert f"Sorry, {therapist.name} can't take the session" in pushed["text"]
+    assert therapist.name in json.dumps(pushed["blocks"])
+
+    assert _dm(world, user, "show me other times")[0] == 200
+    answer = wait_for(lambda: (posts := world.slack.posts_to(f"D{user}"))
+                      and len(posts) > greeted + 1 and posts[greeted + 1], timeout=90)
+
+    said = json.dumps(answer)
+    events_ = world.stack.tracker(f"slack:{DEMO_TEAM}:{user}")["events"]
+    assert therapist.name in said, (answer, [(e["event"], e.get("name"), e.get("value"))
+                                             for e in events_ if e["event"] in ("slot", "user",
+                                                                                "bot", "action")])
+    assert re.search(r"\d{1,2}:\d{2}", json.dumps(answer.get("blocks"))), answer  # their times
