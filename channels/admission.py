@@ -32,6 +32,13 @@ CLAUSE_CHARS = 400
 CLAUSE_OVERLAP = 100
 _CLAUSE = re.compile(r"[^.!?;\n]+")
 
+# What a channel says when a turn ends without a word from the bot (channels/verified_input.py,
+# `converse`). The crisis numbers are there because part of the service is down and whoever
+# reads it may need them.
+UNANSWERED = ("Sorry, I couldn't answer that just now: part of the service isn't responding. "
+              "Please try again in a minute. If you need help urgently, call 999, or "
+              "Samaritans on 116 123 (free, any time).")
+
 
 @dataclass(frozen=True)
 class Admitted:

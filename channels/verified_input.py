@@ -7,7 +7,8 @@
   turns a minute, the risk check, card numbers redacted: PRODUCT.md rule 6, no card number
   reaches a tracker, a log or the backend); an answer the channel gives itself goes to the
   output, an admitted text goes to Rasa with, as metadata, only the identity the connector
-  proved (never metadata the client sent).
+  proved (never metadata the client sent). A turn the bot ends without a word (a custom action
+  failed: the action server is down) gets UNANSWERED, never silence.
 - `WebhookInput` is the base of the connectors a platform calls over HTTP (Slack, Teams). A
   request is refused unless the channel is configured (503), small enough (413) and the protocol
   proves where it comes from (`accept`: 401, 403 or 400 by raising Refused); a delivery the
@@ -16,7 +17,8 @@
   speaks (`speaker`), what the backend says about them (a stranger is told once a day why the
   bot cannot act for them), then `converse`, and marked done. At start the server handles what
   the inbox still holds undone; at shutdown it waits up to CHAT_DRAIN_SECONDS for the messages
-  in hand (what is cut short stays undone, for the next start).
+  in hand (what is cut short stays undone, for the next start); every CHAT_INBOX_SWEEP_SECONDS
+  it takes over what another server left in hand too long (a lease, channels/inbox.py).
 The website widget (socket.io, channels/webchat.py) verifies at connection time and uses
 `converse`; so does the development REST channel.
 """
@@ -38,12 +40,13 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.admission import Admission, Admitted, Answered
+from channels.admission import UNANSWERED, Admission, Admitted, Answered
 from channels.dedupe import BackgroundTasks, Deduplicator
 from channels.identity import IdentityClient, Notices, VerifiedUser
-from channels.inbox import Inbox
+from channels.inbox import Inbox, build_inbox
 from contracts.backend_client import close_shared_session
 from contracts.identity import ChatIdentity
+from contracts.settings import InboxSettings
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +86,44 @@ async def converse(admission: Admission, text: str, output: OutputChannel, sende
     decision = await admission.admit(text, sender_id)
     if isinstance(decision, Answered):
         await output.send_response(sender_id, {"text": decision.answer})
-    else:
-        await on_new_message(UserMessage(decision.text, output, sender_id, input_channel=channel,
+        return decision
+    watched = WatchedOutput(output)
+    try:
+        await on_new_message(UserMessage(decision.text, watched, sender_id, input_channel=channel,
                                          metadata=identity.metadata() if identity else {},
                                          message_id=message_id))
+    finally:
+        if not watched.spoke:
+            await say_unanswered(output, sender_id)
     return decision
+
+
+async def say_unanswered(output: OutputChannel, sender_id: str) -> None:
+    log.warning("The bot gave %s no answer (see the errors above); told them to try again",
+                sender_id)
+    try:
+        await output.send_response(sender_id, {"text": UNANSWERED})
+    except Exception:
+        log.exception("Could not tell %s that their message went unanswered", sender_id)
+
+
+class WatchedOutput(OutputChannel):
+    """Passes every message on to `inner` and notes whether the bot said anything.
+
+    Rasa keeps a conversation going when a custom action fails (the action server is down or
+    restarting): it logs the error and the person hears nothing. Never silence in a chat: a turn
+    that ends without a word gets UNANSWERED."""
+
+    def __init__(self, inner: OutputChannel) -> None:
+        self.inner = inner
+        self.spoke = False
+
+    def name(self) -> str:  # type: ignore[override]  # Rasa asks the instance; responses per channel
+        return self.inner.name()
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        self.spoke = True
+        await self.inner.send_response(recipient_id, message)
 
 
 Receive = Callable[[Request, OnNewMessage], Awaitable[HTTPResponse]]
@@ -154,8 +190,11 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
         self.admission = admission or Admission.from_environment()
         self.notices = Notices()
         self.tasks = BackgroundTasks()
-        self.inbox = inbox or Inbox.from_environment()
+        inbox_settings = InboxSettings.from_environment()
+        self.inbox = inbox or build_inbox(inbox_settings)
+        self.sweep_seconds = inbox_settings.sweep_seconds
         self.drain_seconds = float(os.environ.get("CHAT_DRAIN_SECONDS") or 20)
+        self._sweeper: asyncio.Task[None] | None = None
 
     # --- The protocol: what each connector implements -------------------------------------
 
@@ -187,9 +226,12 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
         blueprint = webhook_blueprint(self.name(), self.receive, on_new_message)
 
         async def resume(*_: Any) -> None:
-            await self.resume_undone(on_new_message)
+            await self.resume_undone(on_new_message, at_start=True)
+            self._sweeper = asyncio.create_task(self.sweep(on_new_message))
 
         async def drain(*_: Any) -> None:
+            if self._sweeper is not None:
+                self._sweeper.cancel()
             await self.drain()
 
         blueprint.listener("after_server_start")(resume)
@@ -218,13 +260,25 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
 
         self.tasks.spawn(handle_and_mark())
 
-    async def resume_undone(self, on_new_message: OnNewMessage) -> int:
-        """At start: handle what was acknowledged and not handled before the last stop."""
-        undone = await asyncio.to_thread(self.inbox.undone, self.name())
+    async def resume_undone(self, on_new_message: OnNewMessage, at_start: bool = False) -> int:
+        """Handle what was acknowledged and is not being handled: at start, what this server
+        held when it stopped; at any time, what a server dropped (its lease ran out)."""
+        undone = await asyncio.to_thread(self.inbox.claim_undone, self.name(),
+                                         at_start=at_start)
         for key, payload in undone:
-            log.info("Handling %s message %s kept before the last stop", self.title, key)
+            log.info("Handling %s message %s, kept and not handled (%s)", self.title, key,
+                     "before the last stop" if at_start else "its lease ran out")
             self.handle(self.incoming_type(**json.loads(payload)), on_new_message)
         return len(undone)
+
+    async def sweep(self, on_new_message: OnNewMessage) -> None:
+        """Every `sweep_seconds`: take over the messages a stopped server left in hand."""
+        while True:
+            await asyncio.sleep(self.sweep_seconds)
+            try:
+                await self.resume_undone(on_new_message)
+            except Exception:  # the inbox unreachable for a while: the next sweep tries again
+                log.exception("Sweeping the %s inbox failed", self.title)
 
     async def drain(self) -> None:
         """At shutdown: let the messages in hand finish, up to `drain_seconds`."""

@@ -337,6 +337,24 @@ class ChatLimitSettings:
         return load(cls, environ)
 
 
+@dataclass(frozen=True)
+class InboxSettings:
+    """The webhook channels' durable inbox (channels/inbox.py)."""
+
+    # Shared by every Rasa server; without it, a SQLite file on this machine (`path`).
+    redis_url: str | None = None
+    path: str | None = None  # None: data/chat-inbox.sqlite3
+    # A message in hand longer than this is taken over by the next sweep of any server.
+    lease_seconds: float = 300.0
+    sweep_seconds: float = 30.0
+    # This server's name in the inbox, the same across its restarts; None: host name:RASA_PORT.
+    owner: str | None = None
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> InboxSettings:
+        return load(cls, environ, prefix="CHAT_INBOX_")
+
+
 TRACKER_SQLITE_FILE = "data/rasa-tracker.sqlite3"
 
 

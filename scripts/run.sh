@@ -10,7 +10,8 @@ Normally started by `make run` (which first runs `make setup`). This is the DEVE
 (one machine, demo sign-ins); production starts with scripts/start-production.sh.
 
 --scaled (`make run-scaled`): the scale-out on one machine. PostgreSQL for the backend and Rasa's
-conversations, Redis for Rasa's conversation locks and every shared counter and dedupe set, and two
+conversations, Redis for Rasa's conversation locks, every shared counter and dedupe set and the
+Slack and Teams inbox (a message one Rasa server dropped, the other takes over), and two
 backends, two action servers and two Rasa servers behind HAProxy (deploy/haproxy.cfg,
 Procfile.scaled), which listens where `make run` does. Settings (defaults):
   SCALED_POSTGRES  postgresql+psycopg://postgres@127.0.0.1:5432   server of both databases
@@ -74,6 +75,7 @@ if [ "$scaled" = 1 ]; then
   export RASA_LOCK_STORE_URL="${RASA_LOCK_STORE_URL:-$redis}" \
     CHAT_LIMITS_REDIS_URL="${CHAT_LIMITS_REDIS_URL:-$redis}" \
     SLACK_DEDUPE_REDIS_URL="${SLACK_DEDUPE_REDIS_URL:-$redis}" \
+    CHAT_INBOX_REDIS_URL="${CHAT_INBOX_REDIS_URL:-$redis}" \
     BACKEND_URL="${BACKEND_URL:-http://127.0.0.1:$BACKEND_PORT}" \
     ACTION_SERVER_URL="${ACTION_SERVER_URL:-http://127.0.0.1:$ACTION_SERVER_PORT/webhook}" \
     PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:$BACKEND_PORT}" \

@@ -165,6 +165,11 @@ class Stack:
         _wait_until_up(self._relaunch("backend"), f"{self.backend_url}/health",
                        STARTUP_SECONDS["backend"])
 
+    def restart_actions(self) -> None:
+        """Start the action server again as it was started."""
+        health = self.action_url.removesuffix("/webhook") + "/health"
+        _wait_until_up(self._relaunch("actions"), health, STARTUP_SECONDS["actions"])
+
     def restart_rasa(self) -> None:
         """Start the Rasa server again as it was started, and wait for its model."""
         _wait_until_up(self._relaunch("rasa"), f"{self.rasa_url}/status?token={self.rasa_token}",
