@@ -23,7 +23,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from contracts.deployment import require_safe_start
-from contracts.settings import ActionServerSettings
+from contracts.settings import SERVER_KEEP_ALIVE_SECONDS, ActionServerSettings
 
 ACTIONS_PACKAGE = "bot.actions"
 OPEN_PATHS = frozenset({"/health"})
@@ -40,6 +40,7 @@ def caller_is_rasa(request: Request, token: str) -> bool:
 
 def guarded_app(token: str) -> Sanic:
     app = create_app(ACTIONS_PACKAGE, cors_origins=None)
+    app.config.KEEP_ALIVE_TIMEOUT = SERVER_KEEP_ALIVE_SECONDS
 
     @app.on_request
     async def require_rasa(request: Request) -> HTTPResponse | None:

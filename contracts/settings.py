@@ -37,6 +37,11 @@ DEFAULT_RASA_PORT = 5005
 # Where browsers reach the Rasa server's socket.io endpoint (the portal's widget connects there).
 DEFAULT_RASA_SOCKET_URL = f"http://{LOOPBACK}:{DEFAULT_RASA_PORT}"
 DEFAULT_RASA_SOCKET_PATH = "/socket.io"
+# Our HTTP servers keep an idle connection longer than any client of ours pools one (aiohttp
+# keeps them 15 s): a client then never sends on a connection the server has just closed (with
+# Sanic's 5 s, Rasa's calls to the action server failed under load: "Cannot write to closing
+# transport", the action's answer lost).
+SERVER_KEEP_ALIVE_SECONDS = 75
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 

@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 from contracts.deployment import require_safe_start  # noqa: E402
 from contracts.settings import (  # noqa: E402
     LOOPBACK,
+    SERVER_KEEP_ALIVE_SECONDS,
     ActionServerSettings,
     RasaServerSettings,
     SettingsError,
@@ -65,6 +66,8 @@ def rasa_command() -> list[str]:
         print("ACTION_SERVER_TOKEN is not set: the action server refuses Rasa's calls "
               "(`make run` sets one).", file=sys.stderr, flush=True)
         os.environ["ACTION_SERVER_TOKEN"] = ""  # endpoints.yml needs the variable to exist
+    # Rasa's Sanic app reads SANIC_* variables into its config (`rasa run` has no option).
+    os.environ.setdefault("SANIC_KEEP_ALIVE_TIMEOUT", str(SERVER_KEEP_ALIVE_SECONDS))
     return [sys.executable, WITHOUT_DEPRECATIONS, "rasa", "run", *settings.arguments(),
             "--logging-config-file", LOGGING_CONFIG]
 

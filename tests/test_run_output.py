@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -157,6 +158,20 @@ def test_the_channels_stay_open_and_rasa_calls_the_actions_with_their_token(run)
     assert re.search(r"\d+ of \d+ sessions left", said), (said, run.output[-3000:])
     socket_io = call("GET", run.url("rasa", "/socket.io/?EIO=4&transport=polling"))
     assert socket_io.status == 200 and '"sid"' in socket_io.body, socket_io
+
+
+def test_servers_keep_an_idle_connection_longer_than_sanics_default(run):
+    """Rasa's client pools connections for 15 s; a server closing them sooner (Sanic's 5 s)
+    made calls to the action server fail under load. One connection, two requests 8 s apart."""
+    for name, path in (("actions", "/health"), ("rasa", "/"), ("backend", "/health")):
+        with socket.create_connection(("127.0.0.1", run.ports[name]), timeout=10) as connection:
+            request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+            for attempt in range(2):
+                if attempt:
+                    time.sleep(8)
+                connection.sendall(request)
+                answer = connection.recv(65536)
+                assert answer.startswith(b"HTTP/1.1 200"), (name, attempt, answer[:100])
 
 
 def backend_requests(run: Run) -> int:
