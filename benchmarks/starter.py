@@ -72,6 +72,7 @@ class Series:
     seconds: float = 0.0  # wall time of the whole series
     errors: int = 0
     conversations: int = 0
+    problems: list[str] = field(default_factory=list)  # what went wrong, for the report
 
     @property
     def turns(self) -> int:
@@ -115,8 +116,9 @@ async def _conversation(session: aiohttp.ClientSession, target: Target, sender: 
     try:
         for message in target.script:
             await chat.say(message)
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (aiohttp.ClientError, asyncio.TimeoutError) as error:
         series.errors += 1
+        series.problems.append(f"{sender}: {type(error).__name__} {error}"[:160])
     series.latencies_ms += [turn.seconds * 1000 for turn in chat.turns]
     return chat
 
@@ -155,7 +157,9 @@ async def drive_bookings(stack_urls: tuple[str, str, str], concurrency: int, con
     series = Series("bookings", concurrency, conversations=conversations, seconds=run.seconds,
                     latencies_ms=[turn.seconds * 1000 for outcome in run.outcomes
                                   for turn in outcome.turns])
-    series.errors = sum(1 for outcome in run.outcomes if not outcome.booked)
+    series.problems = [outcome.problem or "not booked" for outcome in run.outcomes
+                       if not outcome.booked]
+    series.errors = len(series.problems)
     return series
 
 
@@ -306,6 +310,11 @@ def report(results: Sequence[Series], transcripts: dict[str, str], command: str,
         "",
         *goals(results),
     ]
+    problems = [(series, problem) for series in results for problem in series.problems]
+    if problems:
+        lines += ["", "## Errors", ""]
+        lines += [f"- {series.bot} at {series.concurrency}: {problem}"
+                  for series, problem in problems]
     for bot, transcript in transcripts.items():
         lines += ["", f"## A {bot} conversation", "", "```", transcript, "```"]
     return "\n".join(lines) + "\n"

@@ -53,6 +53,15 @@ def test_the_report_gives_the_ratios_and_says_which_goals_are_met() -> None:
     assert "p99 under 2 s at 50 conversations: 2500 ms, **not met**" in text
     assert "load average 1.50 before the run, 2.50 after" in text
     assert "bot> Hey!" in text
+    assert "## Errors" not in text
+
+
+def test_the_report_lists_what_went_wrong() -> None:
+    failed = _series("bookings", 8, [900.0] * 10, seconds=5)
+    failed.problems, failed.errors = ["after the search turn the bot said: Sorry"], 1
+    text = starter.report([failed], {}, "python -m benchmarks.starter", (1, 1), 60)
+    assert "| 8 | bookings | 2 | 10 | 1 |" in text
+    assert "- bookings at 8: after the search turn the bot said: Sorry" in text
 
 
 def test_goals_of_levels_not_run_are_left_out() -> None:
