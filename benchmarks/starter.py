@@ -316,7 +316,7 @@ def report(results: Sequence[Series], transcripts: dict[str, str], command: str,
         lines += [f"- {series.bot} at {series.concurrency}: {problem}"
                   for series, problem in problems]
     for bot, transcript in transcripts.items():
-        lines += ["", f"## A {bot} conversation", "", "```", transcript, "```"]
+        lines += ["", f"## One {bot} conversation", "", "```", transcript, "```"]
     return "\n".join(lines) + "\n"
 
 
