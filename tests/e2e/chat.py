@@ -77,11 +77,12 @@ class RestChat:
     sender: str
     timeout: float = REPLY_TIMEOUT_SECONDS
     turns: list[Turn] = field(default_factory=list)
+    webhook: str = WEBHOOK  # Rasa's own REST channel: /webhooks/rest/webhook
 
     async def say(self, message: str, kind: str = "say") -> tuple[Reply, ...]:
         started = time.perf_counter()
         async with self.session.post(
-                f"{self.rasa_url}{WEBHOOK}", json={"sender": self.sender, "message": message},
+                f"{self.rasa_url}{self.webhook}", json={"sender": self.sender, "message": message},
                 timeout=aiohttp.ClientTimeout(total=self.timeout)) as answer:
             answer.raise_for_status()
             body = await answer.json()

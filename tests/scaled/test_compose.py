@@ -1,0 +1,111 @@
+"""deploy/compose.yml, checked without Docker (none on the test machines): it is YAML that Compose
+reads, every container runs one of scripts/start.py's processes (or the migration that
+scripts/start-production.sh runs first), the same processes as Procfile.scaled (`make
+run-scaled`), and HAProxy accepts deploy/haproxy.cfg with the balancer's environment."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from scripts.start import COMMANDS
+from tests.stack import REPO
+
+COMPOSE = REPO / "deploy" / "compose.yml"
+HAPROXY_CONFIG = REPO / "deploy" / "haproxy.cfg"
+PROCFILE = REPO / "Procfile.scaled"
+PYTHON = {"rasa": ".venv-rasa/bin/python"}  # the Rasa server runs in the Rasa environment
+HAPROXY_PATH = "/usr/sbin:/usr/bin"  # Debian's haproxy (`make balancer`)
+MIGRATE = [".venv/bin/python", "-m", "backend", "migrate"]  # scripts/start-production.sh, step 3
+
+
+def _compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text())  # merge keys (<<) resolved as Compose does
+
+
+def _procfile() -> dict[str, tuple[dict[str, str], list[str]]]:
+    """Each process of Procfile.scaled: its variables and its command after supervise.sh."""
+    processes = {}
+    for line in PROCFILE.read_text().splitlines():
+        name, _, command = line.partition(": ")
+        words = shlex.split(command)
+        variables = dict(w.split("=", 1) for w in words if re.match(r"^[A-Z_0-9]+=", w))
+        rest = [w for w in words if not re.match(r"^[A-Z_0-9]+=", w)]
+        processes[name] = (variables, rest[1:] if rest[0] == "scripts/supervise.sh" else rest)
+    return processes
+
+
+def test_every_container_runs_a_process_of_scripts_start() -> None:
+    services = _compose()["services"]
+    own = {name: s for name, s in services.items() if "THERAPY_IMAGE" in str(s.get("image"))}
+    assert own, "no service runs this repository's image"
+    for name, service in own.items():
+        command = service["command"]
+        if command == MIGRATE:
+            assert service["restart"] == "no", name  # runs once
+            continue
+        python, script, process = command
+        assert (script, process) == ("scripts/start.py", process) and process in COMMANDS, name
+        assert python == PYTHON.get(process, ".venv/bin/python"), name
+        assert service["restart"] == "unless-stopped", name  # Docker restarts a dead process
+        assert service["environment"]["SERVICE_MODE"] == "production", name
+
+
+def test_the_same_processes_as_make_run_scaled() -> None:
+    services = _compose()["services"]
+    for name, (_, command) in _procfile().items():
+        assert name in services, f"{name} of Procfile.scaled is missing"
+        if name != "balancer":
+            assert services[name]["command"] == command, name
+
+
+def test_each_rasa_server_keeps_its_own_inbox() -> None:
+    """channels/inbox.py: a Rasa server that starts handles what its inbox holds undone; a
+    shared inbox would have one server handle the other's messages in hand a second time."""
+    procfile = _procfile()
+    assert procfile["rasa-1"][0]["CHAT_INBOX_PATH"] != procfile["rasa-2"][0]["CHAT_INBOX_PATH"]
+    services = _compose()["services"]
+    volumes = [services[name]["volumes"] for name in ("rasa-1", "rasa-2")]
+    assert volumes[0] != volumes[1]
+    for name in ("rasa-1", "rasa-2"):
+        inbox = services[name]["environment"]["CHAT_INBOX_PATH"]
+        mounted = [v.split(":")[1] for v in services[name]["volumes"]]
+        assert any(inbox.startswith(path + "/") for path in mounted), name
+
+
+def test_dependencies_and_volumes_are_declared() -> None:
+    compose = _compose()
+    services = compose["services"]
+    for name, service in services.items():
+        depends = service.get("depends_on") or []
+        assert set(depends) <= set(services), name
+        for volume in service.get("volumes") or []:
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (COMPOSE.parent / source).is_file(), (name, source)
+            else:
+                assert source in compose["volumes"], (name, source)
+
+
+def test_haproxy_accepts_its_configuration_with_the_balancers_environment() -> None:
+    balancer = _compose()["services"]["balancer"]
+    settings = "\n".join(line for line in HAPROXY_CONFIG.read_text().splitlines()
+                         if not line.lstrip().startswith("#"))
+    used = set(re.findall(r"\$\{([A-Z_0-9]+)(?:-[^}]*)?\}", settings))  # ${NAME} or ${NAME-default}
+    assert used <= set(balancer["environment"]), used - set(balancer["environment"])
+    checked = subprocess.run(["haproxy", "-c", "-f", str(HAPROXY_CONFIG)], capture_output=True,
+                             text=True, env={**balancer["environment"], "PATH": HAPROXY_PATH})
+    # The containers' names do not resolve here: those servers start down, with a warning.
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Configuration file is valid" in checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("variable", ["BACKEND_URL", "RASA_URL", "ACTION_SERVER_URL"])
+def test_processes_reach_each_other_through_the_balancer(variable: str) -> None:
+    environment = _compose()["services"]["backend-1"]["environment"]
+    assert environment[variable].startswith("http://balancer:")
