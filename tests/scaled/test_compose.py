@@ -64,18 +64,19 @@ def test_the_same_processes_as_make_run_scaled() -> None:
             assert services[name]["command"] == command, name
 
 
-def test_each_rasa_server_keeps_its_own_inbox() -> None:
-    """channels/inbox.py: a Rasa server that starts handles what its inbox holds undone; a
-    shared inbox would have one server handle the other's messages in hand a second time."""
+def test_the_rasa_servers_share_the_inbox_each_under_its_own_name() -> None:
+    """channels/inbox.py: a Rasa server that starts takes back what it held under its name, and
+    what a server that never comes back held is taken over by the other; so both use the shared
+    Redis inbox (make run-scaled: scripts/run.sh sets it) under names that differ."""
+    run_scaled = (REPO / "scripts" / "run.sh").read_text()
+    assert 'CHAT_INBOX_REDIS_URL="${CHAT_INBOX_REDIS_URL:-$redis}"' in run_scaled
     procfile = _procfile()
-    assert procfile["rasa-1"][0]["CHAT_INBOX_PATH"] != procfile["rasa-2"][0]["CHAT_INBOX_PATH"]
+    assert procfile["rasa-1"][0]["RASA_PORT"] != procfile["rasa-2"][0]["RASA_PORT"]  # the names
     services = _compose()["services"]
-    volumes = [services[name]["volumes"] for name in ("rasa-1", "rasa-2")]
-    assert volumes[0] != volumes[1]
-    for name in ("rasa-1", "rasa-2"):
-        inbox = services[name]["environment"]["CHAT_INBOX_PATH"]
-        mounted = [v.split(":")[1] for v in services[name]["volumes"]]
-        assert any(inbox.startswith(path + "/") for path in mounted), name
+    environments = [services[name]["environment"] for name in ("rasa-1", "rasa-2")]
+    assert {env["CHAT_INBOX_REDIS_URL"] for env in environments} == {"redis://redis:6379/0"}
+    assert environments[0]["CHAT_INBOX_OWNER"] != environments[1]["CHAT_INBOX_OWNER"]
+    assert not any("CHAT_INBOX_PATH" in env for env in environments)
 
 
 def test_dependencies_and_volumes_are_declared() -> None:
