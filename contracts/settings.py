@@ -29,6 +29,8 @@ S = TypeVar("S")
 DEV_SERVICE_TOKEN = "dev-service-token"
 # Key of the backend's encrypted sign-in secrets (SSO client secrets, embed keys).
 DEV_SIGNIN_ENCRYPTION_KEY = "dev-signin-encryption-key-change-me-outside-development"
+# Key of the Slack workspaces' bot tokens in the backend's database (SLACK_TOKEN_KEYS).
+DEV_SLACK_TOKEN_KEY = "dev-slack-token-key-change-me-outside-development"
 LOOPBACK = "127.0.0.1"
 # The backend also serves the portal: in development, people and programs use one address.
 DEFAULT_BACKEND_URL = web_identity.DEFAULT_BASE_URL
