@@ -214,8 +214,11 @@ class SsoCallback(BaseModel):
     error: str | None = Field(None, max_length=64, pattern=r"^[a-z_]+$")
 
 
-# Slack's install sends the browser back with the same three parameters.
-OAuthCallback = SsoCallback
+class SlackCallback(SsoCallback):
+    """Slack's install sends the browser back with the same three parameters; `again` marks the
+    same request repeated from our own page (see routes/slack.py)."""
+
+    again: Literal["1"] | None = None
 
 
 class SlackTeam(BaseModel):

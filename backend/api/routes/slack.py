@@ -4,7 +4,9 @@ backend/services/slack/installs.py; Slack's HTTP is backend/adapters/slack_oauth
 
 from __future__ import annotations
 
+import html
 import logging
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -13,7 +15,8 @@ from backend.api import portal_auth
 from backend.api.answers import SlackDisconnected, SlackInstallStart
 from backend.api.http import actor, call
 from backend.api.openapi import HTML, endpoint
-from backend.api.requests import OAuthCallback, SlackTeam, SlackUninstall
+from backend.api.pages import page
+from backend.api.requests import SlackCallback, SlackTeam, SlackUninstall
 from backend.api.routes.portal import redirect, refusal_page
 from backend.domain.errors import DomainError, PermissionDenied
 from backend.services.slack import installs
@@ -61,12 +64,16 @@ async def install(request: web.Request) -> SlackInstallStart:
 @routes.get(CALLBACK_PATH)
 @endpoint("Slack sends the admin's browser back here with a code and the state: the workspace "
           "is connected to the organisation (a refusal is a page saying why)",
-          query=OAuthCallback, answer=str, status=303, auth="public", content_type=HTML,
+          query=SlackCallback, answer=str, status=303, auth="public", content_type=HTML,
           html_refusals=True)
-async def callback(request: web.Request, query: OAuthCallback) -> web.Response:
+async def callback(request: web.Request, query: SlackCallback) -> web.Response:
     portal = portal_auth.settings_of(request)
     settings = _settings(request)
     principal = await portal_auth.signed_in(request)
+    if principal is None and query.again is None:
+        # Coming from Slack's site, the browser leaves out the SameSite=Strict session cookie;
+        # the same request made again from this page is same-site and carries it.
+        return _again(request)
     try:
         if not settings.enabled:
             raise _not_offered()
@@ -88,6 +95,15 @@ async def callback(request: web.Request, query: OAuthCallback) -> web.Response:
     assert principal is not None
     await slack_oauth.welcome(settings, installed, principal.organisation_name or "your team")
     return redirect(CONNECTED)
+
+
+def _again(request: web.Request) -> web.Response:
+    target = html.escape(f"{CALLBACK_PATH}?{urlencode({**request.query, 'again': '1'})}")
+    body = (f"<p>Finishing the Slack install… <a href='{target}'>Continue</a></p>")
+    response = page(TITLE, body)
+    response.headers["Refresh"] = f"0;url={CALLBACK_PATH}?" + urlencode(
+        {**request.query, "again": "1"})
+    return response
 
 
 @routes.get("/slack/workspaces/{team_id}/token")
