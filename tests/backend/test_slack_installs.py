@@ -74,6 +74,18 @@ def test_keys_rotate_first_encrypts_all_decrypt(db):
         TokenSealer((new,)).open(sealed)
 
 
+def test_rotating_the_key_reseals_the_stored_tokens(db):
+    acme = factories.register_organisation(db, "Acme")
+    install(db, acme, "TACME", "xoxb-kept")
+    rotated = TokenSealer(("a-brand-new-key-" + "z" * 32, KEY))
+
+    assert installs.reseal(db, rotated) == 1
+
+    only_new = TokenSealer(("a-brand-new-key-" + "z" * 32,))
+    assert installs.token_for(db, only_new, slack_actor("TACME"), "TACME").bot_token == \
+        "xoxb-kept"
+
+
 @pytest.mark.parametrize("case", ["forged", "replayed", "expired", "other_admin", "malformed"])
 def test_a_bad_state_is_refused(db, case):
     admin = factories.register_organisation(db, "Acme")

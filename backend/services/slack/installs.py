@@ -211,6 +211,15 @@ def disconnect(db: Database, actor: Actor, team_id: str, reason: str) -> bool:
     return row is not None
 
 
+def reseal(db: Database, sealer: TokenSealer) -> int:
+    """Encrypt every stored token with the first key of SLACK_TOKEN_KEYS (key rotation)."""
+    with db.transaction() as session:
+        rows = session.scalars(select(SlackInstallation)).all()
+        for row in rows:
+            row.bot_token_sealed = sealer.reseal(row.bot_token_sealed)
+    return len(rows)
+
+
 def _unlink(session, team_id: str) -> int:
     prefix = f"{team_id}{identity_format.SEPARATOR}"
     result = session.execute(delete(ChatIdentity).where(
