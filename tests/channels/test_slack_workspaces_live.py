@@ -27,7 +27,15 @@ from backend.services import actors, invites
 from tests.backend import factories
 from tests.channels.conftest import SLACK_TOKEN, ChannelWorld
 from tests.channels.test_slack_live import _dm, _post
-from tests.e2e.chat import Button, Reply, Turn, drive, member_booking_steps, mentions
+from tests.e2e.chat import (
+    Button,
+    Reply,
+    Turn,
+    Turns,
+    drive,
+    member_booking_steps,
+    mentions,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -104,7 +112,7 @@ def _reply_of(post: dict) -> Reply:
 
 
 @dataclass
-class SlackChat:
+class SlackChat(Turns):
     """One person's direct messages with the bot over Slack, for tests.e2e.chat's `drive`."""
 
     world: ChannelWorld
@@ -141,21 +149,12 @@ class SlackChat:
             time.sleep(0.1)
         raise AssertionError(f"{self.user}: no answer within {timeout} s")
 
-    @property
-    def replies(self) -> tuple[Reply, ...]:
-        return self.turns[-1].replies if self.turns else ()
-
-    def transcript(self) -> str:
-        lines = []
-        for turn in self.turns:
-            lines.append(f"[{turn.kind}] {self.user}> {turn.sent}")
-            lines += [f"  bot> {reply.text}" for reply in turn.replies]
-        return "\n".join(lines)
 
 
 async def _book(chat: SlackChat) -> tuple[Reply, ...]:
     await chat.say(SEARCH, kind="search")
-    return await drive(chat, member_booking_steps(), done=mentions(r"Requested"))  # type: ignore[arg-type]
+    return await drive(chat, member_booking_steps(),  # type: ignore[arg-type]
+                       done=mentions(r"Requested"))
 
 
 def _bookings(world: ChannelWorld, member_id: int) -> list[Booking]:

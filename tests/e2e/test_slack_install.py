@@ -6,11 +6,10 @@ Slack with the new token. A forged state ends on a page saying so."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import select, text
 
 from backend.models import Organisation
@@ -20,7 +19,6 @@ from tests.stack import REPO, Stack, stack_factory  # noqa: F401  (registers the
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CLIENT_ID, CLIENT_SECRET = "4242.1717", "e2e-slack-client-secret"
 TOKEN_KEYS = "e2e-slack-token-key-long-enough-00000000000"
 
@@ -44,15 +42,6 @@ def install_stack(stack_factory, slack) -> Stack:  # noqa: F811
         "SLACK_CLIENT_SECRET": CLIENT_SECRET, "SLACK_TOKEN_KEYS": TOKEN_KEYS,
         "SLACK_OAUTH_AUTHORIZE_URL": f"{slack_url}/oauth/v2/authorize",
         "SLACK_API_BASE_URL": f"{slack_url}/api/"})
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        yield browser.new_context().new_page()
-        browser.close()
 
 
 def sign_in_as_admin(page: Page, stack: Stack) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -39,16 +39,16 @@ class TokenSealer:
 
     def open(self, sealed: str) -> str:
         """The token; ValueError if no key of SLACK_TOKEN_KEYS decrypts it."""
-        try:
-            return self._fernet.decrypt(sealed.encode()).decode()
-        except InvalidToken:
-            raise ValueError(f"a Slack token cannot be decrypted: is its key still in {ENV}?"
-                             ) from None
+        return self._apply(self._fernet.decrypt, sealed)
 
     def reseal(self, sealed: str) -> str:
         """The same token encrypted with the first key (key rotation)."""
+        return self._apply(self._fernet.rotate, sealed)
+
+    @staticmethod
+    def _apply(operation: Callable[[bytes], bytes], sealed: str) -> str:
         try:
-            return self._fernet.rotate(sealed.encode()).decode()
+            return operation(sealed.encode()).decode()
         except InvalidToken:
             raise ValueError(f"a Slack token cannot be decrypted: is its key still in {ENV}?"
                              ) from None
