@@ -65,7 +65,8 @@ async def install(request: web.Request) -> SlackInstallStart:
 @endpoint("Slack sends the admin's browser back here with a code and the state: the workspace "
           "is connected to the organisation (a refusal is a page saying why)",
           query=SlackCallback, answer=str, status=303, auth="public", content_type=HTML,
-          html_refusals=True)
+          html_refusals=True, pages=((200, "Coming from Slack's site without the session "
+                                           "cookie: a page that repeats the request from here"),))
 async def callback(request: web.Request, query: SlackCallback) -> web.Response:
     portal = portal_auth.settings_of(request)
     settings = _settings(request)
