@@ -126,6 +126,18 @@ def embed_key(organisation_id: int) -> None:
                f"intranet's server):\n{made.key}")
     if made.previous_valid_until:
         click.echo(f"The previous key works until {made.previous_valid_until.isoformat()}.")
+@main.command(name="slack-reseal", help="Encrypt every Slack workspace's bot token with the "
+                                        "first key of SLACK_TOKEN_KEYS (after putting a new "
+                                        "key first; then the old key can be dropped).")
+def slack_reseal() -> None:
+    from backend.db import Database
+    from backend.services.slack import installs
+    from backend.services.slack.settings import SlackAppSettings
+
+    count = installs.reseal(Database(get_settings().database_url), SlackAppSettings().sealer)
+    click.echo(f"Re-encrypted {count} Slack token(s) with the first key of SLACK_TOKEN_KEYS.")
+
+
 @main.command(help="Push the notifications into people's conversations (the dispatcher "
                    "process; RASA_URL, RASA_API_TOKEN, DISPATCHER_*: README \"Notifications\").")
 def dispatch() -> None:

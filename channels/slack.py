@@ -14,6 +14,12 @@ answered in the person's DM (conversations.open, then chat.postMessage to it); n
 said in the channel. Pushes (notifications the dispatcher sends through Rasa) go to the DM the
 same way (`get_output_channel`, channels/push.py).
 
+Per workspace: every call to Slack (users.info, replies, pointers, pushes) carries the bot token
+of the workspace of that conversation, which the backend keeps for each workspace that installed
+the app (channels/slack_workspaces.py; the team is in the identity "slack:T..:U.."). A workspace
+no token reaches is not answered (logged). Slack's app_uninstalled and tokens_revoked events
+(signed like every request) disconnect the workspace in the backend.
+
 Settings (contracts/settings.py, SlackSettings): credentials.yml keys under
 `channels.slack.SlackInput` (the variable's name in lower case without SLACK_, e.g.
 `signing_secret`), else these environment variables:
@@ -21,8 +27,9 @@ Settings (contracts/settings.py, SlackSettings): credentials.yml keys under
 | environment variable        | default                | meaning                                   |
 |-----------------------------|------------------------|-------------------------------------------|
 | SLACK_SIGNING_SECRET        | required               | the app's signing secret                  |
-| SLACK_BOT_TOKEN             | required               | the xoxb- bot token                       |
+| SLACK_BOT_TOKEN             | none                   | token of workspaces without installation  |
 | SLACK_API_BASE_URL          | https://slack.com/api/ | Slack Web API address (tests: a stand-in) |
+| SLACK_TOKEN_CACHE_SECONDS   | 60                     | how long a workspace's token is kept      |
 | SLACK_DEDUPE_REDIS_URL      | none: in memory        | share handled event ids between servers   |
 | SLACK_DEDUPE_TTL_SECONDS    | 3600                   | how long handled event ids are kept       |
 | SLACK_PROFILE_CACHE_SECONDS | 600                    | how long users.info answers are kept      |
@@ -53,12 +60,15 @@ from channels.slack_protocol import (
     SignatureError,
     SlackUser,
     UrlVerification,
+    WorkspaceGone,
     parse_request,
     render_message,
     user_from_info,
     verify_signature,
 )
+from channels.slack_workspaces import NotInstalled, Workspaces
 from channels.verified_input import Refused, WebhookInput
+from contracts.backend_client import BackendError, BackendUnavailable
 from contracts.identity import SLACK, ChatIdentity
 from contracts.settings import SlackSettings
 
@@ -117,16 +127,18 @@ class SlackInput(WebhookInput[IncomingMessage]):
         super().__init__(build_deduplicator(settings.dedupe_redis_url,
                                             settings.dedupe_ttl_seconds, "slack:"), identities)
         self.settings = settings
-        self._client: AsyncWebClient | None = None
+        self.workspaces = Workspaces(settings, self.identities.settings)
         self._profiles: dict[str, tuple[float, SlackUser | None]] = {}
         self.pushes = build_ledger("slack")
 
-    @property
-    def client(self) -> AsyncWebClient:
-        if self._client is None:
-            self._client = AsyncWebClient(token=self.settings.bot_token,
-                                          base_url=self.settings.api_base_url)
-        return self._client
+    async def client(self, team_id: str, user_id: str) -> AsyncWebClient | None:
+        """The workspace's client; None (logged) when no token reaches the workspace."""
+        try:
+            return await self.workspaces.client(team_id, user_id)
+        except NotInstalled:
+            log.warning("Slack workspace %s has not installed the app (or uninstalled it); "
+                        "a message of %s is not answered.", team_id, user_id)
+            return None
 
     def missing_settings(self) -> list[str]:
         return self.settings.missing()
@@ -145,6 +157,13 @@ class SlackInput(WebhookInput[IncomingMessage]):
             raise Refused(400, "malformed request", f"malformed: {error}") from None
         if isinstance(parsed, UrlVerification):
             return response.json({"challenge": parsed.challenge})
+        if isinstance(parsed, WorkspaceGone):
+            try:
+                await self.workspaces.uninstalled(parsed.team_id, parsed.reason)
+            except (BackendError, BackendUnavailable) as error:
+                raise Refused(503, "try again", f"could not disconnect {parsed.team_id}: "
+                              f"{error}", logging.ERROR) from None
+            return response.text("")
         if isinstance(parsed, Ignored):
             log.debug("Ignored a Slack request: %s", parsed.reason)
             return response.text("")
@@ -159,15 +178,21 @@ class SlackInput(WebhookInput[IncomingMessage]):
         return response.text("", headers={"X-Slack-No-Retry": "1"})
 
     async def speaker(self, incoming: IncomingMessage) -> VerifiedUser | None:
-        person = await self.person(incoming.team_id, incoming.user_id)
+        client = await self.client(incoming.team_id, incoming.user_id)
+        if client is None:
+            return None
+        person = await self.person(client, incoming.team_id, incoming.user_id)
         return None if person is None else VerifiedUser(person.identity, person.name)
 
     async def output_for(self, incoming: IncomingMessage) -> OutputChannel | None:
+        client = await self.client(incoming.team_id, incoming.user_id)
+        if client is None:
+            return None
+        in_channel = SlackOutput(client, incoming.channel_id, incoming.thread_ts)
         if not incoming.shared:
-            return SlackOutput(self.client, incoming.channel_id, incoming.thread_ts)
-        in_channel = SlackOutput(self.client, incoming.channel_id, incoming.thread_ts)
+            return in_channel
         try:
-            opened = await self.client.conversations_open(users=incoming.user_id)
+            opened = await client.conversations_open(users=incoming.user_id)
             direct = str(opened["channel"]["id"])
         except (SlackApiError, KeyError, TypeError) as error:
             detail = slack_error(error) if isinstance(error, SlackApiError) else repr(error)
@@ -175,7 +200,7 @@ class SlackInput(WebhookInput[IncomingMessage]):
             await in_channel.post(text=NO_DIRECT_MESSAGE.format(user=incoming.user_id))
             return None
         await in_channel.post(text=POINTER.format(user=incoming.user_id))
-        return SlackOutput(self.client, direct)
+        return SlackOutput(client, direct)
 
     def get_output_channel(self) -> OutputChannel | None:
         """For pushes (contracts/push.py): a direct message to the person the conversation is
@@ -188,20 +213,25 @@ class SlackInput(WebhookInput[IncomingMessage]):
         identity = ChatIdentity.parse(recipient_id)
         if identity.channel != SLACK:
             raise ValueError(f"not a Slack conversation: {recipient_id}")
-        _team, _, user = identity.external_id.partition(":")
-        opened = await self.client.conversations_open(users=user)
+        team, _, user = identity.external_id.partition(":")
+        try:
+            client = await self.workspaces.client(team, user)
+        except NotInstalled:
+            raise PushFailed(f"Slack workspace {team} has not installed the app") from None
+        opened = await client.conversations_open(users=user)
         channel = str(opened["channel"]["id"])
         for post in render_message(message):
-            await self.client.chat_postMessage(channel=channel, **post)
+            await client.chat_postMessage(channel=channel, **post)
 
-    async def person(self, team_id: str, user_id: str) -> SlackUser | None:
+    async def person(self, client: AsyncWebClient, team_id: str,
+                     user_id: str) -> SlackUser | None:
         """users.info, cached for a while (Slack rate-limits it)."""
         key = f"{team_id}:{user_id}"
         cached = self._profiles.get(key)
         if cached and cached[0] > time.monotonic():
             return cached[1]
         try:
-            info = (await self.client.users_info(user=user_id)).data
+            info = (await client.users_info(user=user_id)).data
         except SlackApiError as error:
             log.warning("users.info for %s failed (%s); no verified email.", key,
                         slack_error(error))

@@ -107,7 +107,16 @@ class Ignored:
     reason: str
 
 
-SlackRequest = UrlVerification | IncomingMessage | Ignored
+@dataclass(frozen=True)
+class WorkspaceGone:
+    """The app was uninstalled from a workspace, or its bot token revoked: the workspace is to be
+    disconnected (`reason` is the event's type)."""
+
+    team_id: str
+    reason: str
+
+
+SlackRequest = UrlVerification | IncomingMessage | WorkspaceGone | Ignored
 
 
 def parse_request(content_type: str, body: bytes) -> SlackRequest:
@@ -129,6 +138,8 @@ def parse_request(content_type: str, body: bytes) -> SlackRequest:
 def parse_event(envelope: dict[str, Any]) -> SlackRequest:
     event = envelope.get("event") or {}
     event_type = event.get("type")
+    if event_type in {"app_uninstalled", "tokens_revoked"}:
+        return _workspace_gone(envelope, event)
     if event_type not in {"message", "app_mention"}:
         return Ignored(f"event type {event_type!r}")
     if event.get("bot_id") or event.get("subtype"):
@@ -150,6 +161,15 @@ def parse_event(envelope: dict[str, Any]) -> SlackRequest:
     return IncomingMessage(dedupe_key=key, team_id=team, user_id=user,
                            channel_id=channel, text=text, thread_ts=thread_ts,
                            shared=not is_direct(channel))
+
+
+def _workspace_gone(envelope: dict[str, Any], event: dict[str, Any]) -> SlackRequest:
+    team = envelope.get("team_id")
+    if not isinstance(team, str) or not team:
+        return Ignored(f"{event['type']} without a team")
+    if event["type"] == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+        return Ignored("tokens_revoked for user tokens only (the app keeps none)")
+    return WorkspaceGone(team, str(event["type"]))
 
 
 def parse_interaction(payload: dict[str, Any]) -> SlackRequest:

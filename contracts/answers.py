@@ -553,10 +553,33 @@ class Payers(Answer):
     alternatives: list[Alternative]
 
 
+# --- Slack workspaces ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkspaceToken(Answer):
+    """GET /slack/workspaces/{team_id}/token: what the Slack channel speaks in a workspace with."""
+
+    schema = "WorkspaceToken"
+    team_id: str
+    bot_token: str = dataclasses.field(repr=False)  # never in a log line
+    bot_user_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SlackDisconnected(Answer):
+    """POST /slack/workspaces/{team_id}/uninstall."""
+
+    schema = "SlackDisconnected"
+    team_id: str
+    was_installed: bool
+
+
 ANSWERS: tuple[type[Answer], ...] = (
     Grant, Offer, Me, Registered, Redeemed, Notification, IdentityVerification, Usage,
     Authorisation, NewInvite, TherapistProfile, TherapistMatch, SearchResult, Slots, Vocabulary,
     Alternative, RefusedOffer, Quote, Booking, CancellationPreview, Handoff, Card, CardOnFile,
     CardSetup, Figures, AuthorisationSpend, MonthSpend, SpendReport, Policies, Grants, Offers,
-    Bookings, Authorisations, Notifications, PaidBy, Payer, Payers, MoreSessionsAsked)
+    Bookings, Authorisations, Notifications, PaidBy, Payer, Payers, MoreSessionsAsked,
+    WorkspaceToken, SlackDisconnected)
 

@@ -57,11 +57,13 @@ from contracts.answers import (
     Redeemed,
     Registered,
     SearchResult,
+    SlackDisconnected,
     Slots,
     SpendReport,
     TherapistMatch,
     TherapistProfile,
     Vocabulary,
+    WorkspaceToken,
 )
 from contracts.api import IDEMPOTENCY_KEY_HEADER, IN_PROGRESS_CODE
 from contracts.http_session import SharedSession
@@ -315,6 +317,16 @@ class BackendClient:
 
     async def spend(self) -> SpendReport:
         return await self.read(SpendReport, "GET", "/reports/spend")
+
+    # --- Slack workspaces (the channel, speaking in the workspace) ---
+
+    async def slack_token(self, team_id: str) -> WorkspaceToken:
+        """The workspace's bot token; BackendError 404 when it has not installed the app."""
+        return await self.read(WorkspaceToken, "GET", f"/slack/workspaces/{team_id}/token")
+
+    async def slack_uninstalled(self, team_id: str, reason: str) -> SlackDisconnected:
+        return await self.read(SlackDisconnected, "POST",
+                               f"/slack/workspaces/{team_id}/uninstall", {"reason": reason})
 
     # --- People ---
 

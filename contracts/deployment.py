@@ -24,6 +24,7 @@ from contracts import web_identity
 from contracts.settings import (
     DEV_SERVICE_TOKEN,
     DEV_SIGNIN_ENCRYPTION_KEY,
+    DEV_SLACK_TOKEN_KEY,
     FALSE_WORDS,
     TRUE_WORDS,
     SettingsError,
@@ -40,7 +41,7 @@ HOW_TO_FIX = "See deploy/production.env.example and README \"Deploying\"."
 # Values of deploy/production.env.example that must be replaced.
 PLACEHOLDER_MARK = "replace-me"
 KNOWN_DEFAULTS = frozenset({DEV_SERVICE_TOKEN, web_identity.DEV_SECRET,
-                            DEV_SIGNIN_ENCRYPTION_KEY})
+                            DEV_SIGNIN_ENCRYPTION_KEY, DEV_SLACK_TOKEN_KEY})
 GENERATE = "generate one with `openssl rand -hex 32`"
 
 
@@ -64,7 +65,11 @@ SECRETS = (
     Secret("RASA_JWT_SECRET", ("rasa",), "Rasa's HTTP API JWT key", required=False),
 )
 DEV_SECRETS = ("BACKEND_SERVICE_TOKEN", "ACTION_SERVER_TOKEN", web_identity.SECRET_ENV,
-               "PORTAL_SESSION_SECRET", "SIGNIN_ENCRYPTION_KEY", "RASA_API_TOKEN")
+               "PORTAL_SESSION_SECRET", "SIGNIN_ENCRYPTION_KEY", "RASA_API_TOKEN",
+               "SLACK_TOKEN_KEYS")
+SLACK_KEYS = Secret("SLACK_TOKEN_KEYS", ("backend",),
+                    "the keys that encrypt the Slack workspaces' bot tokens (comma-separated, "
+                    "the first encrypts)")
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -119,6 +124,22 @@ def _backend_problems(environ: Mapping[str, str]) -> Iterable[str]:
                "webhook endpoint's signing secret (whsec_...).")
 
 
+def _slack_problems(environ: Mapping[str, str]) -> Iterable[str]:
+    """With Slack installs on (SLACK_CLIENT_ID), the client secret and a key of each's own."""
+    installs = bool(environ.get("SLACK_CLIENT_ID", "").strip())
+    if installs and not environ.get("SLACK_CLIENT_SECRET", "").strip():
+        yield ("SLACK_CLIENT_SECRET is not set, so no workspace could install the app: copy "
+               "it from the Slack app's Basic Information.")
+    keys = [key.strip() for key in environ.get(SLACK_KEYS.variable, "").split(",")]
+    given = [key for key in keys if key]
+    if not given and installs:
+        yield f"{SLACK_KEYS.variable} is not set ({SLACK_KEYS.meaning}): {GENERATE}."
+    for key in given:
+        problem = _secret_problem(SLACK_KEYS, key)
+        if problem:
+            yield problem
+
+
 def _clock_problems(environ: Mapping[str, str]) -> Iterable[str]:
     if environ.get("DEV_CLOCK_FILE", "").strip():
         yield ("DEV_CLOCK_FILE is set (the time would be read from a file, for tests): unset "
@@ -136,6 +157,7 @@ def _rasa_problems(environ: Mapping[str, str], credentials: Path | None) -> Iter
 
 PROCESS_CHECKS: dict[str, Callable[[Mapping[str, str], Path | None], Iterable[str]]] = {
     "backend": lambda environ, _credentials: [*_backend_problems(environ),
+                                              *_slack_problems(environ),
                                               *_clock_problems(environ)],
     "dispatcher": lambda environ, _credentials: _clock_problems(environ),
     "actions": lambda environ, _credentials: (),

@@ -29,6 +29,8 @@ S = TypeVar("S")
 DEV_SERVICE_TOKEN = "dev-service-token"
 # Key of the backend's encrypted sign-in secrets (SSO client secrets, embed keys).
 DEV_SIGNIN_ENCRYPTION_KEY = "dev-signin-encryption-key-change-me-outside-development"
+# Key of the Slack workspaces' bot tokens in the backend's database (SLACK_TOKEN_KEYS).
+DEV_SLACK_TOKEN_KEY = "dev-slack-token-key-change-me-outside-development"
 LOOPBACK = "127.0.0.1"
 # The backend also serves the portal: in development, people and programs use one address.
 DEFAULT_BACKEND_URL = web_identity.DEFAULT_BASE_URL
@@ -234,11 +236,14 @@ class SlackSettings:
     """credentials.yml (`channels.slack.SlackInput`) wins over SLACK_* variables."""
 
     signing_secret: str = ""
+    # Optional: the token of workspaces the backend has no installation for (one workspace).
     bot_token: str = ""
     api_base_url: str = "https://slack.com/api/"
     dedupe_redis_url: str | None = None
     dedupe_ttl_seconds: float = 3600
     profile_cache_seconds: float = 600
+    # How long a workspace's token from the backend is used before asking again.
+    token_cache_seconds: float = 60
 
     @classmethod
     def load(cls, credentials: Mapping[str, Any] | None,
@@ -249,8 +254,8 @@ class SlackSettings:
         return dataclasses.replace(settings, api_base_url=settings.api_base_url + "/")
 
     def missing(self) -> list[str]:
-        return [name for name, value in (("SLACK_SIGNING_SECRET", self.signing_secret),
-                                         ("SLACK_BOT_TOKEN", self.bot_token)) if not value]
+        """Each workspace's token comes from the backend; SLACK_BOT_TOKEN is optional."""
+        return [] if self.signing_secret else ["SLACK_SIGNING_SECRET"]
 
 
 TEAMS_TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"

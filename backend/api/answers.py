@@ -110,6 +110,15 @@ class PortalSessionAnswer(BaseModel):
     chat: ChatSocket
 
 
+class SlackInstallStart(BaseModel):
+    authorize_url: str
+
+
+class SlackDisconnected(BaseModel):
+    team_id: str
+    was_installed: bool
+
+
 class PortalSignIn(BaseModel):
     signed_in: bool
     user: PortalUser | None

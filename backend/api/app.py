@@ -26,6 +26,7 @@ from backend.api.routes import (
     portal_embed,
     portal_sso,
     quotes,
+    slack,
     staff,
     therapists,
     web_sessions,
@@ -33,6 +34,7 @@ from backend.api.routes import (
 from backend.db import Database
 from backend.services.policy import Policy
 from backend.services.portal import PortalSettings
+from backend.services.slack.settings import SlackAppSettings
 from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
@@ -43,7 +45,8 @@ ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, 
 
 def create_app(db: Database, settings: Settings,
                gateway: PaymentGateway | None = None,
-               portal_settings: PortalSettings | None = None) -> web.Application:
+               portal_settings: PortalSettings | None = None,
+               slack_settings: SlackAppSettings | None = None) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[middleware.errors, middleware.make_authentication(settings.service_token),
@@ -62,4 +65,5 @@ def create_app(db: Database, settings: Settings,
     portal.setup(app, portal_settings or PortalSettings())
     app.add_routes(portal_sso.routes)
     app.add_routes(portal_embed.routes)
+    slack.setup(app, slack_settings or SlackAppSettings())
     return app

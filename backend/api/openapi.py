@@ -67,15 +67,17 @@ class Operation:
     content_type: str
     # A page a person lands on (a sign-in link): refusals may be a page (text/html) too.
     html_refusals: bool = False
+    # Other statuses answered with a page (text/html), each with what it means.
+    pages: tuple[tuple[int, str], ...] = ()
 
 
 def endpoint(summary: str, *, answer: Any, status: int = 200,
              path: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
              body: type[BaseModel] | None = None, auth: Auth = "service",
-             content_type: str = "application/json",
-             html_refusals: bool = False) -> Callable[[Callable[..., Any]], Handler]:
+             content_type: str = "application/json", html_refusals: bool = False,
+             pages: tuple[tuple[int, str], ...] = ()) -> Callable[[Callable[..., Any]], Handler]:
     operation = Operation(summary, answer, status, path, query, body, auth, content_type,
-                          html_refusals)
+                          html_refusals, pages)
 
     def decorate(handler: Callable[..., Any]) -> Handler:
         @functools.wraps(handler)
@@ -142,6 +144,9 @@ def _describe(operation: Operation, route: web.AbstractRoute,
     }
     if operation.html_refusals:
         described["responses"]["4XX"]["content"][HTML] = {"schema": {"type": "string"}}
+    for page_status, meaning in operation.pages:
+        described["responses"][str(page_status)] = {
+            "description": meaning, "content": {HTML: {"schema": {"type": "string"}}}}
     if operation.body is not None:
         described["requestBody"] = {"required": False, "content": {
             "application/json": {"schema": schemas.of(operation.body, "validation")}}}

@@ -214,6 +214,22 @@ class SsoCallback(BaseModel):
     error: str | None = Field(None, max_length=64, pattern=r"^[a-z_]+$")
 
 
+class SlackCallback(SsoCallback):
+    """Slack's install sends the browser back with the same three parameters; `again` marks the
+    same request repeated from our own page (see routes/slack.py)."""
+
+    again: Literal["1"] | None = None
+
+
+class SlackTeam(BaseModel):
+    # Workspace ids: T… (or E… for an Enterprise Grid organisation).
+    team_id: Annotated[str, Field(pattern=r"^[TE][A-Z0-9]{1,40}$")]
+
+
+class SlackUninstall(BaseModel):
+    reason: Literal["app_uninstalled", "tokens_revoked"]
+
+
 class WebSessionId(BaseModel):
     id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 

@@ -9,6 +9,7 @@ from backend.models.notifications import NotificationDelivery
 from backend.models.organisation import ChatIdentity, Member, Organisation
 from backend.models.payments import Notification, PaymentCard, StripeEvent
 from backend.models.signin import EmbedSecret, OrganisationSso, PortalSession, SignInLink
+from backend.models.slack import SlackInstallation, SlackInstallState
 from backend.models.therapist import (
     Availability,
     Therapist,
@@ -40,6 +41,8 @@ __all__ = [
     "PortalSession",
     "RedeemAttempt",
     "SignInLink",
+    "SlackInstallState",
+    "SlackInstallation",
     "StripeEvent",
     "Therapist",
     "TherapistIssue",

@@ -24,6 +24,9 @@ TEAMS_PASSWORD = "stack-teams-secret"
 DEMO_TENANT = "tenant-northwind"
 TURNS_PER_MINUTE = 12
 WEB_SECRET = "channels-stack-web-identity-secret-0123456789"
+# "Add to Slack" against the stand-in (tests/channels/test_slack_workspaces_live.py).
+SLACK_CLIENT_ID, SLACK_CLIENT_SECRET = "9090.8080", "stack-slack-client-secret"
+SLACK_TOKEN_KEYS = "stack-slack-token-key-long-enough-0000000000"
 
 
 @dataclass
@@ -45,7 +48,8 @@ class ChannelWorld:
 
 @pytest.fixture(scope="session")
 def channel_world(stack_factory) -> Iterator[ChannelWorld]:  # noqa: F811
-    slack = SlackWebApi(SLACK_TOKEN)
+    slack = SlackWebApi(SLACK_TOKEN, client_id=SLACK_CLIENT_ID,
+                        client_secret=SLACK_CLIENT_SECRET)
     login = BotFrameworkLogin(TEAMS_APP_ID, TEAMS_PASSWORD)
     connector = BotConnector(login)
     servers = [ThreadedServer(app).start() for app in (slack.app, login.app, connector.app)]
@@ -65,6 +69,11 @@ def channel_world(stack_factory) -> Iterator[ChannelWorld]:  # noqa: F811
                 f"{login_server.url}/v1/.well-known/openidconfiguration",
             "TEAMS_TOKEN_URL": f"{login_server.url}/botframework.com/oauth2/v2.0/token",
             "TEAMS_KEY_REFRESH_SECONDS": "0",
+        }, backend_env={
+            "PORTAL_DEV_LOGIN": "true", "SLACK_CLIENT_ID": SLACK_CLIENT_ID,
+            "SLACK_CLIENT_SECRET": SLACK_CLIENT_SECRET, "SLACK_TOKEN_KEYS": SLACK_TOKEN_KEYS,
+            "SLACK_OAUTH_AUTHORIZE_URL": f"{slack_server.url}/oauth/v2/authorize",
+            "SLACK_API_BASE_URL": f"{slack_server.url}/api/",
         })
         db = stack.database()
         with db.transaction() as session:

@@ -8,6 +8,7 @@ session; unit tests can also mount the apps on pytest-aiohttp's `aiohttp_server`
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 import time
@@ -79,17 +80,36 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30, interval: float 
 
 
 class SlackWebApi:
-    """auth.test, users.info, conversations.open and chat.postMessage, as Slack answers them.
+    """auth.test, users.info, conversations.open and chat.postMessage, as Slack answers them,
+    and Slack's OAuth v2 install: the consent page (/oauth/v2/authorize, whose "Allow" sends the
+    browser back to the app's redirect URL with a code and the state) and oauth.v2.access (the
+    app's client id and secret, the code once, the same redirect URL -> a bot token bound to the
+    workspace).
 
-    conversations.open with one user answers that user's direct-message channel, "D<user>"."""
+    `token` (the single-workspace SLACK_BOT_TOKEN of older set-ups) reaches every workspace; a
+    token made by an install reaches its own workspace only (users, their direct messages), as
+    Slack's do, and is revoked by `uninstall`. conversations.open with one user answers that
+    user's direct-message channel, "D<user>". Every authorised call is kept in `calls_with`
+    as (method, token, arguments)."""
 
-    def __init__(self, token: str = "xoxb-test-token") -> None:
+    def __init__(self, token: str = "xoxb-test-token", *, client_id: str = "client-id",
+                 client_secret: str = "client-secret") -> None:
         self.token = token
+        self.client_id = client_id
+        self.client_secret = client_secret
         self.users: dict[str, dict[str, Any]] = {}
         self.posts: list[dict[str, Any]] = []
         self.calls: list[str] = []
+        self.calls_with: list[tuple[str, str, dict[str, Any]]] = []
+        # Install tokens -> their workspace; the consent page installs into `installing`.
+        self.workspace_tokens: dict[str, str] = {}
+        self.installing: tuple[str, str, str] | None = None  # team id, team name, installer
+        self.codes: dict[str, dict[str, str]] = {}
+        self.exchanges: list[dict[str, str]] = []
         self.hold_users_info = threading.Event()  # set: users.info waits until it is cleared
         self.app = web.Application()
+        self.app.router.add_get("/oauth/v2/authorize", self._authorize)
+        self.app.router.add_get("/oauth/v2/allow", self._allow)
         self.app.router.add_route("*", "/api/{method}", self._dispatch)
 
     def add_user(self, team_id: str, user_id: str, email: str | None, name: str = "Test User",
@@ -102,11 +122,89 @@ class SlackWebApi:
     def posts_to(self, channel: str) -> list[dict[str, Any]]:
         return [post for post in self.posts if post.get("channel") == channel]
 
+    def tokens_posting_to(self, channel: str) -> list[str]:
+        return [token for method, token, args in self.calls_with
+                if method == "chat.postMessage" and args.get("channel") == channel]
+
+    def uninstall(self, team_id: str) -> None:
+        """Slack revokes the workspace's tokens when the app is uninstalled."""
+        for token, team in list(self.workspace_tokens.items()):
+            if team == team_id:
+                del self.workspace_tokens[token]
+
+    # --- OAuth v2 ---------------------------------------------------------------------------
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        query = request.query
+        if query.get("client_id") != self.client_id or not query.get("state") \
+                or not query.get("redirect_uri") or self.installing is None:
+            return web.Response(status=400, text="invalid_client_id or nothing to install")
+        team_id, team_name, installer = self.installing
+        code = uuid.uuid4().hex
+        self.codes[code] = {"team_id": team_id, "team_name": team_name, "installer": installer,
+                            "redirect_uri": query["redirect_uri"],
+                            "scope": query.get("scope", "")}
+        allow = f"/oauth/v2/allow?code={code}&state={query['state']}"
+        page = (f"<!doctype html><title>Slack</title><h1>Therapy Sessions is requesting "
+                f"permission to access {team_name}</h1><p>Scopes: {query.get('scope')}</p>"
+                f"<a id=allow href='{allow}'>Allow</a>")
+        return web.Response(text=page, content_type="text/html")
+
+    async def _allow(self, request: web.Request) -> web.Response:
+        code = request.query.get("code", "")
+        grant = self.codes.get(code)
+        if grant is None:
+            return web.Response(status=400, text="unknown code")
+        target = f"{grant['redirect_uri']}?code={code}&state={request.query.get('state', '')}"
+        raise web.HTTPFound(target)
+
+    def _client_authenticated(self, request: web.Request, args: dict[str, Any]) -> bool:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Basic "):
+            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+        else:
+            client_id, secret = str(args.get("client_id")), str(args.get("client_secret"))
+        return (client_id, secret) == (self.client_id, self.client_secret)
+
+    def _oauth_access(self, request: web.Request, args: dict[str, Any]) -> web.Response:
+        if not self._client_authenticated(request, args):
+            return web.json_response({"ok": False, "error": "invalid_client"})
+        grant = self.codes.pop(str(args.get("code")), None)  # a code works once
+        if grant is None:
+            return web.json_response({"ok": False, "error": "invalid_code"})
+        if args.get("redirect_uri") != grant["redirect_uri"]:
+            return web.json_response({"ok": False, "error": "bad_redirect_uri"})
+        token = f"xoxb-{grant['team_id']}-{uuid.uuid4().hex}"
+        self.workspace_tokens[token] = grant["team_id"]
+        self.exchanges.append({"team_id": grant["team_id"], "token": token,
+                               "scope": grant["scope"]})
+        return web.json_response({
+            "ok": True, "access_token": token, "token_type": "bot", "scope": grant["scope"],
+            "bot_user_id": f"UBOT{grant['team_id']}", "app_id": "A1",
+            "team": {"id": grant["team_id"], "name": grant["team_name"]}, "enterprise": None,
+            "authed_user": {"id": grant["installer"]}})
+
+    # --- The Web API ------------------------------------------------------------------------
+
+    def _team_of_token(self, request: web.Request) -> tuple[str | None, str | None]:
+        """(token, its workspace); the workspace is None for the any-workspace token; the
+        token None when it is not one Slack would accept."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme != "Bearer":
+            return None, None
+        if token == self.token:
+            return token, None
+        if token in self.workspace_tokens:
+            return token, self.workspace_tokens[token]
+        return None, None
+
+    def _reaches(self, team: str | None, user_id: str) -> bool:
+        user = self.users.get(user_id)
+        return user is not None and (team is None or user["team_id"] == team)
+
     async def _dispatch(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         self.calls.append(method)
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return web.json_response({"ok": False, "error": "invalid_auth"})
         if request.method == "GET":
             args = {}
         elif request.content_type == "application/json":
@@ -114,22 +212,32 @@ class SlackWebApi:
         else:
             args = dict(await request.post())
         args.update(request.query)
+        if method == "oauth.v2.access":
+            return self._oauth_access(request, args)
+        token, team = self._team_of_token(request)
+        if token is None:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        self.calls_with.append((method, token, dict(args)))
         if method == "auth.test":
-            return web.json_response({"ok": True, "team_id": "T0", "user_id": "UBOT",
+            return web.json_response({"ok": True, "team_id": team or "T0", "user_id": "UBOT",
                                       "bot_id": "BBOT"})
         if method == "users.info":
             while self.hold_users_info.is_set():
                 await asyncio.sleep(0.05)
-            user = self.users.get(str(args.get("user")))
-            if user is None:
+            user_id = str(args.get("user"))
+            if not self._reaches(team, user_id):
                 return web.json_response({"ok": False, "error": "user_not_found"})
-            return web.json_response({"ok": True, "user": user})
+            return web.json_response({"ok": True, "user": self.users[user_id]})
         if method == "conversations.open":
             users = str(args.get("users") or "")
-            if not users or "," in users or users not in self.users:
+            if not users or "," in users or not self._reaches(team, users):
                 return web.json_response({"ok": False, "error": "user_not_found"})
             return web.json_response({"ok": True, "channel": {"id": f"D{users}"}})
         if method == "chat.postMessage":
+            channel = str(args.get("channel") or "")
+            if team is not None and channel.startswith("D") \
+                    and not self._reaches(team, channel[1:]):
+                return web.json_response({"ok": False, "error": "channel_not_found"})
             if isinstance(args.get("blocks"), str):
                 args["blocks"] = json.loads(args["blocks"])
             self.posts.append(args)

@@ -7,6 +7,8 @@ import re
 import struct
 from pathlib import Path
 
+from backend.services.slack.settings import BOT_SCOPES, CALLBACK_PATH
+
 MANIFESTS = Path(__file__).resolve().parents[2] / "channels" / "manifests"
 
 
@@ -21,9 +23,12 @@ def test_slack_manifest_scopes_events_and_urls():
     text = (MANIFESTS / "slack-app-manifest.yml").read_text()
     assert set(_yaml_list(text, "bot")) >= {"chat:write", "users:read", "users:read.email",
                                             "im:history", "app_mentions:read"}
-    assert set(_yaml_list(text, "bot_events")) == {"message.im", "app_mention"}
+    assert set(_yaml_list(text, "bot")) == set(BOT_SCOPES)  # what "Add to Slack" asks for
+    assert set(_yaml_list(text, "bot_events")) == {"message.im", "app_mention",
+                                                   "app_uninstalled", "tokens_revoked"}
     urls = re.findall(r"request_url: (\S+)", text)
     assert urls == ["https://<host>/webhooks/slack/webhook"] * 2
+    assert _yaml_list(text, "redirect_urls") == [f"https://<portal>{CALLBACK_PATH}"]
     assert re.search(r"interactivity:\n\s+is_enabled: true", text)
 
 

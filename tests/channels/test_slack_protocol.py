@@ -132,6 +132,23 @@ def test_events_that_are_not_a_person_talking_to_the_bot_are_ignored(event):
     assert isinstance(sp.parse_request("application/json", _event(event)), sp.Ignored)
 
 
+@pytest.mark.parametrize("event", [
+    {"type": "app_uninstalled"},
+    {"type": "tokens_revoked", "tokens": {"oauth": ["U1"], "bot": ["UBOT"]}},
+])
+def test_uninstall_and_bot_token_revocation_mean_the_workspace_is_gone(event):
+    parsed = sp.parse_request("application/json", _event(event))
+    assert parsed == sp.WorkspaceGone("T1", event["type"])
+
+
+def test_revoking_user_tokens_only_or_without_a_team_is_ignored():
+    user_only = {"type": "tokens_revoked", "tokens": {"oauth": ["U1"]}}
+    assert isinstance(sp.parse_request("application/json", _event(user_only)), sp.Ignored)
+    body = json.dumps({"type": "event_callback", "event_id": "Ev1",
+                       "event": {"type": "app_uninstalled"}}).encode()
+    assert isinstance(sp.parse_request("application/json", body), sp.Ignored)
+
+
 def _interaction(payload: dict) -> bytes:
     return urlencode({"payload": json.dumps(payload)}).encode()
 

@@ -49,6 +49,21 @@ def test_each_bad_setting_is_named_with_its_fix(change, expected):
     assert len(found) == 1 and found[0].startswith(expected), found
 
 
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "SLACK_TOKEN_KEYS is not set"),
+    ({"SLACK_CLIENT_ID": "1.2", "SLACK_TOKEN_KEYS": "k" * 40}, "SLACK_CLIENT_SECRET is not set"),
+    ({"SLACK_TOKEN_KEYS": f"{'n' * 40},short"}, "SLACK_TOKEN_KEYS is 5 characters"),
+    ({"SLACK_TOKEN_KEYS": "dev-slack-token-key-change-me-outside-development"},
+     "SLACK_TOKEN_KEYS is the public development default"),
+])
+def test_slack_installs_need_their_secret_and_strong_token_keys(change, expected):
+    found = deployment.problems(["backend"], {**complete(), **change})
+    assert len(found) == 1 and expected in found[0], found
+    rotated = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s",
+               "SLACK_TOKEN_KEYS": f"{strong()},{strong()}"}
+    assert deployment.problems(["backend"], {**complete(), **rotated}) == []
+
+
 def test_offline_payments_only_when_explicitly_allowed():
     offline = {**complete(), "STRIPE_API_KEY": "", "STRIPE_WEBHOOK_SECRET": ""}
     assert deployment.problems(["backend"], offline)

@@ -88,11 +88,13 @@ def test_slack_settings_from_credentials_then_environment():
     assert (settings.signing_secret, settings.bot_token, settings.api_base_url) == (
         "yaml-secret", "xoxb-env", "http://127.0.0.1:9/api/")
     assert settings.missing() == []
-    assert SlackSettings.load(None, {}).missing() == ["SLACK_SIGNING_SECRET",
-                                                      "SLACK_BOT_TOKEN"]
+    # Each workspace's token comes from the backend: only the signing secret is required.
+    assert SlackSettings.load(None, {}).missing() == ["SLACK_SIGNING_SECRET"]
+    assert SlackSettings.load(None, {"SLACK_SIGNING_SECRET": "s"}).missing() == []
     assert SlackSettings.load(None, {}).api_base_url == "https://slack.com/api/"
     assert (SlackSettings.load(None, {}).dedupe_ttl_seconds,
-            SlackSettings.load(None, {}).profile_cache_seconds) == (3600, 600)
+            SlackSettings.load(None, {}).profile_cache_seconds,
+            SlackSettings.load(None, {}).token_cache_seconds) == (3600, 600, 60)
 
 
 def test_teams_settings_single_and_multi_tenant_token_urls():

@@ -68,8 +68,37 @@ class ConversationStuck(AssertionError):
     """The bot said something no step knows how to answer (the transcript is the message)."""
 
 
+class Turns:
+    """What a conversation has said and heard (`sender`, `turns`), read back; the base of the
+    chats `drive` talks through (here over the REST channel, elsewhere over Slack)."""
+
+    sender: str
+    turns: list[Turn]
+
+    def sent(self, kind: str) -> dict[str, Any]:
+        """The entities of the first button pressed in a turn of this kind."""
+        turn = next(t for t in self.turns if t.kind == kind)
+        return Button("", turn.sent).entities
+
+    def replies_to(self, kind: str) -> tuple[Reply, ...]:
+        return next(t for t in self.turns if t.kind == kind).replies
+
+    @property
+    def replies(self) -> tuple[Reply, ...]:
+        return self.turns[-1].replies if self.turns else ()
+
+    def transcript(self) -> str:
+        lines = []
+        for turn in self.turns:
+            lines.append(f"[{turn.kind}] {self.sender}> {turn.sent}")
+            for reply in turn.replies:
+                lines.append(f"  bot> {reply.text}")
+                lines += [f"       [{b.title}] {b.payload}" for b in reply.buttons]
+        return "\n".join(lines)
+
+
 @dataclass
-class RestChat:
+class RestChat(Turns):
     """One sender's conversation: every message and the bot's replies, with their latency."""
 
     session: aiohttp.ClientSession
@@ -93,26 +122,6 @@ class RestChat:
     async def press(self, button: Button, kind: str = "button") -> tuple[Reply, ...]:
         return await self.say(button.payload, kind)
 
-    def sent(self, kind: str) -> dict[str, Any]:
-        """The entities of the first button pressed in a turn of this kind."""
-        turn = next(t for t in self.turns if t.kind == kind)
-        return Button("", turn.sent).entities
-
-    def replies_to(self, kind: str) -> tuple[Reply, ...]:
-        return next(t for t in self.turns if t.kind == kind).replies
-
-    @property
-    def replies(self) -> tuple[Reply, ...]:
-        return self.turns[-1].replies if self.turns else ()
-
-    def transcript(self) -> str:
-        lines = []
-        for turn in self.turns:
-            lines.append(f"[{turn.kind}] {self.sender}> {turn.sent}")
-            for reply in turn.replies:
-                lines.append(f"  bot> {reply.text}")
-                lines += [f"       [{b.title}] {b.payload}" for b in reply.buttons]
-        return "\n".join(lines)
 
 
 # --- Reading replies -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 
 from backend.models import Organisation
@@ -20,7 +20,6 @@ from tests.stack import REPO, Stack, stack_factory  # noqa: F401  (registers the
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ENCRYPTION_KEY = "e2e-sso-encryption-key-long-enough-000000"
 
 
@@ -58,15 +57,6 @@ def sso_stack(stack_factory, provider) -> Stack:  # noqa: F811
         env={**os.environ, "DATABASE_URL": stack.database_url, "SSO_SECRET": CLIENT_SECRET,
              "SIGNIN_ENCRYPTION_KEY": ENCRYPTION_KEY})
     return stack
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        yield browser.new_context().new_page()
-        browser.close()
 
 
 def start_sso(page: Page, stack: Stack) -> None:

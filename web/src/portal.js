@@ -117,6 +117,44 @@ function devSignInForm(choices) {
   return form;
 }
 
+// "Add to Slack" for admins: the backend gives Slack's consent page with a state bound to this
+// admin; the browser goes there (a navigation, like single sign-on) and Slack sends it back.
+async function slackSection() {
+  const section = element("section", { id: "slack", "aria-labelledby": "slack-title" },
+    element("h2", { id: "slack-title", text: "Slack" }));
+  const status = element("p", { id: "slack-status", role: "status" });
+  section.append(status);
+  if (new URLSearchParams(window.location.search).get("slack") === "connected") {
+    status.textContent = "Slack is connected: the assistant has sent you a direct message there.";
+  }
+  try {
+    const connection = await api("slack");
+    if (connection.connected) {
+      section.append(element("p", { id: "slack-workspace",
+        text: `Connected to the Slack workspace ${connection.team_name || connection.team_id}. ` +
+          "Your people can send the assistant a direct message there." }));
+      return section;
+    }
+  } catch (problem) {
+    status.textContent = problem.message;
+    return section;
+  }
+  const button = element("button", { type: "button", id: "add-to-slack", text: "Add to Slack" });
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const { authorize_url: target } = await api("slack/install", { method: "POST" });
+      window.location.assign(target);
+    } catch (problem) {
+      status.textContent = problem.message;
+      button.disabled = false;
+    }
+  });
+  section.append(element("p", { text: "Connect your organisation's Slack workspace, so that " +
+    "your people can talk to the assistant there." }), button);
+  return section;
+}
+
 function renderAccount(session) {
   const body = document.getElementById("account-body");
   const summary = document.getElementById("account-summary");
@@ -128,6 +166,9 @@ function renderAccount(session) {
     }
     body.replaceChildren(element("p", { id: "signed-in-as", text: `Signed in as ${describe(session)}.` }));
     summary.replaceChildren(element("span", { text: session.person.name }), " ", signOutButton());
+    if (session.user && session.user.role === "admin") {
+      slackSection().then((section) => document.getElementById("account").after(section));
+    }
   } else {
     body.replaceChildren(emailSignInForm(), ssoSignInForm());
     if (session.dev_login) body.append(devSignInForm(session.sign_in_choices || []));

@@ -1,0 +1,236 @@
+"""Slack workspaces connected to organisations, one each, through Slack's OAuth v2 install.
+
+An admin signed in to the portal starts an install (`start`): a random state, stored hashed,
+bound to that admin and organisation, single use, valid SLACK_OAUTH_STATE_MINUTES. Slack sends the
+browser back with the state and a code; `claim` takes the state for the same signed-in admin
+(forged, expired, replayed or another admin's: refused, saying so), the route exchanges the code
+(backend/adapters/slack_oauth.py) and `connect` keeps the workspace's bot token, encrypted, and
+connects the workspace to the organisation (one already connected elsewhere is refused).
+`disconnect` (Slack's app_uninstalled / tokens_revoked) deletes the token, clears the
+organisation's workspace and unlinks the workspace's chat identities, so that nothing more is
+done for anyone speaking from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from backend.db import Database
+from backend.domain.errors import Conflict, NotFound, PermissionDenied
+from backend.models import ChatIdentity, Organisation, SlackInstallation, SlackInstallState
+from backend.services import audit
+from backend.services.actors import SYSTEM, Actor
+from backend.services.signin import tokens
+from backend.services.signin.principals import Kind, Principal
+from backend.services.slack.sealing import TokenSealer
+from contracts import identity as identity_format
+
+STATE_REFUSED = "This Slack install link is not valid any more"
+
+
+@dataclass(frozen=True)
+class Installed:
+    """What Slack's oauth.v2.access gave for a workspace."""
+
+    team_id: str
+    team_name: str | None
+    bot_user_id: str
+    bot_token: str
+    installer_user_id: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A state taken by the admin who started it: whose install this is."""
+
+    organisation_id: int
+    member_id: int
+
+
+@dataclass(frozen=True)
+class SlackConnection:
+    """The organisation's Slack workspace, as the portal shows it."""
+
+    connected: bool
+    team_id: str | None = None
+    team_name: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkspaceToken:
+    """What the Slack channel needs to speak in a workspace."""
+
+    team_id: str
+    bot_token: str
+    bot_user_id: str
+
+
+def _admin(principal: Principal | None) -> Claim:
+    if (principal is None or principal.kind is not Kind.ADMIN or principal.member_id is None
+            or principal.organisation_id is None):
+        raise PermissionDenied("Only a signed-in admin of an organisation can connect Slack.",
+                               code="not_admin")
+    return Claim(principal.organisation_id, principal.member_id)
+
+
+def _refused(why: str) -> PermissionDenied:
+    return PermissionDenied(f"{STATE_REFUSED} ({why}). Start again from the portal with "
+                            "\"Add to Slack\".", code="slack_state_refused")
+
+
+def start(db: Database, principal: Principal | None, now: datetime, minutes: int) -> str:
+    """A new state for this admin's install; the caller puts it in Slack's authorize URL."""
+    admin = _admin(principal)
+    state = tokens.new_token()
+    with db.transaction() as session:
+        session.add(SlackInstallState(state_hash=tokens.digest(state), member_id=admin.member_id,
+                                      organisation_id=admin.organisation_id, created_at=now,
+                                      expires_at=now + timedelta(minutes=minutes)))
+    return state
+
+
+def claim(db: Database, state: object, principal: Principal | None, now: datetime) -> Claim:
+    """Take the state (once) for the signed-in admin who started the install."""
+    admin = _admin(principal)
+    if not tokens.well_formed(state):
+        raise _refused("it was not made here")
+    assert isinstance(state, str)
+    with db.transaction() as session:
+        row = session.scalar(select(SlackInstallState).where(
+            SlackInstallState.state_hash == tokens.digest(state)))
+        if row is None:
+            raise _refused("it was not made here")
+        if (row.member_id, row.organisation_id) != (admin.member_id, admin.organisation_id):
+            raise _refused("another admin started it")
+        if row.used_at is not None:
+            raise _refused("it has been used already")
+        if row.expires_at <= now:
+            raise _refused("it has expired")
+        taken = session.execute(update(SlackInstallState).where(
+            SlackInstallState.id == row.id, SlackInstallState.used_at.is_(None))
+            .values(used_at=now))
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise _refused("it has been used already")
+    return admin
+
+
+def connect(db: Database, sealer: TokenSealer, claimed: Claim, installed: Installed,
+            now: datetime) -> SlackConnection:
+    """Keep the workspace's token (encrypted) and connect the workspace to the organisation."""
+    try:
+        return _connect(db, sealer, claimed, installed, now)
+    except IntegrityError:  # a concurrent install of the same workspace won
+        raise _elsewhere() from None
+
+
+def _elsewhere() -> Conflict:
+    return Conflict("This Slack workspace is already connected to another organisation.",
+                    code="workspace_taken")
+
+
+def _connect(db: Database, sealer: TokenSealer, claimed: Claim, installed: Installed,
+             now: datetime) -> SlackConnection:
+    organisation_id = claimed.organisation_id
+    with db.transaction() as session:
+        holder = session.scalar(select(Organisation.id).where(
+            Organisation.slack_team_id == installed.team_id))
+        taken = session.scalar(select(SlackInstallation.organisation_id).where(
+            SlackInstallation.team_id == installed.team_id))
+        if {holder, taken} - {None, organisation_id}:
+            raise _elsewhere()
+        organisation = session.get(Organisation, organisation_id)
+        if organisation is None:
+            raise NotFound("No organisation with that id.")
+        previous = session.scalar(select(SlackInstallation).where(
+            SlackInstallation.organisation_id == organisation_id))
+        if previous is not None and previous.team_id != installed.team_id:
+            _unlink(session, previous.team_id)
+            session.delete(previous)
+            session.flush()
+        row = previous if previous is not None and previous.team_id == installed.team_id \
+            else SlackInstallation(team_id=installed.team_id, organisation_id=organisation_id)
+        row.team_name = installed.team_name
+        row.bot_user_id = installed.bot_user_id
+        row.bot_token_sealed = sealer.seal(installed.bot_token)
+        row.installer_user_id = installed.installer_user_id
+        row.installed_by_member_id = claimed.member_id
+        row.installed_at = now
+        session.add(row)
+        organisation.slack_team_id = installed.team_id
+        session.flush()
+        audit.record(session, Actor("web", str(claimed.member_id), member_id=claimed.member_id,
+                                    organisation_id=organisation_id),
+                     "slack.installed", "organisation", organisation_id,
+                     organisation_id=organisation_id, team_id=installed.team_id)
+    return SlackConnection(True, installed.team_id, installed.team_name)
+
+
+def connection_of(db: Database, principal: Principal | None) -> SlackConnection:
+    admin = _admin(principal)
+    with db.reader() as session:
+        row = session.scalar(select(SlackInstallation).where(
+            SlackInstallation.organisation_id == admin.organisation_id))
+    if row is None:
+        return SlackConnection(False)
+    return SlackConnection(True, row.team_id, row.team_name)
+
+
+def token_for(db: Database, sealer: TokenSealer, actor: Actor, team_id: str) -> WorkspaceToken:
+    """The workspace's bot token, for the Slack channel speaking with someone of it."""
+    _require_workspace(actor, team_id)
+    with db.reader() as session:
+        row = session.scalar(select(SlackInstallation).where(
+            SlackInstallation.team_id == team_id))
+    if row is None:
+        raise NotFound("This Slack workspace is not installed.", code="not_installed")
+    return WorkspaceToken(row.team_id, sealer.open(row.bot_token_sealed), row.bot_user_id)
+
+
+def disconnect(db: Database, actor: Actor, team_id: str, reason: str) -> bool:
+    """Forget the workspace (Slack says the app was uninstalled or its token revoked): its token,
+    its organisation's connection and its people's links. False when it was not installed."""
+    _require_workspace(actor, team_id)
+    with db.transaction() as session:
+        row = session.scalar(select(SlackInstallation).where(
+            SlackInstallation.team_id == team_id))
+        organisation_id = row.organisation_id if row is not None else session.scalar(
+            select(Organisation.id).where(Organisation.slack_team_id == team_id))
+        if row is not None:
+            session.delete(row)
+        session.execute(update(Organisation).where(Organisation.slack_team_id == team_id)
+                        .values(slack_team_id=None))
+        unlinked = _unlink(session, team_id)
+        if organisation_id is not None:
+            audit.record(session, SYSTEM, "slack.uninstalled", "organisation", organisation_id,
+                         organisation_id=organisation_id, team_id=team_id, reason=reason,
+                         unlinked=unlinked)
+    return row is not None
+
+
+def reseal(db: Database, sealer: TokenSealer) -> int:
+    """Encrypt every stored token with the first key of SLACK_TOKEN_KEYS (key rotation)."""
+    with db.transaction() as session:
+        rows = session.scalars(select(SlackInstallation)).all()
+        for row in rows:
+            row.bot_token_sealed = sealer.reseal(row.bot_token_sealed)
+    return len(rows)
+
+
+def _unlink(session, team_id: str) -> int:
+    prefix = f"{team_id}{identity_format.SEPARATOR}"
+    result = session.execute(delete(ChatIdentity).where(
+        ChatIdentity.channel == identity_format.SLACK,
+        ChatIdentity.external_id.startswith(prefix, autoescape=True)))
+    return int(result.rowcount or 0)
+
+
+def _require_workspace(actor: Actor, team_id: str) -> None:
+    """The channel asks as someone of that workspace (or Slack itself, USLACKBOT, there)."""
+    workspace, _, user = actor.external_id.partition(identity_format.SEPARATOR)
+    if actor.channel != identity_format.SLACK or workspace != team_id or not user:
+        raise PermissionDenied("Only the Slack channel, speaking in that workspace, may ask.",
+                               code="wrong_workspace")
