@@ -242,6 +242,35 @@ class NewInvite(Answer):
     email_text: str
 
 
+@dataclasses.dataclass(frozen=True)
+class Organisation(Answer):
+    """GET /organisation: the admin's organisation; a null window is the service's default."""
+
+    schema = "OrganisationView"
+    id: int
+    name: str
+    email_domain: str | None
+    cancellation_window_hours: int | None
+    admins: int
+    members: int
+
+
+InviteState = Literal["open", "redeemed", "revoked", "expired"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Invite(Answer):
+    """An invite as admins see it: never its code, only the code's last characters."""
+
+    schema = "InviteView"
+    id: int
+    authorisation_id: int
+    code_hint: str
+    email: str | None
+    expires_at: datetime | None
+    state: InviteState
+
+
 # --- The directory --------------------------------------------------------------------------
 
 
@@ -519,6 +548,12 @@ class Authorisations(Answer):
 
 
 @dataclasses.dataclass(frozen=True)
+class Invites(Answer):
+    schema = "Invites"
+    invites: list[Invite]
+
+
+@dataclasses.dataclass(frozen=True)
 class Notifications(Answer):
     schema = "Notifications"
     notifications: list[Notification]
@@ -555,8 +590,9 @@ class Payers(Answer):
 
 ANSWERS: tuple[type[Answer], ...] = (
     Grant, Offer, Me, Registered, Redeemed, Notification, IdentityVerification, Usage,
-    Authorisation, NewInvite, TherapistProfile, TherapistMatch, SearchResult, Slots, Vocabulary,
-    Alternative, RefusedOffer, Quote, Booking, CancellationPreview, Handoff, Card, CardOnFile,
-    CardSetup, Figures, AuthorisationSpend, MonthSpend, SpendReport, Policies, Grants, Offers,
-    Bookings, Authorisations, Notifications, PaidBy, Payer, Payers, MoreSessionsAsked)
+    Authorisation, Organisation, NewInvite, Invite, TherapistProfile, TherapistMatch, SearchResult,
+    Slots, Vocabulary, Alternative, RefusedOffer, Quote, Booking, CancellationPreview, Handoff,
+    Card, CardOnFile, CardSetup, Figures, AuthorisationSpend, MonthSpend, SpendReport, Policies,
+    Grants, Offers, Bookings, Authorisations, Invites, Notifications, PaidBy, Payer, Payers,
+    MoreSessionsAsked)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend.db import Database
+from backend.domain import cancellation
 from backend.domain.enums import Role
 from backend.domain.errors import Conflict
 from backend.models import Member, Organisation
@@ -67,13 +69,31 @@ def add_admin(db: Database, actor: Actor, *, name: str | None, email: str | None
         return member.id
 
 
+def set_cancellation_window(db: Database, actor: Actor, hours: int | None) -> OrganisationView:
+    """The organisation's own cancellation window: cancelling later than this many hours before
+    a session uses it. It applies to every cancellation from now on, bookings made earlier too."""
+    organisation_id = require_admin(actor)
+    hours = cancellation.checked_window(required(hours, "number of hours"))
+    with db.transaction() as session:
+        organisation = session.get_one(Organisation, organisation_id)
+        before = organisation.cancellation_window_hours
+        organisation.cancellation_window_hours = hours
+        audit.record(session, actor, "organisation.cancellation_window_changed", "organisation",
+                     organisation_id, organisation_id=organisation_id, before=before,
+                     after=hours)
+        return _view(session, organisation)
+
+
 def describe(db: Database, actor: Actor) -> OrganisationView:
     organisation_id = require_admin(actor)
     with db.reader() as session:
-        organisation = session.get_one(Organisation, organisation_id)
-        roles = session.scalars(
-            select(Member.role).where(Member.organisation_id == organisation_id)
-        ).all()
+        return _view(session, session.get_one(Organisation, organisation_id))
+
+
+def _view(session: Session, organisation: Organisation) -> OrganisationView:
+    roles = session.scalars(
+        select(Member.role).where(Member.organisation_id == organisation.id)
+    ).all()
     return OrganisationView(
         id=organisation.id,
         name=organisation.name,

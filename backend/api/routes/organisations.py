@@ -7,7 +7,7 @@ from aiohttp import web
 from backend.api.answers import Health, Me, NewAdminAnswer, Registered
 from backend.api.http import actor, call
 from backend.api.openapi import endpoint
-from backend.api.requests import NewAdmin, NewOrganisation
+from backend.api.requests import CancellationWindow, NewAdmin, NewOrganisation
 from backend.services import grants, organisations
 from backend.services.organisations import OrganisationView
 
@@ -53,3 +53,11 @@ async def describe(request: web.Request) -> OrganisationView:
 async def add_admin(request: web.Request, body: NewAdmin) -> NewAdminAnswer:
     return NewAdminAnswer(member_id=await call(request, organisations.add_admin, actor(request),
                                                name=body.name, email=body.email))
+
+
+@routes.post("/organisation/cancellation-window")
+@endpoint("Set the organisation's cancellation window in hours (1 to 168); it applies to every "
+          "cancellation from now on", body=CancellationWindow, answer=OrganisationView)
+async def set_cancellation_window(request: web.Request,
+                                  body: CancellationWindow) -> OrganisationView:
+    return await call(request, organisations.set_cancellation_window, actor(request), body.hours)
