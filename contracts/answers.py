@@ -255,6 +255,27 @@ class Organisation(Answer):
     members: int
 
 
+@dataclasses.dataclass(frozen=True)
+class Admin(Answer):
+    schema = "AdminView"
+    member_id: int
+    name: str
+    email: str | None
+    is_admin: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Admins(Answer):
+    schema = "Admins"
+    admins: list[Admin]
+
+
+@dataclasses.dataclass(frozen=True)
+class NewAdmin(Answer):
+    schema = "NewAdminAnswer"
+    member_id: int
+
+
 InviteState = Literal["open", "redeemed", "revoked", "expired"]
 
 
@@ -590,9 +611,9 @@ class Payers(Answer):
 
 ANSWERS: tuple[type[Answer], ...] = (
     Grant, Offer, Me, Registered, Redeemed, Notification, IdentityVerification, Usage,
-    Authorisation, Organisation, NewInvite, Invite, TherapistProfile, TherapistMatch, SearchResult,
-    Slots, Vocabulary, Alternative, RefusedOffer, Quote, Booking, CancellationPreview, Handoff,
-    Card, CardOnFile, CardSetup, Figures, AuthorisationSpend, MonthSpend, SpendReport, Policies,
-    Grants, Offers, Bookings, Authorisations, Invites, Notifications, PaidBy, Payer, Payers,
-    MoreSessionsAsked)
+    Authorisation, Organisation, Admin, Admins, NewAdmin, NewInvite, Invite, TherapistProfile,
+    TherapistMatch, SearchResult, Slots, Vocabulary, Alternative, RefusedOffer, Quote, Booking,
+    CancellationPreview, Handoff, Card, CardOnFile, CardSetup, Figures, AuthorisationSpend,
+    MonthSpend, SpendReport, Policies, Grants, Offers, Bookings, Authorisations, Invites,
+    Notifications, PaidBy, Payer, Payers, MoreSessionsAsked)
 

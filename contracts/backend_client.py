@@ -30,6 +30,8 @@ import aiohttp
 
 from contracts.answers import (
     UNAVAILABLE,
+    Admin,
+    Admins,
     Answer,
     Authorisation,
     Authorisations,
@@ -48,6 +50,7 @@ from contracts.answers import (
     Invites,
     Me,
     MoreSessionsAsked,
+    NewAdmin,
     NewInvite,
     Notification,
     Notifications,
@@ -288,6 +291,18 @@ class BackendClient:
 
     async def organisation(self) -> Organisation:
         return await self.read(Organisation, "GET", "/organisation")
+
+    async def admins(self) -> list[Admin]:
+        return (await self.read(Admins, "GET", "/organisation/admins")).admins
+
+    async def add_admin(self, name: str, email: str) -> NewAdmin:
+        """Make someone an admin: a member with that email, or a new member."""
+        return await self.read(NewAdmin, "POST", "/organisation/admins",
+                               {"name": name, "email": email})
+
+    async def remove_admin(self, member_id: int) -> Admin:
+        """Take someone's admin role away (they stay a member); never the last admin's."""
+        return await self.read(Admin, "POST", f"/organisation/admins/{int(member_id)}/remove", {})
 
     async def set_cancellation_window(self, hours: int) -> Organisation:
         return await self.read(Organisation, "POST", "/organisation/cancellation-window",

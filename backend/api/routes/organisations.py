@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.answers import Health, Me, NewAdminAnswer, Registered
+from backend.api.answers import Admins, Health, Me, NewAdminAnswer, Registered
 from backend.api.http import actor, call
 from backend.api.openapi import endpoint
-from backend.api.requests import CancellationWindow, NewAdmin, NewOrganisation
+from backend.api.requests import ById, CancellationWindow, NewAdmin, NewOrganisation
 from backend.services import grants, organisations
-from backend.services.organisations import OrganisationView
+from backend.services.organisations import AdminView, OrganisationView
 
 routes = web.RouteTableDef()
 
@@ -46,6 +46,19 @@ async def register(request: web.Request, body: NewOrganisation) -> Registered:
 @endpoint("The organisation and its head counts (admins)", answer=OrganisationView)
 async def describe(request: web.Request) -> OrganisationView:
     return await call(request, organisations.describe, actor(request))
+
+
+@routes.get("/organisation/admins")
+@endpoint("The organisation's admins", answer=Admins)
+async def list_admins(request: web.Request) -> Admins:
+    return Admins(admins=await call(request, organisations.list_admins, actor(request)))
+
+
+@routes.post("/organisation/admins/{id}/remove")
+@endpoint("Take someone's admin role away (they stay a member); never the last admin's",
+          path=ById, answer=AdminView)
+async def remove_admin(request: web.Request, path: ById) -> AdminView:
+    return await call(request, organisations.remove_admin, actor(request), path.id)
 
 
 @routes.post("/organisation/admins")

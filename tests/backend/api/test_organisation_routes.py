@@ -1,9 +1,11 @@
-"""An organisation's own settings over real HTTP, on both databases: the cancellation window."""
+"""An organisation's own settings over real HTTP, on both databases: the cancellation window
+and its admins."""
 
 from __future__ import annotations
 
 import pytest
 
+from backend.domain.enums import Role
 from tests.backend import booking_factories as bf
 from tests.backend import factories
 
@@ -64,3 +66,62 @@ async def test_only_the_organisations_admins_set_its_window(api, db):
     other = factories.register_organisation(db, name="Other Ltd")
     await api.request("POST", PATH, identity=other.identity, json={"hours": 12})
     assert await window_of(api, admin) is None and await window_of(api, other) == 12
+
+
+# --- admins ----------------------------------------------------------------------------------
+
+async def admin_ids(api, admin) -> list[int]:
+    status, body = await api.request("GET", "/organisation/admins", identity=admin.identity)
+    assert status == 200
+    return [a["member_id"] for a in body["admins"]]
+
+
+async def test_an_admin_adds_another_then_removes_them_who_stays_a_member(api, db):
+    admin = factories.register_organisation(db)
+    status, added = await api.request("POST", "/organisation/admins", identity=admin.identity,
+                                      json={"name": "Kim", "email": "kim@example.com"})
+    assert status == 201
+    assert await admin_ids(api, admin) == [admin.member_id, added["member_id"]]
+    status, removed = await api.request(
+        "POST", f"/organisation/admins/{added['member_id']}/remove", identity=admin.identity)
+    assert status == 200
+    assert removed == {"member_id": added["member_id"], "name": "Kim",
+                       "email": "kim@example.com", "is_admin": False}
+    assert await admin_ids(api, admin) == [admin.member_id]
+    status, organisation = await api.request("GET", "/organisation", identity=admin.identity)
+    assert organisation["admins"] == 1 and organisation["members"] == 2
+
+
+async def test_the_last_admin_cannot_be_removed_and_a_removed_admin_loses_the_rights(api, db):
+    admin = factories.register_organisation(db)
+    status, error = await api.request(
+        "POST", f"/organisation/admins/{admin.member_id}/remove", identity=admin.identity)
+    assert status == 409 and error["error"]["code"] == "last_admin"
+    assert "only admin" in error["error"]["message"]
+    assert await admin_ids(api, admin) == [admin.member_id]
+
+    second = factories.add_member(db, admin.organisation_id, role=Role.ADMIN)
+    status, _ = await api.request(  # an admin may step down while another remains
+        "POST", f"/organisation/admins/{second.member_id}/remove", identity=second.identity)
+    assert status == 200
+    status, _ = await api.request("GET", "/organisation/admins", identity=second.identity)
+    assert status == 403
+    status, _ = await api.request(
+        "POST", f"/organisation/admins/{admin.member_id}/remove", identity=second.identity)
+    assert status == 403 and await admin_ids(api, admin) == [admin.member_id]
+
+
+async def test_other_organisations_people_and_unknown_ids_are_not_found(api, db):
+    admin = factories.register_organisation(db)
+    other = factories.register_organisation(db, name="Other Ltd")
+    helper = factories.add_member(db, other.organisation_id, role=Role.ADMIN)
+    for member_id in (helper.member_id, 999_999):
+        status, error = await api.request(
+            "POST", f"/organisation/admins/{member_id}/remove", identity=admin.identity)
+        assert status == 404, error
+    assert await admin_ids(api, other) == [other.member_id, helper.member_id]
+    member = factories.add_member(db, admin.organisation_id)
+    for method, path in (("GET", "/organisation/admins"),
+                         ("POST", f"/organisation/admins/{admin.member_id}/remove")):
+        status, _ = await api.request(method, path, identity=member.identity)
+        assert status == 403, path
