@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.base import BackendAction
 from bot.actions.common import TIMEZONE, button, latest_entities
-from bot.actions.parsing import local_time, parse_count
+from bot.actions.parsing import format_day, parse_count
 from contracts.answers import Invite
 from contracts.backend_client import BackendClient
 
@@ -19,12 +19,11 @@ MAX_BUTTONS = 8
 
 
 def describe_invite(invite: Invite, authorisation_name: str) -> str:
-    """'#12 …X9D4R for sam@acme.co.uk (Wellbeing support): open until 3 Jan 2027'."""
+    """'#12 …9D4R for sam@acme.co.uk (Wellbeing support): open until 3 January 2027'."""
     to = f" for {invite.email}" if invite.email else ""
     line = f"#{invite.id} …{invite.code_hint}{to} ({authorisation_name}): {invite.state}"
     if invite.state == "open" and invite.expires_at is not None:
-        day = local_time(invite.expires_at, TIMEZONE)
-        line += f" until {day.day} {day:%b %Y}"
+        line += f" until {format_day(invite.expires_at, TIMEZONE)}"
     return line
 
 

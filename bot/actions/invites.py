@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
 from bot.actions.common import TIMEZONE, button, require_admin
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
-from bot.actions.parsing import find_email, is_skip, local_time, parse_count, parse_days
+from bot.actions.parsing import find_email, format_day, is_skip, parse_count, parse_days
 from contracts.answers import Authorisation
 from contracts.backend_client import BackendClient
 
@@ -28,10 +28,7 @@ async def active_authorisations(client: BackendClient) -> list[Authorisation]:
 
 
 def expires(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    day = local_time(moment, TIMEZONE)
-    return f" It expires on {day.day} {day:%B %Y}."
+    return "" if moment is None else f" It expires on {format_day(moment, TIMEZONE)}."
 
 
 class ValidateInviteForm(CappedFormValidation):

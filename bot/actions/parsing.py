@@ -384,6 +384,12 @@ def format_slot(iso: str | datetime, timezone: str = "Europe/London") -> str:
     return f"{moment:%a} {moment.day} {moment:%b}, {moment:%H:%M}"
 
 
+def format_day(iso: str | datetime, timezone: str = "Europe/London") -> str:
+    """'3 January 2027' in the service's time zone."""
+    moment = local_time(iso, timezone)
+    return f"{moment.day} {moment:%B %Y}"
+
+
 def format_money(minor: int | None, currency: str = "GBP") -> str:
     if minor is None:
         return "not shown"
