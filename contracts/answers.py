@@ -242,6 +242,56 @@ class NewInvite(Answer):
     email_text: str
 
 
+@dataclasses.dataclass(frozen=True)
+class Organisation(Answer):
+    """GET /organisation: the admin's organisation; a null window is the service's default."""
+
+    schema = "OrganisationView"
+    id: int
+    name: str
+    email_domain: str | None
+    cancellation_window_hours: int | None
+    admins: int
+    members: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Admin(Answer):
+    schema = "AdminView"
+    member_id: int
+    name: str
+    email: str | None
+    is_admin: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Admins(Answer):
+    schema = "Admins"
+    admins: list[Admin]
+
+
+@dataclasses.dataclass(frozen=True)
+class NewAdmin(Answer):
+    schema = "NewAdminAnswer"
+    member_id: int
+
+
+InviteState = Literal["open", "redeemed", "revoked", "expired"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Invite(Answer):
+    """An invite as admins see it: never its code, only the code's last characters."""
+
+    schema = "InviteView"
+    id: int
+    authorisation_id: int
+    code_hint: str
+    email: str | None
+    expires_at: datetime | None
+    state: InviteState
+
+
 # --- The directory --------------------------------------------------------------------------
 
 
@@ -519,6 +569,12 @@ class Authorisations(Answer):
 
 
 @dataclasses.dataclass(frozen=True)
+class Invites(Answer):
+    schema = "Invites"
+    invites: list[Invite]
+
+
+@dataclasses.dataclass(frozen=True)
 class Notifications(Answer):
     schema = "Notifications"
     notifications: list[Notification]
@@ -577,9 +633,9 @@ class SlackDisconnected(Answer):
 
 ANSWERS: tuple[type[Answer], ...] = (
     Grant, Offer, Me, Registered, Redeemed, Notification, IdentityVerification, Usage,
-    Authorisation, NewInvite, TherapistProfile, TherapistMatch, SearchResult, Slots, Vocabulary,
-    Alternative, RefusedOffer, Quote, Booking, CancellationPreview, Handoff, Card, CardOnFile,
-    CardSetup, Figures, AuthorisationSpend, MonthSpend, SpendReport, Policies, Grants, Offers,
-    Bookings, Authorisations, Notifications, PaidBy, Payer, Payers, MoreSessionsAsked,
-    WorkspaceToken, SlackDisconnected)
+    Authorisation, Organisation, Admin, Admins, NewAdmin, NewInvite, Invite, TherapistProfile,
+    TherapistMatch, SearchResult, Slots, Vocabulary, Alternative, RefusedOffer, Quote, Booking,
+    CancellationPreview, Handoff, Card, CardOnFile, CardSetup, Figures, AuthorisationSpend,
+    MonthSpend, SpendReport, Policies, Grants, Offers, Bookings, Authorisations, Invites,
+    Notifications, PaidBy, Payer, Payers, MoreSessionsAsked, WorkspaceToken, SlackDisconnected)
 

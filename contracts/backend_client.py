@@ -30,6 +30,8 @@ import aiohttp
 
 from contracts.answers import (
     UNAVAILABLE,
+    Admin,
+    Admins,
     Answer,
     Authorisation,
     Authorisations,
@@ -44,13 +46,17 @@ from contracts.answers import (
     Grants,
     Handoff,
     IdentityVerification,
+    Invite,
+    Invites,
     Me,
     MoreSessionsAsked,
+    NewAdmin,
     NewInvite,
     Notification,
     Notifications,
     Offer,
     Offers,
+    Organisation,
     Payers,
     Policies,
     Quote,
@@ -285,6 +291,25 @@ class BackendClient:
         return await self.read(Registered, "POST", "/organisations", {
             "name": name, "admin_name": admin_name, "admin_email": admin_email})
 
+    async def organisation(self) -> Organisation:
+        return await self.read(Organisation, "GET", "/organisation")
+
+    async def admins(self) -> list[Admin]:
+        return (await self.read(Admins, "GET", "/organisation/admins")).admins
+
+    async def add_admin(self, name: str, email: str) -> NewAdmin:
+        """Make someone an admin: a member with that email, or a new member."""
+        return await self.read(NewAdmin, "POST", "/organisation/admins",
+                               {"name": name, "email": email})
+
+    async def remove_admin(self, member_id: int) -> Admin:
+        """Take someone's admin role away (they stay a member); never the last admin's."""
+        return await self.read(Admin, "POST", f"/organisation/admins/{int(member_id)}/remove", {})
+
+    async def set_cancellation_window(self, hours: int) -> Organisation:
+        return await self.read(Organisation, "POST", "/organisation/cancellation-window",
+                               {"hours": hours})
+
     async def authorisations(self) -> list[Authorisation]:
         return (await self.read(Authorisations, "GET", "/authorisations")).authorisations
 
@@ -299,10 +324,22 @@ class BackendClient:
         return await self.read(Authorisation, "POST",
                                f"/authorisations/{int(authorisation_id)}/{verb}", {})
 
-    async def create_invite(self, authorisation_id: int, email: str | None = None) -> NewInvite:
+    async def create_invite(self, authorisation_id: int, email: str | None = None,
+                            expires_in_days: int | None = None) -> NewInvite:
+        """`expires_in_days`: None for the backend's usual expiry (INVITE_TTL_DAYS)."""
+        body: dict[str, Any] = {"email": email} if email else {}
+        if expires_in_days is not None:
+            body["expires_in_days"] = expires_in_days
         return await self.read(NewInvite, "POST",
-                               f"/authorisations/{int(authorisation_id)}/invites",
-                               {"email": email} if email else {})
+                               f"/authorisations/{int(authorisation_id)}/invites", body)
+
+    async def invites(self, authorisation_id: int) -> list[Invite]:
+        """An authorisation's invites with their states (open, redeemed, revoked, expired)."""
+        return (await self.read(Invites, "GET",
+                                f"/authorisations/{int(authorisation_id)}/invites")).invites
+
+    async def revoke_invite(self, invite_id: int) -> Invite:
+        return await self.read(Invite, "POST", f"/invites/{int(invite_id)}/revoke", {})
 
     async def redeem_invite(self, code: str) -> Redeemed:
         return await self.read(Redeemed, "POST", "/invites/redeem", {"code": code})

@@ -16,6 +16,7 @@ from backend.services.bookings.views import BookingView
 from backend.services.grants import GrantView, OfferView
 from backend.services.invites import InviteView
 from backend.services.notifications import NotificationView
+from backend.services.organisations import AdminView
 from backend.services.payments.cards import CardView
 from backend.services.portal import PortalUser
 from backend.services.search.filters import Vocabulary
@@ -41,6 +42,10 @@ class Registered(BaseModel):
     organisation_id: int
     member_id: int
     role: Role
+
+
+class Admins(BaseModel):
+    admins: list[AdminView]
 
 
 class NewAdminAnswer(BaseModel):

@@ -86,6 +86,12 @@ class NewAdmin(BaseModel):
     email: Email = Field(None, title="email address")
 
 
+class CancellationWindow(BaseModel):
+    model_config = _requires("hours")
+    hours: Count | None = Field(None, title="number of hours",
+                                description="Cancelling later than this before a session uses it.")
+
+
 class NewAuthorisation(BaseModel):
     model_config = _requires("coverage", "sessions_per_user", "user_limit")
     coverage: Coverage | None = None

@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from backend.domain.errors import Conflict
+from backend.domain.errors import Conflict, InvalidInput
+
+# The cancellation windows an organisation may choose: from an hour to a week before a session.
+MIN_WINDOW_HOURS = 1
+MAX_WINDOW_HOURS = 168
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,15 @@ class Terms:
     @property
     def can_reschedule(self) -> bool:
         return not self.late
+
+
+def checked_window(hours: int) -> int:
+    """An organisation's own cancellation window, or InvalidInput saying which are allowed."""
+    if not MIN_WINDOW_HOURS <= hours <= MAX_WINDOW_HOURS:
+        raise InvalidInput(f"The cancellation window must be between {MIN_WINDOW_HOURS} and "
+                           f"{MAX_WINDOW_HOURS} hours (a week) before a session.",
+                           code="cancellation_window_out_of_range")
+    return hours
 
 
 def terms(starts_at: datetime, now: datetime, *, window_hours: int,

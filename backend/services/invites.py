@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -39,6 +40,9 @@ class NewInvite:
     email_text: str
 
 
+InviteState = Literal["open", "redeemed", "revoked", "expired"]
+
+
 @dataclass(frozen=True)
 class InviteView:
     id: int
@@ -46,7 +50,7 @@ class InviteView:
     code_hint: str
     email: str | None
     expires_at: datetime | None
-    state: str  # open, redeemed, revoked, expired
+    state: InviteState
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,7 @@ def _check_throttle(db: Database, actor: Actor, config: Policy) -> None:
         )
 
 
-def _state(invite: Invite, now: datetime) -> str:
+def _state(invite: Invite, now: datetime) -> InviteState:
     if invite.redeemed_at is not None:
         return "redeemed"
     if invite.revoked_at is not None:

@@ -5,13 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend.db import Database
+from backend.domain import admins, cancellation
 from backend.domain.enums import Role
 from backend.domain.errors import Conflict
 from backend.models import Member, Organisation
 from backend.services import audit
-from backend.services.actors import Actor, find_member_by_email, link_identity, require_admin
+from backend.services.actors import (
+    Actor,
+    find_member_by_email,
+    link_identity,
+    owned_by,
+    require_admin,
+)
 from backend.services.validation import required
 
 
@@ -23,6 +31,14 @@ class OrganisationView:
     cancellation_window_hours: int | None
     admins: int
     members: int
+
+
+@dataclass(frozen=True)
+class AdminView:
+    member_id: int
+    name: str
+    email: str | None
+    is_admin: bool
 
 
 def register(db: Database, actor: Actor, *, name: str | None, admin_name: str | None,
@@ -67,13 +83,68 @@ def add_admin(db: Database, actor: Actor, *, name: str | None, email: str | None
         return member.id
 
 
+def list_admins(db: Database, actor: Actor) -> list[AdminView]:
+    organisation_id = require_admin(actor)
+    with db.reader() as session:
+        found = session.scalars(
+            select(Member).where(Member.organisation_id == organisation_id,
+                                 Member.role == Role.ADMIN).order_by(Member.id)
+        ).all()
+        return [_admin_view(member) for member in found]
+
+
+def remove_admin(db: Database, actor: Actor, member_id: int) -> AdminView:
+    """Take someone's admin role away (they stay a member); never the organisation's last admin.
+    Admin changes of one organisation take turns (its row is locked), so two admins removing
+    each other at once cannot leave it without one."""
+    organisation_id = require_admin(actor)
+    with db.transaction() as session:
+        session.execute(select(Organisation.id).where(Organisation.id == organisation_id)
+                        .with_for_update())
+        member = owned_by(session, Member, member_id, organisation_id, "person")
+        if not member.is_admin:
+            return _admin_view(member)
+        others = session.scalars(
+            select(Member.id).where(Member.organisation_id == organisation_id,
+                                    Member.role == Role.ADMIN, Member.id != member.id)
+        ).all()
+        admins.check_removal(member.name, len(others))
+        member.role = Role.MEMBER
+        audit.record(session, actor, "admin.removed", "member", member.id,
+                     organisation_id=organisation_id)
+        return _admin_view(member)
+
+
+def _admin_view(member: Member) -> AdminView:
+    return AdminView(member_id=member.id, name=member.name, email=member.email,
+                     is_admin=member.is_admin)
+
+
+def set_cancellation_window(db: Database, actor: Actor, hours: int | None) -> OrganisationView:
+    """The organisation's own cancellation window: cancelling later than this many hours before
+    a session uses it. It applies to every cancellation from now on, bookings made earlier too."""
+    organisation_id = require_admin(actor)
+    hours = cancellation.checked_window(required(hours, "number of hours"))
+    with db.transaction() as session:
+        organisation = session.get_one(Organisation, organisation_id)
+        before = organisation.cancellation_window_hours
+        organisation.cancellation_window_hours = hours
+        audit.record(session, actor, "organisation.cancellation_window_changed", "organisation",
+                     organisation_id, organisation_id=organisation_id, before=before,
+                     after=hours)
+        return _view(session, organisation)
+
+
 def describe(db: Database, actor: Actor) -> OrganisationView:
     organisation_id = require_admin(actor)
     with db.reader() as session:
-        organisation = session.get_one(Organisation, organisation_id)
-        roles = session.scalars(
-            select(Member.role).where(Member.organisation_id == organisation_id)
-        ).all()
+        return _view(session, session.get_one(Organisation, organisation_id))
+
+
+def _view(session: Session, organisation: Organisation) -> OrganisationView:
+    roles = session.scalars(
+        select(Member.role).where(Member.organisation_id == organisation.id)
+    ).all()
     return OrganisationView(
         id=organisation.id,
         name=organisation.name,

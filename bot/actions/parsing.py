@@ -80,6 +80,34 @@ def parse_count(text: str | None) -> int | None:
     return numbers[0] if numbers else None
 
 
+_DAYS = {"day": 1, "week": 7, "fortnight": 14, "month": 30, "year": 365}
+_HOURS = {"hour": 1, "hr": 1, "h": 1, "day": 24, "week": 168}
+
+
+def _parse_duration(text: str | None, per_unit: Mapping[str, int]) -> int | None:
+    """A duration in the first unit of `per_unit`: "10", "two weeks", "a day", "48h"."""
+    if not text:
+        return None
+    lowered = text.lower()
+    unit = re.search(r"(?<![a-z])(" + "|".join(per_unit) + r")s?\b", lowered)
+    count = parse_count(lowered)
+    if count is None and unit and re.search(r"\b(a|an|one)\b", lowered):
+        count = 1
+    if count is None:
+        return None
+    return count * (per_unit[unit.group(1)] if unit else 1)
+
+
+def parse_days(text: str | None) -> int | None:
+    """A number of days: "10", "10 days", "two weeks", "a month" (30 days)."""
+    return _parse_duration(text, _DAYS)
+
+
+def parse_hours(text: str | None) -> int | None:
+    """A number of hours: "24", "24 hours", "48h", "a day", "two days" (48 hours)."""
+    return _parse_duration(text, _HOURS)
+
+
 def parse_user_limit(text: str | None) -> int | str | None:
     """A number of users, UNLIMITED, or None if the text says neither."""
     if text and _UNLIMITED.search(text):
@@ -354,6 +382,12 @@ def format_slot(iso: str | datetime, timezone: str = "Europe/London") -> str:
     """'Tue 12 May, 17:00' in the service's time zone."""
     moment = local_time(iso, timezone)
     return f"{moment:%a} {moment.day} {moment:%b}, {moment:%H:%M}"
+
+
+def format_day(iso: str | datetime, timezone: str = "Europe/London") -> str:
+    """'3 January 2027' in the service's time zone."""
+    moment = local_time(iso, timezone)
+    return f"{moment.day} {moment:%B %Y}"
 
 
 def format_money(minor: int | None, currency: str = "GBP") -> str:

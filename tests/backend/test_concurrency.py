@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from backend.domain.enums import BookingStatus, Modality, VoucherStatus
+from backend.domain.enums import BookingStatus, Modality, Role, VoucherStatus
 from backend.domain.errors import Conflict
-from backend.models import Authorisation, Booking, Grant, Invite, Voucher
-from backend.services import bookings, grants, invites
+from backend.models import Authorisation, Booking, Grant, Invite, Member, Voucher
+from backend.services import bookings, grants, invites, organisations
 from tests.backend import booking_factories as bf
 from tests.backend import factories
 from tests.backend.concurrently import all_at_once
@@ -155,3 +155,19 @@ def _assert_consistent(db, member_id: int, grant_id: int) -> None:
                 [BookingStatus.REQUESTED, BookingStatus.CONFIRMED])))
     assert committed == holding
     assert open_bookings <= 1
+
+
+def test_admins_removing_each_other_at_once_leave_the_organisation_an_admin(db):
+    first = factories.register_organisation(db)
+    others = [factories.add_member(db, first.organisation_id, role=Role.ADMIN)
+              for _ in range(5)]
+    everyone = [first, *others]
+    # Each admin removes the next one, all at the same moment: five go, the last one stays.
+    successes, refusals = run_together([
+        partial(organisations.remove_admin, db, remover, removed.member_id)
+        for remover, removed in zip(everyone, everyone[1:] + everyone[:1], strict=True)
+    ])
+    left = count(db, select(func.count(Member.id)).where(
+        Member.organisation_id == first.organisation_id, Member.role == Role.ADMIN))
+    assert left == 1 and len(successes) == 5
+    assert [refusal.code for refusal in refusals] == ["last_admin"]

@@ -95,7 +95,8 @@ async def test_admin_creates_an_authorisation_then_an_invite_a_member_redeems(ba
     authorisation_id = dispatcher.messages[0]["buttons"][0]["payload"].split('"')[-2]
 
     dispatcher, _ = await run(ActionCreateInvite(), make_tracker(admin.identity, slots={
-        "authorisation_id": authorisation_id, "invite_email": "none"}))
+        "authorisation_id": authorisation_id, "invite_email": "none",
+        "invite_expiry_days": "usual"}))
     code = texts(dispatcher).split("invite code: ")[1].split(" ")[0]
     assert "redeem" in dispatcher.messages[1]["text"].lower()  # the email text
 

@@ -18,6 +18,8 @@ from bot.actions.parsing import (
     match_words,
     parse_choice,
     parse_count,
+    parse_days,
+    parse_hours,
     parse_modality,
     parse_sessions_and_users,
     parse_user_limit,
@@ -144,3 +146,17 @@ def test_display_in_uk_time():
     assert format_slot("2026-07-07T16:00:00+00:00") == "Tue 7 Jul, 17:00"  # BST
     assert format_slot("2026-12-01T17:00:00Z") == "Tue 1 Dec, 17:00"
     assert format_money(12345) == "£123.45"
+
+
+@pytest.mark.parametrize("text, days", [
+    ("10", 10), ("10 days", 10), ("two weeks", 14), ("a fortnight", 14), ("a month", 30),
+    ("3 months", 90), ("one year", 365), ("seven", 7), ("the usual", None), ("", None)])
+def test_a_number_of_days_in_days_weeks_or_months(text, days):
+    assert parse_days(text) == days
+
+
+@pytest.mark.parametrize("text, hours", [
+    ("24", 24), ("24 hours", 24), ("48h", 48), ("12 hrs", 12), ("a day", 24),
+    ("two days", 48), ("one week", 168), ("72 hours before", 72), ("whatever", None)])
+def test_a_number_of_hours_in_hours_days_or_weeks(text, hours):
+    assert parse_hours(text) == hours

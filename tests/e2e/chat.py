@@ -241,9 +241,11 @@ def authorisation_steps(coverage: str = "first_relationship", sessions: str = "s
 
 
 def invite_steps() -> list[Step]:
-    """An admin creating an invite for the authorisation just made, not tied to an email."""
+    """An admin creating an invite for the authorisation just made, not tied to an email,
+    expiring after the usual days."""
     return [
         press_intent("invite", "create_invite"),
+        press_offered("invite_expiry", "invite_expiry_days", "usual"),
         when_asked("invite_email", r"email", "no"),
     ]
 

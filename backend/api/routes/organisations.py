@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.answers import Health, Me, NewAdminAnswer, Registered
+from backend.api.answers import Admins, Health, Me, NewAdminAnswer, Registered
 from backend.api.http import actor, call
 from backend.api.openapi import endpoint
-from backend.api.requests import NewAdmin, NewOrganisation
+from backend.api.requests import ById, CancellationWindow, NewAdmin, NewOrganisation
 from backend.services import grants, organisations
-from backend.services.organisations import OrganisationView
+from backend.services.organisations import AdminView, OrganisationView
 
 routes = web.RouteTableDef()
 
@@ -48,8 +48,29 @@ async def describe(request: web.Request) -> OrganisationView:
     return await call(request, organisations.describe, actor(request))
 
 
+@routes.get("/organisation/admins")
+@endpoint("The organisation's admins", answer=Admins)
+async def list_admins(request: web.Request) -> Admins:
+    return Admins(admins=await call(request, organisations.list_admins, actor(request)))
+
+
+@routes.post("/organisation/admins/{id}/remove")
+@endpoint("Take someone's admin role away (they stay a member); never the last admin's",
+          path=ById, answer=AdminView)
+async def remove_admin(request: web.Request, path: ById) -> AdminView:
+    return await call(request, organisations.remove_admin, actor(request), path.id)
+
+
 @routes.post("/organisation/admins")
 @endpoint("Make someone an admin", body=NewAdmin, answer=NewAdminAnswer, status=201)
 async def add_admin(request: web.Request, body: NewAdmin) -> NewAdminAnswer:
     return NewAdminAnswer(member_id=await call(request, organisations.add_admin, actor(request),
                                                name=body.name, email=body.email))
+
+
+@routes.post("/organisation/cancellation-window")
+@endpoint("Set the organisation's cancellation window in hours (1 to 168); it applies to every "
+          "cancellation from now on", body=CancellationWindow, answer=OrganisationView)
+async def set_cancellation_window(request: web.Request,
+                                  body: CancellationWindow) -> OrganisationView:
+    return await call(request, organisations.set_cancellation_window, actor(request), body.hours)

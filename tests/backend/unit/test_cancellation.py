@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backend.domain import cancellation
+from backend.domain.errors import InvalidInput
 
 LONDON = ZoneInfo("Europe/London")
 STARTS = datetime(2026, 3, 10, 18, tzinfo=timezone.utc)  # Tuesday, GMT
@@ -65,3 +66,14 @@ def test_local_time_follows_the_zone_and_summer_time():
     summer = datetime(2026, 7, 1, 17, tzinfo=timezone.utc)
     assert cancellation.local_time(summer, LONDON) == "Wednesday 1 July at 18:00"
     assert cancellation.local_time(summer, ZoneInfo("UTC")) == "Wednesday 1 July at 17:00"
+
+
+@pytest.mark.parametrize("hours", [1, 24, 168])
+def test_an_organisation_may_choose_a_window_from_an_hour_to_a_week(hours):
+    assert cancellation.checked_window(hours) == hours
+
+
+@pytest.mark.parametrize("hours", [-1, 0, 169, 10_000])
+def test_a_window_outside_an_hour_to_a_week_is_refused_with_the_range(hours):
+    with pytest.raises(InvalidInput, match="between 1 and 168 hours"):
+        cancellation.checked_window(hours)

@@ -1,0 +1,127 @@
+"""An organisation's own settings over real HTTP, on both databases: the cancellation window
+and its admins."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.domain.enums import Role
+from tests.backend import booking_factories as bf
+from tests.backend import factories
+
+PATH = "/organisation/cancellation-window"
+
+
+async def window_of(api, admin) -> int | None:
+    status, organisation = await api.request("GET", "/organisation", identity=admin.identity)
+    assert status == 200
+    return organisation["cancellation_window_hours"]
+
+
+async def test_an_admins_window_decides_whether_a_cancellation_is_late(api, db):
+    admin = factories.register_organisation(db)
+    offer = factories.authorisation(db, admin)
+    member, _ = factories.member_with_grant(db, admin, offer.id)
+    therapist_id = bf.therapist(db)
+    status, booked = await api.request("POST", "/bookings", identity=member.identity, json={
+        "therapist_id": therapist_id, "starts_at": bf.slot(36).isoformat(),
+        "modality": "video"})
+    assert status == 201, booked
+    preview_path = f"/bookings/{booked['id']}/cancellation"
+    _, preview = await api.request("GET", preview_path, identity=member.identity)
+    assert preview["window_hours"] == 48 and preview["late"] is True  # the service's default
+
+    status, organisation = await api.request("POST", PATH, identity=admin.identity,
+                                             json={"hours": 24})
+    assert status == 200 and organisation["cancellation_window_hours"] == 24
+    assert await window_of(api, admin) == 24
+    _, preview = await api.request("GET", preview_path, identity=member.identity)
+    assert preview["window_hours"] == 24 and preview["late"] is False
+    assert preview["session_returned"] is True
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"hours": 0}, "between 1 and 168 hours"),
+    ({"hours": 169}, "between 1 and 168 hours"),
+    ({"hours": "24"}, "number of hours"),
+    ({"hours": 2.5}, "number of hours"),
+    ({}, "Please give the number of hours"),
+    ({"hours": None}, "Please give the number of hours"),
+])
+async def test_a_window_out_of_range_or_not_a_whole_number_is_refused_and_nothing_changes(
+        api, db, body, words):
+    admin = factories.register_organisation(db)
+    await api.request("POST", PATH, identity=admin.identity, json={"hours": 72})
+    status, error = await api.request("POST", PATH, identity=admin.identity, json=body)
+    assert status == 400 and words in error["error"]["message"], error
+    assert await window_of(api, admin) == 72
+
+
+async def test_only_the_organisations_admins_set_its_window(api, db):
+    admin = factories.register_organisation(db)
+    member = factories.add_member(db, admin.organisation_id)
+    for identity in (member.identity, factories.stranger(db).identity):
+        status, error = await api.request("POST", PATH, identity=identity, json={"hours": 12})
+        assert status == 403 and "admin" in error["error"]["message"]
+    other = factories.register_organisation(db, name="Other Ltd")
+    await api.request("POST", PATH, identity=other.identity, json={"hours": 12})
+    assert await window_of(api, admin) is None and await window_of(api, other) == 12
+
+
+# --- admins ----------------------------------------------------------------------------------
+
+async def admin_ids(api, admin) -> list[int]:
+    status, body = await api.request("GET", "/organisation/admins", identity=admin.identity)
+    assert status == 200
+    return [a["member_id"] for a in body["admins"]]
+
+
+async def test_an_admin_adds_another_then_removes_them_who_stays_a_member(api, db):
+    admin = factories.register_organisation(db)
+    status, added = await api.request("POST", "/organisation/admins", identity=admin.identity,
+                                      json={"name": "Kim", "email": "kim@example.com"})
+    assert status == 201
+    assert await admin_ids(api, admin) == [admin.member_id, added["member_id"]]
+    status, removed = await api.request(
+        "POST", f"/organisation/admins/{added['member_id']}/remove", identity=admin.identity)
+    assert status == 200
+    assert removed == {"member_id": added["member_id"], "name": "Kim",
+                       "email": "kim@example.com", "is_admin": False}
+    assert await admin_ids(api, admin) == [admin.member_id]
+    status, organisation = await api.request("GET", "/organisation", identity=admin.identity)
+    assert organisation["admins"] == 1 and organisation["members"] == 2
+
+
+async def test_the_last_admin_cannot_be_removed_and_a_removed_admin_loses_the_rights(api, db):
+    admin = factories.register_organisation(db)
+    status, error = await api.request(
+        "POST", f"/organisation/admins/{admin.member_id}/remove", identity=admin.identity)
+    assert status == 409 and error["error"]["code"] == "last_admin"
+    assert "only admin" in error["error"]["message"]
+    assert await admin_ids(api, admin) == [admin.member_id]
+
+    second = factories.add_member(db, admin.organisation_id, role=Role.ADMIN)
+    status, _ = await api.request(  # an admin may step down while another remains
+        "POST", f"/organisation/admins/{second.member_id}/remove", identity=second.identity)
+    assert status == 200
+    status, _ = await api.request("GET", "/organisation/admins", identity=second.identity)
+    assert status == 403
+    status, _ = await api.request(
+        "POST", f"/organisation/admins/{admin.member_id}/remove", identity=second.identity)
+    assert status == 403 and await admin_ids(api, admin) == [admin.member_id]
+
+
+async def test_other_organisations_people_and_unknown_ids_are_not_found(api, db):
+    admin = factories.register_organisation(db)
+    other = factories.register_organisation(db, name="Other Ltd")
+    helper = factories.add_member(db, other.organisation_id, role=Role.ADMIN)
+    for member_id in (helper.member_id, 999_999):
+        status, error = await api.request(
+            "POST", f"/organisation/admins/{member_id}/remove", identity=admin.identity)
+        assert status == 404, error
+    assert await admin_ids(api, other) == [other.member_id, helper.member_id]
+    member = factories.add_member(db, admin.organisation_id)
+    for method, path in (("GET", "/organisation/admins"),
+                         ("POST", f"/organisation/admins/{admin.member_id}/remove")):
+        status, _ = await api.request(method, path, identity=member.identity)
+        assert status == 403, path
