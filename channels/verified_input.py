@@ -226,7 +226,10 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
         blueprint = webhook_blueprint(self.name(), self.receive, on_new_message)
 
         async def resume(*_: Any) -> None:
-            await self.resume_undone(on_new_message, at_start=True)
+            try:
+                await self.resume_undone(on_new_message, at_start=True)
+            except Exception:  # the inbox unreachable: start all the same, the sweeps retry
+                log.exception("Could not read the %s inbox at start", self.title)
             self._sweeper = asyncio.create_task(self.sweep(on_new_message))
 
         async def drain(*_: Any) -> None:

@@ -80,6 +80,14 @@ class Scaled:
         pid = _listening(self.ports[server])
         assert pid, f"nothing listens for {server}"
         os.kill(pid, signal.SIGKILL)
+        # Until the kernel has torn the process down (a second or so for a Rasa server's heap),
+        # its listening socket still completes connections, which then die unanswered: a
+        # message sent in that window is one sent to a server as it crashed (the balancer must
+        # not send it again), not one sent after the crash.
+        deadline = time.monotonic() + 30
+        while _listening(self.ports[server]) == pid:
+            assert time.monotonic() < deadline, f"{server} (pid {pid}) outlived SIGKILL"
+            time.sleep(0.05)
 
 
 def _database_urls(work_name: str) -> tuple[str, str]:
