@@ -75,17 +75,26 @@ class Scaled:
         assert answer.status == 200, answer.body
         return answer.json()["events"]
 
+    def what_happened(self) -> str:
+        """The load balancer's and the supervisors' lines: what failed, and which server."""
+        lines = [line for line in self.output.splitlines()
+                 if "balancer" in line or "supervise:" in line or "Traceback" in line]
+        return "\n".join(lines[-40:])
+
     def kill(self, server: str) -> None:
         """SIGKILL the process listening on the server's port: a crash, not a shutdown."""
         pid = _listening(self.ports[server])
         assert pid, f"nothing listens for {server}"
-        os.kill(pid, signal.SIGKILL)
-        # Until the kernel has torn the process down (a second or so for a Rasa server's heap),
-        # its listening socket still completes connections, which then die unanswered: a
-        # message sent in that window is one sent to a server as it crashed (the balancer must
-        # not send it again), not one sent after the crash.
+        process = psutil.Process(pid)
+        process.send_signal(signal.SIGKILL)
+        # Until its last thread has exited (a second or so while the kernel frees a Rasa
+        # server's heap), the killed process's listening socket still completes connections,
+        # which then die unanswered. A message sent then is one sent to a server as it crashed
+        # (the balancer must not send it again), not one sent after the crash. /proc stops
+        # naming the socket's owner as soon as the main thread is gone, so wait for the process
+        # to be gone (its supervisor reaps it), not for the socket to lose its owner.
         deadline = time.monotonic() + 30
-        while _listening(self.ports[server]) == pid:
+        while process.is_running():
             assert time.monotonic() < deadline, f"{server} (pid {pid}) outlived SIGKILL"
             time.sleep(0.05)
 
@@ -219,13 +228,17 @@ async def _conversation_through_balancer(scaled: Scaled, kill: str) -> None:
                             "how many sessions do I have left?")
         assert "session" in " ".join(r.get("text") or "" for r in before).lower(), before
         scaled.kill(kill)
-        for question in ("how many sessions do I have left?", "what is the cancellation policy?",
-                         "how many sessions do I have left?"):
-            replies = await _say(session, scaled.url("rasa"), sender, question)
-            text_ = " ".join(r.get("text") or "" for r in replies).lower()
-            assert text_ and "sorry" not in text_.split(".")[0], (kill, question, replies)
-            if "left" in question:
-                assert "session" in text_, (kill, replies)
+        try:
+            for question in ("how many sessions do I have left?",
+                             "what is the cancellation policy?",
+                             "how many sessions do I have left?"):
+                replies = await _say(session, scaled.url("rasa"), sender, question)
+                text_ = " ".join(r.get("text") or "" for r in replies).lower()
+                assert text_ and "sorry" not in text_.split(".")[0], (kill, question, replies)
+                if "left" in question:
+                    assert "session" in text_, (kill, replies)
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}\n{scaled.what_happened()}") from None
 
 
 @pytest.mark.parametrize("server", ["actions_1", "backend_2", "rasa_1"])
