@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import stripe
+from stripe.params import PaymentIntentCreateParams
+from stripe.params.checkout import SessionCreateParams
 
 from backend.adapters.payments import (
     CardSetupLink,
@@ -57,11 +59,11 @@ def _intent_result(intent: Any) -> ChargeResult:
 class StripeGateway:
     def __init__(self, api_key: str, *, public_base_url: str, api_base: str | None = None,
                  timeout_seconds: float = 15):
-        base_addresses = {"api": api_base} if api_base else None
         # Every call is bounded (Stripe's own default waits 80 s): a request that settles a
         # payment must answer before its caller gives up (contracts/backend_client.py).
         self._client = stripe.StripeClient(
-            api_key, base_addresses=base_addresses, max_network_retries=MAX_NETWORK_RETRIES,
+            api_key, base_addresses={"api": api_base} if api_base else None,
+            max_network_retries=MAX_NETWORK_RETRIES,
             http_client=stripe.new_default_http_client(timeout=timeout_seconds))
         self._public_base_url = public_base_url
 
@@ -76,18 +78,18 @@ class StripeGateway:
     def create_card_setup(self, *, customer_reference: str,
                           organisation_id: int) -> CardSetupLink:
         metadata = {"organisation_id": str(organisation_id)}
-        session = self._call(
-            self._client.v1.checkout.sessions.create,
-            params={
-                "mode": "setup",
-                "customer": customer_reference,
-                "payment_method_types": ["card"],
-                "success_url": card_setup_return_url(self._public_base_url, "saved"),
-                "cancel_url": card_setup_return_url(self._public_base_url, "cancelled"),
-                "metadata": metadata,
-                "setup_intent_data": {"metadata": metadata},
-            },
-        )
+        # Since API version 2026-09-30 Stripe refuses `payment_method_types` (400); the allowed
+        # types filter what the dashboard enables.
+        params: SessionCreateParams = {
+            "mode": "setup",
+            "customer": customer_reference,
+            "allowed_payment_method_types": ["card"],
+            "success_url": card_setup_return_url(self._public_base_url, "saved"),
+            "cancel_url": card_setup_return_url(self._public_base_url, "cancelled"),
+            "metadata": metadata,
+            "setup_intent_data": {"metadata": metadata},
+        }
+        session = self._call(self._client.v1.checkout.sessions.create, params=params)
         return CardSetupLink(reference=session.id, url=session.url)
 
     def saved_card(self, setup_reference: str) -> SavedCard | None:
@@ -99,8 +101,12 @@ class StripeGateway:
         if isinstance(method, str):
             method = self._call(self._client.v1.payment_methods.retrieve, method)
         card = method.card
+        customer = _reference(intent.customer) or _reference(method.customer)
+        if customer is None:  # never chargeable: cards are set up for the organisation's customer
+            log.warning("setup %s saved a card without a customer; ignored", setup_reference)
+            return None
         return SavedCard(
-            customer_reference=_reference(intent.customer) or _reference(method.customer),
+            customer_reference=customer,
             payment_method_reference=method.id,
             brand=card.brand,
             last4=card.last4,
@@ -110,12 +116,12 @@ class StripeGateway:
         )
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
-        params = {
+        params: PaymentIntentCreateParams = {
             "amount": request.amount_minor,
             "currency": request.currency.lower(),
             "customer": request.customer_reference,
             "payment_method": request.payment_method_reference,
-            "payment_method_types": ["card"],
+            "allowed_payment_method_types": ["card"],
             "confirm": True,
             "off_session": True,
             "metadata": request.metadata,

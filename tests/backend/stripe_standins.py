@@ -9,6 +9,10 @@ The front speaks Stripe's HTTP shape and forwards everything else to localstripe
 - `authentication_required`: a PaymentIntent for a payment method listed in
   `requires_authentication` is answered with HTTP 402 and a card_error, as Stripe does for an
   off-session payment whose bank wants the card holder to authenticate.
+- The API version the `stripe` library pins (2026-10-28): `payment_method_types` on a
+  PaymentIntent or Checkout Session is refused with Stripe's 400
+  (`payment_method_types_no_longer_supported`); `allowed_payment_method_types` is taken, and
+  handed to localstripe, which predates it, in the older form.
 - `GET /v1/payment_intents/search`: Stripe's search, for the `customer:'c'` and
   `metadata['k']:'v'` clauses joined by AND that the backend sends.
 - Faults (`inject`): a request to a path answered 5xx, held past the caller's timeout, or
@@ -32,7 +36,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -95,6 +99,29 @@ class LocalStripe:
 
 def _form(body: bytes) -> dict[str, str]:
     return dict(parse_qsl(body.decode(), keep_blank_values=True))
+
+
+REMOVED_PARAMETER = "payment_method_types"
+ALLOWED_TYPES = "allowed_payment_method_types"
+
+
+def _removed_parameter(form: dict[str, str]) -> tuple[int, bytes] | None:
+    """Stripe's answer, since API version 2026-09-30, to the parameter it no longer takes."""
+    if not any(key.split("[")[0] == REMOVED_PARAMETER for key in form):
+        return None
+    return 400, json.dumps({"error": {
+        "type": "invalid_request_error", "code": "payment_method_types_no_longer_supported",
+        "param": REMOVED_PARAMETER,
+        "message": "payment_method_types is no longer supported; use "
+                   "allowed_payment_method_types or dynamic payment methods."}}).encode()
+
+
+def _older_form(body: bytes) -> bytes:
+    """The request as localstripe (which predates allowed_payment_method_types) takes it."""
+    pairs = parse_qsl(body.decode(), keep_blank_values=True)
+    return urlencode([(REMOVED_PARAMETER + key[len(ALLOWED_TYPES):]
+                       if key.split("[")[0] == ALLOWED_TYPES else key, value)
+                      for key, value in pairs]).encode()
 
 
 def _metadata(form: dict[str, str]) -> dict[str, str]:
@@ -214,6 +241,10 @@ class StripeFront:
     async def _answer(self, request: web.Request, body: bytes) -> tuple[int, bytes]:
         if request.method == "POST" and request.path == "/v1/payment_intents":
             form = _form(body)
+            refused = _removed_parameter(form)
+            if refused:
+                return refused
+            body = _older_form(body)
             if form.get("payment_method") in self.requires_authentication:
                 return self._authentication_required(form)
             status, payload = await self._upstream("POST", request.path, body=body)
@@ -250,6 +281,9 @@ class StripeFront:
 
     async def _create_checkout_session(self, request: web.Request) -> web.Response:
         form = _form(await request.read())
+        refused = _removed_parameter(form)
+        if refused:
+            return self._json(*refused)
         if form.get("mode") != "setup" or not form.get("customer"):
             return self._json(400, json.dumps({"error": {
                 "type": "invalid_request_error", "message": "setup mode and customer only"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import stripe
 from sqlalchemy import func, select, update
 
 from backend.adapters.payments import ChargeRequest, PaymentOutcome
@@ -49,6 +50,18 @@ def test_card_setup_then_a_charge_on_stripe(org, front, client):
     with db.reader() as session:
         assert session.scalar(select(Charge.provider_reference)
                               .where(Charge.booking_id == booking_id)) == intent.id
+
+
+def test_the_pinned_api_version_refuses_payment_method_types(org, front, client):
+    """Stripe's answer since 2026-09-30, which the front gives too: the gateway sends the
+    allowed types instead (the test above charges through it)."""
+    for create, params in ((client.v1.payment_intents.create,
+                            {"amount": 100, "currency": "gbp"}),
+                           (client.v1.checkout.sessions.create,
+                            {"mode": "setup", "customer": "cus_x"})):
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            create(params={**params, "payment_method_types": ["card"]})  # type: ignore[arg-type]
+        assert refused.value.code == "payment_method_types_no_longer_supported"
 
 
 def test_a_second_setup_reuses_the_customer_and_both_events_save_one_card(org, front):

@@ -55,7 +55,7 @@ def start_card_setup(db: Database, gateway: PaymentGateway, actor: Actor) -> Car
     The card counts as saved only when the provider says so (an event)."""
     organisation_id = require_admin(actor)
     with db.reader() as session:
-        organisation = session.get(Organisation, organisation_id)
+        organisation = session.get_one(Organisation, organisation_id)
         customer, name = organisation.stripe_customer_id, organisation.name
     try:
         if customer is None:
@@ -121,7 +121,8 @@ def save_card(session: Session, card: SavedCard) -> int | None:
             session.add(row)
     except IntegrityError:
         return None  # already known: the other event about this setup got here first
-    if current_card(session, organisation_id).id != row.id:
+    current = current_card(session, organisation_id)
+    if current is None or current.id != row.id:
         return None  # an older setup reported late; the newer card stays in use
     audit.record(session, SYSTEM, "card.saved", "organisation", organisation_id,
                  organisation_id=organisation_id, brand=card.brand, last4=card.last4)

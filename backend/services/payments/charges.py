@@ -29,7 +29,7 @@ from backend.adapters.payments import (
     PaymentGateway,
     PaymentOutcome,
 )
-from backend.db import Database
+from backend.db import Database, changed_rows
 from backend.domain import settlement
 from backend.domain.enums import ChargeStatus
 from backend.domain.errors import Conflict, NotFound
@@ -156,9 +156,10 @@ def charge_booking(db: Database, gateway: PaymentGateway, booking_id: int) -> Ch
     committed). Safe to call any number of times, concurrently: one charge at most."""
     with db.transaction() as session:
         booking = session.get(Booking, booking_id)
-        due = (booking is not None and owed(session, booking)
-               and charge_row(session, booking_id) is None)
-        attempt = claim_first_attempt(session, booking) if due else None
+        attempt = None
+        if (booking is not None and owed(session, booking)
+                and charge_row(session, booking_id) is None):
+            attempt = claim_first_attempt(session, booking)
     complete_settlement(db, gateway, attempt)
     return charge_for_booking(db, booking_id)
 
@@ -184,7 +185,7 @@ def retry_failed_charges(db: Database, gateway: PaymentGateway,
                                  Charge.status.in_(RETRYABLE)).order_by(Charge.id)
         ).all()
         for charge in failed:
-            if not owed(session, session.get(Booking, charge.booking_id)):
+            if not owed(session, session.get_one(Booking, charge.booking_id)):
                 continue
             attempt = _claim_next_attempt(session, charge, customer, card)
             if attempt is not None:
@@ -192,17 +193,17 @@ def retry_failed_charges(db: Database, gateway: PaymentGateway,
     for attempt in attempts:
         send(db, gateway, attempt)
     with db.reader() as session:
-        return [view(session.get(Charge, attempt.charge_id)) for attempt in attempts]
+        return [view(session.get_one(Charge, attempt.charge_id)) for attempt in attempts]
 
 
 def claim_first_attempt(session: Session, booking: Booking) -> ChargeAttempt | None:
     """Insert the booking's pending charge; None if a concurrent claim inserted it (that one
     charges) or there is no card to charge (the charge is recorded as failed)."""
-    voucher = session.scalar(select(Voucher).where(Voucher.booking_id == booking.id))
-    grant = session.get(Grant, voucher.grant_id)
+    voucher = session.scalars(select(Voucher).where(Voucher.booking_id == booking.id)).one()
+    grant = session.get_one(Grant, voucher.grant_id)
     organisation_id = session.scalar(select(Member.organisation_id)
                                      .where(Member.id == booking.member_id))
-    therapist = session.get(Therapist, booking.therapist_id)
+    therapist = session.get_one(Therapist, booking.therapist_id)
     charge = Charge(booking_id=booking.id, organisation_id=organisation_id,
                     authorisation_id=grant.authorisation_id,
                     amount_minor=therapist.fee_minor, currency=therapist.currency.upper(),
@@ -232,14 +233,13 @@ def _claim_next_attempt(session: Session, charge: Charge, customer: str,
                         card: PaymentCard) -> ChargeAttempt | None:
     """Move a failed charge to its next attempt; only one concurrent retry can."""
     following = charge.attempt + 1
-    claimed = session.execute(
+    claimed = changed_rows(session, (
         update(Charge)
         .where(Charge.id == charge.id, Charge.attempt == charge.attempt,
                Charge.status.in_(RETRYABLE))
         .values(attempt=following, status=ChargeStatus.PENDING, failure_code=None,
                 provider_reference=None, idempotency_key=charge_key(charge.booking_id, following))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False)))
     if claimed != 1:
         return None
     audit.record(session, SYSTEM, "charge.retried", "charge", charge.id,
@@ -298,6 +298,8 @@ def refund_charge(db: Database, gateway: PaymentGateway, charge_id: int) -> Char
 
 
 def refund_due(charge: Charge) -> RefundDue:
+    if charge.provider_reference is None:
+        raise Conflict("Only a payment that was taken can be refunded.")
     return RefundDue(charge.id, charge.attempt, charge.provider_reference,
                      refund_key(charge.booking_id, charge.attempt),
                      charge_metadata(charge.booking_id, charge.organisation_id,
@@ -315,4 +317,4 @@ def _refund(db: Database, gateway: PaymentGateway, due: RefundDue) -> ChargeView
                         .where(Charge.id == due.charge_id, Charge.refund_reference.is_(None))
                         .values(refund_reference=result.reference)
                         .execution_options(synchronize_session=False))
-        return view(session.get(Charge, due.charge_id, populate_existing=True))
+        return view(session.get_one(Charge, due.charge_id, populate_existing=True))

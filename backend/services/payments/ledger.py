@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from backend.db import changed_rows
 from backend.domain.enums import ChargeStatus
 from backend.models import Charge
 from backend.services import audit, notifications
@@ -85,14 +85,13 @@ def set_status(session: Session, charge_id: int, attempt: int, status: ChargeSta
             .values(provider_reference=reference)
             .execution_options(synchronize_session=False))
     behind = [earlier for earlier, rank in _RANK.items() if rank < _RANK[status]]
-    moved = session.execute(
+    moved = changed_rows(session, (
         update(Charge)
         .where(Charge.id == charge_id, Charge.attempt == attempt, Charge.status.in_(behind))
         .values(status=status, failure_code=failure_code if status in RETRYABLE else None)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+        .execution_options(synchronize_session=False))) == 1
     if moved:
-        charge = session.get(Charge, charge_id, populate_existing=True)
+        charge = session.get_one(Charge, charge_id, populate_existing=True)
         audit.record(session, SYSTEM, f"charge.{status.value}", "charge", charge_id,
                      organisation_id=charge.organisation_id, attempt=attempt,
                      failure_code=charge.failure_code)
@@ -115,12 +114,11 @@ def take_try(session: Session, charge: Charge, next_try_at: datetime) -> bool:
     """Claim the next try at what this charge still needs, by a guarded UPDATE on the count of
     tries: of concurrent sweeps, only one asks the provider. The next try is booked at once, so
     a sweep that dies mid-call is followed up at that time."""
-    taken = session.execute(
+    return changed_rows(session, (
         update(Charge)
         .where(Charge.id == charge.id, Charge.tries == charge.tries)
         .values(tries=charge.tries + 1, next_try_at=next_try_at)
-        .execution_options(synchronize_session=False))
-    return cast("CursorResult[Any]", taken).rowcount == 1
+        .execution_options(synchronize_session=False))) == 1
 
 
 def _failure_text(failure_code: str | None) -> str:

@@ -75,7 +75,7 @@ class Query:
         return bool(self.day_hours[local.weekday()] >> local.hour & 1)
 
     def canonical(self) -> dict[str, object]:
-        words = {
+        words: dict[str, object] = {
             "issues": list(self.issues), "days": [DAY_NAMES[d] for d in self.days],
             "times": list(self.times), "after": clock(self.after), "before": clock(self.before),
             "modality": list(self.modalities), "location": list(self.locations),

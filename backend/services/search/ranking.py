@@ -14,8 +14,9 @@ from bisect import insort
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, literal, or_, select
+from sqlalchemy import ColumnElement, Row, and_, case, false, literal, or_, select
 from sqlalchemy.orm import Session
 
 from backend.db import Database
@@ -227,6 +228,13 @@ def _bound_time(bound: int, local_now: datetime) -> datetime:
     return midnight + timedelta(days=bound >> _DAY_SHIFT, hours=hour)
 
 
+def _candidate(row: Row[Any]) -> _Candidate:
+    """A row of _pages' statement: id, matches, bound, the offer's columns, then the hours."""
+    return _Candidate(row[0], row[1], row[2], Offer(
+        gender=row[3], location=row[4], issues_mask=row[5], therapy_types_mask=row[6],
+        languages_mask=row[7], modalities_mask=row[8], hours=tuple(row[9:])))
+
+
 def _pages(session: Session, query: Query, conditions: list[ColumnElement[bool]],
            bound: ColumnElement[int]) -> Iterator[list[_Candidate]]:
     """Candidates in (matched issues desc, bound, id) order, a growing page at a time."""
@@ -241,8 +249,7 @@ def _pages(session: Session, query: Query, conditions: list[ColumnElement[bool]]
         offset, size = 0, query.limit + 5
         while True:
             rows = session.execute(statement.limit(size).offset(offset)).all()
-            yield [_Candidate(*row[:3], offer=Offer(*row[3:9], hours=tuple(row[9:])))
-                   for row in rows]
+            yield [_candidate(row) for row in rows]
             if len(rows) < size:
                 break
             offset, size = offset + size, min(size * 2, 500)
