@@ -4,8 +4,9 @@ for charges, refunds. Runs unchanged against Stripe's test mode or a local stand
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import stripe
 from stripe.params import PaymentIntentCreateParams
@@ -21,6 +22,8 @@ from backend.adapters.payments import (
     SavedCard,
 )
 
+P = ParamSpec("P")
+T = TypeVar("T")
 log = logging.getLogger("backend.payments.stripe")
 
 MAX_NETWORK_RETRIES = 2  # safe: every write carries an idempotency key
@@ -90,6 +93,8 @@ class StripeGateway:
             "setup_intent_data": {"metadata": metadata},
         }
         session = self._call(self._client.v1.checkout.sessions.create, params=params)
+        if session.url is None:  # only embedded sessions have none; this one is hosted
+            raise GatewayUnavailable(f"Stripe gave no page for checkout session {session.id}")
         return CardSetupLink(reference=session.id, url=session.url)
 
     def saved_card(self, setup_reference: str) -> SavedCard | None:
@@ -102,8 +107,9 @@ class StripeGateway:
             method = self._call(self._client.v1.payment_methods.retrieve, method)
         card = method.card
         customer = _reference(intent.customer) or _reference(method.customer)
-        if customer is None:  # never chargeable: cards are set up for the organisation's customer
-            log.warning("setup %s saved a card without a customer; ignored", setup_reference)
+        if card is None or customer is None:  # setups are for cards of the organisation's customer
+            log.warning("setup %s saved no card of a customer (%s); ignored", setup_reference,
+                        method.type)
             return None
         return SavedCard(
             customer_reference=customer,
@@ -181,7 +187,7 @@ class StripeGateway:
                                                                              "pending"))
 
     @staticmethod
-    def _call(method, *args: Any, **kwargs: Any) -> Any:
+    def _call(method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return method(*args, **kwargs)
         except stripe.StripeError as error:
