@@ -24,6 +24,10 @@ from benchmarks.starter import ASSISTANT_SCRIPT, Series
 WEBHOOK = "/webhooks/dev_rest/webhook"
 
 
+class TurnFailed(Exception):
+    """A turn answered with an error: the figures would mean nothing."""
+
+
 async def _conversations(session: aiohttp.ClientSession, url: str, until: float,
                          times: dict[str, Series]) -> int:
     finished = 0
@@ -34,7 +38,7 @@ async def _conversations(session: aiohttp.ClientSession, url: str, until: float,
             async with session.post(url + WEBHOOK, json={"sender": sender, "message": message},
                                     timeout=aiohttp.ClientTimeout(total=120)) as answer:
                 if answer.status != 200:
-                    raise SystemExit(f"{answer.status} for {message!r}: {await answer.text()}")
+                    raise TurnFailed(f"{answer.status} for {message!r}: {await answer.text()}")
                 await answer.json()
             times[message].latencies_ms.append((time.perf_counter() - started) * 1000)
         finished += 1
@@ -65,9 +69,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warm-up", type=float, default=10.0,
                         help="seconds of untimed conversations first (default 10)")
     args = parser.parse_args(argv)
-    if args.warm_up > 0:
-        asyncio.run(run_quietly(args.url, args.warm_up))
-    asyncio.run(run(args.url, args.seconds, args.concurrency))
+    try:
+        if args.warm_up > 0:
+            asyncio.run(run_quietly(args.url, args.warm_up))
+        asyncio.run(run(args.url, args.seconds, args.concurrency))
+    except TurnFailed as failed:
+        raise SystemExit(f"benchmarks.turns: a turn failed: {failed}") from None
 
 
 async def run_quietly(url: str, seconds: float) -> None:
