@@ -12,6 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
+from channels.inbox import STORE_TIMEOUT_SECONDS
+
 
 class Deduplicator(Protocol):
     async def first_time(self, key: str) -> bool: ...
@@ -70,7 +72,8 @@ class RedisDeduplicator:
     def __init__(self, url: str, ttl: float = 3600, prefix: str = "dedupe:") -> None:
         from redis import asyncio as aioredis  # only needed when configured
 
-        self._redis = aioredis.from_url(url)
+        self._redis = aioredis.from_url(url, socket_timeout=STORE_TIMEOUT_SECONDS,
+                                        socket_connect_timeout=STORE_TIMEOUT_SECONDS)
         self._ttl = max(1, int(ttl))
         self._prefix = prefix
 

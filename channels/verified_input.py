@@ -18,7 +18,10 @@
   bot cannot act for them), then `converse`, and marked done. At start the server handles what
   the inbox still holds undone; at shutdown it waits up to CHAT_DRAIN_SECONDS for the messages
   in hand (what is cut short stays undone, for the next start); every CHAT_INBOX_SWEEP_SECONDS
-  it takes over what another server left in hand too long (a lease, channels/inbox.py).
+  it takes over what another server left in hand too long (a lease, channels/inbox.py). When
+  the inbox cannot keep a message (its Redis or file down) the message is still handled, only
+  not durably, and each retry of it that reaches this server is ignored: an answer now (a crisis
+  answer above all) over a refusal that the platform retries until the inbox is back.
 The website widget (socket.io, channels/webchat.py) verifies at connection time and uses
 `converse`; so does the development REST channel.
 """
@@ -41,7 +44,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.admission import UNANSWERED, Admission, Admitted, Answered
-from channels.dedupe import BackgroundTasks, Deduplicator
+from channels.dedupe import BackgroundTasks, Deduplicator, TTLSet
 from channels.identity import IdentityClient, Notices, VerifiedUser
 from channels.inbox import Inbox, build_inbox
 from contracts.backend_client import close_shared_session
@@ -195,6 +198,8 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
         self.sweep_seconds = inbox_settings.sweep_seconds
         self.drain_seconds = float(os.environ.get("CHAT_DRAIN_SECONDS") or 20)
         self._sweeper: asyncio.Task[None] | None = None
+        # Messages handled while the inbox could not keep them: retries seen here, once.
+        self.unkept = TTLSet(ttl=3600)
 
     # --- The protocol: what each connector implements -------------------------------------
 
@@ -254,14 +259,25 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
         return await asyncio.to_thread(self.inbox.put, self.name(), incoming.dedupe_key,
                                        payload)
 
-    def handle(self, incoming: M, on_new_message: OnNewMessage) -> None:
-        """Handle a kept message in the background, marking it done once handled."""
+    def handle(self, incoming: M, on_new_message: OnNewMessage, kept: bool = True) -> None:
+        """Handle a message in the background; a kept one is marked done once handled."""
 
         async def handle_and_mark() -> None:
             await self.deliver(incoming, on_new_message)
-            await asyncio.to_thread(self.inbox.done, self.name(), incoming.dedupe_key)
+            if kept:
+                await asyncio.to_thread(self.inbox.done, self.name(), incoming.dedupe_key)
 
         self.tasks.spawn(handle_and_mark())
+
+    async def first_time(self, key: str) -> bool:
+        """Whether no server has taken this message yet. When the shared memory cannot be asked,
+        yes: handling a retried delivery twice is better than answering nobody."""
+        try:
+            return await self.dedupe.first_time(key)
+        except Exception:
+            log.exception("Could not ask whether %s message %s was handled; handling it",
+                          self.title, key)
+            return True
 
     async def resume_undone(self, on_new_message: OnNewMessage, at_start: bool = False) -> int:
         """Handle what was acknowledged and is not being handled: at start, what this server
@@ -310,10 +326,18 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
             return accepted
         try:
             kept = await self.keep(accepted)
-        except Exception:  # not kept: no 200, so the platform delivers it again
-            log.exception("Could not keep %s message %s", self.title, accepted.dedupe_key)
-            return response.json({"error": "try again"}, status=503)
-        first_time = kept and await self.dedupe.first_time(accepted.dedupe_key)
+        except Exception:
+            # The inbox is down. Refusing (so that the platform delivers it again) would leave
+            # the person unanswered, a risk message too, for as long as the inbox stays down:
+            # handle it now, only not durably (a crash before the answer loses it).
+            log.exception("Could not keep %s message %s; handling it without the inbox",
+                          self.title, accepted.dedupe_key)
+            first_time = (self.unkept.add(accepted.dedupe_key)
+                          and await self.first_time(accepted.dedupe_key))
+            if first_time:
+                self.handle(accepted, on_new_message, kept=False)
+            return self.acknowledge(request, accepted, first_time)
+        first_time = kept and await self.first_time(accepted.dedupe_key)
         if first_time:
             self.handle(accepted, on_new_message)
         return self.acknowledge(request, accepted, first_time)
