@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 from aiohttp import web
@@ -274,8 +275,15 @@ class Signer:
 
 
 class BotFrameworkLogin:
-    """OpenID metadata + JWKS (login.botframework.com) and the token endpoint
-    (login.microsoftonline.com), in one app."""
+    """OpenID metadata + JWKS (login.botframework.com), the token endpoint and the admin-consent
+    endpoint (login.microsoftonline.com), in one app.
+
+    Admin consent as Microsoft's v2.0 endpoint speaks it: GET /{tenant}/v2.0/adminconsent with the
+    app's client_id, a scope, a redirect_uri registered for the app (`redirect_uris`) and a
+    state shows a consent page for the tenant of the admin signing in (`consenting`); "Accept"
+    sends the browser back with admin_consent=True&tenant=<id>&scope=...&state=..., "Cancel" with
+    error=access_denied&error_description=...&state=... . An unknown client or redirect_uri is
+    an error page of Microsoft's own (nothing is sent back), as Microsoft does."""
 
     def __init__(self, app_id: str, app_password: str) -> None:
         self.app_id = app_id
@@ -289,10 +297,44 @@ class BotFrameworkLogin:
         self.app.router.add_get("/v1/.well-known/openidconfiguration", self._metadata)
         self.app.router.add_get("/v1/keys", self._keys)
         self.app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
+        self.consenting: str | None = None  # the tenant of the admin who signs in to consent
+        self.redirect_uris: set[str] = set()
+        self.consents: list[dict[str, str]] = []  # each consent page's query
+        self._pending: dict[str, dict[str, str]] = {}
+        self.app.router.add_get("/{tenant}/v2.0/adminconsent", self._admin_consent)
+        self.app.router.add_get("/consent/{answer}", self._consent_answer)
 
     @property
     def signer(self) -> Signer:
         return self.signers[0]
+
+    async def _admin_consent(self, request: web.Request) -> web.Response:
+        query = dict(request.query)
+        self.consents.append({"tenant": request.match_info["tenant"], **query})
+        if (query.get("client_id") != self.app_id or query.get("redirect_uri")
+                not in self.redirect_uris or not query.get("scope") or self.consenting is None):
+            return web.Response(status=400, text="AADSTS50011: The redirect URI or the "
+                                                 "application is not registered.")
+        ticket = uuid.uuid4().hex
+        self._pending[ticket] = {**query, "tenant": self.consenting}
+        page = (f"<!doctype html><title>Permissions requested</title><h1>Permissions requested"
+                f"</h1><p>Accept for your organisation ({self.consenting}): "
+                f"{query['scope']}</p><a id=accept href='/consent/accept?ticket={ticket}'>"
+                f"Accept</a> <a id=cancel href='/consent/cancel?ticket={ticket}'>Cancel</a>")
+        return web.Response(text=page, content_type="text/html")
+
+    async def _consent_answer(self, request: web.Request) -> web.Response:
+        grant = self._pending.pop(request.query.get("ticket", ""), None)
+        if grant is None:
+            return web.Response(status=400, text="unknown request")
+        if request.match_info["answer"] == "accept":
+            answer = {"admin_consent": "True", "tenant": grant["tenant"],
+                      "scope": grant["scope"], "state": grant.get("state", "")}
+        else:
+            answer = {"error": "access_denied", "error_description":
+                      "AADSTS65004: User declined to consent to access the app.",
+                      "state": grant.get("state", "")}
+        raise web.HTTPFound(f"{grant['redirect_uri']}?{urlencode(answer)}")
 
     async def _metadata(self, request: web.Request) -> web.Response:
         self.metadata_requests += 1
