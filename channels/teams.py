@@ -28,19 +28,19 @@ Settings (contracts/settings.py, TeamsSettings): credentials.yml keys under
 `channels.teams.TeamsInput` (the variable's name in lower case without TEAMS_, e.g. `app_id`),
 else these environment variables:
 
-| environment variable      | default                      | meaning                         |
-|---------------------------|------------------------------|---------------------------------|
-| TEAMS_APP_ID              | required                     | bot's app id (token audience)   |
-| TEAMS_APP_PASSWORD        | required                     | bot's client secret             |
-| TEAMS_APP_TENANT_ID       | none: multi-tenant           | single-tenant bot: its tenant   |
-| TEAMS_TOKEN_URL           | see below                    | token endpoint                  |
-| TEAMS_OPENID_METADATA_URL | see below                    | where signing keys are listed   |
-| TEAMS_ISSUER              | https://api.botframework.com | expected token issuer           |
-| TEAMS_ALLOWED_TENANTS     | none: any connected tenant   | operator's restriction (ids)    |
-| TEAMS_TENANT_CACHE_SECONDS| 60                           | how long "connected?" is kept   |
-| TEAMS_BUTTONS             | card                         | card (Adaptive Card), suggested |
-| TEAMS_KEY_REFRESH_SECONDS | 60                           | least time between key fetches  |
-| TEAMS_KEYS_CACHE_SECONDS  | 86400                        | how long keys are kept          |
+| environment variable       | default                      | meaning                         |
+|----------------------------|------------------------------|---------------------------------|
+| TEAMS_APP_ID               | required                     | bot's app id (token audience)   |
+| TEAMS_APP_PASSWORD         | required                     | bot's client secret             |
+| TEAMS_APP_TENANT_ID        | none: multi-tenant           | single-tenant bot: its tenant   |
+| TEAMS_TOKEN_URL            | see below                    | token endpoint                  |
+| TEAMS_OPENID_METADATA_URL  | see below                    | where signing keys are listed   |
+| TEAMS_ISSUER               | https://api.botframework.com | expected token issuer           |
+| TEAMS_ALLOWED_TENANTS      | none: any connected tenant   | operator's restriction (ids)    |
+| TEAMS_TENANT_CACHE_SECONDS | 60                           | how long "connected?" is kept   |
+| TEAMS_BUTTONS              | card                         | card (Adaptive Card), suggested |
+| TEAMS_KEY_REFRESH_SECONDS  | 60                           | least time between key fetches  |
+| TEAMS_KEYS_CACHE_SECONDS   | 86400                        | how long keys are kept          |
 
 TEAMS_TOKEN_URL defaults to https://login.microsoftonline.com/<TEAMS_APP_TENANT_ID or
 botframework.com>/oauth2/v2.0/token; TEAMS_OPENID_METADATA_URL to

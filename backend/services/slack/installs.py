@@ -1,7 +1,8 @@
 """Slack workspaces connected to organisations, one each, through Slack's OAuth v2 install.
 
 An admin signed in to the portal starts an install (`start`): a random state, stored hashed,
-bound to that admin and organisation, single use, valid SLACK_OAUTH_STATE_MINUTES. Slack sends the
+bound to that admin and organisation, single use, valid SLACK_OAUTH_STATE_MINUTES (the states
+are backend/services/install_states.py, shared with "Connect Microsoft Teams"). Slack sends the
 browser back with the state and a code; `claim` takes the state for the same signed-in admin
 (forged, expired, replayed or another admin's: refused, saying so), the route exchanges the code
 (backend/adapters/slack_oauth.py) and `connect` keeps the workspace's bot token, encrypted, and
