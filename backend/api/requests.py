@@ -248,6 +248,14 @@ class TeamsConsentCallback(BaseModel):
     again: Literal["1"] | None = None
 
 
+class TeamsSignInCallback(SsoCallback):
+    """Microsoft's sign-in (after the consent) sends the browser back with `code` and the state,
+    or `error=...&error_description=...`; `again` as Slack's."""
+
+    error_description: str | None = Field(None, max_length=2000)
+    again: Literal["1"] | None = None
+
+
 class TeamsTenant(BaseModel):
     # Microsoft's tenant ids are GUIDs; development set-ups name theirs freely.
     tenant_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]{1,64}$")]

@@ -39,6 +39,7 @@ class Claim:
 
     organisation_id: int
     member_id: int
+    state_id: int | None = None  # the row taken (a flow with columns of its own reads them)
 
 
 def admin_of(flow: Flow, principal: Principal | None) -> Claim:
@@ -55,14 +56,16 @@ def refused(flow: Flow, why: str) -> PermissionDenied:
 
 
 def start(db: Database, flow: Flow, principal: Principal | None, now: datetime,
-          minutes: int) -> str:
-    """A new state for this admin's install; the caller puts it in the platform's URL."""
+          minutes: int, state: str | None = None, **columns: str) -> str:
+    """A new state for this admin's install (or `state`, made by the caller); the caller puts it
+    in the platform's URL. `columns`: the flow's own columns, kept with it."""
     admin = admin_of(flow, principal)
-    state = tokens.new_token()
+    state = state or tokens.new_token()
     with db.transaction() as session:
         session.add(flow.table(state_hash=tokens.digest(state),  # type: ignore[call-arg]
                                member_id=admin.member_id, organisation_id=admin.organisation_id,
-                               created_at=now, expires_at=now + timedelta(minutes=minutes)))
+                               created_at=now, expires_at=now + timedelta(minutes=minutes),
+                               **columns))
     return state
 
 
@@ -89,4 +92,5 @@ def claim(db: Database, flow: Flow, state: object, principal: Principal | None,
                                 .values(used_at=now))
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             raise refused(flow, "it has been used already")
-    return admin
+        state_id = row.id
+    return Claim(admin.organisation_id, admin.member_id, state_id)

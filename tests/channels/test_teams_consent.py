@@ -1,12 +1,17 @@
 """"Connect Microsoft Teams" over HTTP (both databases): an admin signed in to the portal starts
 it, the Microsoft login stand-in's admin-consent page sends the browser back as Microsoft does
-(admin_consent=True&tenant=...&state=..., or error=...&error_description=...), and the tenant is
-the organisation's; the Teams channel's question (is a tenant connected?) is answered from it.
-Forged, replayed, expired and other admins' states, a declined consent and a tenant of another
-organisation are refused with a page saying so, and nothing changes."""
+(admin_consent=True&tenant=...&state=..., or error=...&error_description=...), the admin signs in
+with Microsoft (OpenID Connect with PKCE; the stand-in signs RS256 ID tokens with the issuer of
+the admin's tenant, as Microsoft does), and the tenant of the verified ID token (`tid`) is the
+organisation's; the Teams channel's question (is a tenant connected?) is answered from it.
+A `tenant=` edited on the way back from the consent, a forged ID token (key, audience, issuer
+for its tenant, nonce, expiry), forged, replayed, expired and other admins' states, a declined
+consent and a tenant of another organisation are refused with a page saying so, and nothing
+changes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -25,10 +30,12 @@ from backend.settings import Settings
 from tests.backend import factories
 from tests.channels.portal_browser import ORIGIN, Browser
 from tests.channels.standins import BotFrameworkLogin
+from tests.oidc_provider import new_key
 from tests.stack import free_port
 
 SERVICE_TOKEN = "teams-consent-service-token"
 APP_ID = "22222222-3333-4444-5555-666666666666"
+APP_PASSWORD = "teams-app-secret"
 ACME_TENANT = "aaaaaaaa-0000-1111-2222-333333333333"
 GLOBEX_TENANT = "bbbbbbbb-0000-1111-2222-333333333333"
 
@@ -48,16 +55,17 @@ class World:
 
 @pytest.fixture
 async def world(aiohttp_client, aiohttp_server, db) -> AsyncIterator[World]:
-    login = BotFrameworkLogin(APP_ID, "unused-password")
+    login = BotFrameworkLogin(APP_ID, APP_PASSWORD)
     login_server = await aiohttp_server(login.app)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    login.redirect_uris.add(f"{base}/teams/consent/callback")
+    login.redirect_uris |= {f"{base}/teams/consent/callback", f"{base}/teams/sign-in/callback"}
     app = create_app(
         db, Settings(BACKEND_SERVICE_TOKEN=SERVICE_TOKEN),
         portal_settings=PortalSettings(PORTAL_DEV_LOGIN="true", WEB_ALLOWED_ORIGINS=ORIGIN,
                                        PUBLIC_BASE_URL=base),
-        teams_settings=TeamsAppSettings(TEAMS_APP_ID=APP_ID, PUBLIC_BASE_URL=base,
+        teams_settings=TeamsAppSettings(TEAMS_APP_ID=APP_ID, TEAMS_APP_PASSWORD=APP_PASSWORD,
+                                        PUBLIC_BASE_URL=base,
                                         TEAMS_LOGIN_URL=str(login_server.make_url("/"))))
     clock = [timedelta(0)]
     app[portal_auth.CLOCK_KEY] = lambda: utcnow() + clock[0]
@@ -95,6 +103,23 @@ async def consent(browser: Browser, consent_url: str, answer: str = "accept") ->
     return sent_back.headers["Location"]
 
 
+async def to_sign_in(browser: Browser, back: str) -> str:
+    """The consent's answer taken, on to Microsoft's sign-in, which signs the admin in at once:
+    where it sends the browser back (the code and the sign-in's state)."""
+    status, page, answer = await browser.get(back)
+    assert status == 303, page
+    status, page, signed_in = await browser.get(answer.headers["Location"])
+    assert status == 302, page
+    return signed_in.headers["Location"]
+
+
+async def connect_through(browser: Browser) -> tuple[int, str, str | None]:
+    """The whole flow: start, Accept, sign in, back (status, page, where it sends the browser)."""
+    back = await to_sign_in(browser, await consent(browser, await start_consent(browser)))
+    status, page, answer = await browser.get(back)
+    return status, page, answer.headers.get("Location")
+
+
 async def tenant_asked(browser: Browser, tenant: str, user: str = "aad-1",
                        token: str = SERVICE_TOKEN) -> tuple[int, dict]:
     async with browser.session.get(browser.url(f"/teams/tenants/{tenant}"), headers={
@@ -123,9 +148,24 @@ async def test_an_admin_connects_the_organisation_s_tenant_through_microsoft_s_c
     back = await consent(browser, consent_url)
     assert parse_qs(urlsplit(back).query)["admin_consent"] == ["True"]
     status, _, answer = await browser.get(back)
+    assert status == 303 and world.tenant_of(admin.organisation_id) is None  # not yet
+    parts = urlsplit(answer.headers["Location"])
+    query = parse_qs(parts.query)
+    assert parts.path == "/organizations/oauth2/v2.0/authorize"
+    assert query["client_id"] == [APP_ID] and query["scope"] == ["openid profile"]
+    assert query["response_type"] == ["code"] and query["code_challenge_method"] == ["S256"]
+    assert query["redirect_uri"] == [browser.url("/teams/sign-in/callback")]
+    assert query["nonce"] and query["state"]
+    status, _, signed_in = await browser.get(answer.headers["Location"])
+    assert status == 302
+    status, _, answer = await browser.get(signed_in.headers["Location"])
 
     assert status == 303 and answer.headers["Location"] == "/portal?teams=connected"
     assert world.tenant_of(admin.organisation_id) == ACME_TENANT
+    # The code went to the token endpoint with the app's secret and the PKCE verifier.
+    exchange = world.login.openid.exchanges[-1]
+    assert exchange["client_id"] == APP_ID and exchange["client_secret"] == APP_PASSWORD
+    assert exchange["code_verifier"] and exchange["grant_type"] == "authorization_code"
     async with browser.session.get(browser.url("/portal/api/teams")) as shown:
         assert await shown.json() == {"offered": True, "connected": True,
                                       "tenant_id": ACME_TENANT}
@@ -180,17 +220,17 @@ async def test_a_tenant_connected_to_another_organisation_is_refused(world):
     globex = factories.register_organisation(world.db, "Globex")
     world.login.consenting = ACME_TENANT
     first = await world.open_browser(acme.member_id)
-    assert (await first.get(await consent(first, await start_consent(first))))[0] == 303
+    assert (await connect_through(first))[0] == 303
     second = await world.open_browser(globex.member_id)
 
-    status, page, _ = await second.get(await consent(second, await start_consent(second)))
+    status, page, _ = await connect_through(second)
 
     assert status == 403 and "already connected to another organisation" in page
     assert world.tenant_of(globex.organisation_id) is None
     assert world.tenant_of(acme.organisation_id) == ACME_TENANT
     # Globex's own tenant is still theirs to connect.
     world.login.consenting = GLOBEX_TENANT
-    assert (await second.get(await consent(second, await start_consent(second))))[0] == 303
+    assert (await connect_through(second))[0] == 303
     assert world.tenant_of(globex.organisation_id) == GLOBEX_TENANT
 
 
@@ -209,6 +249,24 @@ async def test_signed_out_the_callback_repeats_itself_from_our_page_then_refuses
         await stranger.close()
     assert status == 403 and "signed-in admin" in page
     assert world.tenant_of(acme.organisation_id) is None
+
+
+async def test_signed_out_the_sign_in_s_callback_repeats_itself_too(world):
+    acme = factories.register_organisation(world.db, "Acme")
+    browser = await world.open_browser(acme.member_id)
+    world.login.consenting = ACME_TENANT
+    back = await to_sign_in(browser, await consent(browser, await start_consent(browser)))
+    stranger = Browser(browser.client)
+    try:
+        status, _, answer = await stranger.get(back)
+        assert status == 200 and "again=1" in answer.headers["Refresh"]
+        again = browser.url(answer.headers["Refresh"].split("url=", 1)[1])
+        assert (await stranger.get(again))[0] == 403  # not the admin's browser
+    finally:
+        await stranger.close()
+    status, _, answer = await browser.get(again)  # the admin's browser, its cookie along
+    assert status == 303 and answer.headers["Location"] == "/portal?teams=connected"
+    assert world.tenant_of(acme.organisation_id) == ACME_TENANT
 
 
 async def test_a_member_cannot_start_and_the_channel_s_question_checks_its_caller(world):
@@ -241,3 +299,103 @@ async def test_without_a_teams_app_nothing_is_offered(aiohttp_client, db):
         assert status == 403 and body["error"]["code"] == "teams_not_configured"
     finally:
         await browser.close()
+
+
+async def test_a_tenant_edited_on_the_way_back_from_the_consent_is_refused(world):
+    """An admin of Globex's tenant consents, then edits `tenant=` to name Acme's tenant, which
+    no organisation here has connected yet: Microsoft's signed sign-in names Globex's tenant."""
+    acme = factories.register_organisation(world.db, "Acme")
+    globex = factories.register_organisation(world.db, "Globex")
+    browser = await world.open_browser(globex.member_id)
+    world.login.consenting = GLOBEX_TENANT
+    world.login.edit_tenant = ACME_TENANT
+    back = await consent(browser, await start_consent(browser))
+    assert parse_qs(urlsplit(back).query)["tenant"] == [ACME_TENANT]
+
+    status, page, _ = await browser.get(await to_sign_in(browser, back))
+
+    assert status == 403 and "Microsoft Teams was not connected" in page
+    assert ACME_TENANT in page and GLOBEX_TENANT in page
+    assert world.tenant_of(globex.organisation_id) is None
+    assert world.tenant_of(acme.organisation_id) is None
+    assert (await tenant_asked(browser, ACME_TENANT))[1]["connected"] is False
+    # Not a tenant at all: refused at once, before any sign-in.
+    world.login.edit_tenant = "not-a-tenant"
+    status, page, _ = await browser.get(await consent(browser, await start_consent(browser)))
+    assert status == 403 and "did not name a tenant" in page
+    assert len(world.login.sign_ins) == 1
+
+
+FORGED = {
+    "bad signature": {"signing_key": True},
+    "wrong audience": {"aud": "another-app"},
+    "issuer of another tenant": {"iss": "{base}/" + GLOBEX_TENANT + "/v2.0"},
+    "issuer not Microsoft's": {"iss": "https://evil.example/" + ACME_TENANT + "/v2.0"},
+    "wrong nonce": {"nonce": "not-the-one-we-sent"},
+    "expired": {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200},
+    "no tenant": {"tid": None},
+    "key of another issuer": {"key_issuer": "https://elsewhere.example/{tenantid}/v2.0"},
+}
+
+
+@pytest.mark.parametrize("forgery", list(FORGED))
+async def test_an_id_token_not_signed_as_microsoft_does_is_refused(world, forgery):
+    acme = factories.register_organisation(world.db, "Acme")
+    browser = await world.open_browser(acme.member_id)
+    world.login.consenting = ACME_TENANT
+    back = await to_sign_in(browser, await consent(browser, await start_consent(browser)))
+    change = dict(FORGED[forgery])
+    if change.pop("signing_key", False):  # same kid, a key Microsoft does not publish
+        world.login.openid.signing_key = new_key(world.login.openid.key.kid)
+    world.login.openid.key_issuer = change.pop("key_issuer", None)
+    if isinstance(change.get("iss"), str):
+        change["iss"] = change["iss"].format(base=world.login.openid.issuer)
+    world.login.openid.claims_override = change
+
+    status, page, _ = await browser.get(back)
+
+    assert status == 403 and "Microsoft Teams was not connected" in page, page
+    assert world.tenant_of(acme.organisation_id) is None
+    assert world.login.openid.exchanges  # the code was exchanged; its token refused
+
+
+@pytest.mark.parametrize("case", ["replayed", "forged", "other_admin", "expired"])
+async def test_the_sign_in_s_state_is_single_use_and_the_admin_s(world, case):
+    acme = factories.register_organisation(world.db, "Acme")
+    browser = await world.open_browser(acme.member_id)
+    world.login.consenting = ACME_TENANT
+    back = await to_sign_in(browser, await consent(browser, await start_consent(browser)))
+    finisher, expected = browser, {"forged": "not made here", "expired": "it has expired",
+                                   "other_admin": "another admin started it"}.get(case)
+    if case == "replayed":
+        assert (await browser.get(back))[0] == 303
+        with world.db.transaction() as session:  # so that a replay would show
+            session.get(Organisation, acme.organisation_id).teams_tenant_id = None
+        expected = "used already"
+    elif case == "forged":
+        back = back.replace("state=", "state=x")
+    elif case == "expired":
+        world.clock[0] = timedelta(minutes=11)
+    else:
+        second = factories.add_member(world.db, acme.organisation_id, role=Role.ADMIN,
+                                      email="second@acme.example")
+        finisher = await world.open_browser(second.member_id)
+
+    status, page, _ = await finisher.get(back)
+
+    assert status == 403 and expected in page and "Microsoft sign-in link" in page
+    assert world.tenant_of(acme.organisation_id) is None
+
+
+async def test_a_sign_in_microsoft_ended_with_an_error_is_refused(world):
+    acme = factories.register_organisation(world.db, "Acme")
+    browser = await world.open_browser(acme.member_id)
+    world.login.consenting = ACME_TENANT
+    back = await to_sign_in(browser, await consent(browser, await start_consent(browser)))
+    state = parse_qs(urlsplit(back).query)["state"][0]
+
+    status, page, _ = await browser.get(browser.url(
+        f"/teams/sign-in/callback?error=access_denied&error_description=cancelled&state={state}"))
+
+    assert status == 403 and "did not complete (access_denied: cancelled)" in page
+    assert world.tenant_of(acme.organisation_id) is None

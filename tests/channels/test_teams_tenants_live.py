@@ -1,10 +1,10 @@
 """Teams per tenant in the running service (backend, action server, Rasa as users start them):
 two organisations' admins connect their tenants through "Connect Microsoft Teams" (the Microsoft
-login stand-in's admin consent, answered as Microsoft does), then a member of each speaks to the
-bot in Teams at the same time and each is served as their own organisation's. Someone of a
-tenant no organisation connected is told, in Teams, that their organisation's admin connects
-Teams from the portal, and nothing reaches the bot; a message of theirs that suggests a risk
-still gets the crisis answer."""
+login stand-in's admin consent and OpenID sign-in, answered and signed as Microsoft does), then
+a member of each speaks to the bot in Teams at the same time and each is served as their own
+organisation's. Someone of a tenant no organisation connected is told, in Teams, that their
+organisation's admin connects Teams from the portal, and nothing reaches the bot; a message of
+theirs that suggests a risk still gets the crisis answer."""
 
 from __future__ import annotations
 
@@ -61,8 +61,8 @@ def _organisation(world: ChannelWorld, suffix: str, sessions: int) -> Tenant:
 
 
 async def _connect(world: ChannelWorld, tenant: Tenant) -> None:
-    """The admin's browser: dev sign-in, "Connect Microsoft Teams", Accept, back to the
-    portal."""
+    """The admin's browser: dev sign-in, "Connect Microsoft Teams", Accept, signed in with
+    Microsoft (the stand-in's ID token names the tenant), back to the portal."""
     base = world.stack.backend_url
     origin = {"Origin": base}
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
@@ -83,6 +83,13 @@ async def _connect(world: ChannelWorld, tenant: Tenant) -> None:
         async with browser.get(login_base + accept, allow_redirects=False) as answer:
             back = answer.headers["Location"]
         async with browser.get(back, allow_redirects=False) as answer:
+            assert answer.status == 303, await answer.text()
+            sign_in = answer.headers["Location"]
+        assert sign_in.startswith(f"{login_base}/organizations/oauth2/v2.0/authorize?")
+        async with browser.get(sign_in, allow_redirects=False) as answer:
+            assert answer.status == 302, await answer.text()
+            signed_in = answer.headers["Location"]
+        async with browser.get(signed_in, allow_redirects=False) as answer:
             assert answer.status == 303, await answer.text()
             assert answer.headers["Location"] == "/portal?teams=connected"
 
