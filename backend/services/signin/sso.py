@@ -73,6 +73,9 @@ def configure(db: Database, settings: PortalSettings, organisation_id: int, *, i
     if not client_id.strip() or not client_secret:
         raise InvalidInput("Give the client id and secret registered at the provider.")
     issuer = _issuer(issuer)
+    if openid.TENANT_PLACEHOLDER in issuer and not allowed_tenant:
+        raise InvalidInput("A multi-tenant issuer ({tenantid}) signs for every tenant: name the "
+                           "organisation's tenant (tid).", code="sso_unbounded")
     domain = allowed_domain.strip().lower() if allowed_domain else None
     with db.transaction() as session:
         if session.get(Organisation, organisation_id) is None:
@@ -198,6 +201,9 @@ def verify_id_token(id_token: object, jwks: dict[str, Any], config: SsoConfig,
     (backend/services/signin/openid.py)."""
     if discovery.get("issuer", "").rstrip("/") != config.issuer:
         raise refused("the provider's discovery document names another issuer")
+    if openid.TENANT_PLACEHOLDER in config.issuer and not config.allowed_tenant:
+        # Every tenant's tokens would pass; only a pinned tenant bounds it (see `configure`).
+        raise refused("the provider serves every tenant and no tenant is set")
     try:
         return openid.verify(id_token, jwks, issuer=config.issuer, client_id=config.client_id,
                              nonce=nonce, now=now)
