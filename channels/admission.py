@@ -78,6 +78,15 @@ def risky_clause(text: str) -> str | None:
     return next((clause.strip() for clause in clauses(text) if suggests_risk(clause)), None)
 
 
+async def suggests_a_risk(text: str, limit: int) -> bool:
+    """Whether a message suggests a risk to someone's safety, anywhere in it (an over-long one
+    clause by clause, in a worker thread): what a channel lets through to the bot's crisis answer
+    even when it serves nothing else for the sender."""
+    if len(text) <= limit:
+        return suggests_risk(text)
+    return await asyncio.to_thread(risky_clause, text) is not None
+
+
 def redacted(text: str, sender: str) -> str:
     redaction = redact_card_numbers(text)
     if redaction.cards:

@@ -14,6 +14,13 @@ Private by default: the bot converses only in the personal scope. A message in a
 a group chat is answered there with POINTER alone (message the bot in a personal chat); the bot
 does not run, so nothing private is said where colleagues read.
 
+Tenants: the channel serves the tenants organisations connected from the portal ("Connect
+Microsoft Teams"; channels/teams_tenants.py asks the backend, cached TEAMS_TENANT_CACHE_SECONDS),
+within TEAMS_ALLOWED_TENANTS when the operator sets it. Someone of another tenant is answered in
+Teams, saying that their organisation's admin connects Teams from the portal (not a 403, which
+the Bot Framework would report as a failed delivery), and nothing is done for them; a message of
+theirs that suggests a risk to someone's safety still reaches the bot's crisis answer.
+
 Identity: tenant id + AAD object id ("teams:<tenant>:<aadObjectId>"); the user's email comes from
 the connector's member record (GET .../conversations/{id}/members/{userId}).
 
@@ -21,18 +28,19 @@ Settings (contracts/settings.py, TeamsSettings): credentials.yml keys under
 `channels.teams.TeamsInput` (the variable's name in lower case without TEAMS_, e.g. `app_id`),
 else these environment variables:
 
-| environment variable      | default                      | meaning                         |
-|---------------------------|------------------------------|---------------------------------|
-| TEAMS_APP_ID              | required                     | bot's app id (token audience)   |
-| TEAMS_APP_PASSWORD        | required                     | bot's client secret             |
-| TEAMS_APP_TENANT_ID       | none: multi-tenant           | single-tenant bot: its tenant   |
-| TEAMS_TOKEN_URL           | see below                    | token endpoint                  |
-| TEAMS_OPENID_METADATA_URL | see below                    | where signing keys are listed   |
-| TEAMS_ISSUER              | https://api.botframework.com | expected token issuer           |
-| TEAMS_ALLOWED_TENANTS     | none: any tenant             | comma-separated tenant ids      |
-| TEAMS_BUTTONS             | card                         | card (Adaptive Card), suggested |
-| TEAMS_KEY_REFRESH_SECONDS | 60                           | least time between key fetches  |
-| TEAMS_KEYS_CACHE_SECONDS  | 86400                        | how long keys are kept          |
+| environment variable       | default                      | meaning                         |
+|----------------------------|------------------------------|---------------------------------|
+| TEAMS_APP_ID               | required                     | bot's app id (token audience)   |
+| TEAMS_APP_PASSWORD         | required                     | bot's client secret             |
+| TEAMS_APP_TENANT_ID        | none: multi-tenant           | single-tenant bot: its tenant   |
+| TEAMS_TOKEN_URL            | see below                    | token endpoint                  |
+| TEAMS_OPENID_METADATA_URL  | see below                    | where signing keys are listed   |
+| TEAMS_ISSUER               | https://api.botframework.com | expected token issuer           |
+| TEAMS_ALLOWED_TENANTS      | none: any connected tenant   | operator's restriction (ids)    |
+| TEAMS_TENANT_CACHE_SECONDS | 60                           | how long "connected?" is kept   |
+| TEAMS_BUTTONS              | card                         | card (Adaptive Card), suggested |
+| TEAMS_KEY_REFRESH_SECONDS  | 60                           | least time between key fetches  |
+| TEAMS_KEYS_CACHE_SECONDS   | 86400                        | how long keys are kept          |
 
 TEAMS_TOKEN_URL defaults to https://login.microsoftonline.com/<TEAMS_APP_TENANT_ID or
 botframework.com>/oauth2/v2.0/token; TEAMS_OPENID_METADATA_URL to
@@ -52,6 +60,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.admission import suggests_a_risk
 from channels.dedupe import MemoryDeduplicator
 from channels.identity import IdentityClient, VerifiedUser
 from channels.output import WholeMessageOutput
@@ -73,9 +82,9 @@ from channels.teams_protocol import (
     proactive_url,
     render_replies,
     reply_url,
-    tenant_of,
     verify_activity,
 )
+from channels.teams_tenants import Tenants
 from channels.verified_input import OnNewMessage, Refused, WebhookInput
 from contracts.http_session import SharedSession
 from contracts.identity import bearer
@@ -148,6 +157,7 @@ class TeamsInput(WebhookInput[TeamsMessage]):
                                 cache_seconds=settings.keys_cache_seconds,
                                 min_refresh_seconds=settings.key_refresh_seconds)
         self.connector = TeamsConnector(settings, self.session)
+        self.tenants = Tenants(settings)
         self.pushes = build_ledger("teams")
         self.app: Any = None
 
@@ -174,9 +184,6 @@ class TeamsInput(WebhookInput[TeamsMessage]):
             raise Refused(503, "cannot verify now",
                           f"could not fetch the Bot Framework signing keys: {error!r}",
                           logging.ERROR) from None
-        if not self.settings.tenant_allowed(tenant_of(activity)):
-            raise Refused(403, "tenant not allowed",
-                          f"tenant {tenant_of(activity)} is not allowed")
         parsed = parse_activity(activity)
         if isinstance(parsed, Ignored):
             log.debug("Ignored a Teams activity: %s", parsed.reason)
@@ -210,7 +217,10 @@ class TeamsInput(WebhookInput[TeamsMessage]):
         return blueprint
 
     async def deliver(self, incoming: TeamsMessage, on_new_message: OnNewMessage) -> None:
-        """Keep the conversation reference with each message (in the tracker), for pushes."""
+        """Serve a connected tenant (else say so: channels/teams_tenants.py); keep the
+        conversation reference with each message (in the tracker), for pushes."""
+        if await self.refused_tenant(incoming):
+            return
         reference = conversation_reference(incoming.activity)
 
         async def with_reference(message: UserMessage) -> None:
@@ -218,6 +228,22 @@ class TeamsInput(WebhookInput[TeamsMessage]):
             await on_new_message(message)
 
         await super().deliver(incoming, with_reference)
+
+    async def refused_tenant(self, incoming: TeamsMessage) -> bool:
+        """True when the tenant is not served and the person has been told why. A message that
+        suggests a risk is never refused here: it goes on to the bot's crisis answer."""
+        try:
+            refusal = await self.tenants.refusal(incoming.tenant_id, incoming.aad_object_id)
+            if refusal is None or await suggests_a_risk(
+                    incoming.text, self.admission.settings.max_message_chars):
+                return False
+            log.info("Teams tenant %s is not served; told the sender so", incoming.tenant_id)
+            await TeamsOutput(self.connector, incoming.activity, self.settings.buttons
+                              ).send_response("", {"text": refusal})
+        except Exception:
+            log.exception("Handling Teams message %s of tenant %s failed", incoming.dedupe_key,
+                          incoming.tenant_id)
+        return True
 
     def get_output_channel(self) -> OutputChannel | None:
         return PushOutput("teams", self.proactive, self.pushes)

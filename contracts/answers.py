@@ -631,11 +631,24 @@ class SlackDisconnected(Answer):
     was_installed: bool
 
 
+# --- Teams tenants ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TenantConnection(Answer):
+    """GET /teams/tenants/{tenant_id}: whether an organisation connected the tenant."""
+
+    schema = "TenantConnection"
+    tenant_id: str
+    connected: bool
+
+
 ANSWERS: tuple[type[Answer], ...] = (
     Grant, Offer, Me, Registered, Redeemed, Notification, IdentityVerification, Usage,
     Authorisation, Organisation, Admin, Admins, NewAdmin, NewInvite, Invite, TherapistProfile,
     TherapistMatch, SearchResult, Slots, Vocabulary, Alternative, RefusedOffer, Quote, Booking,
     CancellationPreview, Handoff, Card, CardOnFile, CardSetup, Figures, AuthorisationSpend,
     MonthSpend, SpendReport, Policies, Grants, Offers, Bookings, Authorisations, Invites,
-    Notifications, PaidBy, Payer, Payers, MoreSessionsAsked, WorkspaceToken, SlackDisconnected)
+    Notifications, PaidBy, Payer, Payers, MoreSessionsAsked, WorkspaceToken, SlackDisconnected,
+    TenantConnection)
 

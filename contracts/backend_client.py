@@ -66,6 +66,7 @@ from contracts.answers import (
     SlackDisconnected,
     Slots,
     SpendReport,
+    TenantConnection,
     TherapistMatch,
     TherapistProfile,
     Vocabulary,
@@ -364,6 +365,12 @@ class BackendClient:
     async def slack_uninstalled(self, team_id: str, reason: str) -> SlackDisconnected:
         return await self.read(SlackDisconnected, "POST",
                                f"/slack/workspaces/{team_id}/uninstall", {"reason": reason})
+
+    # --- Teams tenants (the channel, speaking in the tenant) ---
+
+    async def teams_tenant(self, tenant_id: str) -> TenantConnection:
+        """Whether an organisation connected the tenant ("Connect Microsoft Teams")."""
+        return await self.read(TenantConnection, "GET", f"/teams/tenants/{tenant_id}")
 
     # --- People ---
 

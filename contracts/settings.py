@@ -273,8 +273,11 @@ class TeamsSettings:
     token_url: str = ""
     openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
     issuer: str = "https://api.botframework.com"
+    # The operator's restriction, on top of the tenants organisations connected (empty: none).
     allowed_tenants: tuple[str, ...] = ()
     buttons: str = setting("card", choices=("card", "suggested"))
+    # How long the backend's answer "is this tenant connected?" is used before asking again.
+    tenant_cache_seconds: float = 60
     key_refresh_seconds: float = 60
     keys_cache_seconds: float = 24 * 3600
 

@@ -119,6 +119,10 @@ class SlackInstallStart(BaseModel):
     authorize_url: str
 
 
+class TeamsConsentStart(BaseModel):
+    consent_url: str
+
+
 class SlackDisconnected(BaseModel):
     team_id: str
     was_installed: bool

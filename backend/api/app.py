@@ -28,6 +28,7 @@ from backend.api.routes import (
     quotes,
     slack,
     staff,
+    teams,
     therapists,
     web_sessions,
 )
@@ -35,6 +36,7 @@ from backend.db import Database
 from backend.services.policy import Policy
 from backend.services.portal import PortalSettings
 from backend.services.slack.settings import SlackAppSettings
+from backend.services.teams.settings import TeamsAppSettings
 from backend.settings import Settings
 
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
@@ -46,7 +48,8 @@ ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, 
 def create_app(db: Database, settings: Settings,
                gateway: PaymentGateway | None = None,
                portal_settings: PortalSettings | None = None,
-               slack_settings: SlackAppSettings | None = None) -> web.Application:
+               slack_settings: SlackAppSettings | None = None,
+               teams_settings: TeamsAppSettings | None = None) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[middleware.errors, middleware.make_authentication(settings.service_token),
@@ -66,4 +69,5 @@ def create_app(db: Database, settings: Settings,
     app.add_routes(portal_sso.routes)
     app.add_routes(portal_embed.routes)
     slack.setup(app, slack_settings or SlackAppSettings())
+    teams.setup(app, teams_settings or TeamsAppSettings())
     return app

@@ -36,7 +36,8 @@ STATUS_BY_ERROR = {
     TooManyAttempts: 429,
 }
 PUBLIC_PATHS = {"/health", "/openapi.json", "/stripe/webhook", "/offline-checkout",
-                "/card-setup/finished", "/portal", "/inbox", "/staff"}
+                "/card-setup/finished", "/portal", "/inbox", "/staff",
+                "/teams/consent/callback", "/teams/sign-in/callback"}
 # The portal page's assets and API, called by people's browsers (see routes/portal.py), and
 # the calendar files at their signed links (routes/calendar.py), and the therapist inbox and the
 # staff console (the portal's session cookie, routes/inbox.py and routes/staff.py).

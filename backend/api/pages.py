@@ -6,7 +6,9 @@ link by mail. Who is signed in is backend/api/portal_auth.py."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -56,6 +58,16 @@ def page(title: str, body: str) -> web.Response:
             "</title><meta name=viewport content='width=device-width'></head><body>"
             f"<main><h1>{escape(title)}</h1>{body}</main></body></html>")
     return web.Response(text=html, content_type=HTML, headers=HEADERS)
+
+
+def again_page(path: str, query: Mapping[str, str], title: str, doing: str) -> web.Response:
+    """Coming back from a platform's site (Slack, Microsoft), the browser leaves out the
+    SameSite=Strict session cookie: a page that makes the same request again, now same-site,
+    with `again=1` (so that it is made once more only)."""
+    target = f"{path}?{urlencode({**query, 'again': '1'})}"
+    response = page(title, f"<p>{escape(doing)}… <a href='{escape(target)}'>Continue</a></p>")
+    response.headers["Refresh"] = f"0;url={target}"
+    return response
 
 
 def refusal(error: DomainError, title: str, back: str) -> web.Response:

@@ -236,6 +236,37 @@ class SlackUninstall(BaseModel):
     reason: Literal["app_uninstalled", "tokens_revoked"]
 
 
+# Microsoft's error_description is ASCII (an AADSTS code, a sentence, trace and correlation ids, a
+# timestamp: ~300 characters); ASCII and bounded, it keeps the request line within 8 KB.
+ErrorDescription = Annotated[str, StringConstraints(max_length=600,
+                                                   pattern=r"^[\x20-\x7E\t\r\n]*$")]
+
+
+class TeamsConsentCallback(BaseModel):
+    """Microsoft's admin consent sends the browser back with `admin_consent=True&tenant=...` (and
+    the scope) or `error=...&error_description=...`, both with the state; `again` as Slack's."""
+
+    tenant: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9.-]+$")
+    admin_consent: str | None = Field(None, max_length=8, pattern=r"^[A-Za-z]+$")
+    state: str | None = Field(None, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    error: str | None = Field(None, max_length=64, pattern=r"^[a-z_]+$")
+    error_description: ErrorDescription | None = None
+    again: Literal["1"] | None = None
+
+
+class TeamsSignInCallback(SsoCallback):
+    """Microsoft's sign-in (after the consent) sends the browser back with `code` and the state,
+    or `error=...&error_description=...`; `again` as Slack's."""
+
+    error_description: ErrorDescription | None = None
+    again: Literal["1"] | None = None
+
+
+class TeamsTenant(BaseModel):
+    # Microsoft's tenant ids are GUIDs; development set-ups name theirs freely.
+    tenant_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]{1,64}$")]
+
+
 class WebSessionId(BaseModel):
     id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 

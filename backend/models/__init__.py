@@ -10,6 +10,7 @@ from backend.models.organisation import ChatIdentity, Member, Organisation
 from backend.models.payments import Notification, PaymentCard, StripeEvent
 from backend.models.signin import EmbedSecret, OrganisationSso, PortalSession, SignInLink
 from backend.models.slack import SlackInstallation, SlackInstallState
+from backend.models.teams import TeamsConsentState, TeamsSignInState
 from backend.models.therapist import (
     Availability,
     Therapist,
@@ -44,6 +45,8 @@ __all__ = [
     "SlackInstallState",
     "SlackInstallation",
     "StripeEvent",
+    "TeamsConsentState",
+    "TeamsSignInState",
     "Therapist",
     "TherapistIssue",
     "TherapistLanguage",

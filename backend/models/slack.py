@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, UTCDateTime, utcnow
+from backend.models.install_states import InstallStateColumns
 
 
 class SlackInstallation(Base):
@@ -28,15 +29,7 @@ class SlackInstallation(Base):
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SlackInstallState(Base):
+class SlackInstallState(InstallStateColumns, Base):
     """The `state` of one "Add to Slack" round trip, bound to the admin who started it."""
 
     __tablename__ = "slack_install_states"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

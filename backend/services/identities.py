@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from backend.db import Database
 from backend.domain.enums import Role
-from backend.domain.errors import Conflict, InvalidInput
+from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.models import ChatIdentity, Member, Organisation
 from backend.services import audit
 from backend.services.actors import Actor, find_member_by_email, link_identity, require_admin
@@ -148,14 +148,24 @@ def connect_workspace(db: Database, actor: Actor) -> WorkspaceView:
     """
     organisation_id = require_admin(actor)
     workspace = workspace_of(actor)
-    column = WORKSPACE_COLUMNS[actor.channel]
     with db.transaction() as session:
-        holder = session.scalar(select(Organisation.id).where(column == workspace))
-        if holder not in (None, organisation_id):
-            raise Conflict(f"This {WORKSPACE_WORDS[actor.channel]} is already connected to "
-                           "another organisation.")
-        organisation = session.get(Organisation, organisation_id)
-        setattr(organisation, column.key, workspace)
-        audit.record(session, actor, "workspace.connected", "organisation", organisation_id,
-                     organisation_id=organisation_id, channel=actor.channel)
+        attach_workspace(session, actor, organisation_id, actor.channel, workspace)
     return WorkspaceView(organisation_id, actor.channel, workspace)
+
+
+def attach_workspace(session: Session, actor: Actor, organisation_id: int, channel: str,
+                     workspace: str) -> None:
+    """The one rule of connecting a workspace (chat or portal): a Slack workspace / Teams tenant
+    belongs to one organisation; one connected to another organisation is refused (Conflict)."""
+    column = WORKSPACE_COLUMNS[channel]
+    holder = session.scalar(select(Organisation.id).where(column == workspace))
+    if holder not in (None, organisation_id):
+        raise Conflict(f"This {WORKSPACE_WORDS[channel]} is already connected to "
+                       "another organisation.")
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("No organisation with that id.")
+    setattr(organisation, column.key, workspace)
+    session.flush()
+    audit.record(session, actor, "workspace.connected", "organisation", organisation_id,
+                 organisation_id=organisation_id, channel=channel)

@@ -69,12 +69,19 @@ def channel_world(stack_factory) -> Iterator[ChannelWorld]:  # noqa: F811
                 f"{login_server.url}/v1/.well-known/openidconfiguration",
             "TEAMS_TOKEN_URL": f"{login_server.url}/botframework.com/oauth2/v2.0/token",
             "TEAMS_KEY_REFRESH_SECONDS": "0",
+            "TEAMS_TENANT_CACHE_SECONDS": "1",
         }, backend_env={
             "PORTAL_DEV_LOGIN": "true", "SLACK_CLIENT_ID": SLACK_CLIENT_ID,
             "SLACK_CLIENT_SECRET": SLACK_CLIENT_SECRET, "SLACK_TOKEN_KEYS": SLACK_TOKEN_KEYS,
             "SLACK_OAUTH_AUTHORIZE_URL": f"{slack_server.url}/oauth/v2/authorize",
             "SLACK_API_BASE_URL": f"{slack_server.url}/api/",
+            # "Connect Microsoft Teams" against the login stand-in's admin consent and
+            # sign-in (tests/channels/test_teams_tenants_live.py).
+            "TEAMS_APP_ID": TEAMS_APP_ID, "TEAMS_APP_PASSWORD": TEAMS_PASSWORD,
+            "TEAMS_LOGIN_URL": login_server.url,
         })
+        login.redirect_uris |= {f"{stack.backend_url}/teams/consent/callback",
+                                f"{stack.backend_url}/teams/sign-in/callback"}
         db = stack.database()
         with db.transaction() as session:
             session.execute(update(Organisation).where(Organisation.name == DEMO_ORGANISATION)

@@ -15,11 +15,14 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from tests.oidc_provider import OpenIdProvider
 
 # ---------------------------------------------------------------------------------------------
 # Running an app in a thread
@@ -274,8 +277,26 @@ class Signer:
 
 
 class BotFrameworkLogin:
-    """OpenID metadata + JWKS (login.botframework.com) and the token endpoint
-    (login.microsoftonline.com), in one app."""
+    """OpenID metadata + JWKS (login.botframework.com), the token endpoint, the admin-consent
+    endpoint and the OpenID sign-in of work and school accounts (login.microsoftonline.com), in
+    one app.
+
+    Admin consent as Microsoft's v2.0 endpoint speaks it: GET /{tenant}/v2.0/adminconsent with the
+    app's client_id, a scope, a redirect_uri registered for the app (`redirect_uris`) and a
+    state shows a consent page for the tenant of the admin signing in (`consenting`); "Accept"
+    sends the browser back with admin_consent=True&tenant=<id>&scope=...&state=..., "Cancel" with
+    error=access_denied&error_description=...&state=... . An unknown client or redirect_uri is
+    an error page of Microsoft's own (nothing is sent back), as Microsoft does. A test plays the
+    admin who edits the URL on the way back with `edit_tenant` (sent back instead).
+
+    The sign-in (OpenID Connect, authorization code with PKCE, the `organizations` authority) is
+    tests/oidc_provider.py's provider (`openid`) at Microsoft's addresses: GET
+    /organizations/oauth2/v2.0/authorize signs in at once the admin of `consenting`, POST
+    /organizations/oauth2/v2.0/token exchanges the code (the app's id and secret, the verifier)
+    for an RS256 ID token whose `tid` is that tenant and whose issuer is the tenant's own,
+    <base>/<tid>/v2.0, as Microsoft's are; the keys are at /organizations/discovery/v2.0/keys,
+    each naming its issuer, <base>/{tenantid}/v2.0, as Microsoft's do.
+    Tests forge tokens through `openid` (`claims_override`, `signing_key`)."""
 
     def __init__(self, app_id: str, app_password: str) -> None:
         self.app_id = app_id
@@ -289,10 +310,84 @@ class BotFrameworkLogin:
         self.app.router.add_get("/v1/.well-known/openidconfiguration", self._metadata)
         self.app.router.add_get("/v1/keys", self._keys)
         self.app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
+        self.consenting: str | None = None  # the tenant of the admin who signs in to consent
+        self.redirect_uris: set[str] = set()
+        self.consents: list[dict[str, str]] = []  # each consent page's query
+        self._pending: dict[str, dict[str, str]] = {}
+        self.edit_tenant: str | None = None  # the tenant= sent back instead (an edited URL)
+        self.app.router.add_get("/{tenant}/v2.0/adminconsent", self._admin_consent)
+        self.app.router.add_get("/consent/{answer}", self._consent_answer)
+        self.openid = OpenIdProvider(client_id=app_id, client_secret=app_password,
+                                     tenant_issuer="{base}/{tenantid}/v2.0",
+                                     person={"name": "Teams Admin", "ver": "2.0"})
+        self.sign_ins: list[dict[str, str]] = []  # each sign-in's query
+        self.app.router.add_get("/organizations/v2.0/.well-known/openid-configuration",
+                                self._organizations_metadata)
+        self.app.router.add_get("/organizations/discovery/v2.0/keys", self._organizations_keys)
+        self.app.router.add_get("/organizations/oauth2/v2.0/authorize", self._authorize)
 
     @property
     def signer(self) -> Signer:
         return self.signers[0]
+
+    async def _admin_consent(self, request: web.Request) -> web.Response:
+        query = dict(request.query)
+        self.consents.append({"tenant": request.match_info["tenant"], **query})
+        if (query.get("client_id") != self.app_id or query.get("redirect_uri")
+                not in self.redirect_uris or not query.get("scope") or self.consenting is None):
+            return web.Response(status=400, text="AADSTS50011: The redirect URI or the "
+                                                 "application is not registered.")
+        ticket = uuid.uuid4().hex
+        self._pending[ticket] = {**query, "tenant": self.consenting}
+        page = (f"<!doctype html><title>Permissions requested</title><h1>Permissions requested"
+                f"</h1><p>Accept for your organisation ({self.consenting}): "
+                f"{query['scope']}</p><a id=accept href='/consent/accept?ticket={ticket}'>"
+                f"Accept</a> <a id=cancel href='/consent/cancel?ticket={ticket}'>Cancel</a>")
+        return web.Response(text=page, content_type="text/html")
+
+    async def _consent_answer(self, request: web.Request) -> web.Response:
+        grant = self._pending.pop(request.query.get("ticket", ""), None)
+        if grant is None:
+            return web.Response(status=400, text="unknown request")
+        if request.match_info["answer"] == "accept":
+            answer = {"admin_consent": "True", "tenant": self.edit_tenant or grant["tenant"],
+                      "scope": grant["scope"], "state": grant.get("state", "")}
+        else:
+            answer = {"error": "access_denied", "error_description":
+                      "AADSTS65004: User declined to consent to access the app.",
+                      "state": grant.get("state", "")}
+        raise web.HTTPFound(f"{grant['redirect_uri']}?{urlencode(answer)}")
+
+    def _base(self, request: web.Request) -> str:
+        self.openid.issuer = f"{request.scheme}://{request.host}"
+        return self.openid.issuer
+
+    async def _organizations_metadata(self, request: web.Request) -> web.Response:
+        base = self._base(request)
+        return web.json_response({
+            "issuer": f"{base}/{{tenantid}}/v2.0",
+            "authorization_endpoint": f"{base}/organizations/oauth2/v2.0/authorize",
+            "token_endpoint": f"{base}/organizations/oauth2/v2.0/token",
+            "jwks_uri": f"{base}/organizations/discovery/v2.0/keys",
+            "response_types_supported": ["code", "id_token", "code id_token"],
+            "id_token_signing_alg_values_supported": ["RS256"]})
+
+    async def _organizations_keys(self, request: web.Request) -> web.Response:
+        self._base(request)
+        return await self.openid.jwks(request)
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """Signs in at once the admin of `consenting` (in Microsoft's session since the
+        consent) and sends them back with a code, if the app and redirect_uri are known."""
+        query = dict(request.query)
+        self.sign_ins.append(query)
+        if (query.get("redirect_uri") not in self.redirect_uris or self.consenting is None
+                or "openid" not in query.get("scope", "").split()):
+            return web.Response(status=400, text="AADSTS50011: The redirect URI or the "
+                                                 "application is not registered.")
+        self._base(request)
+        self.openid.tenant = self.consenting
+        return await self.openid.authorize(request)
 
     async def _metadata(self, request: web.Request) -> web.Response:
         self.metadata_requests += 1
@@ -306,6 +401,10 @@ class BotFrameworkLogin:
 
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
+        if (request.match_info["tenant"] == "organizations"
+                and form.get("grant_type") == "authorization_code"):
+            self._base(request)
+            return await self.openid.token(request)
         if (form.get("grant_type") != "client_credentials" or form.get("client_id") != self.app_id
                 or form.get("client_secret") != self.app_password
                 or form.get("scope") != "https://api.botframework.com/.default"):

@@ -163,3 +163,12 @@ def test_a_provider_must_be_bounded_to_a_tenant_or_domain(db, provider):
     with pytest.raises(Exception, match="tenant"):
         sso.configure(db, portal_settings(), admin.organisation_id, issuer=provider.issuer,
                       client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+
+
+def test_a_multi_tenant_issuer_needs_the_organisation_s_tenant(db, provider):
+    admin = factories.register_organisation(db)
+    with pytest.raises(Exception, match="multi-tenant"):
+        sso.configure(db, portal_settings(), admin.organisation_id,
+                      issuer="https://login.microsoftonline.com/{tenantid}/v2.0",
+                      client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                      allowed_domain="northwind.example")

@@ -155,6 +155,48 @@ async function slackSection() {
   return section;
 }
 
+// "Connect Microsoft Teams" for admins, when the service has a Teams app: the backend gives
+// Microsoft's admin-consent page with a state bound to this admin; Microsoft sends the browser
+// back with the tenant the admin consented for.
+async function teamsSection() {
+  let connection;
+  try {
+    connection = await api("teams");
+  } catch {
+    return null; // not an admin's page any more, or the service is down: no section
+  }
+  if (!connection.offered) return null;
+  const section = element("section", { id: "teams", "aria-labelledby": "teams-title" },
+    element("h2", { id: "teams-title", text: "Microsoft Teams" }));
+  const status = element("p", { id: "teams-status", role: "status" });
+  section.append(status);
+  if (new URLSearchParams(window.location.search).get("teams") === "connected") {
+    status.textContent = "Microsoft Teams is connected: your people can now message the assistant there.";
+  }
+  if (connection.connected) {
+    section.append(element("p", { id: "teams-tenant",
+      text: `Connected to your organisation's Microsoft Teams (tenant ${connection.tenant_id}). ` +
+        "Your people can send the assistant a personal message there." }));
+    return section;
+  }
+  const button = element("button", { type: "button", id: "connect-teams",
+    text: "Connect Microsoft Teams" });
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const { consent_url: target } = await api("teams/consent", { method: "POST" });
+      window.location.assign(target);
+    } catch (problem) {
+      status.textContent = problem.message;
+      button.disabled = false;
+    }
+  });
+  section.append(element("p", { text: "Connect your organisation's Microsoft Teams, so that " +
+    "your people can talk to the assistant there. An administrator of your Microsoft " +
+    "organisation accepts the app's permissions on Microsoft's page." }), button);
+  return section;
+}
+
 function renderAccount(session) {
   const body = document.getElementById("account-body");
   const summary = document.getElementById("account-summary");
@@ -167,7 +209,10 @@ function renderAccount(session) {
     body.replaceChildren(element("p", { id: "signed-in-as", text: `Signed in as ${describe(session)}.` }));
     summary.replaceChildren(element("span", { text: session.person.name }), " ", signOutButton());
     if (session.user && session.user.role === "admin") {
-      slackSection().then((section) => document.getElementById("account").after(section));
+      slackSection().then((slack) => {
+        document.getElementById("account").after(slack);
+        return teamsSection().then((teams) => { if (teams) slack.after(teams); });
+      });
     }
   } else {
     body.replaceChildren(emailSignInForm(), ssoSignInForm());

@@ -4,9 +4,7 @@ backend/services/slack/installs.py; Slack's HTTP is backend/adapters/slack_oauth
 
 from __future__ import annotations
 
-import html
 import logging
-from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -15,7 +13,7 @@ from backend.api import portal_auth
 from backend.api.answers import SlackDisconnected, SlackInstallStart
 from backend.api.http import actor, call
 from backend.api.openapi import HTML, endpoint
-from backend.api.pages import page
+from backend.api.pages import again_page
 from backend.api.requests import SlackCallback, SlackTeam, SlackUninstall
 from backend.api.routes.portal import redirect, refusal_page
 from backend.domain.errors import DomainError, PermissionDenied
@@ -99,12 +97,7 @@ async def callback(request: web.Request, query: SlackCallback) -> web.Response:
 
 
 def _again(request: web.Request) -> web.Response:
-    target = html.escape(f"{CALLBACK_PATH}?{urlencode({**request.query, 'again': '1'})}")
-    body = (f"<p>Finishing the Slack install… <a href='{target}'>Continue</a></p>")
-    response = page(TITLE, body)
-    response.headers["Refresh"] = f"0;url={CALLBACK_PATH}?" + urlencode(
-        {**request.query, "again": "1"})
-    return response
+    return again_page(CALLBACK_PATH, request.query, TITLE, "Finishing the Slack install")
 
 
 @routes.get("/slack/workspaces/{team_id}/token")

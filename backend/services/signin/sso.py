@@ -13,18 +13,11 @@ verified email's domain). The person is then the organisation's member with that
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from authlib.common.security import generate_token
-from authlib.common.urls import add_params_to_uri
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 from sqlalchemy import func, select
 
 from backend.db import Database
@@ -33,7 +26,7 @@ from backend.domain.errors import InvalidInput, NotFound, PermissionDenied
 from backend.models import Member, Organisation, OrganisationSso
 from backend.services import audit
 from backend.services.actors import SYSTEM
-from backend.services.signin import principals, sessions, tokens
+from backend.services.signin import openid, principals, sessions, tokens
 from backend.services.signin.principals import Account, Kind
 from backend.services.signin.settings import PortalSettings
 from contracts import web_identity
@@ -41,8 +34,6 @@ from contracts.web_identity import InvalidWebToken
 
 CALLBACK_PATH = "/portal/sign-in/sso/callback"
 ATTEMPT_AUDIENCE = "therapy-portal-sso-attempt"
-SIGNATURE_ALGORITHMS = ["RS256", "ES256"]
-LEEWAY_SECONDS = 60
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -82,6 +73,9 @@ def configure(db: Database, settings: PortalSettings, organisation_id: int, *, i
     if not client_id.strip() or not client_secret:
         raise InvalidInput("Give the client id and secret registered at the provider.")
     issuer = _issuer(issuer)
+    if openid.TENANT_PLACEHOLDER in issuer and not allowed_tenant:
+        raise InvalidInput("A multi-tenant issuer ({tenantid}) signs for every tenant: name the "
+                           "organisation's tenant (tid).", code="sso_unbounded")
     domain = allowed_domain.strip().lower() if allowed_domain else None
     with db.transaction() as session:
         if session.get(Organisation, organisation_id) is None:
@@ -143,8 +137,8 @@ class Attempt:
 
 
 def new_attempt(organisation_id: int, login_hint: str | None) -> Attempt:
-    return Attempt(organisation_id, generate_token(32), generate_token(32), generate_token(64),
-                   login_hint)
+    secrets = openid.new_secrets()
+    return Attempt(organisation_id, secrets.state, secrets.nonce, secrets.verifier, login_hint)
 
 
 def redirect_uri(settings: PortalSettings) -> str:
@@ -153,17 +147,15 @@ def redirect_uri(settings: PortalSettings) -> str:
 
 def authorization_url(settings: PortalSettings, config: SsoConfig, discovery: dict[str, Any],
                       attempt: Attempt) -> str:
-    endpoint = discovery.get("authorization_endpoint")
-    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
-        raise refused("the provider's discovery document names no authorization endpoint")
-    params = [("response_type", "code"), ("client_id", config.client_id),
-              ("redirect_uri", redirect_uri(settings)), ("scope", "openid email profile"),
-              ("state", attempt.state), ("nonce", attempt.nonce),
-              ("code_challenge", create_s256_code_challenge(attempt.verifier)),
-              ("code_challenge_method", "S256")]
-    if attempt.login_hint:
-        params.append(("login_hint", attempt.login_hint))
-    return add_params_to_uri(endpoint, params)
+    try:
+        return openid.authorization_url(
+            discovery.get("authorization_endpoint"), client_id=config.client_id,
+            redirect_uri=redirect_uri(settings), scope="openid email profile",
+            state=attempt.state, nonce=attempt.nonce, verifier=attempt.verifier,
+            extra=(("login_hint", attempt.login_hint),) if attempt.login_hint else ())
+    except openid.Refused:
+        raise refused("the provider's discovery document names no authorization endpoint"
+                      ) from None
 
 
 def attempt_cookie(settings: PortalSettings, attempt: Attempt, browser_nonce: str) -> str:
@@ -191,11 +183,12 @@ def attempt_of(settings: PortalSettings, cookie: str | None, browser_nonce: str 
 
 def token_request(settings: PortalSettings, config: SsoConfig, attempt: Attempt,
                   code: object) -> dict[str, str]:
-    if not isinstance(code, str) or not code or len(code) > 2048:
-        raise refused("the provider sent no code")
-    return {"grant_type": "authorization_code", "code": code,
-            "redirect_uri": redirect_uri(settings), "client_id": config.client_id,
-            "client_secret": config.client_secret, "code_verifier": attempt.verifier}
+    try:
+        return openid.code_exchange(code, redirect_uri=redirect_uri(settings),
+                                    client_id=config.client_id,
+                                    client_secret=config.client_secret, verifier=attempt.verifier)
+    except openid.Refused as refusal:
+        raise refused(str(refusal)) from None
 
 
 # --- The ID token ------------------------------------------------------------------------------
@@ -204,31 +197,18 @@ def token_request(settings: PortalSettings, config: SsoConfig, attempt: Attempt,
 def verify_id_token(id_token: object, jwks: dict[str, Any], config: SsoConfig,
                     discovery: dict[str, Any], nonce: str,
                     now: datetime | None = None) -> dict[str, Any]:
-    """The ID token's claims once signature, issuer, audience, nonce and time all hold."""
+    """The ID token's claims once signature, issuer, audience, nonce and time all hold
+    (backend/services/signin/openid.py)."""
     if discovery.get("issuer", "").rstrip("/") != config.issuer:
         raise refused("the provider's discovery document names another issuer")
-    if not isinstance(id_token, str) or not id_token:
-        raise refused("the provider sent no ID token")
+    if openid.TENANT_PLACEHOLDER in config.issuer and not config.allowed_tenant:
+        # Every tenant's tokens would pass; only a pinned tenant bounds it (see `configure`).
+        raise refused("the provider serves every tenant and no tenant is set")
     try:
-        keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
-        token = jwt.decode(id_token, keys, algorithms=SIGNATURE_ALGORITHMS)
-        claims = token.claims
-        issuer = claims.get("iss", "")
-        # The configured issuer, as the provider spells it (some end it with "/", e.g. Auth0).
-        registry = jwt.JWTClaimsRegistry(
-            now=int(now.timestamp() if now else time.time()), leeway=LEEWAY_SECONDS,
-            iss={"essential": True,
-                 "value": issuer if issuer.rstrip("/") == config.issuer else config.issuer},
-            aud={"essential": True, "value": config.client_id},
-            nonce={"essential": True, "value": nonce},
-            sub={"essential": True}, exp={"essential": True}, iat={"essential": True})
-        registry.validate(claims)
-    except (JoseError, ValueError, KeyError, TypeError) as error:
-        raise refused(f"the ID token was not accepted: {type(error).__name__}") from None
-    audience = claims.get("aud")
-    if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != config.client_id:
-        raise refused("the ID token was issued to another client")
-    return dict(claims)
+        return openid.verify(id_token, jwks, issuer=config.issuer, client_id=config.client_id,
+                             nonce=nonce, now=now)
+    except openid.Refused as refusal:
+        raise refused(str(refusal)) from None
 
 
 def admitted_email(config: SsoConfig, claims: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """Slack workspaces connected to organisations, one each, through Slack's OAuth v2 install.
 
 An admin signed in to the portal starts an install (`start`): a random state, stored hashed,
-bound to that admin and organisation, single use, valid SLACK_OAUTH_STATE_MINUTES. Slack sends the
+bound to that admin and organisation, single use, valid SLACK_OAUTH_STATE_MINUTES (the states
+are backend/services/install_states.py, shared with "Connect Microsoft Teams"). Slack sends the
 browser back with the state and a code; `claim` takes the state for the same signed-in admin
 (forged, expired, replayed or another admin's: refused, saying so), the route exchanges the code
 (backend/adapters/slack_oauth.py) and `connect` keeps the workspace's bot token, encrypted, and
@@ -14,7 +15,7 @@ done for anyone speaking from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,14 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from backend.db import Database
 from backend.domain.errors import Conflict, NotFound, PermissionDenied
 from backend.models import ChatIdentity, Organisation, SlackInstallation, SlackInstallState
-from backend.services import audit
+from backend.services import audit, install_states
 from backend.services.actors import SYSTEM, Actor
-from backend.services.signin import tokens
-from backend.services.signin.principals import Kind, Principal
+from backend.services.install_states import Claim
+from backend.services.signin.principals import Principal
 from backend.services.slack.sealing import TokenSealer
 from contracts import identity as identity_format
-
-STATE_REFUSED = "This Slack install link is not valid any more"
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,6 @@ class Installed:
     bot_user_id: str
     bot_token: str
     installer_user_id: str
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A state taken by the admin who started it: whose install this is."""
-
-    organisation_id: int
-    member_id: int
 
 
 @dataclass(frozen=True)
@@ -69,53 +60,22 @@ class WorkspaceToken:
     bot_user_id: str
 
 
+FLOW = install_states.Flow(SlackInstallState, "connect Slack", "This Slack install link",
+                          "Add to Slack", "slack_state_refused")
+
+
 def _admin(principal: Principal | None) -> Claim:
-    if (principal is None or principal.kind is not Kind.ADMIN or principal.member_id is None
-            or principal.organisation_id is None):
-        raise PermissionDenied("Only a signed-in admin of an organisation can connect Slack.",
-                               code="not_admin")
-    return Claim(principal.organisation_id, principal.member_id)
-
-
-def _refused(why: str) -> PermissionDenied:
-    return PermissionDenied(f"{STATE_REFUSED} ({why}). Start again from the portal with "
-                            "\"Add to Slack\".", code="slack_state_refused")
+    return install_states.admin_of(FLOW, principal)
 
 
 def start(db: Database, principal: Principal | None, now: datetime, minutes: int) -> str:
     """A new state for this admin's install; the caller puts it in Slack's authorize URL."""
-    admin = _admin(principal)
-    state = tokens.new_token()
-    with db.transaction() as session:
-        session.add(SlackInstallState(state_hash=tokens.digest(state), member_id=admin.member_id,
-                                      organisation_id=admin.organisation_id, created_at=now,
-                                      expires_at=now + timedelta(minutes=minutes)))
-    return state
+    return install_states.start(db, FLOW, principal, now, minutes)
 
 
 def claim(db: Database, state: object, principal: Principal | None, now: datetime) -> Claim:
     """Take the state (once) for the signed-in admin who started the install."""
-    admin = _admin(principal)
-    if not tokens.well_formed(state):
-        raise _refused("it was not made here")
-    assert isinstance(state, str)
-    with db.transaction() as session:
-        row = session.scalar(select(SlackInstallState).where(
-            SlackInstallState.state_hash == tokens.digest(state)))
-        if row is None:
-            raise _refused("it was not made here")
-        if (row.member_id, row.organisation_id) != (admin.member_id, admin.organisation_id):
-            raise _refused("another admin started it")
-        if row.used_at is not None:
-            raise _refused("it has been used already")
-        if row.expires_at <= now:
-            raise _refused("it has expired")
-        taken = session.execute(update(SlackInstallState).where(
-            SlackInstallState.id == row.id, SlackInstallState.used_at.is_(None))
-            .values(used_at=now))
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            raise _refused("it has been used already")
-    return admin
+    return install_states.claim(db, FLOW, state, principal, now)
 
 
 def connect(db: Database, sealer: TokenSealer, claimed: Claim, installed: Installed,
