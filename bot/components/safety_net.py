@@ -7,6 +7,10 @@ the interface between the detector and the crisis replies (issue 10):
   one entity `risk_kind` (emergency, danger_from_others, harm_to_others, suicidal, someone_else);
 - the card-number placeholder (contracts.redaction): intent `card_number_shared`;
 - the detector sees low mood without risk: intent `low_mood` (not the crisis script);
+- low mood said together with what a search needs ("help with low mood on video please,
+  mornings": a way of meeting, a gender, a language, a place, a kind of therapy) asks for a
+  search, not only for a kind word: intent `find_therapist`, whether the detector or DIET said
+  low mood (the starter-bot benchmark's members were offered a search they had just asked for);
 - the classifier (DIET) said `safety_risk` but the detector sees no risk: DIET's next intent
   (the held-out set showed DIET alone adds no recall there, only false alarms on idioms).
 Everything else passes through untouched. The detector is trained with the model and persisted
@@ -48,6 +52,8 @@ log = logging.getLogger(__name__)
 SAFETY_INTENT = "safety_risk"
 LOW_MOOD_INTENT = "low_mood"
 CARD_INTENT = "card_number_shared"
+SEARCH_INTENT = "find_therapist"
+SEARCH_ENTITIES = ["modality", "location", "therapy_type", "gender", "language"]
 KIND_ENTITY = "risk_kind"
 INTENT_RANKING = "intent_ranking"
 DETECTOR_FILE = "detector.pkl"
@@ -59,6 +65,7 @@ class SafetyNet(GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {"safety_intent": SAFETY_INTENT, "low_mood_intent": LOW_MOOD_INTENT,
                 "card_intent": CARD_INTENT, "kind_entity": KIND_ENTITY,
+                "search_intent": SEARCH_INTENT, "search_entities": SEARCH_ENTITIES,
                 # Relative to the repository; read at training time only.
                 "safety_data": "bot/safety/data/train.yml", "nlu_data": "bot/data/nlu"}
 
@@ -120,6 +127,15 @@ class SafetyNet(GraphComponent):
             # DIET's safety_risk on idioms ("I'd kill for a holiday") is the false alarm the
             # detector is trained against: its runner-up takes over.
             _drop(message, self._config["safety_intent"])
+        if assessment.kind is None and self._asks_for_a_search(message):
+            _force(message, self._config["search_intent"])
+
+    def _asks_for_a_search(self, message: Message) -> bool:
+        """Low mood, with a filter only a search has (an issue alone is a disclosure)."""
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        return (intent == self._config["low_mood_intent"]
+                and any(entity.get(ENTITY_ATTRIBUTE_TYPE) in self._config["search_entities"]
+                        for entity in message.get(ENTITIES) or []))
 
     def _set_kind(self, message: Message, kind: str) -> None:
         entity = self._config["kind_entity"]

@@ -49,6 +49,21 @@ def test_low_mood_is_its_own_intent_without_a_risk_kind(stack):
     assert risk_kinds(parsed) == []
 
 
+@pytest.mark.parametrize("text", ["help with low mood on video please, mornings",
+                                  "feeling low, can you find me someone for depression on video",
+                                  "feeling down lately, could i see a female therapist"])
+def test_low_mood_with_a_search_filter_asks_for_a_search(stack, text):
+    parsed = parse(stack, text)
+    assert parsed["intent"] == {"name": "find_therapist", "confidence": 1.0}
+    assert {e["entity"] for e in parsed["entities"]} & {"modality", "gender"}
+
+
+def test_low_mood_with_only_an_issue_is_a_disclosure(stack):
+    parsed = parse(stack, "my anxiety has been making me feel low")
+    assert parsed["intent"]["name"] == "low_mood"
+    assert [e["entity"] for e in parsed["entities"]] == ["issue"]
+
+
 @pytest.mark.parametrize("text", ["I could die of embarrassment",
                                   "this commute will be the death of me"])
 def test_idioms_pass_through_to_the_classifier(stack, text):
