@@ -232,6 +232,12 @@ class SlackTeam(BaseModel):
     team_id: Annotated[str, Field(pattern=r"^[TE][A-Z0-9]{1,40}$")]
 
 
+class SlackDisconnect(BaseModel):
+    """The portal's "Disconnect Slack": the workspace the admin saw connected."""
+
+    team_id: Annotated[str, Field(pattern=r"^[TE][A-Z0-9]{1,40}$")]
+
+
 class SlackUninstall(BaseModel):
     reason: Literal["app_uninstalled", "tokens_revoked"]
 
@@ -264,6 +270,12 @@ class TeamsSignInCallback(SsoCallback):
 
 class TeamsTenant(BaseModel):
     # Microsoft's tenant ids are GUIDs; development set-ups name theirs freely.
+    tenant_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]{1,64}$")]
+
+
+class TeamsDisconnect(BaseModel):
+    """The portal's "Disconnect" of Microsoft Teams: the tenant the admin saw connected."""
+
     tenant_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]{1,64}$")]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -169,3 +169,42 @@ def attach_workspace(session: Session, actor: Actor, organisation_id: int, chann
     session.flush()
     audit.record(session, actor, "workspace.connected", "organisation", organisation_id,
                  organisation_id=organisation_id, channel=channel)
+
+
+def detach_workspace(session: Session, actor: Actor, organisation_id: int, channel: str,
+                     workspace: str) -> bool:
+    """The one rule of disconnecting a workspace (the portal's "Disconnect"): the organisation's
+    own Slack workspace / Teams tenant, named as the admin saw it, is cleared and the chat
+    identities linked from it are unlinked, so that nothing more is done for anyone speaking from
+    it until it is connected again. False, changing nothing, when the organisation has nothing
+    connected and the workspace is nobody's; a workspace that is not the organisation's (another
+    organisation's, or not the one connected now) is refused (NotFound), changing nothing."""
+    column = WORKSPACE_COLUMNS[channel]
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("No organisation with that id.")
+    connected = getattr(organisation, column.key)
+    if connected != workspace:
+        holder = session.scalar(select(Organisation.id).where(column == workspace))
+        if connected is None and holder is None:
+            return False
+        raise NotFound(f"This {WORKSPACE_WORDS[channel]} is not the one connected to your "
+                       "organisation; reload the page to see the one that is.",
+                       code="not_connected")
+    setattr(organisation, column.key, None)
+    session.flush()
+    unlinked = unlink_workspace(session, channel, workspace)
+    audit.record(session, actor, "workspace.disconnected", "organisation", organisation_id,
+                 organisation_id=organisation_id, channel=channel, workspace=workspace,
+                 unlinked=unlinked)
+    return True
+
+
+def unlink_workspace(session: Session, channel: str, workspace: str) -> int:
+    """Delete the chat identities of a Slack workspace / Teams tenant ("<channel>:<workspace>:…"):
+    how many."""
+    prefix = f"{workspace}{identity_format.SEPARATOR}"
+    result = session.execute(delete(ChatIdentity).where(
+        ChatIdentity.channel == channel,
+        ChatIdentity.external_id.startswith(prefix, autoescape=True)))
+    return int(getattr(result, "rowcount", 0) or 0)

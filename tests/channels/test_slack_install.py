@@ -2,7 +2,10 @@
 Slack", the Slack stand-in's consent page sends the browser back with a code, the backend
 exchanges it (slack_sdk's oauth.v2.access) and welcomes the admin with the new token; the Slack
 channel's routes give the token out and disconnect the workspace; forged, replayed and other
-admins' states are refused with a page saying so."""
+admins' states are refused with a page saying so. The admin's "Disconnect Slack" forgets the
+workspace as Slack's uninstall does (its token deleted); a member, another organisation's admin
+and a workspace not the organisation's are refused, and with nothing connected it changes
+nothing."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from sqlalchemy import select, text
 
 from backend.api.app import create_app
 from backend.domain.enums import Role
-from backend.models import Organisation
+from backend.models import AuditEvent, ChatIdentity, Organisation
 from backend.services.portal import PortalSettings
 from backend.services.slack.settings import SlackAppSettings
 from backend.settings import Settings
@@ -219,3 +222,71 @@ async def test_the_channel_s_routes_check_their_caller_and_uninstall_disconnects
     assert status == 404 and body["error"]["code"] == "not_installed"
     with world.db.reader() as session:
         assert session.get(Organisation, admin.organisation_id).slack_team_id is None
+
+
+async def disconnect(browser: Browser, team: str, **sent) -> tuple[int, dict]:
+    return await browser.post("/portal/api/slack/disconnect", {"team_id": team}, **sent)
+
+
+async def test_an_admin_disconnects_the_workspace_and_can_add_it_again(world):
+    admin = factories.register_organisation(world.db, "Acme")
+    browser = await world.open_browser(admin.member_id)
+    world.slack.installing = ("TACME", "Acme HQ", "UADMIN")
+    assert (await browser.get(await consent(browser, await start_install(browser))))[0] == 303
+    with world.db.transaction() as session:  # someone of the workspace, linked
+        session.add(ChatIdentity(channel="slack", external_id="TACME:U1",
+                                 member_id=admin.member_id))
+
+    status, body = await disconnect(browser, "TACME")
+
+    assert status == 200 and body == {"team_id": "TACME", "was_connected": True}
+    status, body = await token_of(browser, "TACME")  # the token deleted
+    assert status == 404 and body["error"]["code"] == "not_installed"
+    async with browser.session.get(browser.url("/portal/api/slack")) as shown:
+        assert (await shown.json())["connected"] is False
+    with world.db.reader() as session:
+        assert session.get(Organisation, admin.organisation_id).slack_team_id is None
+        assert session.scalar(text("SELECT count(*) FROM slack_installations")) == 0
+        assert session.scalar(select(ChatIdentity.id).where(
+            ChatIdentity.external_id == "TACME:U1")) is None
+        actions = session.scalars(select(AuditEvent.action).where(
+            AuditEvent.actor == f"member:{admin.member_id}")).all()
+    assert "workspace.disconnected" in actions and "slack.uninstalled" in actions
+    # Nothing connected now: a clear answer that nothing changed.
+    assert await disconnect(browser, "TACME") == (
+        200, {"team_id": "TACME", "was_connected": False})
+    # Slack's own uninstall event, coming later, finds nothing left.
+    async with browser.session.post(
+            browser.url("/slack/workspaces/TACME/uninstall"), json={"reason": "app_uninstalled"},
+            headers={"Authorization": f"Bearer {SERVICE_TOKEN}",
+                     "X-Acting-For": "slack:TACME:USLACKBOT"}) as gone:
+        assert gone.status == 200 and (await gone.json())["was_installed"] is False
+    # And "Add to Slack" connects it again.
+    assert (await browser.get(await consent(browser, await start_install(browser))))[0] == 303
+    assert (await token_of(browser, "TACME"))[0] == 200
+
+
+async def test_only_the_organisation_s_admin_can_disconnect_its_workspace(world):
+    acme = factories.register_organisation(world.db, "Acme")
+    globex = factories.register_organisation(world.db, "Globex")
+    member = factories.add_member(world.db, acme.organisation_id, email="m@acme.example")
+    world.slack.installing = ("TACME", "Acme HQ", "UADMIN")
+    admin = await world.open_browser(acme.member_id)
+    assert (await admin.get(await consent(admin, await start_install(admin))))[0] == 303
+
+    member_browser = await world.open_browser(member.member_id)
+    status, body = await disconnect(member_browser, "TACME")
+    assert status == 403 and body["error"]["code"] == "not_admin"
+    assert "disconnect Slack" in body["error"]["message"]
+    other = await world.open_browser(globex.member_id)
+    status, body = await disconnect(other, "TACME")
+    assert status == 404 and body["error"]["code"] == "not_connected"
+    status, body = await disconnect(admin, "TOTHER")  # not the workspace connected now
+    assert status == 404 and body["error"]["code"] == "not_connected"
+    assert (await disconnect(admin, "TACME", origin="https://evil.example"))[1][
+        "error"]["code"] == "bad_origin"
+    assert (await disconnect(admin, "TACME", csrf=False))[1]["error"]["code"] == "bad_csrf"
+
+    assert (await token_of(admin, "TACME"))[0] == 200
+    with world.db.reader() as session:
+        assert session.get(Organisation, acme.organisation_id).slack_team_id == "TACME"

@@ -4,6 +4,9 @@ it, the Microsoft login stand-in's admin-consent page sends the browser back as 
 with Microsoft (OpenID Connect with PKCE; the stand-in signs RS256 ID tokens with the issuer of
 the admin's tenant, as Microsoft does), and the tenant of the verified ID token (`tid`) is the
 organisation's; the Teams channel's question (is a tenant connected?) is answered from it.
+The admin's "Disconnect" clears the tenant (the channel stops serving it once its cached answer
+runs out; it can be connected again); a member, another organisation's admin and a tenant not the
+organisation's are refused, and with nothing connected it changes nothing.
 A `tenant=` edited on the way back from the consent, a forged ID token (key, audience, issuer
 for its tenant, nonce, expiry), forged, replayed, expired and other admins' states, a declined
 consent and a tenant of another organisation are refused with a page saying so, and nothing
@@ -11,6 +14,7 @@ changes."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -22,11 +26,13 @@ from sqlalchemy import select
 from backend.api import portal_auth
 from backend.api.app import create_app
 from backend.domain.enums import Role
-from backend.models import Organisation, TeamsConsentState
+from backend.models import AuditEvent, ChatIdentity, Organisation, TeamsConsentState
 from backend.models.base import utcnow
 from backend.services.portal import PortalSettings
 from backend.services.teams.settings import TeamsAppSettings
 from backend.settings import Settings
+from channels.teams_tenants import NOT_CONNECTED, Tenants
+from contracts.settings import BackendSettings, TeamsSettings
 from tests.backend import factories
 from tests.channels.portal_browser import ORIGIN, Browser
 from tests.channels.standins import BotFrameworkLogin
@@ -399,3 +405,97 @@ async def test_a_sign_in_microsoft_ended_with_an_error_is_refused(world):
 
     assert status == 403 and "did not complete (access_denied: cancelled)" in page
     assert world.tenant_of(acme.organisation_id) is None
+
+
+async def disconnect(browser: Browser, tenant: str, **sent) -> tuple[int, dict]:
+    return await browser.post("/portal/api/teams/disconnect", {"tenant_id": tenant}, **sent)
+
+
+def channel_tenants(browser: Browser, cache_seconds: float) -> Tenants:
+    """The Teams channel's view of the tenants, asking this backend."""
+    settings = TeamsSettings.load({"app_id": APP_ID, "app_password": APP_PASSWORD,
+                                   "tenant_cache_seconds": cache_seconds}, {})
+    return Tenants(settings, BackendSettings(url=browser.url(""), service_token=SERVICE_TOKEN))
+
+
+async def test_an_admin_disconnects_the_tenant_and_can_connect_it_again(world):
+    acme = factories.register_organisation(world.db, "Acme")
+    browser = await world.open_browser(acme.member_id)
+    world.login.consenting = ACME_TENANT
+    assert (await connect_through(browser))[0] == 303
+    with world.db.transaction() as session:  # someone of the tenant, linked; a Slack link kept
+        session.add(ChatIdentity(channel="teams", external_id=f"{ACME_TENANT}:aad-1",
+                                 member_id=acme.member_id))
+        session.add(ChatIdentity(channel="slack", external_id=f"{ACME_TENANT}:U1",
+                                 member_id=acme.member_id))
+    channel = channel_tenants(browser, cache_seconds=0.5)
+    assert await channel.refusal(ACME_TENANT, "aad-1") is None
+
+    status, body = await disconnect(browser, ACME_TENANT.upper())  # as Microsoft may spell it
+
+    assert status == 200 and body == {"tenant_id": ACME_TENANT, "was_connected": True}
+    assert world.tenant_of(acme.organisation_id) is None
+    assert await tenant_asked(browser, ACME_TENANT) == (
+        200, {"tenant_id": ACME_TENANT, "connected": False})
+    async with browser.session.get(browser.url("/portal/api/teams")) as shown:
+        assert await shown.json() == {"offered": True, "connected": False, "tenant_id": None}
+    # The channel keeps its answer its cache time, then stops serving the tenant.
+    assert await channel.refusal(ACME_TENANT, "aad-1") is None
+    await asyncio.sleep(0.6)
+    assert await channel.refusal(ACME_TENANT, "aad-1") == NOT_CONNECTED
+    with world.db.reader() as session:
+        assert session.scalars(select(ChatIdentity.channel).where(
+            ChatIdentity.external_id.startswith(ACME_TENANT))).all() == ["slack"]
+        [event] = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "workspace.disconnected")).all()
+    assert event.organisation_id == acme.organisation_id
+    assert event.actor == f"member:{acme.member_id}"
+    assert event.details["workspace"] == ACME_TENANT and event.details["unlinked"] == 1
+
+    # Nothing connected now: a clear answer that nothing changed.
+    assert await disconnect(browser, ACME_TENANT) == (
+        200, {"tenant_id": ACME_TENANT, "was_connected": False})
+    # And the tenant is connected again by consent, as the first time.
+    assert (await connect_through(browser))[0] == 303
+    assert world.tenant_of(acme.organisation_id) == ACME_TENANT
+    assert (await tenant_asked(browser, ACME_TENANT))[1]["connected"] is True
+
+
+async def test_only_the_organisation_s_admin_can_disconnect_its_tenant(world):
+    acme = factories.register_organisation(world.db, "Acme")
+    globex = factories.register_organisation(world.db, "Globex")
+    member = factories.add_member(world.db, acme.organisation_id, email="m@acme.example")
+    world.login.consenting = ACME_TENANT
+    admin = await world.open_browser(acme.member_id)
+    assert (await connect_through(admin))[0] == 303
+
+    member_browser = await world.open_browser(member.member_id)
+    status, body = await disconnect(member_browser, ACME_TENANT)
+    assert status == 403 and body["error"]["code"] == "not_admin"
+    assert "disconnect Microsoft Teams" in body["error"]["message"]
+    other = await world.open_browser(globex.member_id)
+    status, body = await disconnect(other, ACME_TENANT)  # Globex has none: still not theirs
+    assert status == 404 and body["error"]["code"] == "not_connected"
+    world.login.consenting = GLOBEX_TENANT
+    assert (await connect_through(other))[0] == 303
+    status, body = await disconnect(other, ACME_TENANT)
+    assert status == 404 and body["error"]["code"] == "not_connected"
+    # The admin's own, but not the tenant connected now (a page left open): refused too.
+    status, body = await disconnect(admin, "eeeeeeee-0000-1111-2222-333333333333")
+    assert status == 404 and body["error"]["code"] == "not_connected"
+    # The portal's rules for every POST: its Origin, this browser's CSRF token, signed in.
+    assert (await disconnect(admin, ACME_TENANT, origin="https://evil.example"))[1][
+        "error"]["code"] == "bad_origin"
+    assert (await disconnect(admin, ACME_TENANT, csrf=False))[1]["error"]["code"] == "bad_csrf"
+    stranger = Browser(admin.client)
+    try:
+        assert (await disconnect(stranger, ACME_TENANT))[0] == 403
+    finally:
+        await stranger.close()
+
+    assert world.tenant_of(acme.organisation_id) == ACME_TENANT
+    assert world.tenant_of(globex.organisation_id) == GLOBEX_TENANT
+    assert (await tenant_asked(admin, ACME_TENANT))[1]["connected"] is True
+    with world.db.reader() as session:
+        assert session.scalar(select(AuditEvent.id).where(
+            AuditEvent.action == "workspace.disconnected")) is None

@@ -2,7 +2,8 @@
 process, started as users start it), presses the button, allows the app on the Slack stand-in's
 consent page (served from another site, http://localhost, so the browser comes back cross-site
 as it does from slack.com), and is back on the portal with the workspace connected, welcomed in
-Slack with the new token. A forged state ends on a page saying so."""
+Slack with the new token; "Disconnect Slack" asks first, then forgets the workspace (its token
+deleted). A forged state ends on a page saying so."""
 
 from __future__ import annotations
 
@@ -85,6 +86,39 @@ def test_an_admin_adds_the_app_to_the_organisation_s_workspace(install_stack: St
     # asked again from its own page, which carried it.
     assert "slack/callback?code=" in install_stack.log("backend")
     assert "&again=1 HTTP" in install_stack.log("backend")
+
+
+def test_the_admin_disconnects_the_workspace_after_confirming(install_stack: Stack,
+                                                              page: Page, slack):
+    stand_in, _ = slack
+    stand_in.installing = ("TNORTHWINDE2E", "Northwind HQ", "UALICE")
+    sign_in_as_admin(page, install_stack)
+    expect(page.locator("#slack-workspace, #add-to-slack")).to_be_visible()
+    if not page.locator("#slack-workspace").count():  # run on its own: add it first
+        page.get_by_role("button", name="Add to Slack").click()
+        page.get_by_role("link", name="Allow").click()
+    expect(page.locator("#slack-workspace")).to_contain_text("Northwind HQ")
+    questions: list[str] = []
+
+    def on_dialog(dialog) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", on_dialog)
+    page.get_by_role("button", name="Disconnect Slack").click()
+
+    expect(page.locator("#slack-status")).to_contain_text("Slack is disconnected")
+    assert len(questions) == 1 and "Northwind HQ" in questions[0]
+    expect(page.get_by_role("button", name="Add to Slack")).to_be_visible()
+    db = install_stack.database()
+    try:
+        with db.reader() as session:
+            team = session.scalar(select(Organisation.slack_team_id).where(
+                Organisation.name == DEMO_ORGANISATION))
+            tokens = session.execute(text("SELECT count(*) FROM slack_installations")).scalar()
+    finally:
+        db.dispose()
+    assert team is None and tokens == 0
 
 
 def test_a_forged_state_ends_on_a_page_saying_so(install_stack: Stack, page: Page):

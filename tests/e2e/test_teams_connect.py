@@ -3,8 +3,9 @@ backend process, started as users start it), presses the button, accepts on the 
 stand-in's admin-consent page (served from another site, http://localhost, so the browser comes
 back cross-site as it does from login.microsoftonline.com), is signed in with Microsoft by the
 stand-in (OpenID Connect, an ID token signed as Microsoft signs them, naming the admin's
-tenant), and is back on the portal with that tenant connected. A declined consent, and a
-`tenant=` edited on the way back from the consent, end on a page saying so."""
+tenant), and is back on the portal with that tenant connected; "Disconnect" beside it asks first
+(dismissed: nothing changes), then disconnects it, and it can be connected again. A declined
+consent, and a `tenant=` edited on the way back from the consent, end on a page saying so."""
 
 from __future__ import annotations
 
@@ -115,3 +116,45 @@ def test_an_admin_connects_the_organisation_s_tenant(teams_stack: Stack, page: P
     assert stand_in.consents[-1]["tenant"] == "organizations"
     assert stand_in.sign_ins[-1]["scope"] == "openid profile"
     assert stand_in.openid.exchanges[-1]["code_verifier"]  # PKCE
+
+
+def test_the_admin_disconnects_the_tenant_after_confirming(teams_stack: Stack, page: Page,
+                                                            login):
+    stand_in, _ = login
+    stand_in.consenting = TENANT
+    sign_in_as_admin(page, teams_stack)
+    if tenant_of_demo(teams_stack) is None:  # run on its own: connect first
+        page.get_by_role("button", name="Connect Microsoft Teams").click()
+        page.get_by_role("link", name="Accept").click()
+        expect(page.locator("#teams-tenant")).to_contain_text(TENANT)
+    questions: list[str] = []
+
+    def answer(accept: bool):
+        def on_dialog(dialog) -> None:
+            questions.append(dialog.message)
+            if accept:
+                dialog.accept()
+            else:
+                dialog.dismiss()
+        return on_dialog
+
+    page.once("dialog", answer(False))
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+    expect(page.locator("#teams-tenant")).to_contain_text(TENANT)
+    assert len(questions) == 1 and TENANT in questions[0]
+    assert tenant_of_demo(teams_stack) == TENANT
+
+    page.once("dialog", answer(True))
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+
+    expect(page.locator("#teams-status")).to_contain_text("Microsoft Teams is disconnected")
+    assert page.url.endswith("/portal?teams=disconnected")
+    expect(page.get_by_role("button", name="Connect Microsoft Teams")).to_be_visible()
+    expect(page.locator("#teams-tenant")).to_have_count(0)
+    assert tenant_of_demo(teams_stack) is None
+    assert "POST /portal/api/teams/disconnect HTTP/1.1\" 200" in teams_stack.log("backend")
+    # Connected again, as the first time.
+    page.get_by_role("button", name="Connect Microsoft Teams").click()
+    page.get_by_role("link", name="Accept").click()
+    expect(page.locator("#teams-tenant")).to_contain_text(TENANT)
+    assert tenant_of_demo(teams_stack) == TENANT

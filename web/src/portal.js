@@ -117,6 +117,25 @@ function devSignInForm(choices) {
   return form;
 }
 
+// "Disconnect" beside a connected workspace/tenant, for admins: asks first (the browser's
+// confirmation), then POSTs the one shown, so that a page left open never disconnects another.
+function disconnectButton({ id, shown, label, question, path, body, status }) {
+  const button = element("button", { type: "button", id, text: label });
+  button.addEventListener("click", async () => {
+    if (!window.confirm(question)) return;
+    button.disabled = true;
+    try {
+      const reply = await api(path, { method: "POST", body });
+      const outcome = reply.was_connected ? "disconnected" : "none";
+      window.location.assign(`/portal?${new URLSearchParams({ [shown]: outcome })}`);
+    } catch (problem) {
+      status.textContent = problem.message;
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
 // "Add to Slack" for admins: the backend gives Slack's consent page with a state bound to this
 // admin; the browser goes there (a navigation, like single sign-on) and Slack sends it back.
 async function slackSection() {
@@ -124,15 +143,26 @@ async function slackSection() {
     element("h2", { id: "slack-title", text: "Slack" }));
   const status = element("p", { id: "slack-status", role: "status" });
   section.append(status);
-  if (new URLSearchParams(window.location.search).get("slack") === "connected") {
+  const slackShown = new URLSearchParams(window.location.search).get("slack");
+  if (slackShown === "connected") {
     status.textContent = "Slack is connected: the assistant has sent you a direct message there.";
+  } else if (slackShown === "disconnected") {
+    status.textContent = "Slack is disconnected: the assistant stops answering in that " +
+      "workspace within a minute or so. Remove the app in Slack too (Slack's app settings).";
+  } else if (slackShown === "none") {
+    status.textContent = "No Slack workspace was connected: nothing changed.";
   }
   try {
     const connection = await api("slack");
     if (connection.connected) {
       section.append(element("p", { id: "slack-workspace",
         text: `Connected to the Slack workspace ${connection.team_name || connection.team_id}. ` +
-          "Your people can send the assistant a direct message there." }));
+          "Your people can send the assistant a direct message there." }),
+        disconnectButton({ id: "disconnect-slack", shown: "slack", label: "Disconnect Slack", status,
+          question: `Disconnect the Slack workspace ${connection.team_name || connection.team_id}? ` +
+            "The assistant stops answering there and your people's Slack accounts are unlinked; " +
+            "you can add it again later.",
+          path: "slack/disconnect", body: { team_id: connection.team_id } }));
       return section;
     }
   } catch (problem) {
@@ -170,13 +200,24 @@ async function teamsSection() {
     element("h2", { id: "teams-title", text: "Microsoft Teams" }));
   const status = element("p", { id: "teams-status", role: "status" });
   section.append(status);
-  if (new URLSearchParams(window.location.search).get("teams") === "connected") {
+  const teamsShown = new URLSearchParams(window.location.search).get("teams");
+  if (teamsShown === "connected") {
     status.textContent = "Microsoft Teams is connected: your people can now message the assistant there.";
+  } else if (teamsShown === "disconnected") {
+    status.textContent = "Microsoft Teams is disconnected: the assistant stops answering your " +
+      "people there within a minute or so. Remove the app in Teams too if you no longer use it.";
+  } else if (teamsShown === "none") {
+    status.textContent = "No Microsoft Teams tenant was connected: nothing changed.";
   }
   if (connection.connected) {
     section.append(element("p", { id: "teams-tenant",
       text: `Connected to your organisation's Microsoft Teams (tenant ${connection.tenant_id}). ` +
-        "Your people can send the assistant a personal message there." }));
+        "Your people can send the assistant a personal message there." }),
+      disconnectButton({ id: "disconnect-teams", shown: "teams", label: "Disconnect", status,
+        question: `Disconnect Microsoft Teams (tenant ${connection.tenant_id})? The assistant ` +
+          "stops answering your people there and their Teams accounts are unlinked; you can " +
+          "connect it again later.",
+        path: "teams/disconnect", body: { tenant_id: connection.tenant_id } }));
     return section;
   }
   const button = element("button", { type: "button", id: "connect-teams",

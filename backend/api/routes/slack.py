@@ -1,6 +1,6 @@
-"""Slack per organisation: "Add to Slack" from the portal, Slack's redirect back, and the Slack
-channel's calls (a workspace's token; a workspace gone). The rules are
-backend/services/slack/installs.py; Slack's HTTP is backend/adapters/slack_oauth.py."""
+"""Slack per organisation: "Add to Slack" from the portal, Slack's redirect back, the admin's
+"Disconnect Slack", and the Slack channel's calls (a workspace's token; a workspace gone). The
+rules are backend/services/slack/installs.py; Slack's HTTP is backend/adapters/slack_oauth.py."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from backend.api.answers import SlackDisconnected, SlackInstallStart
 from backend.api.http import actor, call
 from backend.api.openapi import HTML, endpoint
 from backend.api.pages import again_page
-from backend.api.requests import SlackCallback, SlackTeam, SlackUninstall
+from backend.api.requests import SlackCallback, SlackDisconnect, SlackTeam, SlackUninstall
 from backend.api.routes.portal import redirect, refusal_page
 from backend.domain.errors import DomainError, PermissionDenied
 from backend.services.slack import installs
-from backend.services.slack.installs import SlackConnection, WorkspaceToken
+from backend.services.slack.installs import SlackConnection, SlackDisconnection, WorkspaceToken
 from backend.services.slack.settings import CALLBACK_PATH, SlackAppSettings
 
 log = logging.getLogger("backend.slack")
@@ -57,6 +57,22 @@ async def install(request: web.Request) -> SlackInstallStart:
     state = await call(request, installs.start, principal, portal_auth.now(request),
                        settings.state_minutes)
     return SlackInstallStart(authorize_url=slack_oauth.authorize_url(settings, state))
+
+
+@routes.post("/portal/api/slack/disconnect")
+@endpoint("The signed-in admin disconnects the organisation's Slack workspace (the one the "
+          "portal showed), as Slack's uninstall does: its token deleted, its people's chat "
+          "identities unlinked; `was_connected` false when nothing was connected (nothing "
+          "changes); 404 `not_connected` for a workspace that is not the organisation's",
+          body=SlackDisconnect, answer=SlackDisconnection, auth="portal")
+async def disconnect(request: web.Request, body: SlackDisconnect) -> SlackDisconnection:
+    portal_auth.require_form(request)
+    principal = await portal_auth.signed_in(request)
+    done = await call(request, installs.disconnect_by_admin, principal, body.team_id)
+    if done.was_connected:
+        log.info("Slack workspace %s disconnected from organisation %s", done.team_id,
+                 principal.organisation_id if principal else None)
+    return done
 
 
 @routes.get(CALLBACK_PATH)

@@ -1,9 +1,9 @@
 """Microsoft Teams per organisation: "Connect Microsoft Teams" from the portal (Microsoft's admin
 consent, then the admin's sign-in with Microsoft, whose ID token names the tenant connected),
-Microsoft's redirects back, and the Teams channel's question (is a tenant connected?). The rules
-are backend/services/teams/tenants.py (its states: backend/services/install_states.py, shared
-with "Add to Slack"; the OpenID Connect flow: backend/services/signin/openid.py, its HTTP
-backend/adapters/oidc.py)."""
+Microsoft's redirects back, the admin's "Disconnect", and the Teams channel's question (is a
+tenant connected?). The rules are backend/services/teams/tenants.py (its states:
+backend/services/install_states.py, shared with "Add to Slack"; the OpenID Connect flow:
+backend/services/signin/openid.py, its HTTP backend/adapters/oidc.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ from backend.api.answers import TeamsConsentStart
 from backend.api.http import actor, call
 from backend.api.openapi import HTML, endpoint
 from backend.api.pages import again_page
-from backend.api.requests import TeamsConsentCallback, TeamsSignInCallback, TeamsTenant
+from backend.api.requests import (
+    TeamsConsentCallback,
+    TeamsDisconnect,
+    TeamsSignInCallback,
+    TeamsTenant,
+)
 from backend.api.routes.portal import redirect, refusal_page
 from backend.domain.errors import DomainError, PermissionDenied
 from backend.services.signin import openid
@@ -28,7 +33,7 @@ from backend.services.teams.settings import (
     SIGN_IN_SCOPE,
     TeamsAppSettings,
 )
-from backend.services.teams.tenants import TeamsConnection, TenantConnection
+from backend.services.teams.tenants import TeamsConnection, TeamsDisconnected, TenantConnection
 
 log = logging.getLogger("backend.teams")
 routes = web.RouteTableDef()
@@ -72,6 +77,22 @@ async def consent(request: web.Request) -> TeamsConsentStart:
     state = await call(request, tenants.start, principal, portal_auth.now(request),
                        settings.state_minutes)
     return TeamsConsentStart(consent_url=settings.consent_url(state))
+
+
+@routes.post("/portal/api/teams/disconnect")
+@endpoint("The signed-in admin disconnects the organisation's Teams tenant (the one the portal "
+          "showed): the Teams channel stops serving it within TEAMS_TENANT_CACHE_SECONDS, its "
+          "people's chat identities are unlinked; `was_connected` false when nothing was "
+          "connected (nothing changes); 404 `not_connected` for a tenant that is not the "
+          "organisation's", body=TeamsDisconnect, answer=TeamsDisconnected, auth="portal")
+async def disconnect(request: web.Request, body: TeamsDisconnect) -> TeamsDisconnected:
+    portal_auth.require_form(request)
+    principal = await portal_auth.signed_in(request)
+    done = await call(request, tenants.disconnect, principal, body.tenant_id)
+    if done.was_connected:
+        log.info("Teams tenant %s disconnected from organisation %s", done.tenant_id,
+                 principal.organisation_id if principal else None)
+    return done
 
 
 @routes.get(CALLBACK_PATH)

@@ -9,21 +9,23 @@ browser back with the state and a code; `claim` takes the state for the same sig
 connects the workspace to the organisation (one already connected elsewhere is refused).
 `disconnect` (Slack's app_uninstalled / tokens_revoked) deletes the token, clears the
 organisation's workspace and unlinks the workspace's chat identities, so that nothing more is
-done for anyone speaking from it.
+done for anyone speaking from it; `disconnect_by_admin` (the portal's "Disconnect Slack") does
+the same for the organisation's own workspace.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from backend.db import Database
 from backend.domain.errors import Conflict, NotFound, PermissionDenied
-from backend.models import ChatIdentity, Organisation, SlackInstallation, SlackInstallState
-from backend.services import audit, install_states
+from backend.models import Organisation, SlackInstallation, SlackInstallState
+from backend.services import audit, identities, install_states
 from backend.services.actors import SYSTEM, Actor
 from backend.services.install_states import Claim
 from backend.services.signin.principals import Principal
@@ -52,6 +54,14 @@ class SlackConnection:
 
 
 @dataclass(frozen=True)
+class SlackDisconnection:
+    """The portal's "Disconnect" of the organisation's Slack workspace."""
+
+    team_id: str
+    was_connected: bool  # False: nothing was connected, nothing changed
+
+
+@dataclass(frozen=True)
 class WorkspaceToken:
     """What the Slack channel needs to speak in a workspace."""
 
@@ -62,6 +72,10 @@ class WorkspaceToken:
 
 FLOW = install_states.Flow(SlackInstallState, "connect Slack", "This Slack install link",
                           "Add to Slack", "slack_state_refused")
+DISCONNECT_FLOW = replace(FLOW, connects="disconnect Slack")
+# The audit's reason when an admin disconnects from the portal (Slack's own: app_uninstalled,
+# tokens_revoked).
+ADMIN_DISCONNECTED = "disconnected_by_admin"
 
 
 def _admin(principal: Principal | None) -> Claim:
@@ -108,7 +122,7 @@ def _connect(db: Database, sealer: TokenSealer, claimed: Claim, installed: Insta
         previous = session.scalar(select(SlackInstallation).where(
             SlackInstallation.organisation_id == organisation_id))
         if previous is not None and previous.team_id != installed.team_id:
-            _unlink(session, previous.team_id)
+            identities.unlink_workspace(session, identity_format.SLACK, previous.team_id)
             session.delete(previous)
             session.flush()
         row = previous if previous is not None and previous.team_id == installed.team_id \
@@ -155,19 +169,45 @@ def disconnect(db: Database, actor: Actor, team_id: str, reason: str) -> bool:
     its organisation's connection and its people's links. False when it was not installed."""
     _require_workspace(actor, team_id)
     with db.transaction() as session:
-        row = session.scalar(select(SlackInstallation).where(
-            SlackInstallation.team_id == team_id))
-        organisation_id = row.organisation_id if row is not None else session.scalar(
-            select(Organisation.id).where(Organisation.slack_team_id == team_id))
-        if row is not None:
-            session.delete(row)
-        session.execute(update(Organisation).where(Organisation.slack_team_id == team_id)
-                        .values(slack_team_id=None))
-        unlinked = _unlink(session, team_id)
-        if organisation_id is not None:
-            audit.record(session, SYSTEM, "slack.uninstalled", "organisation", organisation_id,
-                         organisation_id=organisation_id, team_id=team_id, reason=reason,
-                         unlinked=unlinked)
+        return _forget(session, SYSTEM, team_id, reason)
+
+
+def disconnect_by_admin(db: Database, principal: Principal | None,
+                        team_id: str) -> SlackDisconnection:
+    """The signed-in admin disconnects their organisation's workspace (named as the portal
+    showed it) from the portal: the one rule of disconnecting a workspace
+    (backend/services/identities.py) says whether it is theirs, then it is forgotten as an
+    uninstall is (its token deleted). The app stays installed in the Slack workspace until
+    someone removes it there (Slack's app_uninstalled then finds nothing left to do)."""
+    admin = install_states.admin_of(DISCONNECT_FLOW, principal)
+    actor = Actor("web", str(admin.member_id), member_id=admin.member_id,
+                  organisation_id=admin.organisation_id)
+    with db.transaction() as session:
+        installed = session.scalar(select(SlackInstallation.team_id).where(
+            SlackInstallation.organisation_id == admin.organisation_id))
+        was = identities.detach_workspace(session, actor, admin.organisation_id,
+                                          identity_format.SLACK, team_id)
+        if installed == team_id:
+            _forget(session, actor, team_id, ADMIN_DISCONNECTED)
+            was = True
+    return SlackDisconnection(team_id, was)
+
+
+def _forget(session: Session, actor: Actor, team_id: str, reason: str) -> bool:
+    """The uninstall rule: the workspace's token deleted, its organisation's connection cleared,
+    its people's chat identities unlinked. False when no token was kept for it."""
+    row = session.scalar(select(SlackInstallation).where(SlackInstallation.team_id == team_id))
+    organisation_id = row.organisation_id if row is not None else session.scalar(
+        select(Organisation.id).where(Organisation.slack_team_id == team_id))
+    if row is not None:
+        session.delete(row)
+    session.execute(update(Organisation).where(Organisation.slack_team_id == team_id)
+                    .values(slack_team_id=None))
+    unlinked = identities.unlink_workspace(session, identity_format.SLACK, team_id)
+    if organisation_id is not None:
+        audit.record(session, actor, "slack.uninstalled", "organisation", organisation_id,
+                     organisation_id=organisation_id, team_id=team_id, reason=reason,
+                     unlinked=unlinked)
     return row is not None
 
 
@@ -178,14 +218,6 @@ def reseal(db: Database, sealer: TokenSealer) -> int:
         for row in rows:
             row.bot_token_sealed = sealer.reseal(row.bot_token_sealed)
     return len(rows)
-
-
-def _unlink(session, team_id: str) -> int:
-    prefix = f"{team_id}{identity_format.SEPARATOR}"
-    result = session.execute(delete(ChatIdentity).where(
-        ChatIdentity.channel == identity_format.SLACK,
-        ChatIdentity.external_id.startswith(prefix, autoescape=True)))
-    return int(result.rowcount or 0)
 
 
 def _require_workspace(actor: Actor, team_id: str) -> None:

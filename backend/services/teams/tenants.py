@@ -23,12 +23,18 @@ order also ends the flow on the step that connects, with both facts at hand.
    (backend/services/identities.py: a tenant of another organisation is refused).
 
 The Teams channel asks `is_connected` before it acts on a message from a tenant.
+
+An admin disconnects the tenant from the portal (`disconnect`: after uninstalling the app, or
+having connected the wrong tenant) by the one rule of disconnecting a workspace
+(backend/services/identities.py): the tenant is no longer the organisation's and its people's
+chat identities are unlinked; the channel stops serving it once its answer, kept
+TEAMS_TENANT_CACHE_SECONDS, runs out. It can be connected again as before.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -50,6 +56,8 @@ FLOW = install_states.Flow(TeamsConsentState, "connect Microsoft Teams",
 SIGN_IN_FLOW = install_states.Flow(TeamsSignInState, "connect Microsoft Teams",
                                    "This Microsoft sign-in link", "Connect Microsoft Teams",
                                    "teams_state_refused")
+# Who may disconnect: the same admin check, its refusal naming what was asked.
+DISCONNECT_FLOW = replace(FLOW, connects="disconnect Microsoft Teams")
 # Microsoft's tenant ids are GUIDs.
 TENANT_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                        r"[0-9a-fA-F]{12}")
@@ -154,6 +162,27 @@ def connection_of(db: Database, principal: Principal | None, offered: bool) -> T
         tenant = session.scalar(select(Organisation.teams_tenant_id).where(
             Organisation.id == admin.organisation_id))
     return TeamsConnection(offered, tenant is not None, tenant)
+
+
+@dataclass(frozen=True)
+class TeamsDisconnected:
+    """The portal's "Disconnect" of the organisation's Teams tenant."""
+
+    tenant_id: str
+    was_connected: bool  # False: nothing was connected, nothing changed
+
+
+def disconnect(db: Database, principal: Principal | None, tenant_id: str) -> TeamsDisconnected:
+    """The signed-in admin disconnects their organisation's tenant (named as the portal showed
+    it); another organisation's tenant is refused."""
+    admin = install_states.admin_of(DISCONNECT_FLOW, principal)
+    tenant = tenant_id.lower() if TENANT_ID.fullmatch(tenant_id) else tenant_id
+    actor = Actor("web", str(admin.member_id), member_id=admin.member_id,
+                  organisation_id=admin.organisation_id)
+    with db.transaction() as session:
+        was = identities.detach_workspace(session, actor, admin.organisation_id,
+                                          identity_format.TEAMS, tenant)
+    return TeamsDisconnected(tenant, was)
 
 
 def is_connected(db: Database, actor: Actor, tenant_id: str) -> TenantConnection:
