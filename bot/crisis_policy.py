@@ -1,4 +1,5 @@
-"""A dialogue policy that puts the crisis answer before everything, forms included.
+"""A dialogue policy that puts the crisis answer before everything, forms included, and keeps
+the bot quiet while a person of the service's team has the conversation.
 
 Inside a form Rasa's RulePolicy first runs the form on every message (its "happy path" outranks
 any rule), and the form asks the action server to validate it: with the action server hung, a
@@ -11,6 +12,10 @@ as a "no user" prediction like the happy path) and needs nothing outside the Ras
   resumes with the next message;
 - "yes" right after `utter_crisis` means a person (`action_handoff`, which leaves any form),
   inside a form as well, where it would otherwise be taken as the form's answer.
+- while someone of the service's team has the member (the `with_staff` slot, set and cleared by
+  the backend's pushes when they take and hand back the request), every other message goes to
+  them (`action_relay_to_staff`, which says nothing) and the bot listens: it answers nothing,
+  forms and rules included, until it is handed back. Crisis answers come first all the same.
 
 Nothing is learnt: training only hands back the resource.
 """
@@ -29,22 +34,27 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.components.safety_net import SAFETY_INTENT
+from contracts.push import WITH_STAFF_SLOT
 
 AFFIRM_INTENT = "affirm"
 CRISIS_ACTION = "utter_crisis"
 HANDOFF_ACTION = "action_handoff"
+RELAY_ACTION = "action_relay_to_staff"
 PRIORITY = 7
 
 
 def next_action(tracker: DialogueStateTracker) -> str | None:
-    """What must happen next for safety's sake; None when this policy has no say."""
-    if tracker.latest_action_name == CRISIS_ACTION:
+    """What must happen next for safety's sake, or because a person of the team has the
+    conversation; None when this policy has no say."""
+    if tracker.latest_action_name in (CRISIS_ACTION, RELAY_ACTION):
         return ACTION_LISTEN_NAME
     if tracker.latest_action_name != ACTION_LISTEN_NAME or tracker.latest_message is None:
         return None
     intent = tracker.latest_message.intent.get("name")
     if intent == SAFETY_INTENT:
         return CRISIS_ACTION
+    if tracker.get_slot(WITH_STAFF_SLOT) is True:
+        return RELAY_ACTION
     if intent == AFFIRM_INTENT and _action_before_latest_message(tracker) == CRISIS_ACTION:
         return HANDOFF_ACTION
     return None

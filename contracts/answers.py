@@ -176,6 +176,7 @@ class Notification(Answer):
     kind: str
     text: str
     created_at: datetime
+    slots: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 UNAVAILABLE = "unavailable"

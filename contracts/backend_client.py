@@ -377,6 +377,10 @@ class BackendClient:
     async def request_handoff(self, request: dict[str, Any]) -> Handoff:
         return await self.read(Handoff, "POST", "/handoffs", request)
 
+    async def relay_to_staff(self, text: str) -> Handoff:
+        """What the member wrote, to the person of the team who has their request."""
+        return await self.read(Handoff, "POST", "/handoffs/current/messages", {"text": text})
+
 
 def _iso(moment: datetime | str) -> str:
     return moment.isoformat() if isinstance(moment, datetime) else moment

@@ -14,6 +14,13 @@ from typing import Any
 
 from contracts.identity import DEV, SLACK, TEAMS, WEB, ChatIdentity
 
+# A pushed conversation slot's value (a text, or a bool slot's).
+SlotValue = str | bool
+# The bool slot that keeps the assistant quiet while someone of the service's team has the
+# member's request for a person (set by the take's push, cleared by the close's; bot/domain.yml,
+# bot/crisis_policy.py).
+WITH_STAFF_SLOT = "with_staff"
+
 PUSH_KEY = "push_key"
 PUSH_KIND = "push_kind"
 
@@ -39,7 +46,7 @@ def bot_event(text: str, buttons: list[dict[str, str]], key: str, kind: str,
             "metadata": {PUSH_KEY: key, PUSH_KIND: kind}}
 
 
-def slot_events(slots: dict[str, Any], timestamp: float) -> list[dict[str, Any]]:
+def slot_events(slots: dict[str, SlotValue], timestamp: float) -> list[dict[str, Any]]:
     return [{"event": "slot", "name": name, "value": value, "timestamp": timestamp}
             for name, value in slots.items()]
 

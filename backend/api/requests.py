@@ -184,6 +184,11 @@ class HandoffRequest(BaseModel):
     occurred_at: Moment | None = None
 
 
+class HandoffMessage(BaseModel):
+    model_config = _requires("text")
+    text: Text | None = None
+
+
 class DevLogin(BaseModel):
     model_config = _requires("member_id")
     member_id: Id | None = Field(None, title="member id")

@@ -2,10 +2,13 @@
 and of when the team answers.
 
     open  --take-->  taken  --close-->  closed
-                     taken  --reply-->  taken
+                     taken  --reply-->  taken   (the team writes to the member)
+                     taken  --relay-->  taken   (the member writes to the team)
 
 A reply or a close needs someone to have taken the request first (the console's "Take" is the
-team's "I have it"); anything else is refused with a Conflict that says why. The team answers
+team's "I have it"); anything else is refused with a Conflict that says why. While the request is
+taken the assistant is quiet in the member's chat and relays what they write (the member's
+`with_staff` conversation slot, set by the take and cleared by the close). The team answers
 in its office hours (STAFF_OFFICE_HOURS, e.g. "Mon-Fri 09:00-17:00" in the service's zone):
 `OfficeHours.expected_answer(now)` says when a person who asks now can expect one.
 """
@@ -31,6 +34,14 @@ class HandoffVerb(str, enum.Enum):
     TAKE = "take"
     REPLY = "reply"
     CLOSE = "close"
+    RELAY = "relay"
+
+
+class Author(str, enum.Enum):
+    """Who wrote a line of a request's thread."""
+
+    STAFF = "staff"
+    MEMBER = "member"
 
 
 # (status now, verb) -> status after; what is not here is refused.
@@ -38,12 +49,14 @@ TRANSITIONS: dict[tuple[HandoffStatus, HandoffVerb], HandoffStatus] = {
     (HandoffStatus.OPEN, HandoffVerb.TAKE): HandoffStatus.TAKEN,
     (HandoffStatus.TAKEN, HandoffVerb.REPLY): HandoffStatus.TAKEN,
     (HandoffStatus.TAKEN, HandoffVerb.CLOSE): HandoffStatus.CLOSED,
+    (HandoffStatus.TAKEN, HandoffVerb.RELAY): HandoffStatus.TAKEN,
 }
 
 _REFUSALS: dict[tuple[HandoffStatus, HandoffVerb], str] = {
     (HandoffStatus.TAKEN, HandoffVerb.TAKE): "Someone has taken this request already.",
     (HandoffStatus.OPEN, HandoffVerb.REPLY): "Take this request before replying to it.",
     (HandoffStatus.OPEN, HandoffVerb.CLOSE): "Take this request before closing it.",
+    (HandoffStatus.OPEN, HandoffVerb.RELAY): "Nobody from the team has taken this request yet.",
 }
 
 
@@ -66,6 +79,18 @@ def staff_name(email: str) -> str:
 def reply_text(email: str, text: str) -> str:
     """A reply as the member reads it in their chat: they know a person wrote it."""
     return f"From {staff_name(email)} at the support team: {text}"
+
+
+def taken_text(email: str) -> str:
+    """What the member is told when someone of the team takes their request."""
+    return (f"{staff_name(email)} from the support team is with you now. What you write here "
+            "goes to them; the assistant will stay quiet until they hand you back.")
+
+
+def handed_back_text(email: str) -> str:
+    """What the member is told when the team closes their request."""
+    return (f"{staff_name(email)} from the support team has handed you back to the assistant. "
+            "I'm here again: ask me anything, like finding a therapist.")
 
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -52,12 +52,15 @@ class HandoffRequest(Base):
 
 
 class HandoffReply(Base):
-    """What someone of the team wrote back to a request (sent to the member's chat)."""
+    """A line of a request's thread: what someone of the team wrote back (sent to the member's
+    chat), or what the member wrote while the team had the request (relayed by the bot)."""
 
     __tablename__ = "handoff_replies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     handoff_id: Mapped[int] = mapped_column(ForeignKey("handoff_requests.id"), index=True)
-    staff_email: Mapped[str] = mapped_column(String(320))
+    # "staff" or "member" (backend/domain/handoffs.py Author); the team's address for "staff".
+    author: Mapped[str] = mapped_column(String(16), default="staff", server_default="staff")
+    staff_email: Mapped[str | None] = mapped_column(String(320))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

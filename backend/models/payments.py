@@ -8,6 +8,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, UTCDateTime, utcnow
+from contracts.push import SlotValue
 
 
 class PaymentCard(Base):
@@ -56,7 +57,7 @@ class Notification(Base):
     text: Mapped[str] = mapped_column(Text)
     # Buttons shown with the text ([{"title", "payload"}]) and conversation slots to set.
     buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
-    slots: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    slots: Mapped[dict[str, SlotValue] | None] = mapped_column(JSON)
     # One notification per event and person ("booking-12-confirmed-member-3"): an event seen
     # twice (a retried request, two schedulers) tells once.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)

@@ -64,7 +64,7 @@ def request(db: Database, actor: Actor, *, topic: str | None, message: str = "",
     kept_message = "" if urgent else message.strip()[:MAX_MESSAGE_LENGTH]
     with db.transaction() as session:
         if key is not None and (earlier := _by_reference(session, key, actor)) is not None:
-            return _view(earlier, hours)
+            return view(earlier, hours)
         handoff = HandoffRequest(
             organisation_id=actor.organisation_id, identity=actor.identity,
             member_id=actor.member_id, topic=topic, message=kept_message, urgent=urgent,
@@ -77,7 +77,7 @@ def request(db: Database, actor: Actor, *, topic: str | None, message: str = "",
         else:
             audit.record(session, actor, "handoff.requested", "handoff_request", handoff.id,
                          organisation_id=actor.organisation_id, topic=topic)
-        return _view(handoff, hours)
+        return view(handoff, hours)
 
 
 def _occurred_at(value: datetime | None) -> datetime:
@@ -96,7 +96,7 @@ def _by_reference(session: Session, reference: str, actor: Actor) -> HandoffRequ
     return earlier
 
 
-def _view(handoff: HandoffRequest, hours: OfficeHours | None = None) -> HandoffView:
+def view(handoff: HandoffRequest, hours: OfficeHours | None = None) -> HandoffView:
     expected = "" if hours is None else hours.expected_answer(utcnow()).text
     return HandoffView(handoff.id, handoff.topic, handoff.status, handoff.urgent,
                        handoff.risk_kind, handoff.created_at, expected)

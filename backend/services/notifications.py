@@ -9,8 +9,9 @@ the bot at the person's next turn (`take_mine`), and its deliveries are then ski
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,11 +33,15 @@ class NotificationView:
     kind: str
     text: str
     created_at: datetime
+    # The conversation slots its push would have set (texts or bools): the bot sets them when
+    # it says it.
+    slots: dict[str, Any] = field(default_factory=dict)
 
 
 def notify_member(session: Session, organisation_id: int, member_id: int, kind: str,
                   text: str, *, buttons: list[dict[str, str]] | None = None,
-                  slots: dict[str, str] | None = None, dedupe_key: str | None = None) -> bool:
+                  slots: dict[str, push_format.SlotValue] | None = None,
+                  dedupe_key: str | None = None) -> bool:
     """Tell one member; with a `dedupe_key`, only the first call for that key tells (False:
     already told). Pushed to each chat identity the member has in a channel that can push
     (contracts/push.py)."""
@@ -124,5 +129,6 @@ def take_mine(db: Database, actor: Actor) -> list[NotificationView]:
                     .values(state=DeliveryState.SKIPPED)
                     .execution_options(synchronize_session=False)
                 )
-                taken.append(NotificationView(row.id, row.kind, row.text, row.created_at))
+                taken.append(NotificationView(row.id, row.kind, row.text, row.created_at,
+                                              dict(row.slots or {})))
     return taken

@@ -11,10 +11,11 @@ from abc import ABCMeta, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.identity import identity_of
+from contracts.answers import Notification
 from contracts.backend_client import (
     BackendClient,
     BackendError,
@@ -83,7 +84,7 @@ def explain_failure(dispatcher: CollectingDispatcher, error: Exception) -> None:
 HANDLED = (NotIdentified, BackendError, BackendUnavailable, FormRefused)
 
 
-async def tell_news(dispatcher: CollectingDispatcher, client: BackendClient) -> list[str]:
+async def tell_news(dispatcher: CollectingDispatcher, client: BackendClient) -> list[Notification]:
     """Say the notifications waiting for this person (each is handed out once); none for
     people the backend does not know, or while it cannot be reached."""
     try:
@@ -92,7 +93,13 @@ async def tell_news(dispatcher: CollectingDispatcher, client: BackendClient) -> 
         return []
     for note in notes:
         dispatcher.utter_message(text=note.text)
-    return [note.text for note in notes]
+    return notes
+
+
+def slots_of(notes: list[Notification]) -> list[EventType]:
+    """The slots the notes' pushes would have set (the team took or handed back the
+    conversation): set when the bot says them instead."""
+    return [SlotSet(name, value) for note in notes for name, value in note.slots.items()]
 
 
 class BackendAction(Action, metaclass=ABCMeta):
@@ -109,7 +116,7 @@ class BackendAction(Action, metaclass=ABCMeta):
             client = client_for(tracker, self.name()) if self.needs_identity else None
             events = await self.act(dispatcher, tracker, domain, client)
             if client is not None and self.tells_news:
-                await tell_news(dispatcher, client)
+                events = [*events, *slots_of(await tell_news(dispatcher, client))]
             return events
         except HANDLED as error:
             explain_failure(dispatcher, error)

@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.base import BackendAction, tell_news
+from bot.actions.base import BackendAction, slots_of, tell_news
 from bot.actions.common import TIMEZONE, button
 from bot.actions.parsing import format_slot
 from bot.actions.policies import confirmation_hours, coverage_text
@@ -107,4 +107,4 @@ class ActionCheckConfirmation(BackendAction):
                 if hours else "Requested sessions wait for the therapist to confirm them."))
         elif not notes:
             dispatcher.utter_message(text="You have no upcoming sessions and no news.")
-        return []
+        return slots_of(notes)

@@ -1,4 +1,5 @@
-"""Asking for a person (the answer says when the team answers)."""
+"""Asking for a person (the answer says when the team answers), and writing to the person of
+the team who has the request (the bot relays the member's messages while they have it)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from aiohttp import web
 
 from backend.api.http import actor, call, settings
 from backend.api.openapi import endpoint
-from backend.api.requests import HandoffRequest
-from backend.services import handoffs
+from backend.api.requests import HandoffMessage, HandoffRequest
+from backend.services import handoffs, staff
 from backend.services.handoffs import HandoffView
 
 routes = web.RouteTableDef()
@@ -19,3 +20,11 @@ async def create(request: web.Request, body: HandoffRequest) -> HandoffView:
     return await call(request, handoffs.request, actor(request), topic=body.topic,
                       message=body.message, risk_kind=body.risk_kind, reference=body.reference,
                       occurred_at=body.occurred_at, hours=settings(request).office_hours())
+
+
+@routes.post("/handoffs/current/messages")
+@endpoint("The member writes to the person of the team who has their request (relayed by the "
+          "bot while they have it); 404 when nobody has it", body=HandoffMessage,
+          answer=HandoffView, status=201)
+async def relay(request: web.Request, body: HandoffMessage) -> HandoffView:
+    return await call(request, staff.relay, actor(request), body.text or "")

@@ -1,6 +1,8 @@
 """The staff console: the service's own team (STAFF_EMAILS, signed in with the link mailed by
 this page's form) sees the requests for a person, urgent ones first, takes one, replies into the
-member's own chat and closes it. A script-free page like the therapist inbox
+member's own chat and closes it. While taken, the assistant is quiet in the member's chat and the
+request's thread shows what the member writes, in order with the replies; closing hands the
+member back to the assistant. A script-free page like the therapist inbox
 (backend/api/pages.py): every form POST needs an allowed Origin and this browser's CSRF token, and
 a refusal is a page saying why, with a way back. The rules are the services'
 (backend/services/staff.py, backend/domain/handoffs.py)."""
@@ -39,8 +41,9 @@ def _item(item: ConsoleItem, request: web.Request) -> str:
     organisation = escape(item.organisation_name or "no organisation")
     taken = (f"; taken by {escape(item.taken_by or '')} {escape(_when(item.taken_at, request))}"
              if item.taken_at is not None else "")
-    thread = "".join(f"<li>{escape(reply.staff_email)}, {escape(_when(reply.created_at, request))}"
-                     f": {escape(reply.text)}</li>" for reply in item.replies)
+    thread = "".join(f"<li data-author='{reply.author}'>{escape(reply.staff_email or 'Member')}, "
+                     f"{escape(_when(reply.created_at, request))}: {escape(reply.text)}</li>"
+                     for reply in item.replies)
     if item.status == "open":
         forms = pages.form(request, f"{action}/take", "", "<button type=submit>Take</button>")
     else:
@@ -51,7 +54,7 @@ def _item(item: ConsoleItem, request: web.Request) -> str:
                  if item.has_member else
                  "<p>Not a member of any organisation: a reply cannot reach their chat.</p>")
         forms = reply + pages.form(request, f"{action}/close", "",
-                                   "<button type=submit>Close</button>")
+                                   "<button type=submit>Close and hand back</button>")
     return (f"<li data-handoff='{item.id}'>{urgent}{escape(item.topic)} · "
             f"{escape(item.channel)} · {organisation} · {escape(_when(item.created_at, request))}"
             f"{taken}{f'<ol>{thread}</ol>' if thread else ''}{forms}</li>")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from backend.db import Database
 from backend.domain.enums import DeliveryState
 from backend.models import Notification, NotificationDelivery
+from contracts.push import SlotValue
 
 MAX_ERROR_CHARS = 500
 
@@ -45,7 +46,7 @@ class Push:
     kind: str
     text: str
     buttons: list[dict[str, str]]
-    slots: dict[str, str]
+    slots: dict[str, SlotValue]
     created_at: datetime
 
     @property

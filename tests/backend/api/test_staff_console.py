@@ -29,7 +29,7 @@ from backend.services.signin import sessions
 from backend.services.signin.principals import Account, Kind
 from backend.settings import Settings
 from tests.backend import booking_factories, factories
-from tests.backend.api.conftest import SERVICE_TOKEN, connect
+from tests.backend.api.conftest import SERVICE_TOKEN, ApiClient, DocumentedAnswers, connect
 from tests.backend.concurrently import all_at_once
 
 BASE = "http://backend.test"
@@ -129,11 +129,14 @@ async def test_a_reply_reaches_the_member_s_chat_once_and_the_request_closes(cli
                       text="I can book that for you <today>.")
     assert sent.status == 303
     with db.reader() as session:
-        told = session.scalars(select(Notification)).all()
-        assert [(n.member_id, n.kind, n.text) for n in told] == [
-            (member.member_id, "staff_reply",
-             "From Sam at the support team: I can book that for you <today>.")]
+        told = session.scalars(select(Notification).order_by(Notification.id)).all()
+        assert [(n.member_id, n.kind, n.slots) for n in told] == [
+            (member.member_id, "staff_taken", {"with_staff": True}),
+            (member.member_id, "staff_reply", None)]
+        assert told[0].text.startswith("Sam from the support team is with you now.")
+        assert told[1].text == "From Sam at the support team: I can book that for you <today>."
         pushes = session.scalars(select(NotificationDelivery.identity)
+                                 .where(NotificationDelivery.notification_id == told[1].id)
                                  .order_by(NotificationDelivery.id)).all()
         assert pushes == ["slack:T1:U9", f"web:{member.member_id}"]
         replies = session.scalars(select(HandoffReply)).all()
@@ -147,7 +150,10 @@ async def test_a_reply_reaches_the_member_s_chat_once_and_the_request_closes(cli
         closed = await post(client, f"/staff/handoffs/{handoff_id}/{verb}", token, text="Hi")
         assert closed.status == 409
     with db.reader() as session:
-        assert session.scalar(select(func.count(Notification.id))) == 1
+        kinds = session.scalars(select(Notification.kind).order_by(Notification.id)).all()
+        assert kinds == ["staff_taken", "staff_reply", "staff_handed_back"]
+        back = session.scalars(select(Notification).order_by(Notification.id.desc())).first()
+        assert back.slots == {"with_staff": False} and "handed you back" in back.text
         assert session.get(HandoffRequest, handoff_id).status == "closed"
         actions = session.scalars(select(AuditEvent.action).where(
             AuditEvent.actor == f"identity:staff:{STAFF}").order_by(AuditEvent.id)).all()
@@ -250,3 +256,63 @@ async def test_asking_for_a_person_says_when_the_team_answers(aiohttp_client, sq
     status, answer = await api.request("POST", "/handoffs", json={"topic": "general"})
     assert status == 201
     assert answer["expected_answer"].startswith("The support team is in now (Mon-Sun 00:00-23:59)")
+
+
+async def as_bot(client) -> ApiClient:
+    """The bot's calls (service credential, acting for a chat identity), answers checked."""
+    document = await (await client.get("/openapi.json")).json()
+    return ApiClient(client, DocumentedAnswers(document))
+
+
+async def test_the_member_s_messages_reach_the_thread_of_their_own_request_in_hand(client, db):
+    admin = factories.register_organisation(db)
+    member = factories.add_member(db, admin.organisation_id)
+    other = factories.add_member(db, factories.register_organisation(db).organisation_id)
+    api = await as_bot(client)
+    mine = handoffs.request(db, member, topic="booking").id
+    theirs = handoffs.request(db, other, topic="booking").id
+
+    async def relay(actor, text: str):
+        return await api.request("POST", "/handoffs/current/messages",
+                                 identity=actor.identity, json={"text": text})
+
+    status, answer = await relay(member, "anyone there?")
+    assert (status, answer["error"]["code"]) == (404, "not_with_staff")  # open, nobody has it yet
+    sign_in(db, client, Account(Kind.STAFF, STAFF))
+    token = await csrf(client)
+    for handoff_id in (mine, theirs):
+        await post(client, f"/staff/handoffs/{handoff_id}/take", token)
+    await post(client, f"/staff/handoffs/{mine}/reply", token, text="Hello, how can I help?")
+    status, answer = await relay(member, "  I can't find an evening <slot>  ")
+    assert status == 201 and (answer["id"], answer["status"]) == (mine, "taken")
+    assert (await relay(member, "   "))[0] == 400
+    assert (await relay(member, "x" * 2001))[0] == 400
+    assert (await relay(factories.stranger(db), "hi"))[0] == 403
+    await post(client, f"/staff/handoffs/{mine}/reply", token, text="I'll look.")
+    page = await (await client.get("/staff")).text()
+    item = page.split(f"data-handoff='{mine}'")[1].split("</ol>")[0]
+    lines = re.findall(r"<li data-author='(\w+)'>([^,]+), [^:]+:\d+: ([^<]*)</li>", item)
+    assert lines == [("staff", STAFF, "Hello, how can I help?"),
+                     ("member", "Member", "I can&#x27;t find an evening &lt;slot&gt;"),
+                     ("staff", STAFF, "I&#x27;ll look.")]
+    await post(client, f"/staff/handoffs/{mine}/close", token)
+    status, answer = await relay(member, "thanks!")
+    assert (status, answer["error"]["code"]) == (404, "not_with_staff")
+    with db.reader() as session:
+        thread = session.scalars(select(HandoffReply).order_by(HandoffReply.id)).all()
+    assert [(r.handoff_id, r.author, r.staff_email, r.text) for r in thread] == [
+        (mine, "staff", STAFF, "Hello, how can I help?"),
+        (mine, "member", None, "I can't find an evening <slot>"),
+        (mine, "staff", STAFF, "I'll look.")]  # nothing in the other member's request
+
+
+async def test_the_news_the_bot_says_itself_carries_the_slots_of_its_push(client, db):
+    admin = factories.register_organisation(db)
+    member = factories.add_member(db, admin.organisation_id)
+    handoff_id = handoffs.request(db, member, topic="general").id
+    staff.take(db, STAFF, handoff_id)
+    status, answer = await (await as_bot(client)).request(
+        "GET", "/me/notifications", identity=member.identity)
+    assert status == 200
+    assert [(n["kind"], n["slots"]) for n in answer["notifications"]] == [
+        ("staff_taken", {"with_staff": True})]

@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backend.domain.errors import Conflict
-from backend.domain.handoffs import HandoffStatus, HandoffVerb, OfficeHours, after, reply_text
+from backend.domain.handoffs import (
+    HandoffStatus,
+    HandoffVerb,
+    OfficeHours,
+    after,
+    handed_back_text,
+    reply_text,
+    taken_text,
+)
 
 LONDON = ZoneInfo("Europe/London")
 HOURS = OfficeHours.parse("Mon-Fri 09:00-17:00", "Europe/London")
@@ -21,6 +29,10 @@ def test_a_request_is_taken_answered_and_closed():
     assert after("taken", HandoffVerb.CLOSE) is HandoffStatus.CLOSED
 
 
+def test_the_member_writes_to_the_team_only_while_someone_has_the_request():
+    assert after("taken", HandoffVerb.RELAY) is HandoffStatus.TAKEN
+
+
 @pytest.mark.parametrize(("status", "verb", "says"), [
     ("taken", HandoffVerb.TAKE, "taken this request already"),
     ("open", HandoffVerb.REPLY, "Take this request before replying"),
@@ -28,11 +40,21 @@ def test_a_request_is_taken_answered_and_closed():
     ("closed", HandoffVerb.TAKE, "closed already"),
     ("closed", HandoffVerb.REPLY, "closed already"),
     ("closed", HandoffVerb.CLOSE, "closed already"),
+    ("open", HandoffVerb.RELAY, "Nobody from the team has taken this request yet"),
+    ("closed", HandoffVerb.RELAY, "closed already"),
 ])
 def test_wrong_transitions_are_refused_saying_why(status, verb, says):
     with pytest.raises(Conflict, match=says) as refused:
         after(status, verb)
     assert refused.value.code == f"handoff_{status}"
+
+
+def test_the_member_knows_who_has_them_and_when_the_assistant_is_back():
+    assert taken_text("sam.lee@service.example").startswith(
+        "Sam from the support team is with you now.")
+    assert "stay quiet until they hand you back" in taken_text("sam@x.example")
+    assert handed_back_text("sam.lee@service.example").startswith(
+        "Sam from the support team has handed you back to the assistant.")
 
 
 def test_the_member_knows_a_person_wrote():
