@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from backend.api.app import create_app
 from backend.api.portal_auth import SESSION_COOKIE

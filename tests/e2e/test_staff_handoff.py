@@ -1,0 +1,123 @@
+"""End to end, through the real processes (backend, actions, Rasa, dispatcher; tests/stack.py):
+a member asks for a person; someone of the team takes the request in the staff console and the
+member is told (a push); what the member writes then reaches the console's thread and the bot
+says nothing, but a risk message still gets the crisis answer at once; the team closes the
+request, the member is told they are back with the assistant, and the bot answers again."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+from yarl import URL
+
+from backend.api.portal_auth import SESSION_COOKIE
+from backend.models import HandoffRequest
+from backend.services.signin import sessions
+from backend.services.signin.principals import Account, Kind
+from backend.services.signin.settings import PortalSettings
+from tests.e2e.chat import RestChat, button_for, text_of
+from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+STAFF = "sam.lee@service.example"
+SECRET = "handoff-e2e-session-secret-0123456789abcdef"
+PUSH_WITHIN_SECONDS = 30.0
+MEMBER = "ben"  # a member of the demo organisation (backend/seed.py)
+
+
+@pytest.fixture(scope="module")
+def stack(stack_factory) -> Stack:  # noqa: F811
+    return stack_factory("staff-handoff", rasa_env={"DEV_TRUST_SENDER": "true"},
+                         backend_env={"STAFF_EMAILS": STAFF, "PORTAL_SESSION_SECRET": SECRET})
+
+
+class Console:
+    """The staff console as a signed-in browser without scripts uses it: pages and forms."""
+
+    def __init__(self, http: aiohttp.ClientSession, base_url: str):
+        self.http, self.base_url = http, base_url
+
+    async def page(self) -> str:
+        async with self.http.get(f"{self.base_url}/staff") as answer:
+            assert answer.status == 200
+            return await answer.text()
+
+    async def act(self, handoff_id: int, verb: str) -> None:
+        token = re.search(r"name=csrf value='([^']+)'", await self.page()).group(1)
+        async with self.http.post(f"{self.base_url}/staff/handoffs/{handoff_id}/{verb}",
+                                  data={"csrf": token}, headers={"Origin": self.base_url},
+                                  allow_redirects=False) as answer:
+            assert answer.status == 303, await answer.text()
+
+    async def thread(self, handoff_id: int) -> list[tuple[str, str]]:
+        item = (await self.page()).split(f"data-handoff='{handoff_id}'")[1].split("</li>\n")[0]
+        return re.findall(r"<li data-author='(\w+)'>[^<]*?: ([^<]*)</li>", item)
+
+
+@pytest.fixture
+async def console(stack: Stack) -> AsyncIterator[Console]:
+    """Signed in as someone of the team (the session the emailed link would open)."""
+    with stack.database().transaction() as session:
+        started = sessions.start(session, PortalSettings(PORTAL_SESSION_SECRET=SECRET,
+                                                         STAFF_EMAILS=STAFF),
+                                 Account(Kind.STAFF, STAFF), "link")
+    jar = aiohttp.CookieJar(unsafe=True)  # cookies of 127.0.0.1
+    jar.update_cookies({SESSION_COOKIE: started.cookie_token}, URL(stack.backend_url))
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        yield Console(http, stack.backend_url)
+
+
+def pushed(stack: Stack, sender: str) -> list[dict[str, Any]]:
+    return [e for e in stack.tracker(sender)["events"]
+            if e["event"] == "bot" and (e.get("metadata") or {}).get("push_key")]
+
+
+async def push_saying(stack: Stack, sender: str, words: str) -> dict[str, Any]:
+    """The tracker once the dispatcher has pushed a message with these words into it."""
+    deadline = time.monotonic() + PUSH_WITHIN_SECONDS
+    while time.monotonic() < deadline:
+        if any(words in (e.get("text") or "") for e in pushed(stack, sender)):
+            return stack.tracker(sender)
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"no push saying {words!r}: {pushed(stack, sender)}")
+
+
+async def test_the_bot_stays_quiet_while_the_team_has_the_member_crisis_answers_apart(
+        stack: Stack, http: aiohttp.ClientSession, console: Console):
+    member = RestChat(http, stack.rasa_url, MEMBER)
+    asked = await member.say("I'd like to talk to a person please", kind="handoff")
+    assert "asked a person from our team" in text_of(asked), member.transcript()
+    with stack.database().reader() as session:
+        handoff_id = session.scalars(select(HandoffRequest.id).where(
+            HandoffRequest.identity == f"dev:{MEMBER}")).one()
+
+    await console.act(handoff_id, "take")
+    tracker = await push_saying(stack, MEMBER, "Sam from the support team is with you now")
+    assert tracker["slots"]["with_staff"] is True
+
+    quiet = await member.say("I can't find an evening slot that works", kind="to staff")
+    assert quiet == (), member.transcript()
+    quieter = await member.say("I'd like to find a therapist", kind="to staff")
+    assert quieter == (), member.transcript()
+    assert await console.thread(handoff_id) == [
+        ("member", "I can&#x27;t find an evening slot that works"),
+        ("member", "I&#x27;d like to find a therapist")]
+
+    crisis = await member.say("i want to kill myself", kind="risk")
+    assert len(crisis) == 1 and "116 123" in crisis[0].text, member.transcript()
+    assert button_for(crisis, "handoff_request") is not None
+    assert len(await console.thread(handoff_id)) == 2  # the words of a risk are not kept
+
+    await console.act(handoff_id, "close")
+    tracker = await push_saying(stack, MEMBER, "handed you back to the assistant")
+    assert tracker["slots"]["with_staff"] is False
+    answered = await member.say("I'd like to find a therapist", kind="back")
+    assert answered and "What would you like help with" in text_of(answered), member.transcript()
