@@ -8,7 +8,8 @@
   reaches a tracker, a log or the backend); an answer the channel gives itself goes to the
   output, an admitted text goes to Rasa with, as metadata, only the identity the connector
   proved (never metadata the client sent). A turn the bot ends without a word (a custom action
-  failed: the action server is down) gets UNANSWERED, never silence.
+  failed: the action server is down) gets UNANSWERED, never silence; a turn the bot keeps
+  quiet on purpose (the member's message went to the team) says so (contracts/push.py).
 - `WebhookInput` is the base of the connectors a platform calls over HTTP (Slack, Teams). A
   request is refused unless the channel is configured (503), small enough (413) and the protocol
   proves where it comes from (`accept`: 401, 403 or 400 by raising Refused); a delivery the
@@ -49,6 +50,7 @@ from channels.identity import IdentityClient, Notices, VerifiedUser
 from channels.inbox import Inbox, build_inbox
 from contracts.backend_client import close_shared_session
 from contracts.identity import ChatIdentity
+from contracts.push import is_quiet_turn
 from contracts.settings import InboxSettings
 
 log = logging.getLogger(__name__)
@@ -126,7 +128,8 @@ class WatchedOutput(OutputChannel):
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         self.spoke = True
-        await self.inner.send_response(recipient_id, message)
+        if not is_quiet_turn(message):  # a quiet turn is an answer of its own: nothing to say
+            await self.inner.send_response(recipient_id, message)
 
 
 Receive = Callable[[Request, OnNewMessage], Awaitable[HTTPResponse]]

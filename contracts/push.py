@@ -20,6 +20,13 @@ SlotValue = str | bool
 # member's request for a person (set by the take's push, cleared by the close's; bot/domain.yml,
 # bot/crisis_policy.py).
 WITH_STAFF_SLOT = "with_staff"
+# The custom message of a turn the bot ends without a word on purpose (the member's message went
+# to the team): channels/verified_input.py swallows it instead of saying "no answer".
+QUIET_TURN: dict[str, Any] = {"quiet_turn": True}
+
+
+def is_quiet_turn(message: dict[str, Any]) -> bool:
+    return message.get("custom") == QUIET_TURN
 
 PUSH_KEY = "push_key"
 PUSH_KIND = "push_kind"

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.base import BackendAction
 from contracts.backend_client import BackendClient, BackendError, BackendUnavailable
-from contracts.push import WITH_STAFF_SLOT
+from contracts.push import QUIET_TURN, WITH_STAFF_SLOT
 
 NOT_WITH_STAFF = "not_with_staff"
 BACK_WITH_ASSISTANT = ("The support team has handed you back to me, so they didn't get that. "
@@ -45,4 +45,7 @@ class ActionRelayToStaff(BackendAction):
             return [SlotSet(WITH_STAFF_SLOT, False)]
         except BackendUnavailable:
             dispatcher.utter_message(text=NOT_RELAYED)
+            return []
+        # Nothing for the member to read; the channel must not take it for a failure.
+        dispatcher.utter_message(json_message=QUIET_TURN)
         return []

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from backend.models import HandoffReply
 from backend.services import handoffs, staff
 from bot.actions.staff_relay import BACK_WITH_ASSISTANT, NOT_RELAYED, ActionRelayToStaff
+from contracts.push import QUIET_TURN
 from tests.backend import factories
 from tests.bot.conftest import DOMAIN, make_tracker, slot_events, texts
 
@@ -35,11 +36,13 @@ async def test_the_member_s_words_reach_the_thread_and_the_bot_says_nothing(back
     staff.take(backend, STAFF, handoff_id)
     # The take's push has not come yet: the bot tells it, and sets what it would have set.
     dispatcher, events = await relay(make_tracker(member.identity, text="are you there?"))
-    assert texts(dispatcher).startswith("Sam from the support team is with you now.")
+    assert dispatcher.messages[0]["custom"] == QUIET_TURN
+    assert dispatcher.messages[1]["text"].startswith("Sam from the support team is with you now.")
     assert slot_events(events) == {"with_staff": True}
     dispatcher, events = await relay(make_tracker(
         member.identity, text="/handoff_request", intent="handoff_request"))
-    assert (dispatcher.messages, events) == ([], [])
+    # Nothing to read: only the mark that tells the channel the silence is meant.
+    assert [m["custom"] for m in dispatcher.messages] == [QUIET_TURN] and events == []
     assert thread(backend) == [("member", "are you there?"),
                                ("member", "(pressed a button: handoff_request)")]
     staff.close(backend, STAFF, handoff_id)

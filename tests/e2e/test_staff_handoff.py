@@ -58,7 +58,7 @@ class Console:
             assert answer.status == 303, await answer.text()
 
     async def thread(self, handoff_id: int) -> list[tuple[str, str]]:
-        item = (await self.page()).split(f"data-handoff='{handoff_id}'")[1].split("</li>\n")[0]
+        item = (await self.page()).split(f"data-handoff='{handoff_id}'")[1].split("</ol>")[0]
         return re.findall(r"<li data-author='(\w+)'>[^<]*?: ([^<]*)</li>", item)
 
 
