@@ -30,7 +30,7 @@ from bot.action_server import OPEN_PATHS
 from contracts import deployment
 from contracts import settings as contract_settings
 from scripts.start import COMMANDS
-from tests.scaled.test_compose import MIGRATE, PYTHON, _procfile
+from tests.scaled.test_compose import MIGRATE, PYTHON, SHARED_REDIS, _procfile
 from tests.stack import REPO
 
 MANIFESTS = REPO / "deploy" / "kubernetes"
@@ -164,7 +164,9 @@ def test_rasa_runs_two_servers_with_lasting_inbox_names() -> None:
     (container,) = rasa["spec"]["template"]["spec"]["containers"]
     owner = next(v for v in container["env"] if v["name"] == "CHAT_INBOX_OWNER")
     assert owner["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"  # rasa-0, rasa-1
-    assert _environment(container)["CHAT_INBOX_REDIS_URL"].startswith("redis://")
+    environment = _environment(container)
+    for name in SHARED_REDIS:
+        assert environment[name].startswith("redis://"), name
 
 
 def test_services_reach_the_ports_the_processes_listen_on() -> None:
