@@ -30,7 +30,8 @@ from urllib.parse import urlparse
 
 import aiohttp
 
-from benchmarks.search import cpu_model, summary
+from benchmarks.reporting import cpu_model, publish
+from benchmarks.search import summary
 from tests.e2e.backend_api import BackendApi
 from tests.e2e.chat import (
     ConversationStuck,
@@ -283,10 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if stack is not None:
             stack.stop()
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"Written to {args.output}")
+    publish(text, args.output)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from backend.models import Therapist
 from backend.services import search as finding
 from backend.services.actors import Actor
 from backend.settings import REPO_ROOT
+from benchmarks.reporting import cpu_model, publish
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "search.md"
 BENCH_DIR = REPO_ROOT / "data" / "bench"
@@ -75,16 +76,6 @@ def _pin_to_one_core() -> str:
     core = min(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {core})
     return f"pinned to core {core}"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _build(path: Path, count: int, reuse: bool) -> tuple[Database, float | None]:
@@ -201,10 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     path = args.database or BENCH_DIR / f"search-{args.therapists}.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)
     report = run(args.therapists, args.queries, path, args.reuse, args.seed)
-    print(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report)
-    print(f"Written to {args.output}")
+    publish(report, args.output)
 
 
 if __name__ == "__main__":

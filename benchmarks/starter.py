@@ -42,7 +42,7 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.search import cpu_model
+from benchmarks.reporting import cpu_model, publish
 from tests.e2e.chat import WEBHOOK, RestChat
 
 REPO = Path(__file__).resolve().parent.parent
@@ -401,10 +401,7 @@ def main(argv: list[str] | None = None) -> None:
             shutil.rmtree(starter_dir, ignore_errors=True)
     command = "python -m benchmarks.starter " + " ".join(sys.argv[1:] if argv is None else argv)
     text = report(results, transcripts, command.strip(), load, time.perf_counter() - begun)
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"Written to {args.output}")
+    publish(text, args.output)
 
 
 if __name__ == "__main__":

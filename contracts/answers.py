@@ -208,6 +208,8 @@ class IdentityVerification(Answer):
 
 @dataclasses.dataclass(frozen=True)
 class Usage(Answer):
+    """What an admin may see: counts and sums; figures about too few people are withheld."""
+
     schema = "Usage"
     places_taken: int
     sessions_booked: int | None
@@ -236,7 +238,7 @@ class NewInvite(Answer):
 
     schema = "NewInvite"
     id: int
-    code: str
+    code: str  # only its hash is kept
     authorisation_id: int
     email: str | None
     expires_at: datetime | None
@@ -421,12 +423,12 @@ class Booking(Answer):
     modality: Modality
     status: BookingStatus
     paid_by_organisation: bool
-    grant_id: int | None
-    offer_name: str | None
+    grant_id: int | None  # None for the therapist, who does not need the member's grants
+    offer_name: str | None  # the authorisation that pays, in the member's views
     sessions_remaining_on_grant: int | None
     voucher_status: VoucherStatus | None
     rescheduled_from_id: int | None
-    member_name: str | None
+    member_name: str | None  # only in the therapist's views
 
 
 @dataclasses.dataclass(frozen=True)
@@ -451,6 +453,7 @@ class Handoff(Answer):
     urgent: bool
     risk_kind: str | None
     created_at: datetime
+    # When the team answers, for the person who asked (STAFF_OFFICE_HOURS); "" when not known.
     expected_answer: str = ""
 
 
@@ -490,6 +493,9 @@ class CardSetup(Answer):
 
 @dataclasses.dataclass(frozen=True)
 class Figures(Answer):
+    """Per currency: sessions paid and their sum, refunds, and payments still owed at the end
+    of the month they were asked for."""
+
     schema = "Figures"
     currency: str
     sessions_charged: int
@@ -512,7 +518,7 @@ class AuthorisationSpend(Answer):
 @dataclasses.dataclass(frozen=True)
 class MonthSpend(Answer):
     schema = "MonthSpend"
-    month: str
+    month: str  # "2025-03", by when the payment or refund happened (UTC)
     figures: list[Figures] | None
     withheld_reason: str | None
 
@@ -521,7 +527,7 @@ class MonthSpend(Answer):
 class SpendReport(Answer):
     schema = "SpendReport"
     by_authorisation: list[AuthorisationSpend]
-    by_month: list[MonthSpend]
+    by_month: list[MonthSpend]  # only the months with figures released
 
 
 # --- Policies -------------------------------------------------------------------------------

@@ -1,41 +1,24 @@
 """The shapes of the backend's answers that routes put together; the rest are the services'
-own dataclasses (BookingView, AuthorisationView, …), which pydantic describes as they are.
+own dataclasses or, where the bot and the channels read them too, the contract's
+(contracts/answers.py: Booking, Authorisation, …), which pydantic describes as they are.
 
 The error answer is the contract every process reads (contracts/api.py).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel
 
 from backend.domain.enums import Role
-from backend.services.authorisations import AuthorisationView
-from backend.services.bookings.views import BookingView
-from backend.services.grants import GrantView, OfferView
-from backend.services.invites import InviteView
-from backend.services.notifications import NotificationView
-from backend.services.organisations import AdminView
-from backend.services.payments.cards import CardView
 from backend.services.portal import PortalUser
-from backend.services.search.filters import Vocabulary
+from contracts.answers import Grant
 from contracts.api import ErrorAnswer
 
-__all__ = ["ErrorAnswer", "Vocabulary"]
+__all__ = ["ErrorAnswer"]
 
 
 class Health(BaseModel):
     status: str
-
-
-class Me(BaseModel):
-    identity: str
-    member_id: int | None
-    organisation_id: int | None
-    role: Role | None
-    therapist_id: int | None
-    grants: list[GrantView]
 
 
 class Registered(BaseModel):
@@ -44,47 +27,10 @@ class Registered(BaseModel):
     role: Role
 
 
-class Admins(BaseModel):
-    admins: list[AdminView]
-
-
-class NewAdminAnswer(BaseModel):
-    member_id: int
-
-
 class Redeemed(BaseModel):
     member_id: int
     organisation_id: int
-    grant: GrantView
-
-
-class Grants(BaseModel):
-    grants: list[GrantView]
-
-
-class Offers(BaseModel):
-    offers: list[OfferView]
-
-
-class Invites(BaseModel):
-    invites: list[InviteView]
-
-
-class Slots(BaseModel):
-    therapist_id: int
-    slots: list[datetime]
-
-
-class Bookings(BaseModel):
-    bookings: list[BookingView]
-
-
-class Card(BaseModel):
-    card: CardView | None
-
-
-class Notifications(BaseModel):
-    notifications: list[NotificationView]
+    grant: Grant
 
 
 class WebhookReceived(BaseModel):
@@ -123,11 +69,6 @@ class TeamsConsentStart(BaseModel):
     consent_url: str
 
 
-class SlackDisconnected(BaseModel):
-    team_id: str
-    was_installed: bool
-
-
 class PortalSignIn(BaseModel):
     signed_in: bool
     user: PortalUser | None
@@ -146,8 +87,3 @@ class EmbedChatToken(BaseModel):
 
 class WebSessionState(BaseModel):
     active: bool
-
-
-
-class Authorisations(BaseModel):
-    authorisations: list[AuthorisationView]

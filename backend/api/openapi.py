@@ -11,15 +11,18 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic.json_schema import CoreModeRef, CoreRef, DefsRef, GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from backend.api.http import respond
 from backend.api.parsing import json_object, parsed
+from backend.services.spelling import SPELLINGS
+from contracts.answers import ANSWERS, Answer
 from contracts.api import ErrorAnswer
 from contracts.identity import ACTING_FOR_HEADER, VERIFIED_EMAIL_HEADER
 
@@ -162,9 +165,51 @@ def _parameters(model: type[BaseModel] | None, place: str,
              "schema": properties[name]} for name, field in model.model_fields.items()]
 
 
+# The answers of contracts/answers.py are named by the schema each says it is (`Answer.schema`),
+# and the Literals they spell the domain's enums with are the enums' named schemas, as when the
+# backend answered with its own dataclasses.
+_ANSWER_NAMES = {f"{answer.__module__}.{answer.__qualname__}": answer.schema for answer in ANSWERS}
+_NAMED_ENUMS: dict[frozenset[str], type[Enum]] = {
+    frozenset(member.value for member in kind): kind for kind, _ in SPELLINGS}
+
+
+def _named_enum(schema: Any) -> type[Enum] | None:  # a core schema, or a field's
+    if schema["type"] != "literal":
+        return None
+    return _NAMED_ENUMS.get(frozenset(schema["expected"]))
+
+
+def _name(kind: Any) -> str | None:
+    if isinstance(kind, type) and issubclass(kind, Answer):
+        return kind.schema
+    return getattr(kind, "__name__", None)
+
+
 class _JsonSchema(GenerateJsonSchema):
-    """A tuple of one type (a [first, last] hour pair) as an array of that type: schemathesis
-    misreads 2020-12 `prefixItems`."""
+    """Answers and enums named as above. A tuple of one type (a [first, last] hour pair) as an
+    array of that type: schemathesis misreads 2020-12 `prefixItems`."""
+
+    def get_defs_ref(self, core_mode_ref: CoreModeRef) -> DefsRef:
+        core_ref, mode = core_mode_ref
+        qualified, _, identity = core_ref.rpartition(":")
+        if qualified in _ANSWER_NAMES:
+            core_ref = CoreRef(f"{_ANSWER_NAMES[qualified]}:{identity}")
+        return super().get_defs_ref((core_ref, mode))
+
+    def dataclass_schema(self, schema: core_schema.DataclassSchema) -> JsonSchemaValue:
+        generated = super().dataclass_schema(schema)
+        if issubclass(schema["cls"], Answer):
+            generated["title"] = schema["cls"].schema
+        return generated
+
+    def literal_schema(self, schema: core_schema.LiteralSchema) -> JsonSchemaValue:
+        named = _named_enum(schema)
+        if named is not None:
+            return self.generate_inner(TypeAdapter(named).core_schema)
+        return super().literal_schema(schema)
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return _named_enum(schema) is None and super().field_title_should_be_set(schema)
 
     def tuple_schema(self, schema: core_schema.TupleSchema) -> JsonSchemaValue:
         generated = super().tuple_schema(schema)
@@ -191,7 +236,7 @@ class _Schemas:
     def of(self, kind: Any, mode: Literal["validation", "serialization"] = "serialization"
            ) -> dict[str, Any]:
         schema = self.inline(kind, mode)
-        name = getattr(kind, "__name__", None)
+        name = _name(kind)
         if name is None or "properties" not in schema:
             return schema
         self._add(name, schema)

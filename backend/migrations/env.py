@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from backend.models import Base
 from backend.settings import get_settings
 
 config = context.config
+# Any number that is this project's alone: the PostgreSQL advisory lock every migration run takes.
+MIGRATION_LOCK = 7_404_107_201
 url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
 
 
@@ -33,6 +35,12 @@ def _run(connection) -> None:
                       render_as_batch=connection.dialect.name == "sqlite",
                       compare_type=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several backends starting at once (replicas, init containers) migrate one after
+            # the other: a later run waits here, then finds the schema current. (SQLite's
+            # migration holds the database's write lock anyway.)
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

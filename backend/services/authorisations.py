@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,43 +13,20 @@ from backend.domain.confidentiality import Cell, withheld_reason
 from backend.domain.enums import Access, AuthorisationStatus, Coverage
 from backend.domain.errors import Conflict, InvalidInput
 from backend.models import Authorisation
-from backend.services import audit, reports
+from backend.services import audit, reports, spelling
 from backend.services.actors import Actor, owned_by, require_admin
 from backend.services.policy import DEFAULT_POLICY, Policy
 from backend.services.validation import in_range, required
+from contracts import answers
 
 MAX_SESSIONS_PER_USER = 100
 MAX_USER_LIMIT = 100_000
 
 
-@dataclass(frozen=True)
-class Usage:
-    """What an admin may see: counts and sums; figures about too few people are withheld."""
-
-    places_taken: int
-    sessions_booked: int | None
-    sessions_used: int | None
-    spend_minor: int | None
-    withheld_reason: str | None
-
-
-@dataclass(frozen=True)
-class AuthorisationView:
-    id: int
-    name: str
-    coverage: Coverage
-    sessions_per_user: int
-    user_limit: int | None
-    access: Access
-    status: AuthorisationStatus
-    places_left: int | None
-    usage: Usage
-
-
 def create(db: Database, actor: Actor, *, coverage: Coverage | None,
            sessions_per_user: int | None, user_limit: int | None,
            access: Access = Access.INVITE_ONLY, name: str | None = None,
-           policy: Policy = DEFAULT_POLICY) -> AuthorisationView:
+           policy: Policy = DEFAULT_POLICY) -> answers.Authorisation:
     """A new authorisation; `user_limit` None is unlimited places."""
     organisation_id = require_admin(actor)
     coverage = required(coverage, "coverage")
@@ -79,7 +55,7 @@ def _default_name(coverage: Coverage, sessions: int, limit: int | None) -> str:
 
 
 def list_for_admin(db: Database, actor: Actor, *, policy: Policy = DEFAULT_POLICY,
-                   now: datetime | None = None) -> list[AuthorisationView]:
+                   now: datetime | None = None) -> list[answers.Authorisation]:
     organisation_id = require_admin(actor)
     with db.reader() as session:
         rows = session.scalars(
@@ -91,7 +67,7 @@ def list_for_admin(db: Database, actor: Actor, *, policy: Policy = DEFAULT_POLIC
 
 
 def get(db: Database, actor: Actor, authorisation_id: int, *,
-        policy: Policy = DEFAULT_POLICY, now: datetime | None = None) -> AuthorisationView:
+        policy: Policy = DEFAULT_POLICY, now: datetime | None = None) -> answers.Authorisation:
     organisation_id = require_admin(actor)
     with db.reader() as session:
         authorisation = owned_by(session, Authorisation, authorisation_id, organisation_id,
@@ -108,7 +84,7 @@ _TRANSITIONS = {
 
 
 def change_status(db: Database, actor: Actor, authorisation_id: int,
-                  verb: str, *, policy: Policy = DEFAULT_POLICY) -> AuthorisationView:
+                  verb: str, *, policy: Policy = DEFAULT_POLICY) -> answers.Authorisation:
     """Pause (no new places or bookings), resume, or revoke (for good)."""
     organisation_id = require_admin(actor)
     if verb not in _TRANSITIONS:
@@ -128,7 +104,7 @@ def change_status(db: Database, actor: Actor, authorisation_id: int,
 
 
 def top_up(db: Database, actor: Actor, authorisation_id: int,
-           extra_sessions: int | None, *, policy: Policy = DEFAULT_POLICY) -> AuthorisationView:
+           extra_sessions: int | None, *, policy: Policy = DEFAULT_POLICY) -> answers.Authorisation:
     """Give every place on the authorisation more sessions."""
     organisation_id = require_admin(actor)
     extra = in_range(required(extra_sessions, "number of extra sessions"),
@@ -145,25 +121,25 @@ def top_up(db: Database, actor: Actor, authorisation_id: int,
 
 
 def _view(session, authorisation: Authorisation, policy: Policy,
-          now: datetime | None = None) -> AuthorisationView:
+          now: datetime | None = None) -> answers.Authorisation:
     return _views(session, [authorisation], policy, now)[0]
 
 
 def _views(session, authorisations: Sequence[Authorisation], policy: Policy,
-           now: datetime | None = None) -> list[AuthorisationView]:
+           now: datetime | None = None) -> list[answers.Authorisation]:
     if not authorisations:
         return []
     cells = reports.released(session, authorisations[0].organisation_id, policy, now,
                              authorisation_ids=[row.id for row in authorisations])
     return [
-        AuthorisationView(
+        answers.Authorisation(
             id=authorisation.id,
             name=authorisation.name,
-            coverage=authorisation.coverage,
+            coverage=spelling.coverage(authorisation.coverage),
             sessions_per_user=authorisation.sessions_per_user,
             user_limit=authorisation.user_limit,
-            access=authorisation.access,
-            status=authorisation.status,
+            access=spelling.access(authorisation.access),
+            status=spelling.authorisation_status(authorisation.status),
             places_left=authorisation.places_left,
             usage=_usage(authorisation,
                          [cell for cell in cells if cell.authorisation_id == authorisation.id],
@@ -173,13 +149,13 @@ def _views(session, authorisations: Sequence[Authorisation], policy: Policy,
     ]
 
 
-def _usage(authorisation: Authorisation, cells: list[Cell], minimum_group: int) -> Usage:
+def _usage(authorisation: Authorisation, cells: list[Cell], minimum_group: int) -> answers.Usage:
     """Sums of the released cells only (backend/domain/confidentiality.py)."""
     places = authorisation.grants_count
     if not cells:
-        return Usage(places, None, None, None,
+        return answers.Usage(places, None, None, None,
                      withheld_reason(minimum_group, figures="Session and spend figures"))
-    return Usage(
+    return answers.Usage(
         places,
         sum(cell.count for cell in cells if cell.figure == reports.SESSIONS_BOOKED),
         sum(cell.count for cell in cells if cell.figure == reports.SESSIONS_USED),

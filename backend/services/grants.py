@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -15,33 +13,13 @@ from backend.domain.enums import (
     RELATIONSHIP_BOOKING_STATUSES,
     Access,
     AuthorisationStatus,
-    Coverage,
 )
 from backend.domain.errors import Conflict
 from backend.models import Authorisation, Booking, Grant, Voucher
-from backend.services import audit
+from backend.services import audit, spelling
 from backend.services.actors import Actor, member_of, owned_by, require_member
 from backend.services.validation import required
-
-
-@dataclass(frozen=True)
-class GrantView:
-    id: int
-    authorisation_id: int
-    coverage: Coverage
-    sessions_per_user: int
-    sessions_remaining: int
-    active: bool
-
-
-@dataclass(frozen=True)
-class OfferView:
-    """An all-members authorisation the member can join without an invite."""
-
-    authorisation_id: int
-    name: str
-    coverage: Coverage
-    sessions_per_user: int
+from contracts import answers
 
 
 def seen_therapists(session: Session, member_id: int, *, excluding_grant: int | None = None
@@ -88,7 +66,7 @@ def unjoined_offers(session: Session, organisation_id: int, member_id: int, *,
 
 
 def take_place(session: Session, actor: Actor, authorisation: Authorisation, member_id: int,
-               *, invite_id: int | None = None) -> GrantView:
+               *, invite_id: int | None = None) -> answers.Grant:
     """One of the authorisation's user places becomes this member's grant.
 
     The guarded UPDATE is the whole quota check: whatever runs concurrently, the count only
@@ -126,19 +104,19 @@ def take_place(session: Session, actor: Actor, authorisation: Authorisation, mem
     return view(grant)
 
 
-def view(grant: Grant) -> GrantView:
+def view(grant: Grant) -> answers.Grant:
     authorisation = grant.authorisation
-    return GrantView(
+    return answers.Grant(
         id=grant.id,
         authorisation_id=authorisation.id,
-        coverage=authorisation.coverage,
+        coverage=spelling.coverage(authorisation.coverage),
         sessions_per_user=authorisation.sessions_per_user,
         sessions_remaining=max(0, authorisation.sessions_per_user - grant.sessions_committed),
         active=authorisation.status is AuthorisationStatus.ACTIVE,
     )
 
 
-def list_mine(db: Database, actor: Actor) -> list[GrantView]:
+def list_mine(db: Database, actor: Actor) -> list[answers.Grant]:
     require_member(actor)
     with db.reader() as session:
         grants = session.scalars(
@@ -147,18 +125,18 @@ def list_mine(db: Database, actor: Actor) -> list[GrantView]:
         return [view(grant) for grant in grants]
 
 
-def open_offers(db: Database, actor: Actor) -> list[OfferView]:
+def open_offers(db: Database, actor: Actor) -> list[answers.Offer]:
     """All-members authorisations of the member's organisation they have not joined yet and
     whose coverage their history allows (the same check `join` makes)."""
     member_id, organisation_id = member_of(actor)
     with db.reader() as session:
         rows = unjoined_offers(session, organisation_id, member_id)
         seen = seen_therapists(session, member_id)
-        return [OfferView(a.id, a.name, a.coverage, a.sessions_per_user) for a in rows
-                if coverage_rules.eligibility_problem(a.coverage, seen) is None]
+        return [answers.Offer(a.id, a.name, spelling.coverage(a.coverage), a.sessions_per_user)
+                for a in rows if coverage_rules.eligibility_problem(a.coverage, seen) is None]
 
 
-def join(db: Database, actor: Actor, authorisation_id: int | None) -> GrantView:
+def join(db: Database, actor: Actor, authorisation_id: int | None) -> answers.Grant:
     """Take a place on an all-members authorisation (no invite needed)."""
     member_id, organisation_id = member_of(actor)
     authorisation_id = required(authorisation_id, "offer id")

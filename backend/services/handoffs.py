@@ -9,7 +9,6 @@ reach them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from backend.models.base import utcnow
 from backend.services import audit
 from backend.services.actors import Actor
 from backend.services.validation import required
+from contracts.answers import Handoff
 
 MAX_TOPIC_LENGTH = 64
 MAX_MESSAGE_LENGTH = 2000
@@ -33,22 +33,10 @@ URGENT_TOPICS = frozenset({"crisis", "safety"})
 CLOCK_TOLERANCE = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class HandoffView:
-    id: int
-    topic: str
-    status: str
-    urgent: bool
-    risk_kind: str | None
-    created_at: datetime
-    # When the team answers, for the person who asked (STAFF_OFFICE_HOURS); "" when not known.
-    expected_answer: str = ""
-
-
 def request(db: Database, actor: Actor, *, topic: str | None, message: str = "",
             risk_kind: RiskKind | None = None, reference: str | None = None,
             occurred_at: datetime | None = None,
-            hours: OfficeHours | None = None) -> HandoffView:
+            hours: OfficeHours | None = None) -> Handoff:
     """Record that the actor asked for a person, or that the bot gave them a crisis answer.
     Members and people not yet in an organisation may both ask; the request carries their
     organisation when they have one. Sent again with the same `reference`, it is recorded once.
@@ -96,7 +84,7 @@ def _by_reference(session: Session, reference: str, actor: Actor) -> HandoffRequ
     return earlier
 
 
-def view(handoff: HandoffRequest, hours: OfficeHours | None = None) -> HandoffView:
+def view(handoff: HandoffRequest, hours: OfficeHours | None = None) -> Handoff:
     expected = "" if hours is None else hours.expected_answer(utcnow()).text
-    return HandoffView(handoff.id, handoff.topic, handoff.status, handoff.urgent,
+    return Handoff(handoff.id, handoff.topic, handoff.status, handoff.urgent,
                        handoff.risk_kind, handoff.created_at, expected)

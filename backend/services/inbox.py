@@ -14,10 +14,10 @@ from backend.domain.errors import NotFound
 from backend.models import Therapist
 from backend.services.actors import Actor
 from backend.services.bookings import therapist as answers
-from backend.services.bookings.views import BookingView
 from backend.services.signin import sessions
 from backend.services.signin.principals import Account, Kind
 from backend.services.signin.settings import PortalSettings
+from contracts.answers import Booking
 
 INBOX_CHANNEL = "inbox"
 MAX_SIGN_IN_CHOICES = 50
@@ -27,8 +27,8 @@ MAX_SIGN_IN_CHOICES = 50
 class Inbox:
     therapist_id: int
     therapist_name: str
-    requested: list[BookingView]
-    to_complete: list[BookingView]  # confirmed sessions that have ended
+    requested: list[Booking]
+    to_complete: list[Booking]  # confirmed sessions that have ended
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -24,43 +23,22 @@ from backend.services.actors import (
     owned_by,
     require_admin,
 )
-from backend.services.grants import GrantView, seen_therapists, take_place
+from backend.services.grants import seen_therapists, take_place
 from backend.services.identities import speaks_from_workspace_of
 from backend.services.policy import DEFAULT_POLICY, Policy
 from backend.services.validation import in_range
-
-
-@dataclass(frozen=True)
-class NewInvite:
-    id: int
-    code: str  # shown once: only its hash is kept
-    authorisation_id: int
-    email: str | None
-    expires_at: datetime | None
-    email_text: str
-
-
-InviteState = Literal["open", "redeemed", "revoked", "expired"]
-
-
-@dataclass(frozen=True)
-class InviteView:
-    id: int
-    authorisation_id: int
-    code_hint: str
-    email: str | None
-    expires_at: datetime | None
-    state: InviteState
+from contracts import answers
 
 
 @dataclass(frozen=True)
 class Redemption:
     actor: Actor
-    grant: GrantView
+    grant: answers.Grant
 
 
 def create(db: Database, actor: Actor, authorisation_id: int, *, email: str | None = None,
-           expires_in_days: int | None = None, policy: Policy = DEFAULT_POLICY) -> NewInvite:
+           expires_in_days: int | None = None,
+           policy: Policy = DEFAULT_POLICY) -> answers.NewInvite:
     """An invite; with `email` (checked at the API edge), only that address may redeem it."""
     organisation_id = require_admin(actor)
     bound_email = email
@@ -86,7 +64,7 @@ def create(db: Database, actor: Actor, authorisation_id: int, *, email: str | No
         audit.record(session, actor, "invite.created", "invite", invite.id,
                      organisation_id=organisation_id, authorisation_id=authorisation.id,
                      bound_to_email=bound_email is not None)
-        return NewInvite(invite.id, code, authorisation.id, bound_email, expires_at,
+        return answers.NewInvite(invite.id, code, authorisation.id, bound_email, expires_at,
                          email_text(organisation.name, authorisation, code, expires_at))
 
 
@@ -104,7 +82,7 @@ def email_text(organisation_name: str, authorisation: Authorisation, code: str,
     )
 
 
-def list_for_admin(db: Database, actor: Actor, authorisation_id: int) -> list[InviteView]:
+def list_for_admin(db: Database, actor: Actor, authorisation_id: int) -> list[answers.Invite]:
     organisation_id = require_admin(actor)
     now = utcnow()
     with db.reader() as session:
@@ -116,7 +94,7 @@ def list_for_admin(db: Database, actor: Actor, authorisation_id: int) -> list[In
         return [_view(invite, now) for invite in invites]
 
 
-def revoke(db: Database, actor: Actor, invite_id: int) -> InviteView:
+def revoke(db: Database, actor: Actor, invite_id: int) -> answers.Invite:
     organisation_id = require_admin(actor)
     with db.transaction() as session:
         invite = owned_by(session, Invite, invite_id, organisation_id,
@@ -246,7 +224,7 @@ def _check_throttle(db: Database, actor: Actor, config: Policy) -> None:
         )
 
 
-def _state(invite: Invite, now: datetime) -> InviteState:
+def _state(invite: Invite, now: datetime) -> answers.InviteState:
     if invite.redeemed_at is not None:
         return "redeemed"
     if invite.revoked_at is not None:
@@ -256,6 +234,6 @@ def _state(invite: Invite, now: datetime) -> InviteState:
     return "open"
 
 
-def _view(invite: Invite, now: datetime) -> InviteView:
-    return InviteView(invite.id, invite.authorisation_id, invite.code_hint, invite.email,
+def _view(invite: Invite, now: datetime) -> answers.Invite:
+    return answers.Invite(invite.id, invite.authorisation_id, invite.code_hint, invite.email,
                       invite.expires_at, _state(invite, now))

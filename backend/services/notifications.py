@@ -9,10 +9,6 @@ the bot at the person's next turn (`take_mine`), and its deliveries are then ski
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,20 +18,10 @@ from backend.domain.enums import DeliveryState, Role
 from backend.models import ChatIdentity, Member, Notification, NotificationDelivery
 from backend.models.base import utcnow
 from backend.services.actors import Actor, require_member
+from contracts import answers
 from contracts import push as push_format
 
 MAX_PER_FETCH = 50
-
-
-@dataclass(frozen=True)
-class NotificationView:
-    id: int
-    kind: str
-    text: str
-    created_at: datetime
-    # The conversation slots its push would have set (texts or bools): the bot sets them when
-    # it says it.
-    slots: dict[str, Any] = field(default_factory=dict)
 
 
 def notify_member(session: Session, organisation_id: int, member_id: int, kind: str,
@@ -91,7 +77,7 @@ def notify_admins(session: Session, organisation_id: int, kind: str, text: str, 
     )
 
 
-def take_mine(db: Database, actor: Actor) -> list[NotificationView]:
+def take_mine(db: Database, actor: Actor) -> list[answers.Notification]:
     """The actor's notifications not yet pushed, oldest first, marked delivered; their pending
     pushes are skipped. Each is handed out once even when two fetches race: only the fetch whose
     UPDATE marks a row returns it. One being pushed right now is left to the push."""
@@ -129,6 +115,6 @@ def take_mine(db: Database, actor: Actor) -> list[NotificationView]:
                     .values(state=DeliveryState.SKIPPED)
                     .execution_options(synchronize_session=False)
                 )
-                taken.append(NotificationView(row.id, row.kind, row.text, row.created_at,
-                                              dict(row.slots or {})))
+                taken.append(answers.Notification(row.id, row.kind, row.text, row.created_at,
+                                                  dict(row.slots or {})))
     return taken

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,24 +19,7 @@ from backend.services.actors import (
     require_admin,
 )
 from backend.services.validation import required
-
-
-@dataclass(frozen=True)
-class OrganisationView:
-    id: int
-    name: str
-    email_domain: str | None
-    cancellation_window_hours: int | None
-    admins: int
-    members: int
-
-
-@dataclass(frozen=True)
-class AdminView:
-    member_id: int
-    name: str
-    email: str | None
-    is_admin: bool
+from contracts import answers
 
 
 def register(db: Database, actor: Actor, *, name: str | None, admin_name: str | None,
@@ -83,7 +64,7 @@ def add_admin(db: Database, actor: Actor, *, name: str | None, email: str | None
         return member.id
 
 
-def list_admins(db: Database, actor: Actor) -> list[AdminView]:
+def list_admins(db: Database, actor: Actor) -> list[answers.Admin]:
     organisation_id = require_admin(actor)
     with db.reader() as session:
         found = session.scalars(
@@ -93,7 +74,7 @@ def list_admins(db: Database, actor: Actor) -> list[AdminView]:
         return [_admin_view(member) for member in found]
 
 
-def remove_admin(db: Database, actor: Actor, member_id: int) -> AdminView:
+def remove_admin(db: Database, actor: Actor, member_id: int) -> answers.Admin:
     """Take someone's admin role away (they stay a member); never the organisation's last admin.
     Admin changes of one organisation take turns (its row is locked), so two admins removing
     each other at once cannot leave it without one."""
@@ -115,12 +96,12 @@ def remove_admin(db: Database, actor: Actor, member_id: int) -> AdminView:
         return _admin_view(member)
 
 
-def _admin_view(member: Member) -> AdminView:
-    return AdminView(member_id=member.id, name=member.name, email=member.email,
+def _admin_view(member: Member) -> answers.Admin:
+    return answers.Admin(member_id=member.id, name=member.name, email=member.email,
                      is_admin=member.is_admin)
 
 
-def set_cancellation_window(db: Database, actor: Actor, hours: int | None) -> OrganisationView:
+def set_cancellation_window(db: Database, actor: Actor, hours: int | None) -> answers.Organisation:
     """The organisation's own cancellation window: cancelling later than this many hours before
     a session uses it. It applies to every cancellation from now on, bookings made earlier too."""
     organisation_id = require_admin(actor)
@@ -135,17 +116,17 @@ def set_cancellation_window(db: Database, actor: Actor, hours: int | None) -> Or
         return _view(session, organisation)
 
 
-def describe(db: Database, actor: Actor) -> OrganisationView:
+def describe(db: Database, actor: Actor) -> answers.Organisation:
     organisation_id = require_admin(actor)
     with db.reader() as session:
         return _view(session, session.get_one(Organisation, organisation_id))
 
 
-def _view(session: Session, organisation: Organisation) -> OrganisationView:
+def _view(session: Session, organisation: Organisation) -> answers.Organisation:
     roles = session.scalars(
         select(Member.role).where(Member.organisation_id == organisation.id)
     ).all()
-    return OrganisationView(
+    return answers.Organisation(
         id=organisation.id,
         name=organisation.name,
         email_domain=organisation.email_domain,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -27,6 +26,7 @@ from backend.models import AuditEvent, Authorisation, Booking, Charge, Grant, Vo
 from backend.models.base import utcnow
 from backend.services.actors import Actor, require_admin
 from backend.services.policy import DEFAULT_POLICY, Policy
+from contracts.answers import AuthorisationSpend, Figures, MonthSpend, SpendReport
 
 SESSIONS_BOOKED = "sessions_booked"
 SESSIONS_USED = "sessions_used"
@@ -35,41 +35,6 @@ USAGE_FIGURES = (SESSIONS_BOOKED, SESSIONS_USED)
 # cancellation only when it was late).
 _USED_BY = ("booking.completed", "booking.cancelled")
 CHARGED, REFUNDED, UNPAID = "charged", "refunded", "unpaid"  # money figures, per currency
-
-
-@dataclass(frozen=True)
-class Figures:
-    """Per currency: sessions paid and their sum, refunds, and payments still owed at the end
-    of the month they were asked for."""
-
-    currency: str
-    sessions_charged: int
-    spend_minor: int
-    sessions_refunded: int
-    refunded_minor: int
-    sessions_unpaid: int
-    unpaid_minor: int
-
-
-@dataclass(frozen=True)
-class AuthorisationSpend:
-    authorisation_id: int
-    name: str
-    figures: list[Figures] | None  # None when withheld
-    withheld_reason: str | None
-
-
-@dataclass(frozen=True)
-class MonthSpend:
-    month: str  # "2025-03", by when the payment or refund happened (UTC)
-    figures: list[Figures] | None
-    withheld_reason: str | None
-
-
-@dataclass(frozen=True)
-class SpendReport:
-    by_authorisation: list[AuthorisationSpend]
-    by_month: list[MonthSpend]  # only the months with figures released
 
 
 def spend(db: Database, actor: Actor, *, policy: Policy = DEFAULT_POLICY,

@@ -26,7 +26,8 @@ from backend.models import HandoffReply, HandoffRequest, Member, Organisation
 from backend.models.base import utcnow
 from backend.services import audit, notifications
 from backend.services.actors import Actor, member_of
-from backend.services.handoffs import HandoffView, view
+from backend.services.handoffs import view
+from contracts.answers import Handoff
 from contracts.identity import DEV, SEPARATOR, SLACK, TEAMS, WEB
 from contracts.push import WITH_STAFF_SLOT
 
@@ -183,7 +184,7 @@ def reply(db: Database, staff_email: str, handoff_id: int, text: str,
         _record(session, staff_email, "handoff.replied", handoff)
 
 
-def relay(db: Database, actor: Actor, text: str, now: datetime | None = None) -> HandoffView:
+def relay(db: Database, actor: Actor, text: str, now: datetime | None = None) -> Handoff:
     """What the member wrote while someone of the team has their request, added to its thread.
     Only the member's own request in hand is written to (the latest taken); none: NotFound, and
     the bot gives the conversation back to the assistant."""

@@ -190,6 +190,10 @@ _BEFORE = re.compile(
     rf"\b(?:before|until|till|til|by|no later than|not after|earlier than)\s+{_CLOCK}")
 _BETWEEN = re.compile(rf"\bbetween\s+{_CLOCK}\s+(?:and|-|to)\s+{_CLOCK}")
 _AT = re.compile(rf"\b(?:at|around|about)\s+{_CLOCK}")
+# A time said on its own ("friday 8pm", "thursday 18:30"): with am/pm or minutes, so that a
+# bare number stays a choice or a count.
+_CLOCK_ALONE = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)"
+                          r"|\b(\d{1,2})[:.](\d{2})\b")
 
 
 @dataclass
@@ -251,6 +255,19 @@ def _hhmm(hour: str, minute: str | None, meridiem: str | None, *, assume_pm: boo
     return f"{h:02d}:{m:02d}"
 
 
+def _time_at(lowered: str) -> tuple[str, str | None, str | None] | None:
+    """Hour, minutes and am/pm of "at 6pm", "around 5:30" or a time said alone."""
+    at = _AT.search(lowered)
+    if at:
+        return at.group(1), at.group(2), at.group(3)
+    alone = _CLOCK_ALONE.search(lowered)
+    if alone is None:
+        return None
+    if alone.group(1):
+        return alone.group(1), alone.group(2), alone.group(3)
+    return alone.group(4), alone.group(5), None
+
+
 def parse_when(text: str | None, words: Words, now: datetime | None = None) -> When | None:
     """Days and times in the text; When() (empty) for 'any time'; None if there are none."""
     if not text:
@@ -294,13 +311,13 @@ def parse_when(text: str | None, words: Words, now: datetime | None = None) -> W
     else:
         after = _AFTER.search(lowered)
         before = _BEFORE.search(lowered)
-        at = _AT.search(lowered)
+        at = _time_at(lowered)
         if after:
             when.after = _hhmm(*after.group(1, 2, 3), assume_pm=True)
         if before:
             when.before = _hhmm(*before.group(1, 2, 3), assume_pm=True)
         if at and not after and not before:
-            start = _hhmm(*at.group(1, 2, 3), assume_pm=True)
+            start = _hhmm(*at, assume_pm=True)
             if start:
                 when.after = start
                 when.before = f"{(int(start[:2]) + 2) % 24:02d}:{start[3:]}"

@@ -8,6 +8,7 @@ from backend.db import Database
 from backend.domain.enums import Access, Coverage, Role
 from backend.models import ChatIdentity, Member
 from backend.services import actors, authorisations, invites, organisations
+from contracts import answers
 
 _counter = itertools.count(1)
 
@@ -49,7 +50,7 @@ def stranger(db: Database) -> actors.Actor:
 
 def authorisation(
     db: Database, admin: actors.Actor, **overrides
-) -> authorisations.AuthorisationView:
+) -> answers.Authorisation:
     """An authorisation; `coverage` and `access` may be given as their words."""
     fields = {"coverage": "first_relationship", "sessions_per_user": 7, "user_limit": 5,
               **overrides}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 
 from alembic.autogenerate import compare_metadata
@@ -39,6 +42,33 @@ def test_migrations_match_the_models_on_postgresql():
             upgrade(POSTGRES_URL, connection)
             connection.commit()
             assert _differences(connection) == []
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            connection.commit()
+        engine.dispose()
+
+
+
+def test_backends_starting_at_once_migrate_one_after_the_other_on_postgresql():
+    """Replicas migrating at the same moment (Kubernetes init containers, Compose), each as
+    `python -m backend migrate`: every run succeeds and the schema is built once."""
+    schema = f"migrate_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(POSTGRES_URL)
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        connection.commit()
+    env = {**os.environ, "DATABASE_URL": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"}
+    try:
+        runs = [subprocess.Popen([sys.executable, "-m", "backend", "migrate"], env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                for _ in range(3)]
+        outcomes = [(run.wait(120), run.stdout.read() if run.stdout else "") for run in runs]
+        assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+        with engine.connect() as connection:
+            connection.execute(text(f'SET search_path TO "{schema}"'))
+            assert _differences(connection) == []
+            assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     finally:
         with engine.connect() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

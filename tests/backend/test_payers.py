@@ -12,7 +12,7 @@ from backend.services import authorisations, bookings, grants
 from backend.services.bookings.payers import what_pays
 from tests.backend import booking_factories as bf
 from tests.backend import factories
-from tests.backend.test_quote import every_row
+from tests.backend.test_quote import every_row, kinds
 
 
 def ask(db, member):
@@ -20,10 +20,6 @@ def ask(db, member):
     answer = what_pays(db, member)
     assert every_row(db) == before
     return answer
-
-
-def kinds(answer) -> list[str]:
-    return [alternative.kind for alternative in answer.alternatives]
 
 
 @pytest.fixture

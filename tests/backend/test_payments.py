@@ -17,6 +17,7 @@ from backend.models import AuditEvent, Booking, Charge, Organisation
 from backend.models.base import utcnow
 from backend.services import bookings, notifications, reports
 from backend.services.payments import cards, charges, webhooks
+from contracts.answers import SpendReport
 from tests.backend import booking_factories, factories
 from tests.backend.concurrently import all_at_once
 from tests.backend.stripe_standins import (
@@ -56,7 +57,7 @@ def test_the_card_is_saved_only_when_the_provider_says_so_and_admins_are_told(or
 
     completed = org.gateway.complete_setup(offline_session_id(setup.url))
     assert webhooks.apply_event(db, org.gateway, completed).outcome == "applied"
-    assert cards.card_on_file(db, org.admin) == cards.CardView("visa", "4242", 12,
+    assert cards.card_on_file(db, org.admin) == cards.Card("visa", "4242", 12,
                                                                      utcnow().year + 3)
     assert kinds(db, org.admin) == ["card_saved"]
     assert kinds(db, org.admin) == []  # delivered once
@@ -343,4 +344,4 @@ def test_spend_report_shows_sums_only_about_enough_people(org):
     with pytest.raises(PermissionDenied):
         reports.spend(db, org.member)
     stranger_admin = factories.register_organisation(db, "Globex")
-    assert reports.spend(db, stranger_admin) == reports.SpendReport([], [])
+    assert reports.spend(db, stranger_admin) == SpendReport([], [])

@@ -36,7 +36,7 @@ def test_card_setup_then_a_charge_on_stripe(org, front, client):
     checkout = front.checkout_sessions[front.latest_checkout_session()]
     assert (checkout["mode"], checkout["customer"]) == ("setup", customer_id)
     assert checkout["success_url"].startswith("http://backend.test/card-setup/finished")
-    assert cards.card_on_file(db, org.admin) == cards.CardView("visa", "4242", 12, 2030)
+    assert cards.card_on_file(db, org.admin) == cards.Card("visa", "4242", 12, 2030)
 
     booking_id = org.confirmed_booking()
     charge = charges.charge_booking(db, org.gateway, booking_id)

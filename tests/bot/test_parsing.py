@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from bot.actions.booking import choose_slot
 from bot.actions.parsing import (
     ANY,
     UNLIMITED,
@@ -26,7 +27,7 @@ from bot.actions.parsing import (
     parse_when,
     when_allows,
 )
-from tests.bot.conftest import WORDS
+from tests.bot.conftest import WORDS, make_tracker
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"]
 
@@ -61,6 +62,9 @@ def test_sessions_and_users_in_one_answer():
     ("before 10am", When(before="10:00")),
     ("after 6", When(after="18:00")),
     ("at 6pm", When(after="18:00", before="20:00")),
+    ("friday 8pm", When(days=["friday"], after="20:00", before="22:00")),
+    ("thursday 18:30", When(days=["thursday"], after="18:30", before="20:30")),
+    ("mon 9.15am", When(days=["monday"], after="09:15", before="11:15")),
     ("after work", When(after="17:00")),
     ("mondays", When(days=["monday"])),
     ("wensday afternoon", When(days=["wednesday"], times=["afternoon"])),
@@ -160,3 +164,15 @@ def test_a_number_of_days_in_days_weeks_or_months(text, days):
     ("two days", 48), ("one week", 168), ("72 hours before", 72), ("whatever", None)])
 def test_a_number_of_hours_in_hours_days_or_weeks(text, hours):
     assert parse_hours(text) == hours
+
+
+def test_a_time_said_with_the_day_picks_that_offered_time():
+    """'friday 8pm' from a list holding Fri 19:00 and Fri 20:00 is the 20:00 one (UTC+0 in
+    November, so London times are the ISO times)."""
+    offered = ["2026-11-27T19:00:00+00:00", "2026-11-27T20:00:00+00:00",
+               "2026-11-28T20:00:00+00:00"]
+    tracker = make_tracker(slots={"offered_slots": offered})
+    assert choose_slot("friday 8pm", tracker, WORDS) == offered[1]
+    assert choose_slot("Friday 20:00", tracker, WORDS) == offered[1]
+    assert choose_slot("friday", tracker, WORDS) == offered[0]
+    assert choose_slot("saturday 8pm", tracker, WORDS) == offered[2]

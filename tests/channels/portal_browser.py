@@ -57,3 +57,27 @@ class Browser:
 
     async def close(self) -> None:
         await self.session.close()
+
+
+class Browsers:
+    """The browsers a test opens, each closed when the test ends (`close`)."""
+
+    def __init__(self) -> None:
+        self._opened: list[Browser] = []
+
+    def open(self, client: TestClient) -> Browser:
+        browser = Browser(client)
+        self._opened.append(browser)
+        return browser
+
+    async def signed_in(self, client: TestClient, member_id: int) -> Browser:
+        """A browser signed in to the portal as the member (the development sign-in)."""
+        browser = self.open(client)
+        status, _ = await browser.post("/portal/api/dev-login", {"member_id": member_id})
+        assert status == 200
+        await browser.state()
+        return browser
+
+    async def close(self) -> None:
+        for browser in self._opened:
+            await browser.close()

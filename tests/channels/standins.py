@@ -29,6 +29,9 @@ from tests.oidc_provider import OpenIdProvider
 
 
 class ThreadedServer:
+    """An aiohttp app served from a thread of its own; `with ThreadedServer(app) as server:`
+    starts it and stops it afterwards."""
+
     def __init__(self, app: web.Application) -> None:
         self.app = app
         self.port = 0
@@ -46,6 +49,12 @@ class ThreadedServer:
         if not self._ready.wait(10):
             raise RuntimeError("stand-in server did not start")
         return self
+
+    def __enter__(self) -> ThreadedServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)

@@ -22,7 +22,7 @@ from backend.services.portal import PortalSettings
 from backend.services.slack.settings import SlackAppSettings
 from backend.settings import Settings
 from tests.backend import factories
-from tests.channels.portal_browser import ORIGIN, Browser
+from tests.channels.portal_browser import ORIGIN, Browser, Browsers
 from tests.channels.standins import SlackWebApi
 from tests.stack import free_port
 
@@ -53,19 +53,13 @@ async def world(aiohttp_client, aiohttp_server, db) -> AsyncIterator[World]:
             SLACK_OAUTH_AUTHORIZE_URL=str(slack_server.make_url("/oauth/v2/authorize")),
             SLACK_API_BASE_URL=str(slack_server.make_url("/api/")), PUBLIC_BASE_URL=base))
     client = await aiohttp_client(app, server_kwargs={"port": port})
-    opened: list[Browser] = []
+    browsers = Browsers()
 
     async def open_browser(member_id: int) -> Browser:
-        browser = Browser(client)
-        opened.append(browser)
-        status, _ = await browser.post("/portal/api/dev-login", {"member_id": member_id})
-        assert status == 200
-        await browser.state()
-        return browser
+        return await browsers.signed_in(client, member_id)
 
     yield World(open_browser, slack, db)
-    for browser in opened:
-        await browser.close()
+    await browsers.close()
 
 
 async def start_install(browser: Browser) -> str:

@@ -34,7 +34,7 @@ from backend.settings import Settings
 from channels.teams_tenants import NOT_CONNECTED, Tenants
 from contracts.settings import BackendSettings, TeamsSettings
 from tests.backend import factories
-from tests.channels.portal_browser import ORIGIN, Browser
+from tests.channels.portal_browser import ORIGIN, Browser, Browsers
 from tests.channels.standins import BotFrameworkLogin
 from tests.oidc_provider import new_key
 from tests.stack import free_port
@@ -76,19 +76,13 @@ async def world(aiohttp_client, aiohttp_server, db) -> AsyncIterator[World]:
     clock = [timedelta(0)]
     app[portal_auth.CLOCK_KEY] = lambda: utcnow() + clock[0]
     client = await aiohttp_client(app, server_kwargs={"port": port})
-    opened: list[Browser] = []
+    browsers = Browsers()
 
     async def open_browser(member_id: int) -> Browser:
-        browser = Browser(client)
-        opened.append(browser)
-        status, _ = await browser.post("/portal/api/dev-login", {"member_id": member_id})
-        assert status == 200
-        await browser.state()
-        return browser
+        return await browsers.signed_in(client, member_id)
 
     yield World(open_browser, login, db, clock)
-    for browser in opened:
-        await browser.close()
+    await browsers.close()
 
 
 async def start_consent(browser: Browser) -> str:

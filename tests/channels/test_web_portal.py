@@ -18,7 +18,7 @@ from backend.services.portal import PortalSettings
 from backend.settings import Settings
 from contracts import web_identity
 from tests.backend import factories
-from tests.channels.portal_browser import ORIGIN, Browser
+from tests.channels.portal_browser import ORIGIN, Browser, Browsers
 
 SECRET = "portal-test-secret-long-enough-for-hs256"
 SERVICE_TOKEN = "portal-test-service-token"
@@ -46,16 +46,13 @@ async def client_for(aiohttp_client, db, **overrides):
 
 @pytest.fixture
 async def browser_for(aiohttp_client, db) -> AsyncIterator[Callable]:
-    opened: list[Browser] = []
+    browsers = Browsers()
 
     async def open_browser(**overrides) -> Browser:
-        browser = Browser(await client_for(aiohttp_client, db, **overrides))
-        opened.append(browser)
-        return browser
+        return browsers.open(await client_for(aiohttp_client, db, **overrides))
 
     yield open_browser
-    for browser in opened:
-        await browser.close()
+    await browsers.close()
 
 
 async def sign_in(browser: Browser, member_id: object):

@@ -22,7 +22,7 @@ from backend.services.signin.principals import Kind
 from backend.settings import Settings
 from contracts import web_identity
 from tests.backend import factories
-from tests.channels.portal_browser import Browser
+from tests.channels.portal_browser import Browser, Browsers
 from tests.mail_server import Inbox, inbox  # noqa: F401  (registers the fixture here)
 
 SECRET = "portal-test-secret-long-enough-for-hs256"
@@ -80,7 +80,7 @@ async def admin_page(request: web.Request) -> web.Response:
 @pytest.fixture
 async def browser_for(aiohttp_client, db, inbox: Inbox, clock: Clock  # noqa: F811
                       ) -> AsyncIterator[Callable]:
-    opened: list[Browser] = []
+    browsers = Browsers()
     clients: dict[str, object] = {}
 
     async def open_browser(**overrides) -> Browser:
@@ -96,13 +96,10 @@ async def browser_for(aiohttp_client, db, inbox: Inbox, clock: Clock  # noqa: F8
             app.router.add_get("/portal/test/staff", staff_page)
             app.router.add_get("/portal/test/admin", admin_page)
             clients[key] = await aiohttp_client(app)
-        browser = Browser(clients[key])  # type: ignore[arg-type]
-        opened.append(browser)
-        return browser
+        return browsers.open(clients[key])  # type: ignore[arg-type]
 
     yield open_browser
-    for browser in opened:
-        await browser.close()
+    await browsers.close()
 
 
 async def ask(browser: Browser, email: str, kind: str | None = None) -> tuple[int, dict]:

@@ -15,7 +15,7 @@ from backend.services.portal import PortalSettings
 from backend.services.signin import sso
 from backend.settings import Settings
 from tests.backend import factories
-from tests.channels.portal_browser import ORIGIN, Browser
+from tests.channels.portal_browser import ORIGIN, Browser, Browsers
 from tests.channels.standins import ThreadedServer
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, TENANT, OpenIdProvider, new_key
 
@@ -26,12 +26,9 @@ CHLOE = "chloe@northwind.example"
 @pytest.fixture
 def provider() -> Iterator[OpenIdProvider]:
     stand_in = OpenIdProvider(person={"email": CHLOE, "name": "Chloe Evans"})
-    server = ThreadedServer(stand_in.app).start()
-    stand_in.issuer = server.url
-    try:
+    with ThreadedServer(stand_in.app) as server:
+        stand_in.issuer = server.url
         yield stand_in
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -53,16 +50,13 @@ def portal_settings() -> PortalSettings:
 @pytest.fixture
 async def browser_for(aiohttp_client, db) -> AsyncIterator[Callable]:
     client = await aiohttp_client(create_app(db, Settings(), portal_settings=portal_settings()))
-    opened: list[Browser] = []
+    browsers = Browsers()
 
     async def open_browser() -> Browser:
-        browser = Browser(client)
-        opened.append(browser)
-        return browser
+        return browsers.open(client)
 
     yield open_browser
-    for browser in opened:
-        await browser.close()
+    await browsers.close()
 
 
 async def to_provider(browser: Browser, email: str = CHLOE) -> str:

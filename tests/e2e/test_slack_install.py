@@ -27,11 +27,8 @@ TOKEN_KEYS = "e2e-slack-token-key-long-enough-00000000000"
 @pytest.fixture(scope="module")
 def slack() -> Iterator[tuple[SlackWebApi, str]]:
     stand_in = SlackWebApi("xoxb-unused", client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-    server = ThreadedServer(stand_in.app).start()
-    try:
+    with ThreadedServer(stand_in.app) as server:
         yield stand_in, f"http://localhost:{server.port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -33,11 +33,8 @@ OTHER_TENANT = "dddddddd-0000-1111-2222-333333333333"
 @pytest.fixture(scope="module")
 def login() -> Iterator[tuple[BotFrameworkLogin, str]]:
     stand_in = BotFrameworkLogin(APP_ID, APP_PASSWORD)
-    server = ThreadedServer(stand_in.app).start()
-    try:
+    with ThreadedServer(stand_in.app) as server:
         yield stand_in, f"http://localhost:{server.port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

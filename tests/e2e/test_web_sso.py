@@ -26,12 +26,9 @@ ENCRYPTION_KEY = "e2e-sso-encryption-key-long-enough-000000"
 @pytest.fixture(scope="module")
 def provider() -> Iterator[OpenIdProvider]:
     stand_in = OpenIdProvider(person={"email": f"fern@{DEMO_DOMAIN}", "name": "Fern Adeyemi"})
-    server = ThreadedServer(stand_in.app).start()
-    stand_in.issuer = server.url
-    try:
+    with ThreadedServer(stand_in.app) as server:
+        stand_in.issuer = server.url
         yield stand_in
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

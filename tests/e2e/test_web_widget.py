@@ -72,11 +72,8 @@ def intranet() -> Iterator[tuple[Intranet, str]]:
     site = Intranet()
     app = web.Application()
     app.router.add_get("/", site.page)
-    server = ThreadedServer(app).start()
-    try:
+    with ThreadedServer(app) as server:
         yield site, server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -110,3 +110,17 @@ def test_haproxy_accepts_its_configuration_with_the_balancers_environment() -> N
 def test_processes_reach_each_other_through_the_balancer(variable: str) -> None:
     environment = _compose()["services"]["backend-1"]["environment"]
     assert environment[variable].startswith("http://balancer:")
+
+
+# What several servers of one kind must share to act as one: conversation locks, chat limits,
+# Slack's and pushes' already-seen keys, the durable inbox.
+SHARED_REDIS = ("RASA_LOCK_STORE_URL", "CHAT_LIMITS_REDIS_URL", "SLACK_DEDUPE_REDIS_URL",
+                "CHAT_INBOX_REDIS_URL", "CHAT_PUSH_REDIS_URL")
+
+
+def test_every_shared_set_is_in_redis_in_every_scaled_deployment() -> None:
+    run_scaled = (REPO / "scripts" / "run.sh").read_text()
+    environment = _compose()["services"]["rasa-1"]["environment"]
+    for name in SHARED_REDIS:
+        assert f'{name}="${{{name}:-$redis}}"' in run_scaled, name
+        assert environment[name] == "redis://redis:6379/0", name

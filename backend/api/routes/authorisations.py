@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.answers import Authorisations, Grants, Invites, Offers, Redeemed
+from backend.api.answers import Redeemed
 from backend.api.http import actor, call, policy, settings
 from backend.api.openapi import endpoint
 from backend.api.requests import (
@@ -18,18 +18,25 @@ from backend.api.requests import (
     TopUp,
 )
 from backend.services import authorisations, grants, invites, more_sessions
-from backend.services.authorisations import AuthorisationView
-from backend.services.grants import GrantView
-from backend.services.invites import InviteView, NewInvite
 from backend.services.more_sessions import MoreSessionsAsked
+from contracts.answers import (
+    Authorisation,
+    Authorisations,
+    Grant,
+    Grants,
+    Invite,
+    Invites,
+    NewInvite,
+    Offers,
+)
 
 routes = web.RouteTableDef()
 
 
 @routes.post("/authorisations")
-@endpoint("Create an authorisation (admins)", body=NewAuthorisation, answer=AuthorisationView,
+@endpoint("Create an authorisation (admins)", body=NewAuthorisation, answer=Authorisation,
           status=201)
-async def create(request: web.Request, body: NewAuthorisation) -> AuthorisationView:
+async def create(request: web.Request, body: NewAuthorisation) -> Authorisation:
     return await call(
         request, authorisations.create, actor(request),
         coverage=body.coverage, sessions_per_user=body.sessions_per_user,
@@ -44,23 +51,23 @@ async def list_all(request: web.Request) -> Authorisations:
 
 
 @routes.get("/authorisations/{id}")
-@endpoint("One authorisation, with usage", path=ById, answer=AuthorisationView)
-async def show(request: web.Request, path: ById) -> AuthorisationView:
+@endpoint("One authorisation, with usage", path=ById, answer=Authorisation)
+async def show(request: web.Request, path: ById) -> Authorisation:
     return await call(request, authorisations.get, actor(request), path.id,
                       policy=policy(request))
 
 
 @routes.post("/authorisations/{id}/{verb:pause|resume|revoke}")
 @endpoint("Pause, resume or revoke an authorisation", path=AuthorisationChange,
-          answer=AuthorisationView)
-async def change_status(request: web.Request, path: AuthorisationChange) -> AuthorisationView:
+          answer=Authorisation)
+async def change_status(request: web.Request, path: AuthorisationChange) -> Authorisation:
     return await call(request, authorisations.change_status, actor(request), path.id,
                       path.verb, policy=policy(request))
 
 
 @routes.post("/authorisations/{id}/top-up")
-@endpoint("More sessions per place", path=ById, body=TopUp, answer=AuthorisationView)
-async def top_up(request: web.Request, path: ById, body: TopUp) -> AuthorisationView:
+@endpoint("More sessions per place", path=ById, body=TopUp, answer=Authorisation)
+async def top_up(request: web.Request, path: ById, body: TopUp) -> Authorisation:
     return await call(request, authorisations.top_up, actor(request), path.id,
                       body.extra_sessions, policy=policy(request))
 
@@ -80,8 +87,8 @@ async def list_invites(request: web.Request, path: ById) -> Invites:
 
 
 @routes.post("/invites/{id}/revoke")
-@endpoint("Revoke an unredeemed invite", path=ById, answer=InviteView)
-async def revoke_invite(request: web.Request, path: ById) -> InviteView:
+@endpoint("Revoke an unredeemed invite", path=ById, answer=Invite)
+async def revoke_invite(request: web.Request, path: ById) -> Invite:
     return await call(request, invites.revoke, actor(request), path.id)
 
 
@@ -108,8 +115,8 @@ async def my_offers(request: web.Request) -> Offers:
 
 
 @routes.post("/me/grants")
-@endpoint("Join an all-members offer", body=Join, answer=GrantView, status=201)
-async def join(request: web.Request, body: Join) -> GrantView:
+@endpoint("Join an all-members offer", body=Join, answer=Grant, status=201)
+async def join(request: web.Request, body: Join) -> Grant:
     return await call(request, grants.join, actor(request), body.authorisation_id)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.answers import Bookings
 from backend.api.http import actor, call, gateway, policy
 from backend.api.openapi import endpoint
 from backend.api.requests import (
@@ -18,7 +17,7 @@ from backend.api.requests import (
 from backend.api.routes import calendar
 from backend.services import bookings
 from backend.services.bookings.member import CancellationPreview
-from backend.services.bookings.views import BookingView
+from contracts.answers import Booking, Bookings
 
 routes = web.RouteTableDef()
 
@@ -33,8 +32,8 @@ _THERAPIST_ACTIONS = {
 
 @routes.post("/bookings")
 @endpoint("Request a session (the backend picks the grant that pays)", body=NewBooking,
-          answer=BookingView, status=201)
-async def create(request: web.Request, body: NewBooking) -> BookingView:
+          answer=Booking, status=201)
+async def create(request: web.Request, body: NewBooking) -> Booking:
     return await call(request, bookings.book, actor(request),
                       therapist_id=body.therapist_id, starts_at=body.starts_at,
                       modality=body.modality, grant_id=body.grant_id, self_pay=body.self_pay,
@@ -49,8 +48,8 @@ async def my_bookings(request: web.Request, query: MyBookingsQuery) -> Bookings:
 
 
 @routes.get("/bookings/{id}")
-@endpoint("One of my bookings", path=ById, answer=BookingView)
-async def show(request: web.Request, path: ById) -> BookingView:
+@endpoint("One of my bookings", path=ById, answer=Booking)
+async def show(request: web.Request, path: ById) -> Booking:
     return await call(request, bookings.get, actor(request), path.id)
 
 
@@ -62,16 +61,16 @@ async def cancellation_preview(request: web.Request, path: ById) -> Cancellation
 
 
 @routes.post("/bookings/{id}/cancel")
-@endpoint("Cancel one of my bookings", path=ById, answer=BookingView)
-async def cancel(request: web.Request, path: ById) -> BookingView:
+@endpoint("Cancel one of my bookings", path=ById, answer=Booking)
+async def cancel(request: web.Request, path: ById) -> Booking:
     return await call(request, bookings.cancel, actor(request), path.id,
                       policy=policy(request), gateway=gateway(request))
 
 
 @routes.post("/bookings/{id}/reschedule")
 @endpoint("Move one of my bookings to another slot", path=ById, body=Reschedule,
-          answer=BookingView, status=201)
-async def reschedule(request: web.Request, path: ById, body: Reschedule) -> BookingView:
+          answer=Booking, status=201)
+async def reschedule(request: web.Request, path: ById, body: Reschedule) -> Booking:
     return await call(request, bookings.reschedule, actor(request), path.id,
                       starts_at=body.starts_at, policy=policy(request),
                       gateway=gateway(request))
@@ -86,8 +85,8 @@ async def therapist_bookings(request: web.Request, query: TherapistBookingsQuery
 
 @routes.post("/therapist/bookings/{id}/{verb:confirm|decline|complete|cancel|waive}")
 @endpoint("A therapist answers a booking (confirming charges the card)", path=TherapistAnswer,
-          answer=BookingView)
-async def therapist_action(request: web.Request, path: TherapistAnswer) -> BookingView:
+          answer=Booking)
+async def therapist_action(request: web.Request, path: TherapistAnswer) -> Booking:
     extra = {"calendar_link": calendar.links(request)} if path.verb == "confirm" else {}
     return await call(request, _THERAPIST_ACTIONS[path.verb], actor(request), path.id,
                       gateway=gateway(request), **extra)

@@ -9,14 +9,14 @@ from backend.api.http import actor, call, settings
 from backend.api.openapi import endpoint
 from backend.api.requests import HandoffMessage, HandoffRequest
 from backend.services import handoffs, staff
-from backend.services.handoffs import HandoffView
+from contracts.answers import Handoff
 
 routes = web.RouteTableDef()
 
 
 @routes.post("/handoffs")
-@endpoint("Ask for a person", body=HandoffRequest, answer=HandoffView, status=201)
-async def create(request: web.Request, body: HandoffRequest) -> HandoffView:
+@endpoint("Ask for a person", body=HandoffRequest, answer=Handoff, status=201)
+async def create(request: web.Request, body: HandoffRequest) -> Handoff:
     return await call(request, handoffs.request, actor(request), topic=body.topic,
                       message=body.message, risk_kind=body.risk_kind, reference=body.reference,
                       occurred_at=body.occurred_at, hours=settings(request).office_hours())
@@ -25,6 +25,6 @@ async def create(request: web.Request, body: HandoffRequest) -> HandoffView:
 @routes.post("/handoffs/current/messages")
 @endpoint("The member writes to the person of the team who has their request (relayed by the "
           "bot while they have it); 404 when nobody has it", body=HandoffMessage,
-          answer=HandoffView, status=201)
-async def relay(request: web.Request, body: HandoffMessage) -> HandoffView:
+          answer=Handoff, status=201)
+async def relay(request: web.Request, body: HandoffMessage) -> Handoff:
     return await call(request, staff.relay, actor(request), body.text or "")

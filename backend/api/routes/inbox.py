@@ -21,8 +21,8 @@ from backend.api.routes import calendar
 from backend.domain.errors import InvalidInput, PermissionDenied
 from backend.models.base import utcnow
 from backend.services import bookings, inbox
-from backend.services.bookings.views import BookingView
 from backend.services.signin.principals import Kind
+from contracts.answers import Booking
 
 routes = web.RouteTableDef()
 
@@ -31,19 +31,19 @@ ANSWERS = {"confirm": bookings.confirm, "decline": bookings.decline,
            "complete": bookings.complete}
 
 
-def _when(booking: BookingView, request: web.Request) -> str:
+def _when(booking: Booking, request: web.Request) -> str:
     local = booking.starts_at.astimezone(policy(request).zone)
     return local.strftime("%a %-d %b %Y, %H:%M")
 
 
-def _row(booking: BookingView, verbs: tuple[str, ...], request: web.Request) -> str:
+def _row(booking: Booking, verbs: tuple[str, ...], request: web.Request) -> str:
     forms = "".join(
         pages.form(request, f"{PATH}/bookings/{booking.id}/{verb}", "",
                    f"<button type=submit name=verb value={verb}>{verb.capitalize()}</button>")
         for verb in verbs)
     who = escape(booking.member_name or "a member")
     return (f"<li data-booking='{booking.id}'>{escape(_when(booking, request))}: {who}, "
-            f"{escape(booking.modality.value.replace('_', ' '))} {forms}</li>")
+            f"{escape(booking.modality.replace('_', ' '))} {forms}</li>")
 
 
 def _sign_in_page(request: web.Request, choices: list[inbox.TherapistChoice]) -> web.Response:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.answers import Admins, Health, Me, NewAdminAnswer, Registered
+from backend.api.answers import Health, Registered
 from backend.api.http import actor, call
 from backend.api.openapi import endpoint
 from backend.api.requests import ById, CancellationWindow, NewAdmin, NewOrganisation
-from backend.services import grants, organisations
-from backend.services.organisations import AdminView, OrganisationView
+from backend.services import grants, organisations, spelling
+from contracts import answers
+from contracts.answers import Admin, Admins, Me, Organisation
 
 routes = web.RouteTableDef()
 
@@ -26,7 +27,8 @@ async def health(request: web.Request) -> Health:
 async def me(request: web.Request) -> Me:
     who = actor(request)
     return Me(identity=who.identity, member_id=who.member_id,
-              organisation_id=who.organisation_id, role=who.role,
+              organisation_id=who.organisation_id,
+              role=None if who.role is None else spelling.role(who.role),
               therapist_id=who.therapist_id,
               grants=await call(request, grants.list_mine, who) if who.member_id else [])
 
@@ -43,8 +45,8 @@ async def register(request: web.Request, body: NewOrganisation) -> Registered:
 
 
 @routes.get("/organisation")
-@endpoint("The organisation and its head counts (admins)", answer=OrganisationView)
-async def describe(request: web.Request) -> OrganisationView:
+@endpoint("The organisation and its head counts (admins)", answer=Organisation)
+async def describe(request: web.Request) -> Organisation:
     return await call(request, organisations.describe, actor(request))
 
 
@@ -56,21 +58,21 @@ async def list_admins(request: web.Request) -> Admins:
 
 @routes.post("/organisation/admins/{id}/remove")
 @endpoint("Take someone's admin role away (they stay a member); never the last admin's",
-          path=ById, answer=AdminView)
-async def remove_admin(request: web.Request, path: ById) -> AdminView:
+          path=ById, answer=Admin)
+async def remove_admin(request: web.Request, path: ById) -> Admin:
     return await call(request, organisations.remove_admin, actor(request), path.id)
 
 
 @routes.post("/organisation/admins")
-@endpoint("Make someone an admin", body=NewAdmin, answer=NewAdminAnswer, status=201)
-async def add_admin(request: web.Request, body: NewAdmin) -> NewAdminAnswer:
-    return NewAdminAnswer(member_id=await call(request, organisations.add_admin, actor(request),
+@endpoint("Make someone an admin", body=NewAdmin, answer=answers.NewAdmin, status=201)
+async def add_admin(request: web.Request, body: NewAdmin) -> answers.NewAdmin:
+    return answers.NewAdmin(member_id=await call(request, organisations.add_admin, actor(request),
                                                name=body.name, email=body.email))
 
 
 @routes.post("/organisation/cancellation-window")
 @endpoint("Set the organisation's cancellation window in hours (1 to 168); it applies to every "
-          "cancellation from now on", body=CancellationWindow, answer=OrganisationView)
+          "cancellation from now on", body=CancellationWindow, answer=Organisation)
 async def set_cancellation_window(request: web.Request,
-                                  body: CancellationWindow) -> OrganisationView:
+                                  body: CancellationWindow) -> Organisation:
     return await call(request, organisations.set_cancellation_window, actor(request), body.hours)

@@ -14,28 +14,27 @@ from aiohttp import web
 
 from backend.adapters import stripe_events
 from backend.adapters.offline_gateway import OfflineGateway
-from backend.api.answers import Card, Notifications, WebhookReceived
+from backend.api.answers import WebhookReceived
 from backend.api.http import actor, call, gateway, policy, settings
 from backend.api.openapi import HTML, endpoint
 from backend.api.requests import CardPage, CardSetupResult
 from backend.services import notifications, reports
 from backend.services.payments import cards, webhooks
-from backend.services.payments.cards import CardSetupView
-from backend.services.reports import SpendReport
+from contracts.answers import CardOnFile, CardSetup, Notifications, SpendReport
 
 log = logging.getLogger("backend.payments")
 routes = web.RouteTableDef()
 
 
 @routes.get("/organisation/card")
-@endpoint("The card on file: brand and last 4 (admins)", answer=Card)
-async def show_card(request: web.Request) -> Card:
-    return Card(card=await call(request, cards.card_on_file, actor(request)))
+@endpoint("The card on file: brand and last 4 (admins)", answer=CardOnFile)
+async def show_card(request: web.Request) -> CardOnFile:
+    return CardOnFile(card=await call(request, cards.card_on_file, actor(request)))
 
 
 @routes.post("/organisation/card/setup")
-@endpoint("A link to the hosted card page (admins)", answer=CardSetupView, status=201)
-async def start_card_setup(request: web.Request) -> CardSetupView:
+@endpoint("A link to the hosted card page (admins)", answer=CardSetup, status=201)
+async def start_card_setup(request: web.Request) -> CardSetup:
     return await call(request, cards.start_card_setup, gateway(request), actor(request))
 
 

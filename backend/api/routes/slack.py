@@ -10,7 +10,7 @@ from aiohttp import web
 
 from backend.adapters import slack_oauth
 from backend.api import portal_auth
-from backend.api.answers import SlackDisconnected, SlackInstallStart
+from backend.api.answers import SlackInstallStart
 from backend.api.http import actor, call
 from backend.api.openapi import HTML, endpoint
 from backend.api.pages import again_page
@@ -20,6 +20,7 @@ from backend.domain.errors import DomainError, PermissionDenied
 from backend.services.slack import installs
 from backend.services.slack.installs import SlackConnection, SlackDisconnection, WorkspaceToken
 from backend.services.slack.settings import CALLBACK_PATH, SlackAppSettings
+from contracts.answers import SlackDisconnected
 
 log = logging.getLogger("backend.slack")
 routes = web.RouteTableDef()

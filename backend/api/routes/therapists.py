@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.answers import Slots
 from backend.api.http import actor, call, policy
 from backend.api.openapi import endpoint
 from backend.api.requests import ById, SearchFilters, SlotsQuery
 from backend.services import search as finding
-from backend.services.search.filters import Vocabulary
-from backend.services.search.profiles import TherapistProfile
 from backend.services.search.ranking import SearchResult
+from contracts.answers import Slots, TherapistProfile, Vocabulary
 
 routes = web.RouteTableDef()
 

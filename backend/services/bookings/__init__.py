@@ -18,8 +18,8 @@ from backend.services.bookings.therapist import (
     list_for_therapist,
     waive_late_cancellation,
 )
-from backend.services.bookings.views import BookingView, get
+from backend.services.bookings.views import get
 
-__all__ = ["BookingView", "CancellationPreview", "book", "cancel", "cancel_by_therapist",
+__all__ = ["CancellationPreview", "book", "cancel", "cancel_by_therapist",
            "cancellation_preview", "complete", "confirm", "decline", "get", "list_for_therapist",
            "list_mine", "reschedule", "waive_late_cancellation"]

@@ -19,9 +19,10 @@ from backend.models.base import utcnow
 from backend.services import audit
 from backend.services.actors import Actor, member_of, require_member
 from backend.services.bookings import checks, lifecycle, settlement, vouchers
-from backend.services.bookings.views import BookingView, not_found, view
+from backend.services.bookings.views import not_found, view
 from backend.services.policy import DEFAULT_POLICY, Policy
 from backend.services.validation import required
+from contracts import answers
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class CancellationPreview:
 
 def book(db: Database, actor: Actor, *, therapist_id: int | None, starts_at: datetime | None,
          modality: Modality | None, grant_id: int | None = None, self_pay: bool = False,
-         policy: Policy = DEFAULT_POLICY) -> BookingView:
+         policy: Policy = DEFAULT_POLICY) -> answers.Booking:
     """Request a session. Unless it is self-paid, the backend picks the grant that pays (or
     the named one), joining an all-members offer when none of the member's grants can pay;
     with nothing able to pay, the booking is refused and nothing is taken."""
@@ -66,7 +67,7 @@ def book(db: Database, actor: Actor, *, therapist_id: int | None, starts_at: dat
         return view(session, booking)
 
 
-def list_mine(db: Database, actor: Actor, *, upcoming_only: bool = True) -> list[BookingView]:
+def list_mine(db: Database, actor: Actor, *, upcoming_only: bool = True) -> list[answers.Booking]:
     require_member(actor)
     with db.reader() as session:
         query = select(Booking).where(Booking.member_id == actor.member_id)
@@ -93,8 +94,8 @@ def cancellation_preview(db: Database, actor: Actor, booking_id: int, *,
         )
 
 
-def cancel(db: Database, actor: Actor, booking_id: int, *,
-           policy: Policy = DEFAULT_POLICY, gateway: PaymentGateway | None = None) -> BookingView:
+def cancel(db: Database, actor: Actor, booking_id: int, *, policy: Policy = DEFAULT_POLICY,
+           gateway: PaymentGateway | None = None) -> answers.Booking:
     """Cancel by the member: in time the session goes back to the grant, late it is used (and
     charged, through `gateway`); a refund is due for a payment no longer owed."""
     organisation_id = require_member(actor)
@@ -113,7 +114,7 @@ def cancel(db: Database, actor: Actor, booking_id: int, *,
 
 def reschedule(db: Database, actor: Actor, booking_id: int, *, starts_at: datetime | None,
                policy: Policy = DEFAULT_POLICY,
-               gateway: PaymentGateway | None = None) -> BookingView:
+               gateway: PaymentGateway | None = None) -> answers.Booking:
     """Move a booking to another slot of the same therapist, in one transaction: the new
     booking takes over the same voucher, so the grant's session is never released meanwhile."""
     organisation_id = require_member(actor)

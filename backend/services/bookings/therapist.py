@@ -17,8 +17,9 @@ from backend.models.base import utcnow
 from backend.services import audit
 from backend.services.actors import Actor, require_therapist
 from backend.services.bookings import lifecycle, settlement, vouchers
-from backend.services.bookings.views import BookingView, not_found, view
+from backend.services.bookings.views import not_found, view
 from backend.services.outbox import events
+from contracts import answers
 
 _AUDIT_ACTIONS = {
     Event.CONFIRM: "booking.confirmed",
@@ -30,7 +31,7 @@ _AUDIT_ACTIONS = {
 
 
 def list_for_therapist(db: Database, actor: Actor, *,
-                       status: BookingStatus = BookingStatus.REQUESTED) -> list[BookingView]:
+                       status: BookingStatus = BookingStatus.REQUESTED) -> list[answers.Booking]:
     therapist_id = require_therapist(actor)
     with db.reader() as session:
         rows = session.scalars(
@@ -43,7 +44,7 @@ def list_for_therapist(db: Database, actor: Actor, *,
 
 def confirm(db: Database, actor: Actor, booking_id: int, *,
             gateway: PaymentGateway | None = None,
-            calendar_link: Callable[[int], str] | None = None) -> BookingView:
+            calendar_link: Callable[[int], str] | None = None) -> answers.Booking:
     """Confirm a requested session; the organisation's card is charged for it through `gateway`
     when its organisation pays."""
     return answer(db, actor, booking_id, Event.CONFIRM, gateway=gateway,
@@ -51,23 +52,23 @@ def confirm(db: Database, actor: Actor, booking_id: int, *,
 
 
 def decline(db: Database, actor: Actor, booking_id: int, *,
-            gateway: PaymentGateway | None = None) -> BookingView:
+            gateway: PaymentGateway | None = None) -> answers.Booking:
     return answer(db, actor, booking_id, Event.DECLINE, gateway=gateway)
 
 
 def complete(db: Database, actor: Actor, booking_id: int, *,
-             gateway: PaymentGateway | None = None) -> BookingView:
+             gateway: PaymentGateway | None = None) -> answers.Booking:
     return answer(db, actor, booking_id, Event.COMPLETE, gateway=gateway)
 
 
 def cancel_by_therapist(db: Database, actor: Actor, booking_id: int, *,
-                        gateway: PaymentGateway | None = None) -> BookingView:
+                        gateway: PaymentGateway | None = None) -> answers.Booking:
     """The therapist cancels: the member never loses the session, however late."""
     return answer(db, actor, booking_id, Event.CANCEL_BY_THERAPIST, gateway=gateway)
 
 
 def waive_late_cancellation(db: Database, actor: Actor, booking_id: int, *,
-                            gateway: PaymentGateway | None = None) -> BookingView:
+                            gateway: PaymentGateway | None = None) -> answers.Booking:
     """The therapist lets a late cancellation off: the session goes back to the grant, and a
     charge already taken for it is refunded."""
     return answer(db, actor, booking_id, Event.WAIVE, gateway=gateway)
@@ -75,7 +76,7 @@ def waive_late_cancellation(db: Database, actor: Actor, booking_id: int, *,
 
 def answer(db: Database, actor: Actor, booking_id: int, event: Event, *,
            gateway: PaymentGateway | None = None,
-           calendar_link: Callable[[int], str] | None = None) -> BookingView:
+           calendar_link: Callable[[int], str] | None = None) -> answers.Booking:
     """Apply the therapist's `event` to one of their bookings, as the lifecycle table says,
     settle what the organisation owes for it and tell the member (a confirmation or a decline,
     with `calendar_link` of a confirmed booking's calendar file) in the same transaction."""

@@ -8,7 +8,6 @@ four digits and expiry, and only from the provider (an event), never from a chat
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +19,7 @@ from backend.domain.errors import DomainError
 from backend.models import Organisation, PaymentCard
 from backend.services import audit, notifications
 from backend.services.actors import SYSTEM, Actor, require_admin
+from contracts.answers import Card, CardSetup
 
 log = logging.getLogger("backend.payments")
 
@@ -28,29 +28,15 @@ class PaymentsUnavailable(DomainError):
     code = "payments_unavailable"
 
 
-@dataclass(frozen=True)
-class CardView:
-    brand: str
-    last4: str
-    exp_month: int | None
-    exp_year: int | None
-
-
-@dataclass(frozen=True)
-class CardSetupView:
-    url: str
-    message: str
-
-
-def card_on_file(db: Database, actor: Actor) -> CardView | None:
+def card_on_file(db: Database, actor: Actor) -> Card | None:
     organisation_id = require_admin(actor)
     with db.reader() as session:
         card = current_card(session, organisation_id)
-        return None if card is None else CardView(card.brand, card.last4, card.exp_month,
+        return None if card is None else Card(card.brand, card.last4, card.exp_month,
                                                    card.exp_year)
 
 
-def start_card_setup(db: Database, gateway: PaymentGateway, actor: Actor) -> CardSetupView:
+def start_card_setup(db: Database, gateway: PaymentGateway, actor: Actor) -> CardSetup:
     """A link to the provider's hosted page where an admin adds or replaces the company card.
     The card counts as saved only when the provider says so (an event)."""
     organisation_id = require_admin(actor)
@@ -71,7 +57,7 @@ def start_card_setup(db: Database, gateway: PaymentGateway, actor: Actor) -> Car
     with db.transaction() as session:
         audit.record(session, actor, "card.setup_started", "organisation", organisation_id,
                      organisation_id=organisation_id)
-    return CardSetupView(link.url, "Open this secure page to add the company card. Card "
+    return CardSetup(link.url, "Open this secure page to add the company card. Card "
                                    "details go straight to our payment provider, never through "
                                    "this chat. I'll tell you here once the card is saved.")
 

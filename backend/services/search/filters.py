@@ -23,6 +23,7 @@ from backend.domain.directory import (
 )
 from backend.domain.errors import InvalidInput
 from backend.services.validation import identifier, whole_number
+from contracts.answers import Vocabulary
 
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 20
@@ -31,18 +32,6 @@ MAX_WORD_LENGTH = 100
 FILTER_KEYS = ("issues", "days", "times", "after", "before", "modality", "location",
                "therapy_type", "gender", "language", "grant_id", "limit")
 ALL_HOURS = (1 << 24) - 1
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    issues: list[str]
-    therapy_types: list[str]
-    languages: list[str]
-    genders: list[str]
-    locations: list[str]
-    modalities: list[str]
-    days: list[str]
-    times: list[str]
 
 
 def vocabulary() -> Vocabulary:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,23 +13,9 @@ from backend.models import Therapist, TherapistIssue, TherapistLanguage, Therapi
 from backend.services.actors import Actor
 from backend.services.search.slots import require_therapist
 from backend.services.validation import identifier
+from contracts.answers import TherapistProfile
 
 _T = Therapist.__table__.c
-
-
-@dataclass(frozen=True)
-class TherapistProfile:
-    id: int
-    name: str
-    gender: str
-    bio: str
-    languages: list[str]
-    therapy_types: list[str]
-    issues: list[str]
-    modalities: list[str]
-    location: str | None
-    fee_minor: int
-    currency: str
 
 
 def profile(db: Database, actor: Actor, therapist_id: int) -> TherapistProfile:

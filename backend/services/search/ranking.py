@@ -31,9 +31,10 @@ from backend.services.actors import Actor
 from backend.services.grants import facts
 from backend.services.policy import DEFAULT_POLICY, Policy
 from backend.services.search.filters import ALL_HOURS, Query, parse_filters
-from backend.services.search.profiles import TherapistProfile, profiles
+from backend.services.search.profiles import profiles
 from backend.services.search.reasons import Offer, reasons
 from backend.services.search.slots import free, windows_and_taken
+from contracts.answers import TherapistProfile
 
 NEXT_SLOTS = 3
 _DAY_SHIFT = 24  # the SQL bound packs (days ahead, hour bit) as days << 24 | bit
