@@ -11,7 +11,10 @@ as a "no user" prediction like the happy path) and needs nothing outside the Ras
   action server (a form's next question may be a custom action). The form stays active and
   resumes with the next message;
 - "yes" right after `utter_crisis` means a person (`action_handoff`, which leaves any form),
-  inside a form as well, where it would otherwise be taken as the form's answer.
+  inside a form as well, where it would otherwise be taken as the form's answer;
+- "no" right after it (the "No thanks, carry on" button) is not a form's answer either: the bot
+  says the help stays there (`utter_carry_on`), asks the interrupted form's question again and
+  listens, so someone whose words only sounded like a risk goes on booking where they were;
 - while someone of the service's team has the member (the `with_staff` slot, set and cleared by
   the backend's pushes when they take and hand back the request), every other message goes to
   them (`action_relay_to_staff`, which says nothing) and the bot listens: it answers nothing,
@@ -37,17 +40,23 @@ from bot.components.safety_net import SAFETY_INTENT
 from contracts.push import WITH_STAFF_SLOT
 
 AFFIRM_INTENT = "affirm"
+DENY_INTENT = "deny"
 CRISIS_ACTION = "utter_crisis"
+CARRY_ON_ACTION = "utter_carry_on"
 HANDOFF_ACTION = "action_handoff"
 RELAY_ACTION = "action_relay_to_staff"
 PRIORITY = 7
 
 
-def next_action(tracker: DialogueStateTracker) -> str | None:
+def next_action(tracker: DialogueStateTracker, domain: Domain) -> str | None:
     """What must happen next for safety's sake, or because a person of the team has the
     conversation; None when this policy has no say."""
     if tracker.latest_action_name in (CRISIS_ACTION, RELAY_ACTION):
         return ACTION_LISTEN_NAME
+    if tracker.latest_action_name == CARRY_ON_ACTION:
+        return _form_question(tracker, domain) or ACTION_LISTEN_NAME
+    if _previous_action(tracker) == CARRY_ON_ACTION:
+        return ACTION_LISTEN_NAME  # the form's question was asked again: its answer comes next
     if tracker.latest_action_name != ACTION_LISTEN_NAME or tracker.latest_message is None:
         return None
     intent = tracker.latest_message.intent.get("name")
@@ -55,8 +64,36 @@ def next_action(tracker: DialogueStateTracker) -> str | None:
         return CRISIS_ACTION
     if tracker.get_slot(WITH_STAFF_SLOT) is True:
         return RELAY_ACTION
-    if intent == AFFIRM_INTENT and _action_before_latest_message(tracker) == CRISIS_ACTION:
+    after_crisis = _action_before_latest_message(tracker) == CRISIS_ACTION
+    if intent == AFFIRM_INTENT and after_crisis:
         return HANDOFF_ACTION
+    if intent == DENY_INTENT and after_crisis:
+        return CARRY_ON_ACTION
+    return None
+
+
+def _form_question(tracker: DialogueStateTracker, domain: Domain) -> str | None:
+    """The action that asks the active form's requested slot, as the form itself would."""
+    form, slot = tracker.active_loop_name, tracker.get_slot("requested_slot")
+    if not form or not slot:
+        return None
+    for name in (f"action_ask_{form}_{slot}", f"utter_ask_{form}_{slot}", f"action_ask_{slot}",
+                 f"utter_ask_{slot}"):  # Rasa's FormAction looks in this order
+        if name in domain.action_names_or_texts:
+            return name
+    return None
+
+
+def _previous_action(tracker: DialogueStateTracker) -> str | None:
+    """The action before the latest one, when no message came between them."""
+    actions = 0
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return None
+        if isinstance(event, ActionExecuted):
+            actions += 1
+            if actions == 2:
+                return event.action_name
     return None
 
 
@@ -89,7 +126,7 @@ class CrisisFirstPolicy(Policy):
                                      rule_only_data: dict[str, Any] | None = None,
                                      **kwargs: Any) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
-        action = next_action(tracker)
+        action = next_action(tracker, domain)
         if action is None:
             return self._prediction(probabilities)
         probabilities[domain.index_for_action(action)] = 1.0

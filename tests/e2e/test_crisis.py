@@ -115,6 +115,8 @@ async def risk_message_answered_at_once(stack: Stack, chat: RestChat,
         assert replies[0].text.index("999") < replies[0].text.index("116 123")
     talk = button_for(replies, "handoff_request")
     assert talk is not None and talk.title == "Talk to a person", chat.transcript()
+    carry_on = button_for(replies, "deny")
+    assert carry_on is not None and carry_on.title == "No thanks, carry on", chat.transcript()
     return replies
 
 
@@ -300,4 +302,22 @@ async def test_low_mood_inside_a_form_is_acknowledged_and_the_form_asks_again(
     assert active_form(stack, member.sender) == "booking_form", member.transcript()
     assert requested_slot(stack, member.sender) == "issue", member.transcript()
     await member.say("anxiety", kind="issue")
+    assert requested_slot(stack, member.sender) not in (None, "issue"), member.transcript()
+
+
+async def test_no_thanks_after_a_crisis_answer_asks_the_forms_question_again(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    """Someone whose words only sounded like a risk (or who wants to go on) presses "No thanks,
+    carry on": the help stays said, the booking form asks its question again and takes the
+    answer, and nothing of "no" is taken as an answer."""
+    member = await booking_asks_for_the_issue(stack, http, backend, "carry-on")
+    replies = await risk_message_answered_at_once(stack, member, RISKS["cant_go_on"])
+    answer = await member.press(button_for(replies, "deny"), kind="carry_on")
+    assert mentions(r"whenever you need them")(answer), member.transcript()
+    assert mentions(r"What would you like help with")(answer), member.transcript()
+    assert active_form(stack, member.sender) == "booking_form", member.transcript()
+    assert requested_slot(stack, member.sender) == "issue", member.transcript()
+    assert await recorded(stack, f"dev:{member.sender}", "safety", count=0) == []
+    await member.say("anxiety", kind="issue")
+    assert "anxiety" in str(stack.tracker(member.sender)["slots"].get("issue")), member.transcript()
     assert requested_slot(stack, member.sender) not in (None, "issue"), member.transcript()
