@@ -126,6 +126,26 @@ def _locked(session: Session, handoff_id: int) -> HandoffRequest:
     return handoff
 
 
+def _locked_after_its_member(session: Session, handoff_id: int) -> HandoffRequest:
+    """The request locked after its member's row, so that the takes and closes of one member's
+    requests run one after the other: whether someone of the team still has that member is never
+    read from a change another transaction has not committed yet."""
+    member_id = session.scalar(select(HandoffRequest.member_id)
+                               .where(HandoffRequest.id == handoff_id))
+    if member_id is not None:
+        session.execute(select(Member.id).where(Member.id == member_id).with_for_update())
+    return _locked(session, handoff_id)
+
+
+def _still_with_staff(session: Session, handoff: HandoffRequest) -> bool:
+    """Whether someone of the team has another request of this member in hand: the assistant
+    stays quiet until the last one is closed."""
+    return handoff.member_id is not None and session.scalar(
+        select(HandoffRequest.id).where(HandoffRequest.member_id == handoff.member_id,
+                                        HandoffRequest.status == HandoffStatus.TAKEN.value,
+                                        HandoffRequest.id != handoff.id).limit(1)) is not None
+
+
 def _record(session: Session, email: str, action: str, handoff: HandoffRequest) -> None:
     organisation_id = None if handoff.urgent else handoff.organisation_id
     audit.record(session, actor_for(email), action, "handoff_request", handoff.id,
@@ -135,7 +155,7 @@ def _record(session: Session, email: str, action: str, handoff: HandoffRequest) 
 def take(db: Database, staff_email: str, handoff_id: int, now: datetime | None = None) -> None:
     """Assign the request to this member of the team (who and when)."""
     with db.transaction() as session:
-        handoff = _locked(session, handoff_id)
+        handoff = _locked_after_its_member(session, handoff_id)
         handoff.status = rules.after(handoff.status, HandoffVerb.TAKE).value
         handoff.taken_by, handoff.taken_at = staff_email, now or utcnow()
         _record(session, staff_email, "handoff.taken", handoff)
@@ -144,12 +164,13 @@ def take(db: Database, staff_email: str, handoff_id: int, now: datetime | None =
 
 def close(db: Database, staff_email: str, handoff_id: int, now: datetime | None = None) -> None:
     with db.transaction() as session:
-        handoff = _locked(session, handoff_id)
+        handoff = _locked_after_its_member(session, handoff_id)
         handoff.status = rules.after(handoff.status, HandoffVerb.CLOSE).value
         handoff.closed_at = now or utcnow()
         _record(session, staff_email, "handoff.closed", handoff)
-        _tell_member(session, handoff, HANDED_BACK_KIND, rules.handed_back_text(staff_email),
-                     with_staff=False)
+        if not _still_with_staff(session, handoff):
+            _tell_member(session, handoff, HANDED_BACK_KIND,
+                         rules.handed_back_text(staff_email), with_staff=False)
 
 
 def _tell_member(session: Session, handoff: HandoffRequest, kind: str, text: str, *,

@@ -316,3 +316,40 @@ async def test_the_news_the_bot_says_itself_carries_the_slots_of_its_push(client
     assert status == 200
     assert [(n["kind"], n["slots"]) for n in answer["notifications"]] == [
         ("staff_taken", {"with_staff": True})]
+
+
+def _handed_back(db, member_id: int) -> int:
+    with db.reader() as session:
+        return len(session.scalars(select(Notification).where(
+            Notification.member_id == member_id,
+            Notification.kind == staff.HANDED_BACK_KIND)).all())
+
+
+def test_the_assistant_stays_quiet_until_the_last_request_in_hand_is_closed(db):
+    admin = factories.register_organisation(db)
+    member = factories.add_member(db, admin.organisation_id)
+    first = handoffs.request(db, member, topic="booking").id
+    second = handoffs.request(db, member, topic="general").id
+    staff.take(db, STAFF, first)
+    staff.take(db, "other@service.example", second)
+    staff.close(db, STAFF, first)
+    assert _handed_back(db, member.member_id) == 0  # the other one still has them
+    assert staff.relay(db, member, "still there?").id == second
+    staff.close(db, "other@service.example", second)
+    assert _handed_back(db, member.member_id) == 1
+
+
+def test_two_of_the_team_closing_one_member_s_requests_at_once_hand_them_back_once(db):
+    """Eight members, each with two requests in hand, all sixteen closed at the same moment:
+    each member is handed back exactly once (not twice, and never left quiet)."""
+    admin = factories.register_organisation(db)
+    members = [factories.add_member(db, admin.organisation_id) for _ in range(8)]
+    closes = []
+    for member in members:
+        for email, topic in ((STAFF, "booking"), ("other@service.example", "general")):
+            handoff_id = handoffs.request(db, member, topic=topic).id
+            staff.take(db, email, handoff_id)
+            closes.append(lambda email=email, handoff_id=handoff_id:
+                          staff.close(db, email, handoff_id))
+    all_at_once(closes)
+    assert [_handed_back(db, member.member_id) for member in members] == [1] * 8
