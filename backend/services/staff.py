@@ -132,8 +132,9 @@ def _locked_after_its_member(session: Session, handoff_id: int) -> HandoffReques
     read from a change another transaction has not committed yet."""
     member_id = session.scalar(select(HandoffRequest.member_id)
                                .where(HandoffRequest.id == handoff_id))
-    if member_id is not None:
-        session.execute(select(Member.id).where(Member.id == member_id).with_for_update())
+    if member_id is not None:  # FOR NO KEY UPDATE: rows that only refer to the member go on
+        session.execute(select(Member.id).where(Member.id == member_id)
+                        .with_for_update(key_share=True))
     return _locked(session, handoff_id)
 
 
