@@ -154,7 +154,7 @@ def _usage(authorisation: Authorisation, cells: list[Cell], minimum_group: int) 
     places = authorisation.grants_count
     if not cells:
         return answers.Usage(places, None, None, None,
-                     withheld_reason(minimum_group, figures="Session and spend figures"))
+                             withheld_reason(minimum_group, figures="Session and spend figures"))
     return answers.Usage(
         places,
         sum(cell.count for cell in cells if cell.figure == reports.SESSIONS_BOOKED),

@@ -87,4 +87,4 @@ def _by_reference(session: Session, reference: str, actor: Actor) -> HandoffRequ
 def view(handoff: HandoffRequest, hours: OfficeHours | None = None) -> Handoff:
     expected = "" if hours is None else hours.expected_answer(utcnow()).text
     return Handoff(handoff.id, handoff.topic, handoff.status, handoff.urgent,
-                       handoff.risk_kind, handoff.created_at, expected)
+                   handoff.risk_kind, handoff.created_at, expected)

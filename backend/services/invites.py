@@ -65,7 +65,7 @@ def create(db: Database, actor: Actor, authorisation_id: int, *, email: str | No
                      organisation_id=organisation_id, authorisation_id=authorisation.id,
                      bound_to_email=bound_email is not None)
         return answers.NewInvite(invite.id, code, authorisation.id, bound_email, expires_at,
-                         email_text(organisation.name, authorisation, code, expires_at))
+                                 email_text(organisation.name, authorisation, code, expires_at))
 
 
 def email_text(organisation_name: str, authorisation: Authorisation, code: str,
@@ -236,4 +236,4 @@ def _state(invite: Invite, now: datetime) -> answers.InviteState:
 
 def _view(invite: Invite, now: datetime) -> answers.Invite:
     return answers.Invite(invite.id, invite.authorisation_id, invite.code_hint, invite.email,
-                      invite.expires_at, _state(invite, now))
+                          invite.expires_at, _state(invite, now))

@@ -98,7 +98,7 @@ def remove_admin(db: Database, actor: Actor, member_id: int) -> answers.Admin:
 
 def _admin_view(member: Member) -> answers.Admin:
     return answers.Admin(member_id=member.id, name=member.name, email=member.email,
-                     is_admin=member.is_admin)
+                         is_admin=member.is_admin)
 
 
 def set_cancellation_window(db: Database, actor: Actor, hours: int | None) -> answers.Organisation:

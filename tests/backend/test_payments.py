@@ -58,7 +58,7 @@ def test_the_card_is_saved_only_when_the_provider_says_so_and_admins_are_told(or
     completed = org.gateway.complete_setup(offline_session_id(setup.url))
     assert webhooks.apply_event(db, org.gateway, completed).outcome == "applied"
     assert cards.card_on_file(db, org.admin) == cards.Card("visa", "4242", 12,
-                                                                     utcnow().year + 3)
+                                                           utcnow().year + 3)
     assert kinds(db, org.admin) == ["card_saved"]
     assert kinds(db, org.admin) == []  # delivered once
 

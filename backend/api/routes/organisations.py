@@ -67,7 +67,7 @@ async def remove_admin(request: web.Request, path: ById) -> Admin:
 @endpoint("Make someone an admin", body=NewAdmin, answer=answers.NewAdmin, status=201)
 async def add_admin(request: web.Request, body: NewAdmin) -> answers.NewAdmin:
     return answers.NewAdmin(member_id=await call(request, organisations.add_admin, actor(request),
-                                               name=body.name, email=body.email))
+                                                 name=body.name, email=body.email))
 
 
 @routes.post("/organisation/cancellation-window")

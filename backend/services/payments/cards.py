@@ -33,7 +33,7 @@ def card_on_file(db: Database, actor: Actor) -> Card | None:
     with db.reader() as session:
         card = current_card(session, organisation_id)
         return None if card is None else Card(card.brand, card.last4, card.exp_month,
-                                                   card.exp_year)
+                                              card.exp_year)
 
 
 def start_card_setup(db: Database, gateway: PaymentGateway, actor: Actor) -> CardSetup:
@@ -58,8 +58,8 @@ def start_card_setup(db: Database, gateway: PaymentGateway, actor: Actor) -> Car
         audit.record(session, actor, "card.setup_started", "organisation", organisation_id,
                      organisation_id=organisation_id)
     return CardSetup(link.url, "Open this secure page to add the company card. Card "
-                                   "details go straight to our payment provider, never through "
-                                   "this chat. I'll tell you here once the card is saved.")
+                     "details go straight to our payment provider, never through "
+                     "this chat. I'll tell you here once the card is saved.")
 
 
 def _attach_customer(db: Database, organisation_id: int, customer: str) -> str:
