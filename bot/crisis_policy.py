@@ -32,7 +32,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -62,7 +62,7 @@ def next_action(tracker: DialogueStateTracker, domain: Domain) -> str | None:
     intent = tracker.latest_message.intent.get("name")
     if intent == SAFETY_INTENT:
         return CRISIS_ACTION
-    if tracker.get_slot(WITH_STAFF_SLOT) is True:
+    if _with_staff(tracker):
         return RELAY_ACTION
     after_crisis = _action_before_latest_message(tracker) == CRISIS_ACTION
     if intent == AFFIRM_INTENT and after_crisis:
@@ -82,6 +82,18 @@ def _form_question(tracker: DialogueStateTracker, domain: Domain) -> str | None:
         if name in domain.action_names_or_texts:
             return name
     return None
+
+
+def _with_staff(tracker: DialogueStateTracker) -> bool:
+    """Whether the team has the member: the latest `with_staff` the backend's pushes (or the
+    relay) set, read from the events rather than the slot. A session that expires (12 hours
+    after the member last wrote: a request taken the next morning) resets every slot as the
+    member's next message comes in, but the team still has them; the events of the session
+    before are still in this turn's tracker, and the relay sets the slot again in the new one."""
+    for event in reversed(tracker.events):
+        if isinstance(event, SlotSet) and event.key == WITH_STAFF_SLOT:
+            return event.value is True
+    return False
 
 
 def _previous_action(tracker: DialogueStateTracker) -> str | None:

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
 
 import pytest
 
@@ -123,9 +124,16 @@ class Stack:
             return json.loads(answer.read())
 
     def tracker(self, sender_id: str) -> dict[str, Any]:
-        from urllib.parse import quote
-
         return self.rasa_api(f"/conversations/{quote(sender_id, safe=':')}/tracker")
+
+    def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> Any:
+        """POST events to the end of a conversation (Rasa's HTTP API, with this stack's token)."""
+        request = urllib.request.Request(
+            f"{self.rasa_url}/conversations/{quote(sender_id, safe=':')}/tracker/events"
+            f"?token={self.rasa_token}",
+            data=json.dumps(events).encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")

@@ -42,7 +42,8 @@ async def test_the_member_s_words_reach_the_thread_and_the_bot_says_nothing(back
     dispatcher, events = await relay(make_tracker(
         member.identity, text="/handoff_request", intent="handoff_request"))
     # Nothing to read: only the mark that tells the channel the silence is meant.
-    assert [m["custom"] for m in dispatcher.messages] == [QUIET_TURN] and events == []
+    assert [m["custom"] for m in dispatcher.messages] == [QUIET_TURN]
+    assert slot_events(events) == {"with_staff": True}
     assert thread(backend) == [("member", "are you there?"),
                                ("member", "(pressed a button: handoff_request)")]
     staff.close(backend, STAFF, handoff_id)
@@ -57,4 +58,17 @@ async def test_the_member_s_words_reach_the_thread_and_the_bot_says_nothing(back
 async def test_a_message_that_cannot_be_relayed_says_so_with_where_help_is(monkeypatch):
     monkeypatch.setenv("BACKEND_URL", "http://127.0.0.1:9")  # nothing listens there
     dispatcher, events = await relay(make_tracker("test:someone", text="hello?"))
-    assert texts(dispatcher) == NOT_RELAYED and events == []
+    assert texts(dispatcher) == NOT_RELAYED
+    assert slot_events(events) == {"with_staff": True}  # the next message goes to the team too
+
+
+async def test_what_the_member_tells_the_team_fills_no_slot_of_the_bot(backend):
+    member = factories.add_member(backend, factories.register_organisation(backend)
+                                  .organisation_id)
+    staff.take(backend, STAFF, handoffs.request(backend, member, topic="booking").id)
+    tracker = make_tracker(member.identity, text="a woman, on tuesdays if she can",
+                           slots={"gender": "male"}, set_now={"gender": "female", "days": ["tue"]})
+    tracker.events.insert(0, {"event": "slot", "name": "gender", "value": "male"})
+    _, events = await relay(tracker)
+    # Set back to what they were before the message: the one said to the bot, and none.
+    assert slot_events(events) == {"gender": "male", "days": None, "with_staff": True}

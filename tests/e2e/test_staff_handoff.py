@@ -2,7 +2,9 @@
 a member asks for a person; someone of the team takes the request in the staff console and the
 member is told (a push); what the member writes then reaches the console's thread and the bot
 says nothing, but a risk message still gets the crisis answer at once; the team closes the
-request, the member is told they are back with the assistant, and the bot answers again."""
+request, the member is told they are back with the assistant, and the bot answers again. A request
+taken the next morning, after the member's conversation session expired, keeps the bot quiet all
+the same."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -19,6 +22,8 @@ from yarl import URL
 
 from backend.api.portal_auth import SESSION_COOKIE
 from backend.models import HandoffRequest
+from backend.models.base import utcnow
+from backend.services import actors, handoffs
 from backend.services.signin import sessions
 from backend.services.signin.principals import Account, Kind
 from backend.services.signin.settings import PortalSettings
@@ -30,7 +35,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 STAFF = "sam.lee@service.example"
 SECRET = "handoff-e2e-session-secret-0123456789abcdef"
 PUSH_WITHIN_SECONDS = 30.0
-MEMBER = "ben"  # a member of the demo organisation (backend/seed.py)
+MEMBER = "ben"  # members of the demo organisation (backend/seed.py)
+NIGHT_OWL = "dan"
+SESSION_EXPIRY = timedelta(hours=12)  # bot/domain.yml session_config
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +128,31 @@ async def test_the_bot_stays_quiet_while_the_team_has_the_member_crisis_answers_
     assert tracker["slots"]["with_staff"] is False
     answered = await member.say("I'd like to find a therapist", kind="back")
     assert answered and "What would you like help with" in text_of(answered), member.transcript()
+
+
+async def test_a_request_taken_after_the_session_expired_keeps_the_bot_quiet(
+        stack: Stack, http: aiohttp.ClientSession, console: Console):
+    # The member asked for a person at night: their last message is older than a session.
+    asked_at = (utcnow() - SESSION_EXPIRY - timedelta(hours=1)).timestamp()
+    stack.append_events(NIGHT_OWL, [
+        {"event": "action", "name": "action_session_start", "timestamp": asked_at},
+        {"event": "session_started", "timestamp": asked_at},
+        {"event": "action", "name": "action_listen", "timestamp": asked_at},
+        {"event": "user", "text": "can I talk to a person", "timestamp": asked_at,
+         "parse_data": {"intent": {"name": "handoff_request", "confidence": 1.0},
+                        "entities": []}}])
+    asker = actors.resolve(stack.database(), f"dev:{NIGHT_OWL}")
+    handoff_id = handoffs.request(stack.database(), asker, topic="booking").id
+
+    await console.act(handoff_id, "take")  # the next morning
+    await push_saying(stack, NIGHT_OWL, "Sam from the support team is with you now")
+    member = RestChat(http, stack.rasa_url, NIGHT_OWL)
+    quiet = await member.say("morning! yes, I'm looking for a female therapist", kind="to staff")
+    assert quiet == (), member.transcript()
+    assert await console.thread(handoff_id) == [
+        ("member", "morning! yes, I&#x27;m looking for a female therapist")]
+    tracker = stack.tracker(NIGHT_OWL)
+    assert tracker["slots"]["with_staff"] is True  # set again in the new session
+    assert tracker["slots"]["gender"] is None  # said to the team, not a search filter
+    assert await member.say("are you still there?", kind="to staff") == ()
+    assert len(await console.thread(handoff_id)) == 2
