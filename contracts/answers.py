@@ -22,6 +22,7 @@ Access = Literal["invite_only", "all_members"]
 AuthorisationStatus = Literal["active", "paused", "revoked"]
 BookingStatus = Literal["requested", "confirmed", "declined", "completed", "cancelled"]
 VoucherStatus = Literal["held", "released", "used"]
+WatchStatus = Literal["waiting", "told", "stopped", "expired"]
 
 A = TypeVar("A", bound="Answer")
 
@@ -364,6 +365,19 @@ class Vocabulary(Answer):
     times: list[str]
 
 
+@dataclasses.dataclass(frozen=True)
+class Watch(Answer):
+    """A search on the waitlist: the member is told once when a time it matches is free."""
+
+    schema = "Watch"
+    id: int
+    therapist_id: int | None
+    therapist_name: str | None
+    filters: dict[str, Any]  # the search's canonical filters
+    status: WatchStatus
+    expires_at: datetime
+
+
 # --- Quotes and bookings --------------------------------------------------------------------
 
 
@@ -579,6 +593,12 @@ class Authorisations(Answer):
 class Invites(Answer):
     schema = "Invites"
     invites: list[Invite]
+
+
+@dataclasses.dataclass(frozen=True)
+class Watches(Answer):
+    schema = "Watches"
+    watches: list[Watch]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -70,6 +70,8 @@ from contracts.answers import (
     TherapistMatch,
     TherapistProfile,
     Vocabulary,
+    Watch,
+    Watches,
     WorkspaceToken,
 )
 from contracts.api import IDEMPOTENCY_KEY_HEADER, IN_PROGRESS_CODE
@@ -269,6 +271,17 @@ class BackendClient:
     async def ask_for_more_sessions(self) -> MoreSessionsAsked:
         """Tell the member's admins that someone would like more sessions (never who)."""
         return await self.read(MoreSessionsAsked, "POST", "/me/more-sessions")
+
+    async def watch(self, filters: dict[str, Any], therapist_id: int | None = None) -> Watch:
+        """Keep the search waiting: the member is told once when a time it matches is free."""
+        return await self.read(Watch, "POST", "/me/watches",
+                               {"filters": filters, "therapist_id": therapist_id})
+
+    async def watches(self) -> list[Watch]:
+        return (await self.read(Watches, "GET", "/me/watches")).watches
+
+    async def stop_watching(self, watch_id: int) -> Watch:
+        return await self.read(Watch, "POST", f"/me/watches/{int(watch_id)}/stop", {})
 
     async def bookings(self) -> list[Booking]:
         return (await self.read(Bookings, "GET", "/me/bookings")).bookings

@@ -30,6 +30,7 @@ from backend.api.routes import (
     staff,
     teams,
     therapists,
+    waitlist,
     web_sessions,
 )
 from backend.db import Database
@@ -42,7 +43,7 @@ from backend.settings import Settings
 ROUTE_TABLES = [organisations.routes, authorisations.routes, therapists.routes, bookings.routes,
                 payments.routes, identities.routes, handoffs.routes, policies.routes,
                 quotes.routes, web_sessions.routes, calendar.routes, inbox.routes,
-                staff.routes, description.routes]
+                staff.routes, waitlist.routes, description.routes]
 
 
 def create_app(db: Database, settings: Settings,

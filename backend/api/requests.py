@@ -148,6 +148,13 @@ class SearchFilters(BaseModel):
         return {**self.model_dump(exclude_unset=True), **(self.model_extra or {})}
 
 
+class WatchRequest(BaseModel):
+    """A search to keep waiting: the search's filters, and perhaps one therapist."""
+
+    filters: SearchFilters | None = None
+    therapist_id: Id | None = Field(None, title="therapist id")
+
+
 class NewBooking(BaseModel):
     model_config = _requires("therapist_id", "starts_at", "modality")
     therapist_id: Id | None = Field(None, title="therapist id")

@@ -63,6 +63,15 @@ class VoucherStatus(str, Enum):
     USED = "used"  # the session counts as used: it is (or will be) charged
 
 
+class WatchStatus(str, Enum):
+    """A member's waitlist entry (backend/domain/waitlist.py)."""
+
+    WAITING = "waiting"  # looked at by the dispatcher's scans
+    TOLD = "told"  # a matching time was free: the member was told once, with buttons to book
+    STOPPED = "stopped"  # the member no longer wants it
+    EXPIRED = "expired"  # nothing matched before it ran out
+
+
 class ChargeStatus(str, Enum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"

@@ -18,6 +18,7 @@ from backend.models.therapist import (
     TherapistLanguage,
     TherapistTherapyType,
 )
+from backend.models.waitlist import Watch
 
 __all__ = [
     "AuditEvent",
@@ -52,4 +53,5 @@ __all__ = [
     "TherapistLanguage",
     "TherapistTherapyType",
     "Voucher",
+    "Watch",
 ]

@@ -19,6 +19,7 @@ from backend.domain.enums import (
     Modality,
     Role,
     VoucherStatus,
+    WatchStatus,
 )
 from contracts import answers
 
@@ -27,7 +28,7 @@ SPELLINGS: tuple[tuple[type[Enum], Any], ...] = (
     (Coverage, answers.Coverage), (Access, answers.Access),
     (AuthorisationStatus, answers.AuthorisationStatus), (Modality, answers.Modality),
     (BookingStatus, answers.BookingStatus), (VoucherStatus, answers.VoucherStatus),
-    (Role, answers.Role))
+    (Role, answers.Role), (WatchStatus, answers.WatchStatus))
 
 
 def _as_spelt(member: Enum) -> Any:
@@ -41,3 +42,4 @@ modality: Callable[[Modality], answers.Modality] = _as_spelt
 booking_status: Callable[[BookingStatus], answers.BookingStatus] = _as_spelt
 voucher_status: Callable[[VoucherStatus], answers.VoucherStatus] = _as_spelt
 role: Callable[[Role], answers.Role] = _as_spelt
+watch_status: Callable[[WatchStatus], answers.WatchStatus] = _as_spelt

@@ -336,7 +336,9 @@ class ActionAskTherapistId(Action):
         if not results:
             dispatcher.utter_message(
                 text=f"I couldn't find a therapist for: {describe_filters(filters)}. Try "
-                     "fewer filters, for example 'any time' or 'video instead'.")
+                     "fewer filters, for example 'any time' or 'video instead', or I can tell "
+                     "you when one is free.",
+                buttons=[button("Tell me when one is free", "watch_for_times")])
             return [SlotSet("search_results", [])]
         lines = [*found.paid_for, f"Therapists for {describe_filters(filters)}:"]
         kept = []

@@ -4,6 +4,8 @@ Booking confirmed (with the calendar file's link), booking declined and the ther
 past the confirmation time (the same therapist's next times and three similar therapists as
 buttons, whose payloads start the booking conversation with that therapist chosen), and the
 reminder before a session. Each has a dedupe key per booking, so an event seen twice tells once.
+A search on the waitlist (services/waitlist.py) that matches free times is told once, with those
+times as the same buttons; one that runs out with nothing found is told so.
 """
 
 from __future__ import annotations
@@ -140,3 +142,26 @@ def session_reminder(session: Session, booking: Booking, *,
     return notifications.notify_member(session, _organisation_of(session, booking),
                                        booking.member_id, "session_reminder", text,
                                        dedupe_key=f"booking-{booking.id}-reminder")
+
+
+def waitlist_match(session: Session, organisation_id: int, member_id: int, watch_id: int,
+                   times: list[tuple[Therapist, datetime]], *,
+                   policy: Policy = DEFAULT_POLICY) -> bool:
+    text = ("Good news: a time you asked me to watch for is free now. Book it before someone "
+            "else does:")
+    buttons = [_book_button(f"{therapist.name}: {_when(slot, policy)}", therapist.id, slot)
+               for therapist, slot in times]
+    return notifications.notify_member(session, organisation_id, member_id, "waitlist_match",
+                                       text, buttons=buttons,
+                                       dedupe_key=f"watch-{watch_id}-match")
+
+
+def waitlist_expired(session: Session, organisation_id: int, member_id: int, watch_id: int,
+                     days: int) -> bool:
+    text = (f"Nothing matching a search you asked me to watch came free in {days} days, so I've "
+            "stopped watching it. Say 'find a therapist' to look again with other days or "
+            "times.")
+    return notifications.notify_member(session, organisation_id, member_id, "waitlist_expired",
+                                       text, buttons=[{"title": "Find a therapist",
+                                                       "payload": "/find_therapist"}],
+                                       dedupe_key=f"watch-{watch_id}-expired")

@@ -7,7 +7,9 @@
 - to the admins, an active authorisation running low: AUTHORISATION_LOW_PERCENT (80) of its
   places taken, or of the sessions of its places booked (only once REPORTING_MIN_GROUP people
   hold places, so the figure tells nothing about one person: rule 5). Told once per limit (a
-  top-up or more places make a new limit).
+  top-up or more places make a new limit);
+- to a member, a search on their waitlist that matches a free time now, or that ran out
+  (services/waitlist.py).
 
 Each is raised once per booking (the notification's dedupe key), however often or by however
 many dispatchers this runs.
@@ -29,7 +31,7 @@ from backend.domain import business_hours
 from backend.domain.business_hours import WorkingHours
 from backend.domain.enums import AuthorisationStatus, BookingStatus
 from backend.models import Authorisation, Booking, Grant
-from backend.services import notifications
+from backend.services import notifications, waitlist
 from backend.services.outbox import events
 from backend.services.policy import Policy
 from backend.settings import Settings
@@ -72,7 +74,7 @@ class ScheduleRules:
 def raise_due(db: Database, now: datetime, rules: ScheduleRules) -> int:
     """Raise the reminders and unanswered-request notices due at `now`; how many were new."""
     return (remind(db, now, rules) + chase_unanswered(db, now, rules)
-            + warn_running_low(db, rules))
+            + warn_running_low(db, rules) + waitlist.tell_matches(db, now, rules.policy))
 
 
 def remind(db: Database, now: datetime, rules: ScheduleRules) -> int:

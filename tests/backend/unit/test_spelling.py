@@ -14,7 +14,8 @@ from backend.services.spelling import SPELLINGS
 SPELL = {spelling.Coverage: spelling.coverage, spelling.Access: spelling.access,
          spelling.AuthorisationStatus: spelling.authorisation_status,
          spelling.Modality: spelling.modality, spelling.BookingStatus: spelling.booking_status,
-         spelling.VoucherStatus: spelling.voucher_status, spelling.Role: spelling.role}
+         spelling.VoucherStatus: spelling.voucher_status, spelling.Role: spelling.role,
+         spelling.WatchStatus: spelling.watch_status}
 
 
 @pytest.mark.parametrize(("kind", "literal"), SPELLINGS, ids=lambda k: getattr(k, "__name__", ""))
