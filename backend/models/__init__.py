@@ -16,6 +16,7 @@ from backend.models.therapist import (
     Therapist,
     TherapistIssue,
     TherapistLanguage,
+    TherapistSearchHour,
     TherapistTherapyType,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "Therapist",
     "TherapistIssue",
     "TherapistLanguage",
+    "TherapistSearchHour",
     "TherapistTherapyType",
     "Voucher",
 ]
