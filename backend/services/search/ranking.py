@@ -336,19 +336,21 @@ def _scan(session: Session, query: Query, conditions: list[ColumnElement[bool]],
 
 def _top(session: Session, query: Query, paid: list[coverage_rules.Covered] | None,
          now: datetime, policy: Policy) -> list[tuple[_Candidate, list[datetime]]]:
-    """The best `query.limit` candidates by their exact key (first free slot), walking the
-    candidates in lower-bound order and stopping once no later one can enter the page."""
-    local_now = now.astimezone(policy.zone)
+    """The best `query.limit` candidates by their exact key (first free slot no sooner than a
+    new booking may start), walking the candidates in lower-bound order and stopping once no
+    later one can enter the page."""
+    start = policy.earliest_new_booking(now)
+    local_now = start.astimezone(policy.zone)
     end = now + timedelta(days=policy.booking_horizon_days)
     best: list[tuple[tuple, _Candidate, list[datetime]]] = []
     for page in _pages(session, query, paid, local_now, policy.booking_horizon_days):
-        windows, taken = windows_and_taken(session, [c.id for c in page], now, end)
+        windows, taken = windows_and_taken(session, [c.id for c in page], start, end)
         for candidate in page:
             lower = (-candidate.matches, _bound_time(candidate.bound, local_now), candidate.id)
             if len(best) == query.limit and lower >= best[-1][0]:
                 return [(c, slots) for _, c, slots in best]
             slots = free(windows.get(candidate.id, []), taken.get(candidate.id, set()),
-                         start=now, end=end, policy=policy, allows=query.allows,
+                         start=start, end=end, policy=policy, allows=query.allows,
                          limit=NEXT_SLOTS)
             if slots:
                 first = slots[0].astimezone(policy.zone).replace(tzinfo=None)
