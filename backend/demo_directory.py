@@ -22,9 +22,10 @@ from backend.models import (
     Therapist,
     TherapistIssue,
     TherapistLanguage,
+    TherapistSearchHour,
     TherapistTherapyType,
 )
-from backend.models.therapist import search_columns
+from backend.models.therapist import search_columns, search_hour_rows
 
 BATCH_SIZE = 5_000
 
@@ -206,8 +207,10 @@ def _insert_batch(session: Session, first_id: int, profiles: Sequence[Profile]) 
     types: list[dict[str, object]] = []
     languages: list[dict[str, object]] = []
     windows: list[dict[str, object]] = []
+    hours: list[dict[str, object]] = []
     for tid, profile in enumerate(profiles, start=first_id):
         therapists.append({"id": tid, **profile.row()})
+        hours.extend(search_hour_rows(tid, therapists[-1]))
         issues.extend({"therapist_id": tid, "issue": issue} for issue in profile.issues)
         types.extend({"therapist_id": tid, "therapy_type": t} for t in profile.therapy_types)
         languages.extend({"therapist_id": tid, "language": lang} for lang in profile.languages)
@@ -216,5 +219,6 @@ def _insert_batch(session: Session, first_id: int, profiles: Sequence[Profile]) 
     connection = session.connection()
     for model, rows in ((Therapist, therapists), (TherapistIssue, issues),
                         (TherapistTherapyType, types), (TherapistLanguage, languages),
-                        (Availability, windows)):
-        connection.execute(insert(model), rows)
+                        (Availability, windows), (TherapistSearchHour, hours)):
+        if rows:
+            connection.execute(insert(model), rows)

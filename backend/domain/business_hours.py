@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from backend.domain.cancellation import local_time
+from backend.domain.errors import InvalidInput
+
 WEEKEND = (5, 6)  # Saturday, Sunday (date.weekday())
 
 
@@ -59,3 +62,22 @@ def deadline(start: datetime, hours: float, working: WorkingHours,
         day += timedelta(days=1)
         local = datetime.combine(day, time(0), working.zone)
     raise ValueError("no working day within two years")
+
+
+def earliest_new_booking(now: datetime, confirmation_hours: float, working: WorkingHours,
+                         is_holiday: Callable[[date], bool]) -> datetime:
+    """The earliest start a new booking may have: when its therapist, who confirms within
+    `confirmation_hours` business hours, is expected to have confirmed it. No sooner
+    session is offered or accepted (a member would otherwise be offered a session the
+    therapist may not see in time)."""
+    return deadline(now, confirmation_hours, working, is_holiday)
+
+
+def too_soon_to_book(earliest: datetime, confirmation_hours: float,
+                     zone: ZoneInfo) -> InvalidInput:
+    """The refusal of a new booking that starts before `earliest_new_booking`."""
+    hours = f"{confirmation_hours:g} business hour{'' if confirmation_hours == 1 else 's'}"
+    return InvalidInput(
+        f"Therapists confirm a new request within {hours}, so the earliest session you can "
+        f"book now starts on {local_time(earliest, zone)}. Please pick a slot "
+        "from then on.", code="before_confirmation")

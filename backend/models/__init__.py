@@ -16,6 +16,7 @@ from backend.models.therapist import (
     Therapist,
     TherapistIssue,
     TherapistLanguage,
+    TherapistSearchHour,
     TherapistTherapyType,
 )
 from backend.models.waitlist import Watch
@@ -51,6 +52,7 @@ __all__ = [
     "Therapist",
     "TherapistIssue",
     "TherapistLanguage",
+    "TherapistSearchHour",
     "TherapistTherapyType",
     "Voucher",
     "Watch",

@@ -2,9 +2,11 @@
 
 The normalised tables (issues, therapy types, languages, availability) are the truth. Each
 therapist row also carries a denormalised copy for search: one bitmask per list, a modality
-mask, and per weekday a mask of the local hours at which a session may start. They are kept in
+mask, and per weekday a mask of the local hours at which a session may start. The search
+also keeps one `therapist_search_hours` row per weekly start hour, with copies of the
+filtered columns, so it can walk the directory in first-free-hour order. Both are kept in
 step by `refresh_search_data`, which runs after every ORM flush that touches a profile; bulk
-Core inserts compute the same values with `search_columns`.
+Core inserts compute the same values with `search_columns` and `search_hour_rows`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    delete,
     event,
+    insert,
     select,
     update,
 )
@@ -83,6 +87,33 @@ class Therapist(Base):
     )
     languages: Mapped[list[TherapistLanguage]] = relationship(cascade="all, delete-orphan")
     availability: Mapped[list[Availability]] = relationship(cascade="all, delete-orphan")
+
+
+class TherapistSearchHour(Base):
+    """Denormalised (see the module docstring): a weekly hour at which the therapist may start
+    a session, with the columns search filters on, so the rows of one hour, in id order, are
+    read from this table's key alone."""
+
+    __tablename__ = "therapist_search_hours"
+    __table_args__ = (
+        # The walk reads one hour's rows in id order, filters included, from this index alone.
+        Index("ix_therapist_search_hours_walk", "slot", "therapist_id", "gender", "location",
+              "issues_mask", "therapy_types_mask", "languages_mask", "modalities_mask"),
+    )
+
+    slot: Mapped[int] = mapped_column(primary_key=True)  # weekday * 24 + local hour
+    therapist_id: Mapped[int] = mapped_column(
+        ForeignKey("therapists.id", ondelete="CASCADE"), primary_key=True)
+    gender: Mapped[str] = mapped_column(String(32))
+    location: Mapped[str | None] = mapped_column(String(120))
+    issues_mask: Mapped[int] = mapped_column(BigInteger)
+    therapy_types_mask: Mapped[int] = mapped_column(BigInteger)
+    languages_mask: Mapped[int] = mapped_column(BigInteger)
+    modalities_mask: Mapped[int]
+
+
+SEARCH_HOUR_COPIES = ("gender", "location", "issues_mask", "therapy_types_mask",
+                      "languages_mask", "modalities_mask")
 
 
 class TherapistIssue(Base):
@@ -159,6 +190,14 @@ def search_columns(*, issues: Iterable[str], therapy_types: Iterable[str],
     }
 
 
+def search_hour_rows(therapist_id: int, values: dict[str, object]) -> list[dict[str, object]]:
+    """The `therapist_search_hours` rows of one therapist, from its therapists-row values."""
+    copies = {name: values[name] for name in SEARCH_HOUR_COPIES}
+    return [{"slot": day * 24 + hour, "therapist_id": therapist_id, **copies}
+            for day, name in enumerate(HOUR_COLUMNS)
+            for hour in range(24) if int(values[name]) >> hour & 1]  # type: ignore[call-overload]
+
+
 def refresh_search_data(connection: Connection, therapist_ids: Iterable[int]) -> None:
     """Recompute the denormalised search data of these therapists from the normalised rows."""
     ids = sorted(set(therapist_ids))
@@ -179,11 +218,19 @@ def refresh_search_data(connection: Connection, therapist_ids: Iterable[int]) ->
         lists[tid]["windows"].append(tuple(window))
     rows = connection.execute(
         select(Therapist.id, Therapist.offers_in_person, Therapist.offers_video,
-               Therapist.offers_phone).where(Therapist.id.in_(ids))).all()
+               Therapist.offers_phone, Therapist.gender, Therapist.location)
+        .where(Therapist.id.in_(ids))).all()
     values = [
         {"tid": tid, **search_columns(in_person=in_person, video=video, phone=phone, **lists[tid])}
-        for tid, in_person, video, phone in rows
+        for tid, in_person, video, phone, _, _ in rows
     ]
+    connection.execute(delete(TherapistSearchHour)
+                       .where(TherapistSearchHour.therapist_id.in_(ids)))
+    hour_rows = [row for value, (*_, gender, location) in zip(values, rows, strict=True)
+                 for row in search_hour_rows(value["tid"],
+                                             {**value, "gender": gender, "location": location})]
+    if hour_rows:
+        connection.execute(insert(TherapistSearchHour), hour_rows)
     if values:
         table = Therapist.__table__
         if not isinstance(table, Table):

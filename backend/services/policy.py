@@ -6,10 +6,27 @@ services; a caller that passes none (a test, a script) gets the documented defau
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import holidays
+
+from backend.domain import business_hours
+from backend.domain.business_hours import WorkingHours
 from backend.settings import Settings
+
+
+@lru_cache(maxsize=8)
+def holiday_calendar(spec: str) -> Callable[[date], bool]:
+    """`"GB-ENG"` -> is this date a public holiday in England? `""`: none."""
+    if not spec.strip():
+        return lambda _day: False
+    country, _, subdivision = spec.strip().partition("-")
+    calendar = holidays.country_holidays(country.upper(), subdiv=subdivision or None)
+    return lambda day: day in calendar
 
 
 @dataclass(frozen=True)
@@ -22,6 +39,21 @@ class Policy:
     invite_ttl_days: int
     redeem_attempts_limit: int  # wrong invite codes allowed per identity per window
     redeem_attempts_window_minutes: int
+    confirmation_business_hours: int  # a therapist confirms a request within these
+    working_hours: WorkingHours  # business hours, Monday to Friday
+    business_holidays: str  # public holidays that are not business days, e.g. "GB-ENG"
+
+    def earliest_new_booking(self, now: datetime) -> datetime:
+        """The earliest start of a new booking requested at `now` (aware)."""
+        return business_hours.earliest_new_booking(
+            now, self.confirmation_business_hours, self.working_hours,
+            holiday_calendar(self.business_holidays))
+
+    def check_new_booking_start(self, starts_at: datetime, now: datetime) -> None:
+        earliest = self.earliest_new_booking(now)
+        if starts_at < earliest:
+            raise business_hours.too_soon_to_book(earliest, self.confirmation_business_hours,
+                                                  self.zone)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -34,6 +66,9 @@ class Policy:
             invite_ttl_days=settings.invite_ttl_days,
             redeem_attempts_limit=settings.redeem_attempts_limit,
             redeem_attempts_window_minutes=settings.redeem_attempts_window_minutes,
+            confirmation_business_hours=settings.confirmation_business_hours,
+            working_hours=WorkingHours.parse(settings.business_hours, settings.timezone),
+            business_holidays=settings.business_holidays,
         )
 
 

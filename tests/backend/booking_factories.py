@@ -20,6 +20,7 @@ from backend.models import (
     Voucher,
 )
 from backend.services import actors, bookings
+from backend.services.policy import DEFAULT_POLICY
 from tests.backend import factories
 
 ALL_DAY = [(weekday, 0, 24 * 60) for weekday in range(7)]
@@ -66,6 +67,26 @@ def make_seen(db: Database, member: actors.Actor, therapist_id: int) -> None:
     booked = bookings.book(db, member, therapist_id=therapist_id, starts_at=starts_at,
                            modality=Modality.VIDEO, self_pay=True)
     bookings.confirm(db, therapist_actor(db, therapist_id), booked.id)
+
+
+def bookable(wanted: datetime) -> datetime:
+    """`wanted`, or the first whole hour a new booking may start at when `wanted` is sooner
+    (the therapist is expected to confirm first: issue 13). A test that needs a session that
+    soon books this slot, then `move_to`s the session, as if it had been booked earlier."""
+    earliest = DEFAULT_POLICY.earliest_new_booking(datetime.now(timezone.utc))
+    if wanted >= earliest:
+        return wanted
+    rounded = earliest.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return rounded if rounded == earliest else rounded + timedelta(hours=1)
+
+
+def move_to(db: Database, booking_id: int, starts_at: datetime) -> None:
+    """Move a booking's session to `starts_at`, keeping its length."""
+    with db.transaction() as session:
+        booking = session.get(Booking, booking_id)
+        assert booking is not None
+        booking.ends_at = starts_at + (booking.ends_at - booking.starts_at)
+        booking.starts_at = starts_at
 
 
 def move_into_past(db: Database, booking_id: int, hours: int = 2) -> None:

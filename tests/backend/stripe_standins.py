@@ -406,9 +406,16 @@ class PayingOrganisation:
         return booking_factories.therapist_actor(self.db, self.therapist_id)
 
     def book(self, hours_ahead: int = 24 * 7, member: Actor | None = None) -> int:
-        return bookings.book(self.db, member or self.member, therapist_id=self.therapist_id,
-                             starts_at=booking_factories.slot(hours_ahead),
-                             modality=Modality.VIDEO).id
+        """Booked `hours_ahead` from now; sooner than a new booking may start, booked at the
+        first hour it may and then moved there."""
+        wanted = booking_factories.slot(hours_ahead)
+        first = booking_factories.bookable(wanted)
+        booking_id = bookings.book(self.db, member or self.member,
+                                   therapist_id=self.therapist_id, starts_at=first,
+                                   modality=Modality.VIDEO).id
+        if first != wanted:
+            booking_factories.move_to(self.db, booking_id, wanted)
+        return booking_id
 
     def confirmed_booking(self, hours_ahead: int = 24 * 7, member: Actor | None = None) -> int:
         """Booked and confirmed by the therapist; the charge is what the route triggers next."""

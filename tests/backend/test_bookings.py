@@ -54,11 +54,17 @@ class World:
     therapist_id: int
 
     def book(self, hours_ahead: int = 72, **fields):
+        """Booked `hours_ahead` from now; sooner than a new booking may start, booked at the
+        first hour it may and then moved there."""
         actor = fields.pop("actor", self.member)
-        values = {"therapist_id": self.therapist_id, "starts_at": bf.slot(hours_ahead),
+        wanted = bf.slot(hours_ahead)
+        values = {"therapist_id": self.therapist_id, "starts_at": bf.bookable(wanted),
                   "modality": "video"}
         values.update(fields)
-        return bookings.book(self.db, actor, **values)
+        booked = bookings.book(self.db, actor, **values)
+        if "starts_at" not in fields and values["starts_at"] != wanted:
+            bf.move_to(self.db, booked.id, wanted)
+        return booked
 
     @property
     def therapist(self):

@@ -1,5 +1,6 @@
 """Checks every booking request passes: a start time in words the backend reads, inside the
-horizon, at a free slot of a therapist who offers the modality."""
+horizon and no sooner than the therapist is expected to have confirmed it, at a free slot of a
+therapist who offers the modality."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def bookable_time(moment: datetime, now: datetime, policy: Policy) -> None:
     if moment > now + timedelta(days=horizon):
         raise InvalidInput(f"Sessions can be booked up to {horizon} days ahead. Please pick an "
                            "earlier slot.", code="beyond_horizon")
+    policy.check_new_booking_start(moment, now)
 
 
 def therapist(session: Session, therapist_id: int) -> Therapist:

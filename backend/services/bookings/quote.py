@@ -22,8 +22,8 @@ from backend.services.policy import DEFAULT_POLICY, Policy
 from backend.services.validation import choice, identifier
 
 # Refusals of the time or the way of meeting: another slot or way may do.
-_SLOT_REASONS = ("in_the_past", "beyond_horizon", "not_a_slot", "slot_taken",
-                 "modality_not_offered")
+_SLOT_REASONS = ("in_the_past", "beyond_horizon", "before_confirmation", "not_a_slot",
+                 "slot_taken", "modality_not_offered")
 
 @dataclass(frozen=True)
 class RefusedOffer:

@@ -17,12 +17,9 @@ many dispatchers this runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from functools import lru_cache
+from datetime import datetime, timedelta
 
-import holidays
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -33,21 +30,11 @@ from backend.domain.enums import AuthorisationStatus, BookingStatus
 from backend.models import Authorisation, Booking, Grant
 from backend.services import notifications, waitlist
 from backend.services.outbox import events
-from backend.services.policy import Policy
+from backend.services.policy import Policy, holiday_calendar
 from backend.settings import Settings
 
 # A requested booking older than this is not looked at again (it has been told, or expired).
 UNANSWERED_LOOKBACK = timedelta(days=30)
-
-
-@lru_cache(maxsize=8)
-def holiday_calendar(spec: str) -> Callable[[date], bool]:
-    """`"GB-ENG"` -> is this date a public holiday in England? `""`: none."""
-    if not spec.strip():
-        return lambda _day: False
-    country, _, subdivision = spec.strip().partition("-")
-    calendar = holidays.country_holidays(country.upper(), subdiv=subdivision or None)
-    return lambda day: day in calendar
 
 
 @dataclass(frozen=True)

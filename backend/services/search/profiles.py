@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from backend.db import Database
 from backend.domain.directory import ISSUES, LANGUAGES, MODALITIES, THERAPY_TYPES
-from backend.models import Therapist, TherapistIssue, TherapistLanguage, TherapistTherapyType
+from backend.models import Therapist
 from backend.services.actors import Actor
 from backend.services.search.slots import require_therapist
 from backend.services.validation import identifier
@@ -26,22 +26,14 @@ def profile(db: Database, actor: Actor, therapist_id: int) -> TherapistProfile:
 
 
 def profiles(session: Session, ids: Sequence[int]) -> dict[int, TherapistProfile]:
+    """The lists come from the therapists' denormalised masks (kept in step with the list
+    tables), in vocabulary order, so one statement reads them all."""
     if not ids:
         return {}
-    lists: dict[int, dict[str, list[str]]] = {
-        tid: {"issues": [], "therapy_types": [], "languages": []} for tid in ids}
-    for key, column, order in (("issues", TherapistIssue.issue, ISSUES),
-                               ("therapy_types", TherapistTherapyType.therapy_type,
-                                THERAPY_TYPES),
-                               ("languages", TherapistLanguage.language, LANGUAGES)):
-        parent = column.class_.therapist_id
-        for tid, value in session.execute(select(parent, column).where(parent.in_(ids))):
-            lists[tid][key].append(value)
-        for values in lists.values():
-            values[key].sort(key=order.index)
     rows = session.execute(
         select(_T.id, _T.name, _T.gender, _T.bio, _T.location, _T.fee_minor, _T.currency,
-               _T.offers_in_person, _T.offers_video, _T.offers_phone).where(_T.id.in_(ids)))
+               _T.offers_in_person, _T.offers_video, _T.offers_phone, _T.issues_mask,
+               _T.therapy_types_mask, _T.languages_mask).where(_T.id.in_(ids)))
     found = {}
     for row in rows:
         modalities = [name for name, offered in zip(
@@ -50,5 +42,11 @@ def profiles(session: Session, ids: Sequence[int]) -> dict[int, TherapistProfile
         found[row.id] = TherapistProfile(
             id=row.id, name=row.name, gender=row.gender, bio=row.bio, modalities=modalities,
             location=row.location if row.offers_in_person else None, fee_minor=row.fee_minor,
-            currency=row.currency, **lists[row.id])
+            currency=row.currency, issues=_words(row.issues_mask, ISSUES),
+            therapy_types=_words(row.therapy_types_mask, THERAPY_TYPES),
+            languages=_words(row.languages_mask, LANGUAGES))
     return found
+
+
+def _words(mask: int, vocabulary: Sequence[str]) -> list[str]:
+    return [word for bit, word in enumerate(vocabulary) if mask >> bit & 1]

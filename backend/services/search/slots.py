@@ -63,14 +63,15 @@ def free_slots(db: Database, actor: Actor, therapist_id: int, *, start: datetime
                days: int = 14, limit: int = 100,
                policy: Policy = DEFAULT_POLICY) -> list[datetime]:
     """The therapist's free slot starts from `start` (default now) for `days` days, never
-    past the booking horizon, as aware UTC datetimes."""
+    sooner than a new booking may start nor past the booking horizon, as aware UTC
+    datetimes."""
     therapist_id = identifier(therapist_id, "therapist id")
     days = whole_number(days, "number of days", maximum=MAX_SLOT_DAYS)
     limit = whole_number(limit, "number of slots", maximum=MAX_SLOTS)
     if start is not None and (not isinstance(start, datetime) or start.tzinfo is None):
         raise InvalidInput("The start must be a date and time with a time zone.")
     now = datetime.now(timezone.utc)
-    begin = max(start or now, now)
+    begin = max(start or now, policy.earliest_new_booking(now))
     end = min(begin + timedelta(days=days), now + timedelta(days=policy.booking_horizon_days))
     with db.reader() as session:
         require_therapist(session, therapist_id)
@@ -82,12 +83,13 @@ def free_slots(db: Database, actor: Actor, therapist_id: int, *, start: datetime
 def is_free_slot(session: Session, therapist_id: int, starts_at: datetime, *,
                  policy: Policy = DEFAULT_POLICY) -> bool:
     """For other services, inside their own transaction: can `starts_at` be booked now?
-    (It is a slot start in the therapist's windows, in the future, inside the booking
-    horizon, and no open booking holds it.)"""
+    (It is a slot start in the therapist's windows, no sooner than a new booking may start,
+    inside the booking horizon, and no open booking holds it.)"""
     if starts_at.tzinfo is None:
         return False
     now = datetime.now(timezone.utc)
-    if not now < starts_at <= now + timedelta(days=policy.booking_horizon_days):
+    if not (now < starts_at and policy.earliest_new_booking(now) <= starts_at
+            <= now + timedelta(days=policy.booking_horizon_days)):
         return False
     windows, taken = windows_and_taken(session, [therapist_id], starts_at,
                                        starts_at + timedelta(seconds=1))
