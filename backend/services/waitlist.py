@@ -10,7 +10,7 @@ notification in its transaction, so dispatchers scanning at once tell a member o
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -120,14 +120,10 @@ def _free_times(db: Database, member: Actor, therapist_id: int | None, filters: 
         return [(match.therapist.id, datetime.fromisoformat(match.next_slots[0]))
                 for match in found.results if match.next_slots]
     query = parse_filters(filters, session_minutes=policy.session_minutes)
-    now = utcnow()
-    end = now + timedelta(days=policy.booking_horizon_days)
     with db.reader() as session:
-        windows, taken = slot_search.windows_and_taken(session, [therapist_id], now, end)
-    return [(therapist_id, slot) for slot in slot_search.free(
-        windows.get(therapist_id, []), taken.get(therapist_id, set()), start=now, end=end,
-        policy=policy, allows=query.allows if query.by_time else None,
-        limit=rules.TIMES_TOLD)]
+        return [(therapist_id, slot) for slot in slot_search.bookable(
+            session, therapist_id, utcnow(), policy,
+            allows=query.allows if query.by_time else None, limit=rules.TIMES_TOLD)]
 
 
 def _tell(db: Database, watch_id: int, organisation_id: int, member_id: int,

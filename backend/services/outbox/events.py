@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -56,10 +56,7 @@ def _book_button(title: str, therapist_id: int, slot: datetime | None = None) ->
 
 def next_times(session: Session, therapist_id: int, now: datetime, policy: Policy,
                limit: int = NEXT_TIMES) -> list[datetime]:
-    end = now + timedelta(days=policy.booking_horizon_days)
-    windows, taken = slot_search.windows_and_taken(session, [therapist_id], now, end)
-    return slot_search.free(windows.get(therapist_id, []), taken.get(therapist_id, set()),
-                            start=now, end=end, policy=policy, limit=limit)
+    return slot_search.bookable(session, therapist_id, now, policy, limit=limit)
 
 
 def similar_therapists(session: Session, therapist: Therapist,

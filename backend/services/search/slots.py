@@ -59,6 +59,18 @@ def free(windows: Sequence[Window], taken: set[datetime], *, start: datetime, en
     return found
 
 
+def bookable(session: Session, therapist_id: int, now: datetime, policy: Policy, *,
+             allows: Callable[[datetime], bool] | None = None, limit: int) -> list[datetime]:
+    """For other services, inside their own transaction: the therapist's first `limit` free
+    starts a new booking may take at `now` (from the earliest the confirmation rule allows to
+    the booking horizon) that `allows` accepts."""
+    begin = policy.earliest_new_booking(now)
+    end = now + timedelta(days=policy.booking_horizon_days)
+    windows, taken = windows_and_taken(session, [therapist_id], begin, end)
+    return free(windows.get(therapist_id, []), taken.get(therapist_id, set()), start=begin,
+                end=end, policy=policy, allows=allows, limit=limit)
+
+
 def free_slots(db: Database, actor: Actor, therapist_id: int, *, start: datetime | None = None,
                days: int = 14, limit: int = 100,
                policy: Policy = DEFAULT_POLICY) -> list[datetime]:

@@ -1,16 +1,16 @@
 """therapist search hours: one row per therapist and weekly start hour, with the filtered
 columns, so search walks the directory in first-free-hour order instead of ranking every row
 
-Revision ID: 0013_therapist_search_hours
-Revises: 0010_handoff_member_messages
+Revision ID: 0012_therapist_search_hours
+Revises: 0011_waitlist
 Create Date: 2026-12-04 00:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0013_therapist_search_hours'
-down_revision = '0010_handoff_member_messages'
+revision = '0012_therapist_search_hours'
+down_revision = '0011_waitlist'
 branch_labels = None
 depends_on = None
 
