@@ -480,6 +480,14 @@ class MoreSessionsAsked(Answer):
     message: str
 
 
+@dataclasses.dataclass(frozen=True)
+class MoreSessionsRequests(Answer):
+    """GET /organisation/more-sessions-requests: how many asked this month, never who."""
+
+    schema = "MoreSessionsRequests"
+    this_month: int
+
+
 # --- The company card and spend -------------------------------------------------------------
 
 

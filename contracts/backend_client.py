@@ -50,6 +50,7 @@ from contracts.answers import (
     Invites,
     Me,
     MoreSessionsAsked,
+    MoreSessionsRequests,
     NewAdmin,
     NewInvite,
     Notification,
@@ -320,6 +321,11 @@ class BackendClient:
         """Take someone's admin role away (they stay a member); never the last admin's."""
         return await self.read(Admin, "POST", f"/organisation/admins/{int(member_id)}/remove", {})
 
+    async def more_sessions_requests(self) -> MoreSessionsRequests:
+        """How many people asked for more sessions this month (never who)."""
+        return await self.read(MoreSessionsRequests, "GET",
+                               "/organisation/more-sessions-requests")
+
     async def set_cancellation_window(self, hours: int) -> Organisation:
         return await self.read(Organisation, "POST", "/organisation/cancellation-window",
                                {"hours": hours})
@@ -337,6 +343,12 @@ class BackendClient:
         """`verb`: pause, resume or revoke."""
         return await self.read(Authorisation, "POST",
                                f"/authorisations/{int(authorisation_id)}/{verb}", {})
+
+    async def top_up(self, authorisation_id: int, extra_sessions: int) -> Authorisation:
+        """Give every place on the authorisation `extra_sessions` more sessions."""
+        return await self.read(Authorisation, "POST",
+                               f"/authorisations/{int(authorisation_id)}/top-up",
+                               {"extra_sessions": extra_sessions})
 
     async def create_invite(self, authorisation_id: int, email: str | None = None,
                             expires_in_days: int | None = None) -> NewInvite:

@@ -11,22 +11,30 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from backend.db import Database
+from backend.domain.enums import AuthorisationStatus
 from backend.domain.errors import Conflict
-from backend.models import Notification
+from backend.models import Authorisation, Notification
 from backend.models.base import utcnow
 from backend.services import audit, notifications
-from backend.services.actors import Actor, require_member
+from backend.services.actors import Actor, require_admin, require_member
+from contracts import answers
 
 KIND = "more_sessions_requested"
 ADMIN_TEXT = ("Someone in your organisation asked for more therapy sessions. You can add sessions "
               "to an authorisation (\"top up\") in the portal or by chat; who asked is never "
               "shown to anyone.")
+# The push's buttons start the bot's top-up of one authorisation. Every active authorisation is
+# offered, whoever asked: the buttons must not tell which one the person is on (PRODUCT.md rule 5).
+TOP_UP_INTENT = "top_up_authorisation"
+MAX_BUTTONS = 5
 
 
 TOLD = ("I've told your organisation's admins that someone would like more sessions. They are "
@@ -59,9 +67,38 @@ def ask(db: Database, actor: Actor, secret: str, now: datetime | None = None) ->
             Notification.dedupe_key.startswith(key)).limit(1)) is not None
         # notify_admins tells nobody when a concurrent ask of the same person told them first.
         if already or not notifications.notify_admins(session, organisation_id, KIND,
-                                                      ADMIN_TEXT, dedupe_key=key):
+                                                      ADMIN_TEXT,
+                                                      buttons=top_up_buttons(session,
+                                                                             organisation_id),
+                                                      dedupe_key=key):
             return MoreSessionsAsked(False, ALREADY)
         # The audit log keeps the organisation and the time, not who asked.
         audit.record(session, Actor("anonymous", "member"), "more_sessions.requested",
                      "organisation", organisation_id, organisation_id=organisation_id)
     return MoreSessionsAsked(True, TOLD)
+
+
+def top_up_buttons(session: Session, organisation_id: int) -> list[dict[str, str]]:
+    """A button per active authorisation of the organisation (the same for every request)."""
+    active = session.scalars(
+        select(Authorisation).where(Authorisation.organisation_id == organisation_id,
+                                    Authorisation.status == AuthorisationStatus.ACTIVE)
+        .order_by(Authorisation.id).limit(MAX_BUTTONS)).all()
+    return [{"title": f"Top up {item.name}",
+             "payload": f"/{TOP_UP_INTENT}"
+                        + json.dumps({"top_up_authorisation_id": str(item.id)})}
+            for item in active]
+
+
+def requests(db: Database, actor: Actor,
+             now: datetime | None = None) -> answers.MoreSessionsRequests:
+    """How many people asked for more sessions this month: the admin's own notifications of
+    them, so a count of what the admin was told already, and never who."""
+    require_admin(actor)
+    moment = now or utcnow()
+    start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    with db.reader() as session:
+        count = session.scalar(select(func.count(Notification.id)).where(
+            Notification.member_id == actor.member_id, Notification.kind == KIND,
+            Notification.created_at >= start))
+    return answers.MoreSessionsRequests(this_month=int(count or 0))

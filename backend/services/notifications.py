@@ -67,11 +67,12 @@ def admins_of(session: Session, organisation_id: int) -> list[int]:
 
 
 def notify_admins(session: Session, organisation_id: int, kind: str, text: str, *,
+                  buttons: list[dict[str, str]] | None = None,
                   dedupe_key: str | None = None) -> int:
     """Tell every admin of the organisation; returns how many were told."""
     admins = admins_of(session, organisation_id)
     return sum(
-        notify_member(session, organisation_id, member_id, kind, text,
+        notify_member(session, organisation_id, member_id, kind, text, buttons=buttons,
                       dedupe_key=None if dedupe_key is None else f"{dedupe_key}-admin-{member_id}")
         for member_id in admins
     )

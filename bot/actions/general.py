@@ -17,7 +17,9 @@ ANYONE = ("You can ask me what the coverage options mean, how vouchers work, how
           "protected, or what the cancellation policy is, and you can ask for a person.")
 ADMIN = ("As an admin you can: create an authorisation, create an invite (with the email text), "
          "list invites and revoke one, list authorisations with usage, pause, resume or revoke "
-         "one, see spend, add or change the company card, and change the cancellation window.")
+         "one, top up one with more sessions, see the anonymous requests for more sessions, "
+         "see spend, add or change the company card, add or remove admins, and change the "
+         "cancellation window.")
 MEMBER = ("You can: find a therapist and book, see your remaining sessions and upcoming "
           "bookings, cancel or reschedule, and check whether your therapist has confirmed.")
 NEWCOMER = ("You can redeem an invite code from your organisation, or, if you look after "
@@ -57,6 +59,10 @@ class ActionHelp(Action):
                        button("Create an invite", "create_invite"),
                        button("Invites", "list_invites"),
                        button("Usage", "list_authorisations"), button("Spend", "ask_spend"),
+                       button("Top up", "top_up_authorisation"),
+                       button("Requests for more sessions", "list_more_sessions_requests"),
+                       button("Add an admin", "add_admin"),
+                       button("Remove an admin", "remove_admin"),
                        button("Cancellation window", "change_cancellation_window")]
         elif role == "member":
             lines = [MEMBER]

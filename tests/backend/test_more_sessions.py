@@ -3,7 +3,7 @@ person, in words that never say who, and nothing stored ties the ask to the pers
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, update
@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from backend.domain.enums import Role
 from backend.domain.errors import Conflict, PermissionDenied
 from backend.models import AuditEvent, Member, Notification
-from backend.services import more_sessions
+from backend.models.base import utcnow
+from backend.services import actors, authorisations, invites, more_sessions
 from tests.backend import factories
 from tests.backend.concurrently import all_at_once
 
@@ -92,3 +93,44 @@ def test_an_organisation_without_an_admin_says_so(db):
     with pytest.raises(Conflict) as refused:
         more_sessions.ask(db, member, SECRET, DECEMBER)
     assert refused.value.code == "no_admin"
+
+
+def pushed_buttons(db) -> list[list[dict[str, str]] | None]:
+    with db.reader() as session:
+        return [n.buttons for n in session.scalars(select(Notification).order_by(Notification.id))]
+
+
+def test_the_push_offers_every_active_authorisation_whoever_asked(db):
+    admin = factories.register_organisation(db)
+    wellbeing = factories.authorisation(db, admin, name="Wellbeing")
+    pilot = factories.authorisation(db, admin, name="Pilot")
+    paused = factories.authorisation(db, admin, name="Old")
+    authorisations.change_status(db, admin, paused.id, "pause")
+    on_wellbeing, on_pilot = (factories.stranger(db), factories.stranger(db))
+    for person, item in ((on_wellbeing, wellbeing), (on_pilot, pilot)):
+        invites.redeem(db, person, invites.create(db, admin, item.id).code)
+    for person in (on_wellbeing, on_pilot):
+        more_sessions.ask(db, actors.resolve(db, person.identity), SECRET, DECEMBER)
+
+    first, second = pushed_buttons(db)
+    # The same buttons for both asks: nothing tells which authorisation the person is on.
+    assert first == second == [
+        {"title": f"Top up {item.name}",
+         "payload": f'/top_up_authorisation{{"top_up_authorisation_id": "{item.id}"}}'}
+        for item in (wellbeing, pilot)]
+
+
+def test_admins_count_this_months_requests_and_members_cannot(db):
+    # The notifications are dated by the clock, so the months here are the clock's.
+    now = utcnow()
+    next_month = (now.replace(day=28) + timedelta(days=4)).replace(day=1)
+    admin = factories.register_organisation(db)
+    first, second = (factories.add_member(db, admin.organisation_id) for _ in range(2))
+    assert more_sessions.requests(db, admin, now).this_month == 0
+    more_sessions.ask(db, first, SECRET, now)
+    more_sessions.ask(db, first, SECRET, now)  # told once a month
+    more_sessions.ask(db, second, SECRET, now)
+    assert more_sessions.requests(db, admin, now).this_month == 2
+    assert more_sessions.requests(db, admin, next_month).this_month == 0
+    with pytest.raises(PermissionDenied):
+        more_sessions.requests(db, first, now)

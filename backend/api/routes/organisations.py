@@ -8,9 +8,9 @@ from backend.api.answers import Health, Registered
 from backend.api.http import actor, call
 from backend.api.openapi import endpoint
 from backend.api.requests import ById, CancellationWindow, NewAdmin, NewOrganisation
-from backend.services import grants, organisations, spelling
+from backend.services import grants, more_sessions, organisations, spelling
 from contracts import answers
-from contracts.answers import Admin, Admins, Me, Organisation
+from contracts.answers import Admin, Admins, Me, MoreSessionsRequests, Organisation
 
 routes = web.RouteTableDef()
 
@@ -68,6 +68,13 @@ async def remove_admin(request: web.Request, path: ById) -> Admin:
 async def add_admin(request: web.Request, body: NewAdmin) -> answers.NewAdmin:
     return answers.NewAdmin(member_id=await call(request, organisations.add_admin, actor(request),
                                                  name=body.name, email=body.email))
+
+
+@routes.get("/organisation/more-sessions-requests")
+@endpoint("How many people asked for more sessions this month (never who)",
+          answer=MoreSessionsRequests)
+async def more_sessions_requests(request: web.Request) -> MoreSessionsRequests:
+    return await call(request, more_sessions.requests, actor(request))
 
 
 @routes.post("/organisation/cancellation-window")
