@@ -167,6 +167,8 @@ class ValidateBookingForm(CappedFormValidation):
         answer = await what_pays(client_for(tracker))
         if not answer.can_pay:
             raise FormRefused(*nothing_pays(answer))
+        if tracker.latest_action_name == ActionBook.NAME:
+            return []  # reopened at the therapist's times (choose_another_time): keep them
         return about_one_therapist(tracker)
 
     async def on_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -478,8 +480,10 @@ def choose_another_time() -> list[EventType]:
 
 
 class ActionBook(BackendAction):
+    NAME = "action_book"
+
     def name(self) -> str:
-        return "action_book"
+        return self.NAME
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:

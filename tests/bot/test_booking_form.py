@@ -145,6 +145,15 @@ async def test_a_time_taken_at_booking_keeps_the_therapist_and_offers_their_next
     assert changed == {"slot_start": None, "booking_confirmed": None, "offered_slots": None}
     assert [e["name"] for e in events if e["event"] == "active_loop"] == ["booking_form"]
 
+    # The form, active again, starts its validation with the message that said "yes": it keeps
+    # the therapist (a start of a booking otherwise forgets one left behind).
+    reopened = make_tracker(member.identity, text="yes", intent="affirm",
+                            active_loop="booking_form", slots={**ready, **changed})
+    reopened.events.append({"event": "action", "name": "action_book"})
+    reopened.latest_action_name = "action_book"
+    dispatcher, events = await run(ValidateBookingForm(), reopened)
+    assert "therapist_id" not in slot_events(events) and not form_ended(events)
+
     still = {**ready, **changed}
     dispatcher, events = await run(ActionAskSlotStart(), make_tracker(member.identity,
                                                                       slots=still))
