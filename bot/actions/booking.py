@@ -12,7 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 
@@ -24,8 +24,9 @@ from bot.actions.common import (
     latest_text,
     vocabulary,
 )
+from bot.actions.faq import privacy_receipt
 from bot.actions.forms import (
-    DIGRESSION_INTENTS,
+    MEMBER_DIGRESSION_INTENTS,
     CappedFormValidation,
     clear_form,
     form_answers_missing,
@@ -34,6 +35,7 @@ from bot.actions.parsing import (
     ANY,
     When,
     Words,
+    cleared_filters,
     format_slot,
     is_skip,
     local_time,
@@ -44,10 +46,10 @@ from bot.actions.parsing import (
     when_allows,
 )
 from bot.actions.payers import nothing_pays, paid_by_line, several_payers, what_pays
-from bot.actions.policies import confirmation_hours, directory_words
+from bot.actions.policies import confirmation_hours, directory_words, known_policies
 from bot.actions.quotes import quote, what_instead
 from bot.actions.sessions import upcoming_bookings
-from contracts.backend_client import BackendClient
+from contracts.backend_client import BackendClient, BackendError
 
 FORM = "booking_form"
 MODALITIES = ("in_person", "video", "phone")
@@ -55,7 +57,11 @@ FILTER_ENTITIES = ("issue", "modality", "location", "therapy_type", "gender", "l
 CHOICE_SLOTS = ("therapist_id", "slot_start", "booking_confirmed")
 OPTIONAL_FILTERS = {"therapy_type": "therapy_types", "gender": "genders", "language": "languages"}
 OFFERED_SLOTS = 6
+SLOT_TAKEN = "slot_taken"  # the backend's code for a time someone else booked first
 NOT_NEEDED = "not_needed"  # a required slot this answer path does not use
+WHAT_TO_CHANGE = ("OK, I haven't booked it, and I've kept everything you told me. What would you "
+                  "like to change? Pick another time, say 'other therapists', or change a filter "
+                  "(for example 'video instead' or 'any day'). Say 'stop' to leave it.")
 _WANTS_OTHERS = re.compile(r"\b(other|others|another|different|more|none of (these|them)|"
                            r"someone else|go back|back)\b", re.IGNORECASE)
 
@@ -69,14 +75,31 @@ def _latest_intent(tracker: Tracker) -> str | None:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
+def said_when(tracker: Tracker, words: Words) -> When | None:
+    """The days and times after the latest message (merged into those said before, "any day"
+    letting go of the days only); None when it says nothing about them. A bare "no" or "any"
+    answers only the question about days and times, and a day while picking a time picks it."""
+    text = latest_text(tracker)
+    requested = tracker.get_slot(REQUESTED_SLOT)
+    said = None if requested == "slot_start" or (requested != "when" and is_skip(text)) \
+        else parse_when(text, words)
+    any_day = "days" in cleared_filters(text) and not (said and said.days)
+    if said is None and not any_day:
+        return None
+    when = merge_when(when_of(tracker), said) if said is not None else when_of(tracker)
+    return When(days=[], times=when.times, after=when.after, before=when.before) \
+        if any_day else when
+
+
 def changes_filters(tracker: Tracker, words: Words) -> bool:
-    """Whether the latest message gives a search filter (entity, or days and times)."""
-    if _latest_intent(tracker) in DIGRESSION_INTENTS:
+    """Whether the latest message gives a search filter (entity, days and times) or lets one go."""
+    if _latest_intent(tracker) in MEMBER_DIGRESSION_INTENTS:
         return False
     if any(latest_entities(tracker, entity) for entity in FILTER_ENTITIES):
         return True
-    return tracker.get_slot(REQUESTED_SLOT) not in ("when", "slot_start") and parse_when(
-        latest_text(tracker), words) is not None
+    if cleared_filters(latest_text(tracker)):
+        return True
+    return tracker.get_slot(REQUESTED_SLOT) != "when" and said_when(tracker, words) is not None
 
 
 def merge_when(before: When, said: When) -> When:
@@ -131,6 +154,8 @@ def choose_slot(value: Any, tracker: Tracker, words: Words) -> str | None:
 
 
 class ValidateBookingForm(CappedFormValidation):
+    digressions = MEMBER_DIGRESSION_INTENTS
+
     def name(self) -> str:
         return f"validate_{FORM}"
 
@@ -142,26 +167,30 @@ class ValidateBookingForm(CappedFormValidation):
         answer = await what_pays(client_for(tracker))
         if not answer.can_pay:
             raise FormRefused(*nothing_pays(answer))
+        if tracker.latest_action_name == ActionBook.NAME:
+            return []  # reopened at the therapist's times (choose_another_time): keep them
         return about_one_therapist(tracker)
 
     async def on_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                         domain: dict[str, Any]) -> list[EventType]:
-        """A new filter while choosing a therapist or a time runs the search again."""
+        """A new filter, or one let go of ("any gender"), while choosing a therapist or a time
+        runs the search again; the other filters stay."""
+        events = [SlotSet(slot, None) for slot in cleared_filters(latest_text(tracker))
+                  if slot in OPTIONAL_FILTERS]
         if tracker.get_slot("therapist_id") is not None and changes_filters(
                 tracker, await directory_words()):
-            return [SlotSet(slot, value) for slot, value in restart_search().items()]
-        return []
+            events += [SlotSet(slot, value) for slot, value in restart_search().items()]
+        return events
 
     async def extract_when(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: dict[str, Any]) -> dict[str, Any]:
-        requested = tracker.get_slot(REQUESTED_SLOT)
-        if _latest_intent(tracker) in DIGRESSION_INTENTS or requested == "slot_start":
-            return {}  # "Wednesday" while picking a time picks a time
+        if _latest_intent(tracker) in MEMBER_DIGRESSION_INTENTS:
+            return {}
         text = latest_text(tracker)
-        when = parse_when(text, await directory_words())
+        when = said_when(tracker, await directory_words())
         if when is not None:
-            return {"when": asdict(merge_when(when_of(tracker), when))}
-        if requested == "when" and text:
+            return {"when": asdict(when)}
+        if tracker.get_slot(REQUESTED_SLOT) == "when" and text:
             return self.failed(tracker, "when", dispatcher,
                                "Sorry, I didn't catch a day or time. Try 'weekday evenings', "
                                "'Saturday mornings', 'after 5pm' or 'any time'.")
@@ -275,10 +304,16 @@ class ValidateBookingForm(CappedFormValidation):
         dispatcher.utter_message(text=f"{answer.message}\n{instead}", buttons=buttons)
         return restart_search()
 
-    def validate_booking_confirmed(self, value: Any, dispatcher: CollectingDispatcher,
-                                   tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+    async def validate_booking_confirmed(self, value: Any, dispatcher: CollectingDispatcher,
+                                         tracker: Tracker,
+                                         domain: dict[str, Any]) -> dict[str, Any]:
         # None is a reset (a filter changed), not a "no": ask again rather than drop the booking
-        return {"booking_confirmed": None if value is None else bool(value)}
+        if value is None or value:
+            return {"booking_confirmed": None if value is None else True}
+        # "No" keeps every answer: the therapist's times again, or whatever the member changes
+        if not changes_filters(tracker, await directory_words()):
+            dispatcher.utter_message(text=WHAT_TO_CHANGE)
+        return {"booking_confirmed": None, "slot_start": None}
 
 
 def search_filters(tracker: Tracker, known: dict[str, list[str]]) -> dict[str, Any]:
@@ -439,22 +474,33 @@ class ActionAskBookingConfirmed(Action):
         return []
 
 
+def choose_another_time() -> list[EventType]:
+    """Back in the form at the therapist's times, every other answer kept: the form, run next
+    (it is active again), asks for a time without reading the last message as an answer."""
+    return [SlotSet("slot_start", None), SlotSet("booking_confirmed", None),
+            SlotSet("offered_slots", None), ActiveLoop(FORM)]
+
+
 class ActionBook(BackendAction):
+    NAME = "action_book"
+
     def name(self) -> str:
-        return "action_book"
+        return self.NAME
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
         if form_answers_missing(tracker, domain, FORM):
             return clear_form(domain, FORM)
-        if not tracker.get_slot("booking_confirmed"):
-            dispatcher.utter_message(text="OK, I haven't booked anything. Say 'find a therapist' "
-                                          "whenever you want to look again.")
-            return clear_form(domain, FORM)
         # The backend chooses what pays: a grant of the member's, else a place on an offer open
         # to all members, taken in the same transaction.
-        booking = await client.book(int(tracker.get_slot("therapist_id")),
-                                    tracker.get_slot("slot_start"), session_modality(tracker))
+        try:
+            booking = await client.book(int(tracker.get_slot("therapist_id")),
+                                        tracker.get_slot("slot_start"), session_modality(tracker))
+        except BackendError as error:
+            if error.code != SLOT_TAKEN:
+                raise
+            dispatcher.utter_message(text=error.message)
+            return choose_another_time()
         paid = ("Your organisation pays" if booking.paid_by_organisation
                 else "This session is not paid by your organisation")
         left = booking.sessions_remaining_on_grant
@@ -466,6 +512,9 @@ class ActionBook(BackendAction):
                  f"{format_slot(booking.starts_at, TIMEZONE)} (UK time), "
                  f"{booking.modality.replace('_', ' ')}. {paid}{left_text}. "
                  f"The therapist {confirms}; ask me 'is my booking confirmed?' any time.")
+        if booking.paid_by_organisation:
+            dispatcher.utter_message(text=privacy_receipt(booking.offer_name,
+                                                          await known_policies()))
         return clear_form(domain, FORM)
 
     def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:

@@ -11,7 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
 from bot.actions.booking import NOT_NEEDED, choose_slot
 from bot.actions.common import TIMEZONE, button
-from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
+from bot.actions.forms import (
+    MEMBER_DIGRESSION_INTENTS,
+    CappedFormValidation,
+    clear_form,
+    form_answers_missing,
+)
 from bot.actions.parsing import format_slot, parse_choice
 from bot.actions.policies import directory_words
 from bot.actions.sessions import upcoming_bookings
@@ -23,6 +28,8 @@ CHOICES = ("cancel", "reschedule", "keep")
 
 
 class ValidateBookingChangeForm(CappedFormValidation):
+    digressions = MEMBER_DIGRESSION_INTENTS
+
     def name(self) -> str:
         return f"validate_{FORM}"
 

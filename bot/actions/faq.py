@@ -34,6 +34,20 @@ def privacy(known: Policies) -> str:
             "'list authorisations' and the spend with 'show spend'.")
 
 
+def privacy_receipt(offer_name: str | None, known: Policies | None) -> str:
+    """What a booking paid by the organisation lets its admins see (backend/services/reports.py
+    and backend/domain/confidentiality.py), and what never; without the figure while the
+    backend can't say it."""
+    offer = f"“{offer_name}”" if offer_name else "your organisation's authorisation"
+    group = (f"at least {known.reporting_min_group} people (you and "
+             f"{known.reporting_min_group - 1} others or more)" if known
+             else "enough people that nobody can be singled out")
+    return (f"Privacy: your organisation's admins can see how many people have a place on "
+            f"{offer}, and the sessions booked and used on it and their cost only as monthly "
+            f"totals, shown once the month has ended and only when they count {group}. They "
+            "never see who booked, which therapist, when, or what it's about.")
+
+
 def coverage_options(known: Policies) -> str:
     return " ".join(["Coverage says which sessions an authorisation pays for.",
                      *known.coverage.values()])

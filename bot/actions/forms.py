@@ -18,6 +18,11 @@ FAILURES_SLOT = "validation_failures"
 # for digressions (answer, then resume) and exits (stop, a person) apply.
 DIGRESSION_INTENTS = frozenset({"faq", "stop", "safety_risk", "handoff_request",
                                 "card_number_shared", "help", "low_mood"})
+# In the member's forms (booking, changing a booking) also a thanks, something out of scope and
+# the member's other questions: answered by the rules of bot/data/rules/digressions.yml too.
+MEMBER_DIGRESSION_INTENTS = DIGRESSION_INTENTS | {"thanks", "out_of_scope",
+                                                  "ask_remaining_sessions", "ask_bookings",
+                                                  "check_confirmation"}
 MAX_FAILURES = 3
 GIVE_UP_TEXT = ("I'm having trouble understanding, so let's stop here; nothing was saved. You can "
                 "start again whenever you like, or say 'talk to a person'.")
@@ -58,6 +63,9 @@ class CappedFormValidation(FormValidationAction, metaclass=ABCMeta):
     """A FormValidationAction that checks the user may start the form, and gives up politely
     after MAX_FAILURES answers in a row that it could not use."""
 
+    # The intents it never takes as an answer (the slots' not_intent in bot/domain.yml agrees)
+    digressions: frozenset[str] = DIGRESSION_INTENTS
+
     @abstractmethod
     def name(self) -> str:
         """Abstract, so that the action server does not register this base class itself."""
@@ -83,7 +91,7 @@ class CappedFormValidation(FormValidationAction, metaclass=ABCMeta):
                   domain: dict[str, Any]) -> list[EventType]:
         starting = tracker.get_slot(REQUESTED_SLOT) is None
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        if not starting and intent in DIGRESSION_INTENTS:
+        if not starting and intent in self.digressions:
             return []
         try:
             early = await (self.precheck if starting else self.on_answer)(

@@ -273,7 +273,7 @@ def parse_when(text: str | None, words: Words, now: datetime | None = None) -> W
     if not text:
         return None
     lowered = text.lower()
-    if is_skip(lowered) or re.search(r"\b(any ?time|whenever|any day)\b", lowered):
+    if is_skip(lowered) or re.search(r"\b(any ?time|whenever)\b", lowered):
         return When()
     when = When()
     days: set[str] = set()
@@ -322,6 +322,28 @@ def parse_when(text: str | None, words: Words, now: datetime | None = None) -> W
                 when.after = start
                 when.before = f"{(int(start[:2]) + 2) % 24:02d}:{start[3:]}"
     return None if when.is_empty() else when
+
+
+_INDIFFERENT = re.compile(
+    r"\b(any|either|whatever|no preference|don'?t mind|do not mind|doesn'?t matter|"
+    r"does not matter|not fussed|not bothered|don'?t care|not important|isn'?t important)\b")
+# The filters a member can let go of by name, and the words naming them.
+_FILTER_NAMES = {
+    "gender": re.compile(r"\b(gender|male or female|man or (a )?woman)\b"),
+    "language": re.compile(r"\blanguages?\b"),
+    "therapy_type": re.compile(r"\b((type|kind|sort|style) of (therapy|therapist)|"
+                               r"therapy (type|style)|approach)\b"),
+    "days": re.compile(r"\b(days?|which day)\b"),
+}
+
+
+def cleared_filters(text: str | None) -> list[str]:
+    """The filters the text lets go of: "any gender", "I don't mind the type of therapy",
+    "any day" (gender, therapy_type, days)."""
+    lowered = (text or "").lower()
+    if not _INDIFFERENT.search(lowered):
+        return []
+    return [name for name, pattern in _FILTER_NAMES.items() if pattern.search(lowered)]
 
 
 # ------------------------------------------------------------------------------ choices, words

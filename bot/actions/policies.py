@@ -64,9 +64,15 @@ async def coverage_text(coverage: str | None) -> str:
         return f"Coverage: {str(coverage or 'not set').replace('_', ' ')}."
 
 
-async def confirmation_hours() -> int | None:
-    """Business hours within which therapists usually confirm; None while the backend can't say."""
+async def known_policies() -> Policies | None:
+    """The backend's policies, or None while it can't say them."""
     try:
-        return (await policies()).therapist_confirmation_business_hours
+        return await policies()
     except (BackendError, BackendUnavailable):
         return None
+
+
+async def confirmation_hours() -> int | None:
+    """Business hours within which therapists usually confirm; None while the backend can't say."""
+    known = await known_policies()
+    return known.therapist_confirmation_business_hours if known else None

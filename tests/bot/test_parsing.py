@@ -11,6 +11,7 @@ from bot.actions.parsing import (
     ANY,
     UNLIMITED,
     When,
+    cleared_filters,
     find_email,
     find_invite_code,
     format_money,
@@ -87,6 +88,24 @@ def test_relative_days_use_the_calendar():
 def test_text_without_days_or_times_is_none():
     assert parse_when("anxiety please", WORDS) is None
     assert parse_when("", WORDS) is None
+    assert parse_when("any day", WORDS) is None  # lets go of the days only (cleared_filters)
+
+
+@pytest.mark.parametrize(("text", "cleared"), [
+    ("any gender", ["gender"]),
+    ("gender doesn't matter, but French please", ["gender"]),
+    ("any language is fine", ["language"]),
+    ("I don't mind the type of therapy", ["therapy_type"]),
+    ("any day", ["days"]),
+    ("i'm not fussed which day, evenings", ["days"]),
+    ("a female therapist", []),
+    ("any female therapist who speaks Urdu", []),
+    ("any time", []),
+    ("no", []),
+    ("monday", []),
+])
+def test_filters_let_go_of_by_name(text, cleared):
+    assert cleared_filters(text) == cleared
 
 
 def test_when_allows_local_times():
