@@ -167,8 +167,6 @@ class ValidateBookingForm(CappedFormValidation):
         answer = await what_pays(client_for(tracker))
         if not answer.can_pay:
             raise FormRefused(*nothing_pays(answer))
-        if tracker.latest_action_name == ActionBook.NAME:
-            return []  # reopened at the therapist's times (choose_another_time): keep them
         return about_one_therapist(tracker)
 
     async def on_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -476,16 +474,16 @@ class ActionAskBookingConfirmed(Action):
 
 def choose_another_time() -> list[EventType]:
     """Back in the form at the therapist's times, every other answer kept: the form, run next
-    (it is active again), asks for a time without reading the last message as an answer."""
+    (it is active again), asks for a time without reading the last message as an answer. The
+    requested slot says the form is under way: one that starts forgets the therapist."""
     return [SlotSet("slot_start", None), SlotSet("booking_confirmed", None),
-            SlotSet("offered_slots", None), ActiveLoop(FORM)]
+            SlotSet("offered_slots", None), SlotSet(REQUESTED_SLOT, "slot_start"),
+            ActiveLoop(FORM)]
 
 
 class ActionBook(BackendAction):
-    NAME = "action_book"
-
     def name(self) -> str:
-        return self.NAME
+        return "action_book"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:

@@ -142,15 +142,20 @@ async def test_a_time_taken_at_booking_keeps_the_therapist_and_offers_their_next
                                                               intent="affirm", slots=ready))
     assert "just been taken" in texts(dispatcher)
     changed = slot_events(events)
-    assert changed == {"slot_start": None, "booking_confirmed": None, "offered_slots": None}
+    assert changed == {"slot_start": None, "booking_confirmed": None, "offered_slots": None,
+                       "requested_slot": "slot_start"}
     assert [e["name"] for e in events if e["event"] == "active_loop"] == ["booking_form"]
 
-    # The form, active again, starts its validation with the message that said "yes": it keeps
-    # the therapist (a start of a booking otherwise forgets one left behind).
+    # The form, active again, validates with the tracker Rasa's FormAction builds (its
+    # _temporary_tracker): the events so far, the requested slot, then the form's own
+    # execution, with "yes" still the latest message. It keeps the therapist (a booking that
+    # starts forgets one left behind).
     reopened = make_tracker(member.identity, text="yes", intent="affirm",
                             active_loop="booking_form", slots={**ready, **changed})
-    reopened.events.append({"event": "action", "name": "action_book"})
-    reopened.latest_action_name = "action_book"
+    reopened.events += [{"event": "action", "name": "action_book"}, *events,
+                        {"event": "slot", "name": "requested_slot", "value": "slot_start"},
+                        {"event": "action", "name": "booking_form"}]
+    reopened.latest_action_name = "booking_form"
     dispatcher, events = await run(ValidateBookingForm(), reopened)
     assert "therapist_id" not in slot_events(events) and not form_ended(events)
 

@@ -83,9 +83,6 @@ async def test_any_day_lets_go_of_the_days_and_searches_again(
     assert slots["modality"] == "video" and slots["issue"]
 
 
-@pytest.mark.xfail(strict=True, reason="over the running stack the reopened form still shows "
-                   "the search list, not the therapist's times (unit test and story pass); "
-                   "not found before the deadline")
 async def test_a_time_taken_while_deciding_offers_that_therapists_next_times(
         stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
     member = await member_at_the_summary(stack, http, backend, "member-taken",
