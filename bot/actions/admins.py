@@ -11,9 +11,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
+from bot.actions.base import HANDLED, FormRefused, client_for, explain_failure
 from bot.actions.common import button, latest_text, require_admin
-from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
+from bot.actions.forms import CappedFormValidation, FormSubmitAction
 from bot.actions.parsing import find_email, parse_count
 from contracts.answers import Admin
 from contracts.backend_client import BackendClient
@@ -106,27 +106,22 @@ class ActionAskNewAdminConfirmed(Action):
         return []
 
 
-class ActionAddAdmin(BackendAction):
+class ActionAddAdmin(FormSubmitAction):
+    form = ADD_FORM
+    confirmed_slot = ADD_CONFIRMED
+    declined = "OK, I haven't added anyone."
+
     def name(self) -> str:
         return "action_add_admin"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        if form_answers_missing(tracker, domain, ADD_FORM):
-            return clear_form(domain, ADD_FORM)
-        if not tracker.get_slot(ADD_CONFIRMED):
-            dispatcher.utter_message(text="OK, I haven't added anyone.")
-            return clear_form(domain, ADD_FORM)
+    async def submit(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     client: BackendClient) -> None:
         name, email = tracker.get_slot(NAME), tracker.get_slot(EMAIL)
         await client.add_admin(name, email)
         dispatcher.utter_message(
             text=f"Done: {name} ({email}) is now an admin of your organisation. When they "
                  "message me from your organisation's Slack or Teams, or sign in on the website "
                  "with that email, I'll offer them the admin actions.")
-        return clear_form(domain, ADD_FORM)
-
-    def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return clear_form(domain, ADD_FORM)
 
 
 def pick_admin(text: str, admins: list[Admin]) -> Admin | None:
@@ -215,24 +210,19 @@ class ActionAskRemovedAdminConfirmed(Action):
         return []
 
 
-class ActionRemoveAdmin(BackendAction):
+class ActionRemoveAdmin(FormSubmitAction):
+    form = REMOVE_FORM
+    confirmed_slot = REMOVE_CONFIRMED
+    declined = "OK, nothing changed: they're still an admin."
+
     def name(self) -> str:
         return "action_remove_admin"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        if form_answers_missing(tracker, domain, REMOVE_FORM):
-            return clear_form(domain, REMOVE_FORM)
-        if not tracker.get_slot(REMOVE_CONFIRMED):
-            dispatcher.utter_message(text="OK, nothing changed: they're still an admin.")
-            return clear_form(domain, REMOVE_FORM)
+    async def submit(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     client: BackendClient) -> None:
         before = await chosen_admin(tracker)
         if before is None:
             raise FormRefused("They aren't an admin any more, so there was nothing to remove.")
         removed = await client.remove_admin(before.member_id)
         dispatcher.utter_message(text=f"Done: {removed.name} is no longer an admin. They stay a "
                                       "member of your organisation.")
-        return clear_form(domain, REMOVE_FORM)
-
-    def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return clear_form(domain, REMOVE_FORM)

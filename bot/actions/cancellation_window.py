@@ -12,9 +12,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.base import HANDLED, BackendAction, client_for, explain_failure
+from bot.actions.base import HANDLED, client_for, explain_failure
 from bot.actions.common import button, latest_text, require_admin
-from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
+from bot.actions.forms import CappedFormValidation, FormSubmitAction
 from bot.actions.parsing import parse_hours
 from bot.actions.policies import policies
 from contracts.backend_client import BackendClient
@@ -86,22 +86,16 @@ class ActionAskCancellationWindowConfirmed(Action):
         return []
 
 
-class ActionSetCancellationWindow(BackendAction):
+class ActionSetCancellationWindow(FormSubmitAction):
+    form = FORM
+    confirmed_slot = CONFIRMED
+
     def name(self) -> str:
         return "action_set_cancellation_window"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        if form_answers_missing(tracker, domain, FORM):
-            return clear_form(domain, FORM)
-        if not tracker.get_slot(CONFIRMED):
-            dispatcher.utter_message(text="OK, I haven't changed anything.")
-            return clear_form(domain, FORM)
+    async def submit(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     client: BackendClient) -> None:
         changed = await client.set_cancellation_window(int(tracker.get_slot(HOURS)))
         dispatcher.utter_message(
             text=f"Done: members can now cancel free of charge up to "
                  f"{changed.cancellation_window_hours} hours before a session.")
-        return clear_form(domain, FORM)
-
-    def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return clear_form(domain, FORM)

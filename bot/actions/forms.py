@@ -1,5 +1,6 @@
 """Form validation shared by every form: a check when the form starts, a cap on repeated
-failures, and one way to leave a form cleanly (stop, refusal, too many failures)."""
+failures, and one way to leave a form cleanly (stop, refusal, too many failures); and the action
+that submits a form when it is done."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
-from bot.actions.base import HANDLED, explain_failure
+from bot.actions.base import HANDLED, BackendAction, explain_failure
+from contracts.backend_client import BackendClient
 
 FAILURES_SLOT = "validation_failures"
 # Intents that are questions or exits, never answers: the form rejects them so that the rules
@@ -114,3 +116,32 @@ class CappedFormValidation(FormValidationAction, metaclass=ABCMeta):
         required = set(form_slots(domain, self.form_name()))
         return any(e.get("event") == "slot" and e.get("name") in required
                    and e.get("value") is not None for e in events)
+
+
+class FormSubmitAction(BackendAction, metaclass=ABCMeta):
+    """The action a form's rule runs when the form is done. It submits only when every answer
+    is there (the form did not end early) and, for a form that asks "Change it?" last
+    (`confirmed_slot`), when the answer was yes; otherwise it says `declined`. The form's
+    answers are forgotten in every case, after a failure too."""
+
+    form: str
+    confirmed_slot: str | None = None
+    declined = "OK, I haven't changed anything."
+
+    @abstractmethod
+    async def submit(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     client: BackendClient) -> None:
+        """Do what the form asked for, and say so."""
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
+        assert client is not None
+        if not form_answers_missing(tracker, domain, self.form):
+            if self.confirmed_slot is None or tracker.get_slot(self.confirmed_slot):
+                await self.submit(dispatcher, tracker, client)
+            else:
+                dispatcher.utter_message(text=self.declined)
+        return clear_form(domain, self.form)
+
+    def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        return clear_form(domain, self.form)

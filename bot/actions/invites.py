@@ -10,9 +10,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
+from bot.actions.base import HANDLED, FormRefused, client_for, explain_failure
 from bot.actions.common import TIMEZONE, button, require_admin
-from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
+from bot.actions.forms import CappedFormValidation, FormSubmitAction
 from bot.actions.parsing import find_email, format_day, is_skip, parse_count, parse_days
 from contracts.answers import Authorisation
 from contracts.backend_client import BackendClient
@@ -112,14 +112,14 @@ class ActionAskInviteExpiry(Action):
         return []
 
 
-class ActionCreateInvite(BackendAction):
+class ActionCreateInvite(FormSubmitAction):
+    form = FORM
+
     def name(self) -> str:
         return "action_create_invite"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        if form_answers_missing(tracker, domain, FORM):
-            return clear_form(domain, FORM)
+    async def submit(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     client: BackendClient) -> None:
         email = tracker.get_slot("invite_email")
         expiry = tracker.get_slot("invite_expiry_days")
         invite = await client.create_invite(
@@ -130,7 +130,3 @@ class ActionCreateInvite(BackendAction):
             text=f"Here's the invite code: {invite.code} (I show it only once).{bound}"
                  f"{expires(invite.expires_at)}\nCopy this text into an email:")
         dispatcher.utter_message(text=invite.email_text)
-        return clear_form(domain, FORM)
-
-    def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return clear_form(domain, FORM)

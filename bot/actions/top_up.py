@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
 from bot.actions.common import button, latest_text, require_admin
-from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
+from bot.actions.forms import CappedFormValidation, FormSubmitAction
 from bot.actions.parsing import parse_count
 from contracts.answers import Authorisation
 from contracts.backend_client import BackendClient
@@ -156,25 +156,19 @@ class ActionAskTopUpConfirmed(Action):
         return []
 
 
-class ActionTopUp(BackendAction):
+class ActionTopUp(FormSubmitAction):
+    form = FORM
+    confirmed_slot = CONFIRMED
+
     def name(self) -> str:
         return "action_top_up"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
-        if form_answers_missing(tracker, domain, FORM):
-            return clear_form(domain, FORM)
-        if not tracker.get_slot(CONFIRMED):
-            dispatcher.utter_message(text="OK, I haven't changed anything.")
-            return clear_form(domain, FORM)
+    async def submit(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     client: BackendClient) -> None:
         item = await client.top_up(int(tracker.get_slot(CHOSEN)),
                                    int(tracker.get_slot(SESSIONS)))
         dispatcher.utter_message(text=f"Done: everyone on #{item.id} {item.name} now has "
                                       f"{item.sessions_per_user} sessions per person.")
-        return clear_form(domain, FORM)
-
-    def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return clear_form(domain, FORM)
 
 
 def top_up_buttons(items: list[Authorisation]) -> list[dict[str, str]]:
