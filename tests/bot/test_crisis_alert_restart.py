@@ -49,13 +49,22 @@ asyncio.run(main(sys.argv[1], float(sys.argv[2])))
 """
 
 
-async def rasa_side(phase: str, seconds: float, env: dict[str, str]) -> None:
+async def rasa_side(phase: str, seconds: float, env: dict[str, str], log: Path) -> None:
+    """Runs one phase; its output goes to a file, so that only the process itself is waited
+    for (a pipe stays open while anything it started holds it)."""
     code = f"WORDS = {WORDS!r}\nIDENTITY = {IDENTITY!r}\n{SERVER}"
-    process = await asyncio.create_subprocess_exec(
-        str(RASA_PYTHON), "-c", code, phase, str(seconds), cwd=REPO, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    output, _ = await asyncio.wait_for(process.communicate(), 240)
-    assert process.returncode == 0, output.decode(errors="replace")[-3000:]
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            str(RASA_PYTHON), "-c", code, phase, str(seconds), cwd=REPO, env=env,
+            stdout=output, stderr=asyncio.subprocess.STDOUT)
+    try:
+        await asyncio.wait_for(process.wait(), 240)
+    except asyncio.TimeoutError:
+        process.kill()
+        await process.wait()
+        raise AssertionError(f"the {phase} phase did not end in 240 s:\n"
+                             f"{log.read_text(errors='replace')[-3000:]}") from None
+    assert process.returncode == 0, log.read_text(errors="replace")[-3000:]
 
 
 def pending(tracker_db: Path) -> list[dict]:
@@ -68,7 +77,8 @@ async def test_an_alert_waiting_for_the_backend_is_sent_by_the_next_rasa_server(
     tracker_db = tmp_path / "tracker.sqlite3"
     env = {**os.environ, "PYTHONPATH": str(REPO), "RASA_TRACKER_DB": str(tracker_db),
            "BACKEND_URL": "http://127.0.0.1:9", "BACKEND_SERVICE_TOKEN": "unused"}
-    await rasa_side("crisis", 3.0, env)  # nothing listens on port 9: the backend is down
+    # Nothing listens on port 9: the backend is down.
+    await rasa_side("crisis", 3.0, env, tmp_path / "crisis.log")
     waiting = pending(tracker_db)
     assert [alert["risk_kind"] for alert in waiting] == ["emergency"]
     assert WORDS not in json.dumps(waiting)
@@ -76,7 +86,7 @@ async def test_an_alert_waiting_for_the_backend_is_sent_by_the_next_rasa_server(
     async with running_backend(backend_db, monkeypatch):
         env.update(BACKEND_URL=os.environ["BACKEND_URL"],
                    BACKEND_SERVICE_TOKEN=os.environ["BACKEND_SERVICE_TOKEN"])
-        await rasa_side("restart", 60.0, env)
+        await rasa_side("restart", 60.0, env, tmp_path / "restart.log")
 
     with backend_db.reader() as session:
         recorded = list(session.scalars(select(HandoffRequest)))

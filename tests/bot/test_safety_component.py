@@ -54,8 +54,14 @@ def test_low_mood_is_its_own_intent_without_a_risk_kind(stack):
                                   "feeling down lately, could i see a female therapist"])
 def test_low_mood_with_a_search_filter_asks_for_a_search(stack, text):
     parsed = parse(stack, text)
-    assert parsed["intent"] == {"name": "find_therapist", "confidence": 1.0}
+    assert parsed["intent"]["name"] == "find_therapist"  # DIET's, or forced (below)
     assert {e["entity"] for e in parsed["entities"]} & {"modality", "gender"}
+
+
+def test_low_mood_the_classifier_hears_is_turned_into_a_search_by_a_filter(stack):
+    parsed = parse(stack, "feeling down lately, could i see a female therapist")
+    assert parsed["intent"] == {"name": "find_therapist", "confidence": 1.0}  # forced
+    assert {r["name"]: r["confidence"] for r in parsed["intent_ranking"]}["low_mood"] == 0.0
 
 
 def test_low_mood_with_only_an_issue_is_a_disclosure(stack):
