@@ -106,15 +106,16 @@ def tell_matches(db: Database, now: datetime, policy: Policy = DEFAULT_POLICY) -
     for watch_id, organisation_id, member_id, therapist_id, filters, role in due:
         member = Actor("waitlist", str(member_id), member_id=member_id,
                        organisation_id=organisation_id, role=role)
-        times = _free_times(db, member, therapist_id, filters, policy)
+        times = _free_times(db, member, therapist_id, filters, now, policy)
         if times:
             told += _tell(db, watch_id, organisation_id, member_id, times, now, policy)
     return told
 
 
 def _free_times(db: Database, member: Actor, therapist_id: int | None, filters: dict[str, Any],
-                policy: Policy) -> list[tuple[int, datetime]]:
-    """Up to TIMES_TOLD free times the search matches: (therapist, start)."""
+                now: datetime, policy: Policy) -> list[tuple[int, datetime]]:
+    """Up to TIMES_TOLD free times the search matches: (therapist, start). The search reads
+    the clock itself; one therapist's times start from the scan's `now`."""
     if therapist_id is None:
         found = ranking.search(db, member, {**filters, "limit": rules.TIMES_TOLD}, policy=policy)
         return [(match.therapist.id, datetime.fromisoformat(match.next_slots[0]))
@@ -122,7 +123,7 @@ def _free_times(db: Database, member: Actor, therapist_id: int | None, filters: 
     query = parse_filters(filters, session_minutes=policy.session_minutes)
     with db.reader() as session:
         return [(therapist_id, slot) for slot in slot_search.bookable(
-            session, therapist_id, utcnow(), policy,
+            session, therapist_id, now, policy,
             allows=query.allows if query.by_time else None, limit=rules.TIMES_TOLD)]
 
 
