@@ -92,6 +92,13 @@ class CancellationWindow(BaseModel):
                                 description="Cancelling later than this before a session uses it.")
 
 
+class EmailDomain(BaseModel):
+    model_config = _requires("email_domain")
+    email_domain: Domain = Field(None, title="email domain",
+                                 description="People with a verified address at it count as "
+                                             "members (offers open to all members).")
+
+
 class NewAuthorisation(BaseModel):
     model_config = _requires("coverage", "sessions_per_user", "user_limit")
     coverage: Coverage | None = None

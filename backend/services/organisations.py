@@ -116,6 +116,23 @@ def set_cancellation_window(db: Database, actor: Actor, hours: int | None) -> an
         return _view(session, organisation)
 
 
+def set_email_domain(db: Database, actor: Actor, domain: str | None) -> answers.Organisation:
+    """The organisation's work email domain: someone speaking from its connected Slack
+    workspace or Teams tenant, or signing in, with a verified address at it counts as a member
+    (offers open to all members), without an invite (services/identities.py). Comes checked and
+    lower-cased from the API edge."""
+    organisation_id = require_admin(actor)
+    domain = required(domain, "email domain")
+    with db.transaction() as session:
+        organisation = session.get_one(Organisation, organisation_id)
+        before = organisation.email_domain
+        organisation.email_domain = domain
+        audit.record(session, actor, "organisation.email_domain_changed", "organisation",
+                     organisation_id, organisation_id=organisation_id, before=before,
+                     after=domain)
+        return _view(session, organisation)
+
+
 def describe(db: Database, actor: Actor) -> answers.Organisation:
     organisation_id = require_admin(actor)
     with db.reader() as session:

@@ -7,7 +7,13 @@ from aiohttp import web
 from backend.api.answers import Health, Registered
 from backend.api.http import actor, call
 from backend.api.openapi import endpoint
-from backend.api.requests import ById, CancellationWindow, NewAdmin, NewOrganisation
+from backend.api.requests import (
+    ById,
+    CancellationWindow,
+    EmailDomain,
+    NewAdmin,
+    NewOrganisation,
+)
 from backend.services import grants, more_sessions, organisations, spelling
 from contracts import answers
 from contracts.answers import Admin, Admins, Me, MoreSessionsRequests, Organisation
@@ -83,3 +89,11 @@ async def more_sessions_requests(request: web.Request) -> MoreSessionsRequests:
 async def set_cancellation_window(request: web.Request,
                                   body: CancellationWindow) -> Organisation:
     return await call(request, organisations.set_cancellation_window, actor(request), body.hours)
+
+
+@routes.post("/organisation/email-domain")
+@endpoint("Set the organisation's work email domain: people with a verified address at it, "
+          "speaking from its connected Slack workspace or Teams tenant, count as members",
+          body=EmailDomain, answer=Organisation)
+async def set_email_domain(request: web.Request, body: EmailDomain) -> Organisation:
+    return await call(request, organisations.set_email_domain, actor(request), body.email_domain)

@@ -1,11 +1,13 @@
-"""An organisation's own settings over real HTTP, on both databases: the cancellation window
-and its admins."""
+"""An organisation's own settings over real HTTP, on both databases: the cancellation window,
+its admins and its work email domain."""
 
 from __future__ import annotations
 
 import pytest
 
 from backend.domain.enums import Role
+from backend.models import Organisation
+from backend.services import actors, identities
 from tests.backend import booking_factories as bf
 from tests.backend import factories
 
@@ -126,3 +128,56 @@ async def test_other_organisations_people_and_unknown_ids_are_not_found(api, db)
                          ("POST", f"/organisation/admins/{admin.member_id}/remove")):
         status, _ = await api.request(method, path, identity=member.identity)
         assert status == 403, path
+
+
+# --- work email domain -----------------------------------------------------------------------
+
+DOMAIN_PATH = "/organisation/email-domain"
+
+
+async def test_an_admin_sets_the_domain_and_people_of_the_workspace_at_it_join(api, db):
+    admin = factories.register_organisation(db)
+    with db.transaction() as session:  # connected from the admin's workspace beforehand
+        session.get_one(Organisation, admin.organisation_id).slack_team_id = "TDOMAIN"
+    joining = actors.resolve(db, "slack:TDOMAIN:UNEW")
+    before = identities.verify(db, joining, email="sam@widgets.example", name="Sam")
+    assert before.status == identities.NOT_MEMBER  # invite only, so far
+
+    status, organisation = await api.request("POST", DOMAIN_PATH, identity=admin.identity,
+                                             json={"email_domain": " Widgets.Example "})
+    assert status == 200 and organisation["email_domain"] == "widgets.example"
+    status, described = await api.request("GET", "/organisation", identity=admin.identity)
+    assert described["email_domain"] == "widgets.example"
+    after = identities.verify(db, joining, email="sam@widgets.example", name="Sam")
+    assert (after.status, after.organisation_id) == (identities.JOINED, admin.organisation_id)
+    elsewhere = identities.verify(db, actors.resolve(db, "slack:TDOMAIN:UOTHER"),
+                                  email="kim@other.example", name="Kim")
+    assert elsewhere.status == identities.NOT_MEMBER
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"email_domain": "not a domain"}, "should look like 'example.com'"),
+    ({"email_domain": "@"}, "should look like 'example.com'"),
+    ({"email_domain": 42}, "email domain"),
+    ({}, "Please give the email domain"),
+    ({"email_domain": ""}, "Please give the email domain"),
+])
+async def test_a_malformed_domain_is_refused_and_nothing_changes(api, db, body, words):
+    admin = factories.register_organisation(db)
+    await api.request("POST", DOMAIN_PATH, identity=admin.identity,
+                      json={"email_domain": "acme.example"})
+    status, error = await api.request("POST", DOMAIN_PATH, identity=admin.identity, json=body)
+    assert status == 400 and words in error["error"]["message"], error
+    _, described = await api.request("GET", "/organisation", identity=admin.identity)
+    assert described["email_domain"] == "acme.example"
+
+
+async def test_only_the_organisations_admins_set_its_domain(api, db):
+    admin = factories.register_organisation(db)
+    member = factories.add_member(db, admin.organisation_id)
+    for identity in (member.identity, factories.stranger(db).identity):
+        status, error = await api.request("POST", DOMAIN_PATH, identity=identity,
+                                          json={"email_domain": "evil.example"})
+        assert status == 403 and "admin" in error["error"]["message"]
+    _, described = await api.request("GET", "/organisation", identity=admin.identity)
+    assert described["email_domain"] is None
