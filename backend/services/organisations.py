@@ -106,30 +106,31 @@ def set_cancellation_window(db: Database, actor: Actor, hours: int | None) -> an
     a session uses it. It applies to every cancellation from now on, bookings made earlier too."""
     organisation_id = require_admin(actor)
     hours = cancellation.checked_window(required(hours, "number of hours"))
-    with db.transaction() as session:
-        organisation = session.get_one(Organisation, organisation_id)
-        before = organisation.cancellation_window_hours
-        organisation.cancellation_window_hours = hours
-        audit.record(session, actor, "organisation.cancellation_window_changed", "organisation",
-                     organisation_id, organisation_id=organisation_id, before=before,
-                     after=hours)
-        return _view(session, organisation)
+    return _change(db, actor, organisation_id, "cancellation_window_hours", hours,
+                   "organisation.cancellation_window_changed")
 
 
 def set_email_domain(db: Database, actor: Actor, domain: str | None) -> answers.Organisation:
     """The organisation's work email domain: someone speaking from its connected Slack
-    workspace or Teams tenant, or signing in, with a verified address at it counts as a member
-    (offers open to all members), without an invite (services/identities.py). Comes checked and
-    lower-cased from the API edge."""
+    workspace or Teams tenant with a verified address at it counts as a member (offers open to
+    all members) without an invite (services/identities.py); the website's sign-in and the
+    intranet widget read it too (services/signin/). Comes checked and lower-cased from the API
+    edge."""
     organisation_id = require_admin(actor)
     domain = required(domain, "email domain")
+    return _change(db, actor, organisation_id, "email_domain", domain,
+                   "organisation.email_domain_changed")
+
+
+def _change(db: Database, actor: Actor, organisation_id: int, setting: str, value: object,
+            action: str) -> answers.Organisation:
+    """One of the organisation's own settings, audited with its value before and after."""
     with db.transaction() as session:
         organisation = session.get_one(Organisation, organisation_id)
-        before = organisation.email_domain
-        organisation.email_domain = domain
-        audit.record(session, actor, "organisation.email_domain_changed", "organisation",
-                     organisation_id, organisation_id=organisation_id, before=before,
-                     after=domain)
+        before = getattr(organisation, setting)
+        setattr(organisation, setting, value)
+        audit.record(session, actor, action, "organisation", organisation_id,
+                     organisation_id=organisation_id, before=before, after=value)
         return _view(session, organisation)
 
 

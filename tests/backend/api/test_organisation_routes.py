@@ -4,9 +4,10 @@ its admins and its work email domain."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from backend.domain.enums import Role
-from backend.models import Organisation
+from backend.models import AuditEvent, Organisation
 from backend.services import actors, identities
 from tests.backend import booking_factories as bf
 from tests.backend import factories
@@ -148,6 +149,11 @@ async def test_an_admin_sets_the_domain_and_people_of_the_workspace_at_it_join(a
     assert status == 200 and organisation["email_domain"] == "widgets.example"
     status, described = await api.request("GET", "/organisation", identity=admin.identity)
     assert described["email_domain"] == "widgets.example"
+    with db.reader() as session:
+        changed = session.scalars(select(AuditEvent.details).where(
+            AuditEvent.action == "organisation.email_domain_changed",
+            AuditEvent.organisation_id == admin.organisation_id)).all()
+    assert changed == [{"before": None, "after": "widgets.example"}]
     after = identities.verify(db, joining, email="sam@widgets.example", name="Sam")
     assert (after.status, after.organisation_id) == (identities.JOINED, admin.organisation_id)
     elsewhere = identities.verify(db, actors.resolve(db, "slack:TDOMAIN:UOTHER"),
