@@ -330,10 +330,6 @@ class BackendClient:
         return await self.read(Organisation, "POST", "/organisation/cancellation-window",
                                {"hours": hours})
 
-    async def set_email_domain(self, domain: str) -> Organisation:
-        return await self.read(Organisation, "POST", "/organisation/email-domain",
-                               {"email_domain": domain})
-
     async def authorisations(self) -> list[Authorisation]:
         return (await self.read(Authorisations, "GET", "/authorisations")).authorisations
 
