@@ -32,6 +32,7 @@ from tenacity import (
     AsyncRetrying,
     RetryError,
     before_sleep_log,
+    retry_if_exception_type,
     retry_if_not_exception_type,
     stop_after_delay,
     wait_exponential,
@@ -194,7 +195,9 @@ class CrisisAlertBroker(EventBroker):
     async def _deliver(self, alert: CrisisAlert) -> None:
         client = BackendClient(alert.identity, timeout_seconds=self._attempt_timeout)
         attempts = AsyncRetrying(
-            retry=retry_if_not_exception_type(BackendError),
+            # Tenacity catches whatever an attempt raises, a shutdown's CancelledError too:
+            # retrying that kept the server from ever stopping. Only failures are retried.
+            retry=retry_if_exception_type(Exception) & retry_if_not_exception_type(BackendError),
             wait=wait_exponential(multiplier=FIRST_RETRY_SECONDS, max=LONGEST_RETRY_SECONDS),
             stop=stop_after_delay(self._give_up_after),
             before_sleep=before_sleep_log(log, logging.WARNING))
