@@ -55,15 +55,33 @@ def therapist_actor(db: Database, therapist_id: int) -> actors.Actor:
     return actors.resolve(db, identity)
 
 
+def earliest_new_booking() -> datetime:
+    """The earliest a new booking may start now under the default policy: a few hours away on
+    a weekday, Monday on a Friday evening, later still over a bank holiday weekend."""
+    return DEFAULT_POLICY.earliest_new_booking(datetime.now(timezone.utc))
+
+
 def slot(hours_ahead: int) -> datetime:
-    """The first whole UTC hour at least `hours_ahead` hours from now."""
-    at_least = datetime.now(timezone.utc) + timedelta(hours=hours_ahead)
-    return at_least.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    """A time a new booking may start at whatever day the tests run: the first whole UTC hour
+    at least `hours_ahead` hours after `earliest_new_booking()` (so also at least that far
+    from now)."""
+    return _next_whole_hour(earliest_new_booking() + timedelta(hours=hours_ahead))
+
+
+def hours_from_now(hours: int) -> datetime:
+    """The first whole UTC hour at least `hours` hours from now, for tests of the windows that
+    count from now (cancellation, reminders); book it with `bookable` and `move_to`."""
+    return _next_whole_hour(datetime.now(timezone.utc) + timedelta(hours=hours))
+
+
+def _next_whole_hour(at_least: datetime) -> datetime:
+    return at_least.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0) \
+        + timedelta(hours=1)
 
 
 def make_seen(db: Database, member: actors.Actor, therapist_id: int) -> None:
     """Give the member a relationship with the therapist: a self-paid booking they confirmed."""
-    starts_at = slot(24 * 20 + next(_seen_slots) % 150)
+    starts_at = slot(24 * 15 + next(_seen_slots) % 150)
     booked = bookings.book(db, member, therapist_id=therapist_id, starts_at=starts_at,
                            modality=Modality.VIDEO, self_pay=True)
     bookings.confirm(db, therapist_actor(db, therapist_id), booked.id)
@@ -73,7 +91,7 @@ def bookable(wanted: datetime) -> datetime:
     """`wanted`, or the first whole hour a new booking may start at when `wanted` is sooner
     (the therapist is expected to confirm first: issue 13). A test that needs a session that
     soon books this slot, then `move_to`s the session, as if it had been booked earlier."""
-    earliest = DEFAULT_POLICY.earliest_new_booking(datetime.now(timezone.utc))
+    earliest = earliest_new_booking()
     if wanted >= earliest:
         return wanted
     rounded = earliest.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)

@@ -408,7 +408,7 @@ class PayingOrganisation:
     def book(self, hours_ahead: int = 24 * 7, member: Actor | None = None) -> int:
         """Booked `hours_ahead` from now; sooner than a new booking may start, booked at the
         first hour it may and then moved there."""
-        wanted = booking_factories.slot(hours_ahead)
+        wanted = booking_factories.hours_from_now(hours_ahead)
         first = booking_factories.bookable(wanted)
         booking_id = bookings.book(self.db, member or self.member,
                                    therapist_id=self.therapist_id, starts_at=first,

@@ -7,7 +7,7 @@ hours)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +17,6 @@ from backend.models import Booking, Voucher
 from backend.services import bookings
 from backend.services import search as finding
 from backend.services.bookings.quote import quote
-from backend.services.policy import DEFAULT_POLICY
 from tests.backend import booking_factories as bf
 from tests.backend import factories
 
@@ -30,15 +29,11 @@ def member_and_therapist(db):
     return member, bf.therapist(db)
 
 
-def _earliest() -> datetime:
-    return DEFAULT_POLICY.earliest_new_booking(datetime.now(timezone.utc))
-
-
 def test_search_and_offered_times_start_once_the_therapist_has_confirmed(db,
                                                                          member_and_therapist):
     member, therapist_id = member_and_therapist
-    earliest = _earliest()
-    assert bf.slot(1) < earliest
+    earliest = bf.earliest_new_booking()
+    assert bf.hours_from_now(1) < earliest
     found = finding.search(db, member, {}).results
     assert [match.therapist.id for match in found] == [therapist_id]
     offered = [datetime.fromisoformat(slot) for slot in found[0].next_slots]
@@ -46,12 +41,13 @@ def test_search_and_offered_times_start_once_the_therapist_has_confirmed(db,
     slots = finding.free_slots(db, member, therapist_id, days=3)
     assert slots[0] >= earliest and slots[0] - earliest < timedelta(hours=1)
     assert slots[:3] == offered
-    assert finding.free_slots(db, member, therapist_id, start=bf.slot(1), days=3)[0] == slots[0]
+    soon = bf.hours_from_now(1)
+    assert finding.free_slots(db, member, therapist_id, start=soon, days=3)[0] == slots[0]
 
 
 def test_booking_sooner_is_refused_and_changes_nothing_quoted_alike(db, member_and_therapist):
     member, therapist_id = member_and_therapist
-    too_soon = bf.slot(1)
+    too_soon = bf.hours_from_now(1)
     answer = quote(db, member, therapist_id=therapist_id, modality="video",
                    starts_at=too_soon.isoformat())
     assert not answer.bookable and answer.reason == "before_confirmation"

@@ -57,7 +57,7 @@ class World:
         """Booked `hours_ahead` from now; sooner than a new booking may start, booked at the
         first hour it may and then moved there."""
         actor = fields.pop("actor", self.member)
-        wanted = bf.slot(hours_ahead)
+        wanted = bf.hours_from_now(hours_ahead)
         values = {"therapist_id": self.therapist_id, "starts_at": bf.bookable(wanted),
                   "modality": "video"}
         values.update(fields)
@@ -246,15 +246,17 @@ def test_only_slots_inside_the_weekly_windows_can_be_booked(world):
 
 
 def _next_local(*, weekday: int, hour: int) -> datetime:
-    """The next such local (Europe/London) time at least two days away, as UTC."""
+    """The first such local (Europe/London) time a new booking may start at, as UTC."""
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo("Europe/London")
-    day = (datetime.now(zone) + timedelta(days=2)).date()
-    while day.weekday() != weekday:
+    earliest = bf.earliest_new_booking()
+    day = earliest.astimezone(zone).date()
+    while True:
+        moment = datetime(day.year, day.month, day.day, hour, tzinfo=zone)
+        if day.weekday() == weekday and moment >= earliest:
+            return moment.astimezone(ZoneInfo("UTC"))
         day += timedelta(days=1)
-    return datetime(day.year, day.month, day.day, hour, tzinfo=zone).astimezone(
-        ZoneInfo("UTC"))
 
 
 # Wrong JSON types and unreadable times are refused at the API edge

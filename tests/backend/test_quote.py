@@ -204,13 +204,13 @@ def test_a_slot_just_taken_is_quoted_as_gone(paying):
 
 
 @pytest.mark.parametrize("reason,when,modality", [
-    ("in_the_past", -2, "video"),
-    ("beyond_horizon", 24 * 400, "video"),
-    ("modality_not_offered", 72, "in_person"),
+    ("in_the_past", lambda: bf.hours_from_now(-2), "video"),
+    ("beyond_horizon", lambda: bf.slot(24 * 400), "video"),
+    ("modality_not_offered", lambda: bf.slot(72), "in_person"),
 ])
 def test_times_and_ways_booking_refuses_are_quoted_as_such(paying, reason, when, modality):
     db, _, member, therapist_id = paying
-    answer = ask(db, member, therapist_id, hours_ahead=when, modality=modality)
+    answer = ask(db, member, therapist_id, starts_at=when(), modality=modality)
     assert answer.reason == reason and not answer.bookable and answer.message
     assert_booking_refuses_as_quoted(db, member, answer)
 

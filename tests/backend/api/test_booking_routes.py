@@ -77,7 +77,7 @@ async def test_book_list_show_and_cancel(api, people):
     assert status == 400 and "true or false" in error["error"]["message"]
 
 
-async def test_reschedule_over_http(api, people):
+async def test_reschedule_over_http(api, db, people):
     _, booked = await book(api, people, 72)
     target = bf.slot(100)
     status, moved = await api.request("POST", f"/bookings/{booked['id']}/reschedule",
@@ -87,7 +87,9 @@ async def test_reschedule_over_http(api, people):
     assert moved["rescheduled_from_id"] == booked["id"]
     assert moved["starts_at"] == target.isoformat()
     assert moved["sessions_remaining_on_grant"] == 2
-    status, late = await book(api, people, 10)
+    late_start = bf.hours_from_now(10)
+    _, late = await book(api, people, starts_at=bf.bookable(late_start).isoformat())
+    bf.move_to(db, late["id"], late_start)  # as if booked earlier (issue 13)
     status, error = await api.request("POST", f"/bookings/{late['id']}/reschedule",
                                       identity=people["member"],
                                       json={"starts_at": bf.slot(120).isoformat()})
@@ -131,8 +133,8 @@ async def test_therapist_lists_confirms_declines_and_completes(api, db, people):
 
 
 async def test_late_cancellation_is_waived_by_the_therapist(api, db, people):
-    _, booked = await book(api, people, starts_at=bf.bookable(bf.slot(5)).isoformat())
-    bf.move_to(db, booked["id"], bf.slot(5))  # as if booked earlier (issue 13)
+    _, booked = await book(api, people, starts_at=bf.bookable(bf.hours_from_now(5)).isoformat())
+    bf.move_to(db, booked["id"], bf.hours_from_now(5))  # as if booked earlier (issue 13)
     status, preview = await api.request("GET", f"/bookings/{booked['id']}/cancellation",
                                         identity=people["member"])
     assert preview["late"] is True and "counts as used" in preview["message"]
@@ -271,11 +273,11 @@ async def test_the_apps_settings_reach_the_services(aiohttp_client, db):
     status, error = await api.request("POST", "/bookings", identity=member.identity,
                                       json={**body, "starts_at": bf.slot(24 * 4).isoformat()})
     assert status == 400 and "up to 3 days ahead" in error["error"]["message"]
-    starts = bf.bookable(bf.slot(30))
+    starts = bf.bookable(bf.hours_from_now(30))
     status, booked = await api.request("POST", "/bookings", identity=member.identity,
                                        json={**body, "starts_at": starts.isoformat()})
     assert status == 201 and booked["ends_at"] == (starts + timedelta(minutes=30)).isoformat()
-    bf.move_to(db, booked["id"], bf.slot(30))  # as if booked earlier (issue 13)
+    bf.move_to(db, booked["id"], bf.hours_from_now(30))  # as if booked earlier (issue 13)
     status, preview = await api.request("GET", f"/bookings/{booked['id']}/cancellation",
                                         identity=member.identity)
     assert preview["window_hours"] == 24 and preview["late"] is False

@@ -27,10 +27,10 @@ async def test_an_admins_window_decides_whether_a_cancellation_is_late(api, db):
     member, _ = factories.member_with_grant(db, admin, offer.id)
     therapist_id = bf.therapist(db)
     status, booked = await api.request("POST", "/bookings", identity=member.identity, json={
-        "therapist_id": therapist_id, "starts_at": bf.bookable(bf.slot(36)).isoformat(),
+        "therapist_id": therapist_id, "starts_at": bf.bookable(bf.hours_from_now(36)).isoformat(),
         "modality": "video"})
     assert status == 201, booked
-    bf.move_to(db, booked["id"], bf.slot(36))  # as if booked earlier (issue 13)
+    bf.move_to(db, booked["id"], bf.hours_from_now(36))  # as if booked earlier (issue 13)
     preview_path = f"/bookings/{booked['id']}/cancellation"
     _, preview = await api.request("GET", preview_path, identity=member.identity)
     assert preview["window_hours"] == 48 and preview["late"] is True  # the service's default
