@@ -29,6 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
+
 from contracts.settings import InboxSettings
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "chat-inbox.sqlite3"
@@ -82,6 +84,15 @@ class SqliteInbox:
         self._clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._create()
+
+    # Servers opening one new file at once: turning it to WAL needs the file to itself, and
+    # SQLite answers "database is locked" at once rather than wait when two try together (a
+    # deadlock it avoids), so the loser tries again.
+    @retry(retry=retry_if_exception(lambda error: "locked" in str(error)),
+           stop=stop_after_delay(STORE_TIMEOUT_SECONDS), wait=wait_random(0.005, 0.05),
+           reraise=True)
+    def _create(self) -> None:
         with self._connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(_SCHEMA)
