@@ -44,7 +44,7 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.admission import UNANSWERED, Admission, Admitted, Answered
+from channels.admission import UNANSWERED, Admission, Admitted, Answered, suggests_a_risk
 from channels.dedupe import BackgroundTasks, Deduplicator, TTLSet
 from channels.identity import IdentityClient, Notices, VerifiedUser
 from channels.inbox import Inbox, build_inbox
@@ -354,10 +354,16 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
             output = await self.output_for(incoming)
             if output is None:
                 return
-            notice = self.notices.due(await self.identities.verify(user), sender_id)
-            if notice:
-                await output.send_response(sender_id, {"text": notice})
+            # A risk message gets the crisis answer first, waiting for nothing: the backend links
+            # the person afterwards, and a notice of why it cannot waits for a later message.
+            risk = await suggests_a_risk(incoming.text, self.admission.settings.max_message_chars)
+            if not risk:
+                notice = self.notices.due(await self.identities.verify(user), sender_id)
+                if notice:
+                    await output.send_response(sender_id, {"text": notice})
             await converse(self.admission, incoming.text, output, sender_id, self.name(),
                            user.identity, on_new_message, message_id=incoming.dedupe_key)
+            if risk:
+                await self.identities.verify(user)
         except Exception:
             log.exception("Handling %s message %s failed", self.title, incoming.dedupe_key)
