@@ -73,7 +73,6 @@ from contracts.answers import (
     Vocabulary,
     Watch,
     Watches,
-    WorkspaceConnection,
     WorkspaceToken,
 )
 from contracts.api import IDEMPOTENCY_KEY_HEADER, IN_PROGRESS_CODE
@@ -330,14 +329,6 @@ class BackendClient:
     async def set_cancellation_window(self, hours: int) -> Organisation:
         return await self.read(Organisation, "POST", "/organisation/cancellation-window",
                                {"hours": hours})
-
-    async def set_email_domain(self, email_domain: str) -> Organisation:
-        return await self.read(Organisation, "POST", "/organisation/email-domain",
-                               {"email_domain": email_domain})
-
-    async def connect_workspace(self) -> WorkspaceConnection:
-        """Connect the Slack workspace or Teams tenant the admin speaks from."""
-        return await self.read(WorkspaceConnection, "POST", "/identities/connect-workspace", {})
 
     async def authorisations(self) -> list[Authorisation]:
         return (await self.read(Authorisations, "GET", "/authorisations")).authorisations

@@ -67,19 +67,8 @@ def make_tracker(identity: str | None = "test:someone", *, text: str = "hello",
                    {"name": active_loop} if active_loop else {}, "action_listen")
 
 
-async def run(action: Any, tracker: Tracker) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
-    """Run an action as the action server would: what it said, and its events."""
-    dispatcher = CollectingDispatcher()
-    return dispatcher, await action.run(dispatcher, tracker, DOMAIN)
-
-
 def texts(dispatcher: CollectingDispatcher) -> str:
     return "\n".join(m.get("text") or "" for m in dispatcher.messages)
-
-
-def payloads(dispatcher: CollectingDispatcher) -> list[str]:
-    """The payloads of the buttons said, in order."""
-    return [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
 
 
 def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -40,12 +40,17 @@ from bot.actions.sessions import (
 )
 from contracts.backend_client import BackendClient
 from tests.backend import booking_factories, factories
-from tests.bot.conftest import make_tracker, run, running_backend, slot_events, texts
+from tests.bot.conftest import DOMAIN, make_tracker, running_backend, slot_events, texts
 
 
 def form_ended(events) -> bool:
     return any(e["event"] == "active_loop" and e["name"] is None for e in events)
 
+
+async def run(action, tracker):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, DOMAIN)
+    return dispatcher, events
 
 
 # ------------------------------------------------------------------ failures and identity

@@ -4,15 +4,21 @@ several, none; the backend's refusals in its own words."""
 
 from __future__ import annotations
 
+from rasa_sdk.executor import CollectingDispatcher
+
 from backend.domain import waitlist as rules
 from backend.services import waitlist
 from bot.actions.waitlist import ActionStopWatching, ActionWatchSearch
 from tests.backend import booking_factories, factories
-from tests.bot.conftest import make_tracker, run, texts
+from tests.bot.conftest import DOMAIN, make_tracker, texts
 
 # No therapist of these tests' directories speaks Polish.
 NOBODY = {"issue": None, "modality": "video", "language": "Polish", "when": {}}
 
+
+async def run(action, tracker):
+    dispatcher = CollectingDispatcher()
+    return dispatcher, await action.run(dispatcher, tracker, DOMAIN)
 
 
 def member_of_new_organisation(db):
