@@ -89,7 +89,8 @@ class SqliteInbox:
     # Servers opening one new file at once: turning it to WAL needs the file to itself, and
     # SQLite answers "database is locked" at once rather than wait when two try together (a
     # deadlock it avoids), so the loser tries again.
-    @retry(retry=retry_if_exception(lambda error: "locked" in str(error)),
+    @retry(retry=retry_if_exception(lambda error: isinstance(error, sqlite3.OperationalError)
+                                    and "locked" in str(error)),
            stop=stop_after_delay(STORE_TIMEOUT_SECONDS), wait=wait_random(0.005, 0.05),
            reraise=True)
     def _create(self) -> None:
