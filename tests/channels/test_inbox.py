@@ -11,6 +11,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -82,6 +83,15 @@ def test_what_a_stopped_server_held_is_taken_over_once_its_lease_runs_out(open_i
     assert open_("rasa-1").claim_undone("slack", at_start=True) == []  # no longer rasa-1's
 
 
+def as_servers(work: Callable[[int], None], count: int) -> None:
+    """`work(server)` for `count` servers at once, each in its own thread, until all are done."""
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_concurrent_deliveries_and_sweeps_hand_a_message_out_once(open_inbox):
     open_, clock = open_inbox
     barrier = threading.Barrier(8)
@@ -99,11 +109,7 @@ def test_concurrent_deliveries_and_sweeps_hand_a_message_out_once(open_inbox):
         claimed.append(inbox.claim_undone("slack"))
 
     for work in (deliver, sweep):
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        as_servers(work, 8)
         clock.now += LEASE  # before the sweeps, the lease runs out
     assert sorted(kept) == [False] * 7 + [True]
     assert sorted(map(len, claimed)) == [0] * 7 + [1]
@@ -114,7 +120,7 @@ def test_servers_opening_one_new_inbox_file_at_once_all_open_it(tmp_path):
     # (about one round in thirty before the retry; CI met it on 2026-12-04).
     failures: list[BaseException] = []
 
-    def open_and_keep(path, server: int, barrier: threading.Barrier) -> None:
+    def open_and_keep(path, barrier: threading.Barrier, server: int) -> None:
         barrier.wait(10)
         try:
             SqliteInbox(path, f"rasa-{server}").put("slack", f"Ev{server}", "{}")
@@ -123,12 +129,7 @@ def test_servers_opening_one_new_inbox_file_at_once_all_open_it(tmp_path):
 
     for round_number in range(100):
         path, barrier = tmp_path / f"inbox-{round_number}.sqlite3", threading.Barrier(8)
-        threads = [threading.Thread(target=open_and_keep, args=(path, n, barrier))
-                   for n in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        as_servers(partial(open_and_keep, path, barrier), 8)
     assert failures == []
 
 
