@@ -78,13 +78,25 @@ def risky_clause(text: str) -> str | None:
     return next((clause.strip() for clause in clauses(text) if suggests_risk(clause)), None)
 
 
-async def suggests_a_risk(text: str, limit: int) -> bool:
+@dataclass(frozen=True)
+class RiskScan:
+    """What the lexicon found in one message: the clause that suggests a risk (the whole text
+    when it is not over-long), or None. A message is scanned once (`scan_for_risk`): the channel
+    that answers a risk first hands its scan on to `Admission.admit`."""
+    clause: str | None
+
+    @property
+    def found(self) -> bool:
+        return self.clause is not None
+
+
+async def scan_for_risk(text: str, limit: int) -> RiskScan:
     """Whether a message suggests a risk to someone's safety, anywhere in it (an over-long one
     clause by clause, in a worker thread): what a channel lets through to the bot's crisis answer
     even when it serves nothing else for the sender."""
     if len(text) <= limit:
-        return suggests_risk(text)
-    return await asyncio.to_thread(risky_clause, text) is not None
+        return RiskScan(text if suggests_risk(text) else None)
+    return RiskScan(await asyncio.to_thread(risky_clause, text))
 
 
 def redacted(text: str, sender: str) -> str:
@@ -103,12 +115,11 @@ class Admission:
     def from_environment(cls) -> Admission:
         return cls(ChatLimitSettings.from_environment())
 
-    async def admit(self, text: str, sender: str) -> Admitted | Answered:
+    async def admit(self, text: str, sender: str, scan: RiskScan | None = None
+                    ) -> Admitted | Answered:
+        """`scan`: the message's risk scan when the caller has made it already."""
         limit = self.settings.max_message_chars
-        if len(text) <= limit:
-            risk = text if suggests_risk(text) else None
-        else:
-            risk = await asyncio.to_thread(risky_clause, text)
+        risk = (scan or await scan_for_risk(text, limit)).clause
         turns = await self.turns.count(sender)
         if risk is not None:
             if len(text) > limit:

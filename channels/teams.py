@@ -60,7 +60,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.admission import suggests_a_risk
+from channels.admission import scan_for_risk
 from channels.dedupe import MemoryDeduplicator
 from channels.identity import IdentityClient, VerifiedUser
 from channels.output import WholeMessageOutput
@@ -234,8 +234,8 @@ class TeamsInput(WebhookInput[TeamsMessage]):
         suggests a risk is never refused here: it goes on to the bot's crisis answer."""
         try:
             refusal = await self.tenants.refusal(incoming.tenant_id, incoming.aad_object_id)
-            if refusal is None or await suggests_a_risk(
-                    incoming.text, self.admission.settings.max_message_chars):
+            if refusal is None or (await scan_for_risk(
+                    incoming.text, self.admission.settings.max_message_chars)).found:
                 return False
             log.info("Teams tenant %s is not served; told the sender so", incoming.tenant_id)
             await TeamsOutput(self.connector, incoming.activity, self.settings.buttons

@@ -44,7 +44,14 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.admission import UNANSWERED, Admission, Admitted, Answered, suggests_a_risk
+from channels.admission import (
+    UNANSWERED,
+    Admission,
+    Admitted,
+    Answered,
+    RiskScan,
+    scan_for_risk,
+)
 from channels.dedupe import BackgroundTasks, Deduplicator, TTLSet
 from channels.identity import IdentityClient, Notices, VerifiedUser
 from channels.inbox import Inbox, build_inbox
@@ -83,12 +90,13 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
 
 async def converse(admission: Admission, text: str, output: OutputChannel, sender_id: str,
                    channel: str, identity: ChatIdentity | None,
-                   on_new_message: OnNewMessage,
-                   message_id: str | None = None) -> Admitted | Answered:
+                   on_new_message: OnNewMessage, message_id: str | None = None,
+                   scan: RiskScan | None = None) -> Admitted | Answered:
     """Hand a message on: the channel's own answer to `output`, or the admitted text to Rasa
     (with the proven identity as the only metadata). `message_id`, the platform's id of the
-    message, makes a redelivery the same user message (the actions' idempotency keys)."""
-    decision = await admission.admit(text, sender_id)
+    message, makes a redelivery the same user message (the actions' idempotency keys); `scan`
+    is the message's risk scan when the channel has made it already."""
+    decision = await admission.admit(text, sender_id, scan)
     if isinstance(decision, Answered):
         await output.send_response(sender_id, {"text": decision.answer})
         return decision
@@ -356,14 +364,15 @@ class WebhookInput(InputChannel, Generic[M], metaclass=ABCMeta):
                 return
             # A risk message gets the crisis answer first, waiting for nothing: the backend links
             # the person afterwards, and a notice of why it cannot waits for a later message.
-            risk = await suggests_a_risk(incoming.text, self.admission.settings.max_message_chars)
-            if not risk:
+            scan = await scan_for_risk(incoming.text, self.admission.settings.max_message_chars)
+            if not scan.found:
                 notice = self.notices.due(await self.identities.verify(user), sender_id)
                 if notice:
                     await output.send_response(sender_id, {"text": notice})
             await converse(self.admission, incoming.text, output, sender_id, self.name(),
-                           user.identity, on_new_message, message_id=incoming.dedupe_key)
-            if risk:
+                           user.identity, on_new_message, message_id=incoming.dedupe_key,
+                           scan=scan)
+            if scan.found:
                 await self.identities.verify(user)
         except Exception:
             log.exception("Handling %s message %s failed", self.title, incoming.dedupe_key)

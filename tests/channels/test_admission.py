@@ -13,7 +13,16 @@ import uuid
 
 import pytest
 
-from channels.admission import Admission, Admitted, Answered, clauses, risky_clause
+from channels.admission import (
+    Admission,
+    Admitted,
+    Answered,
+    RiskScan,
+    clauses,
+    risky_clause,
+    scan_for_risk,
+    too_long,
+)
 from channels.turns import MemoryTurnCounter, RedisTurnCounter, build_turn_counter
 from contracts.redaction import PLACEHOLDER
 from contracts.settings import ChatLimitSettings, SettingsError
@@ -156,3 +165,21 @@ async def test_when_redis_is_down_turns_are_let_through():
 def test_the_counter_is_chosen_by_the_setting():
     assert isinstance(build_turn_counter(None), MemoryTurnCounter)
     assert isinstance(build_turn_counter(REDIS_URL), RedisTurnCounter)
+
+
+async def test_a_scan_handed_on_is_not_made_again(monkeypatch):
+    """Slack and Teams scan a message first (to answer a risk before anything else) and hand
+    the scan on: admit does not scan an over-long message a second time."""
+    long_risk = "book a session. " * 20 + RISK
+    scan = await scan_for_risk(long_risk, 100)
+    assert scan == RiskScan(RISK)
+
+    def scanned_again(*_):
+        raise AssertionError("the message was scanned a second time")
+
+    monkeypatch.setattr("channels.admission.risky_clause", scanned_again)
+    monkeypatch.setattr("channels.admission.suggests_risk", scanned_again)
+    assert await admission().admit(long_risk, sender(), scan) == Admitted(
+        f"{long_risk[:100]} … {RISK}")
+    assert await admission().admit("a" * 101, sender(), RiskScan(None)) == Answered(
+        too_long(101, 100))

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from backend.api.app import create_app
 from backend.models import Organisation
 from backend.settings import Settings
-from channels.admission import suggests_a_risk
+from channels.admission import scan_for_risk
 from channels.teams_tenants import NOT_CONNECTED, NOT_SERVED, Tenants
 from contracts.settings import BackendSettings, TeamsSettings
 from tests.backend import factories
@@ -86,6 +86,7 @@ async def test_the_operator_s_allowed_tenants_restrict_further(aiohttp_server, d
 
 
 async def test_a_risk_is_recognised_anywhere_in_a_message():
-    assert await suggests_a_risk("I want to end my life", 1000)
-    assert await suggests_a_risk("book a session. " * 200 + "I want to end my life", 1000)
-    assert not await suggests_a_risk("book a session with a therapist", 1000)
+    assert (await scan_for_risk("I want to end my life", 1000)).found
+    assert (await scan_for_risk("book a session. " * 200 + "I want to end my life", 1000)
+            ).clause == "I want to end my life"
+    assert not (await scan_for_risk("book a session with a therapist", 1000)).found
