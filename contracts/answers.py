@@ -666,6 +666,17 @@ class SlackDisconnected(Answer):
     was_installed: bool
 
 
+@dataclasses.dataclass(frozen=True)
+class WorkspaceConnection(Answer):
+    """POST /identities/connect-workspace: the Slack workspace or Teams tenant an admin
+    connected, from inside it, to their organisation."""
+
+    schema = "WorkspaceView"
+    organisation_id: int
+    channel: str
+    workspace_id: str
+
+
 # --- Teams tenants ---------------------------------------------------------------------------
 
 
@@ -685,5 +696,5 @@ ANSWERS: tuple[type[Answer], ...] = (
     CancellationPreview, Handoff, Card, CardOnFile, CardSetup, Figures, AuthorisationSpend,
     MonthSpend, SpendReport, Policies, Grants, Offers, Bookings, Authorisations, Invites,
     Notifications, PaidBy, Payer, Payers, MoreSessionsAsked, WorkspaceToken, SlackDisconnected,
-    TenantConnection)
+    WorkspaceConnection, TenantConnection)
 

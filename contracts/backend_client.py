@@ -73,6 +73,7 @@ from contracts.answers import (
     Vocabulary,
     Watch,
     Watches,
+    WorkspaceConnection,
     WorkspaceToken,
 )
 from contracts.api import IDEMPOTENCY_KEY_HEADER, IN_PROGRESS_CODE
@@ -260,10 +261,13 @@ class BackendClient:
         return await self.read(Quote, "POST", "/bookings/quote", {
             "therapist_id": therapist_id, "starts_at": _iso(starts_at), "modality": modality})
 
-    async def book(self, therapist_id: int, starts_at: datetime | str, modality: str) -> Booking:
-        """Book; the backend chooses what pays (a grant, or a place on an open offer)."""
+    async def book(self, therapist_id: int, starts_at: datetime | str, modality: str, *,
+                   self_pay: bool = False) -> Booking:
+        """Book; the backend chooses what pays (a grant, or a place on an open offer), unless
+        the member pays for it themselves."""
         return await self.read(Booking, "POST", "/bookings", {
-            "therapist_id": therapist_id, "starts_at": _iso(starts_at), "modality": modality})
+            "therapist_id": therapist_id, "starts_at": _iso(starts_at), "modality": modality,
+            **({"self_pay": True} if self_pay else {})})
 
     async def payers(self) -> Payers:
         """What can pay for a new session of the member's now, or why nothing can."""
@@ -284,8 +288,10 @@ class BackendClient:
     async def stop_watching(self, watch_id: int) -> Watch:
         return await self.read(Watch, "POST", f"/me/watches/{int(watch_id)}/stop", {})
 
-    async def bookings(self) -> list[Booking]:
-        return (await self.read(Bookings, "GET", "/me/bookings")).bookings
+    async def bookings(self, *, upcoming: bool = True) -> list[Booking]:
+        """The member's bookings still to come, or (upcoming=False) all of them."""
+        params = None if upcoming else {"upcoming": "false"}
+        return (await self.read(Bookings, "GET", "/me/bookings", params=params)).bookings
 
     async def cancellation(self, booking_id: int) -> CancellationPreview:
         """What cancelling this booking now would mean, in the backend's words."""
@@ -329,6 +335,14 @@ class BackendClient:
     async def set_cancellation_window(self, hours: int) -> Organisation:
         return await self.read(Organisation, "POST", "/organisation/cancellation-window",
                                {"hours": hours})
+
+    async def set_email_domain(self, email_domain: str) -> Organisation:
+        return await self.read(Organisation, "POST", "/organisation/email-domain",
+                               {"email_domain": email_domain})
+
+    async def connect_workspace(self) -> WorkspaceConnection:
+        """Connect the Slack workspace or Teams tenant the admin speaks from."""
+        return await self.read(WorkspaceConnection, "POST", "/identities/connect-workspace", {})
 
     async def authorisations(self) -> list[Authorisation]:
         return (await self.read(Authorisations, "GET", "/authorisations")).authorisations

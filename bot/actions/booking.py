@@ -30,12 +30,14 @@ from bot.actions.forms import (
     CappedFormValidation,
     clear_form,
     form_answers_missing,
+    leave_form,
 )
 from bot.actions.parsing import (
     ANY,
     When,
     Words,
     cleared_filters,
+    format_money,
     format_slot,
     is_skip,
     local_time,
@@ -47,8 +49,9 @@ from bot.actions.parsing import (
 )
 from bot.actions.payers import nothing_pays, paid_by_line, several_payers, what_pays
 from bot.actions.policies import confirmation_hours, directory_words, known_policies
-from bot.actions.quotes import quote, what_instead
+from bot.actions.quotes import NOT_THE_ORGANISATIONS, pay_myself, quote, what_instead
 from bot.actions.sessions import upcoming_bookings
+from contracts.answers import Booking
 from contracts.backend_client import BackendClient, BackendError
 
 FORM = "booking_form"
@@ -73,6 +76,19 @@ def when_of(tracker: Tracker) -> When:
 
 def _latest_intent(tracker: Tracker) -> str | None:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def paying_oneself(tracker: Tracker) -> bool:
+    """The member chose to pay for this booking themselves ("Find a therapist, I'll pay")."""
+    return bool(tracker.get_slot("self_pay") or latest_entities(tracker, "self_pay"))
+
+
+def out_of_scope_answers_the_issue(tracker: Tracker) -> bool:
+    """At "What would you like help with?" whatever is said is the answer, even what the NLU
+    calls out of scope ("i'm scared of presenting"): validate_issue matches it to the issues
+    therapists list, or shows them. At the form's other questions, out of scope is a digression."""
+    return (tracker.active_loop_name == FORM and tracker.get_slot(REQUESTED_SLOT) == "issue"
+            and _latest_intent(tracker) == "out_of_scope")
 
 
 def said_when(tracker: Tracker, words: Words) -> When | None:
@@ -159,14 +175,18 @@ class ValidateBookingForm(CappedFormValidation):
     def name(self) -> str:
         return f"validate_{FORM}"
 
+    def is_digression(self, tracker: Tracker) -> bool:
+        return super().is_digression(tracker) and not out_of_scope_answers_the_issue(tracker)
+
     async def precheck(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: dict[str, Any]) -> list[EventType]:
         """Stop before any question when nothing of the organisation's can pay (paused, revoked,
         used up, full, none), saying why and what to do; which grant or offer pays is the
         backend's choice when booking."""
-        answer = await what_pays(client_for(tracker))
-        if not answer.can_pay:
-            raise FormRefused(*nothing_pays(answer))
+        if not paying_oneself(tracker):
+            answer = await what_pays(client_for(tracker))
+            if not answer.can_pay:
+                raise FormRefused(*nothing_pays(answer))
         return about_one_therapist(tracker)
 
     async def on_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -283,14 +303,14 @@ class ValidateBookingForm(CappedFormValidation):
 
     async def _as_quoted(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                          chosen: str) -> dict[str, Any]:
-        """Keep the time only if the backend's quote says the organisation pays for it; else
-        say why, and what the member can do instead."""
+        """Keep the time only if the backend's quote says the organisation pays for it (or the
+        member pays and it is free); else say why, and what the member can do instead."""
         therapist_id = tracker.get_slot("therapist_id")
         if therapist_id is None:  # the therapist comes next; the summary quotes then
             return {"slot_start": chosen}
         client = client_for(tracker)
         answer = await quote(client, int(therapist_id), chosen, session_modality(tracker))
-        if answer.paid:
+        if answer.paid or (paying_oneself(tracker) and not answer.time_refused):
             return {"slot_start": chosen}
         if answer.time_refused:
             dispatcher.utter_message(text=f"{answer.message} Please pick another time, or say "
@@ -346,6 +366,20 @@ def describe_filters(filters: dict[str, Any]) -> str:
     parts.append(when.describe())
     parts += [str(filters[k]) for k in ("therapy_type", "gender", "language") if k in filters]
     return "; ".join(parts)
+
+
+class ActionOutOfScopeInBooking(Action):
+    """The booking form's answer to something out of scope: said at any question but the
+    issue's, where the form takes it as the answer (out_of_scope_answers_the_issue)."""
+
+    def name(self) -> str:
+        return "action_out_of_scope_in_booking"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        if not out_of_scope_answers_the_issue(tracker):
+            dispatcher.utter_message(response="utter_out_of_scope_in_form")
+        return []
 
 
 class ActionAskTherapistId(Action):
@@ -463,7 +497,13 @@ class ActionAskBookingConfirmed(Action):
             return []
         summary = (f"{name}, {format_slot(starts_at, TIMEZONE)} (UK time), "
                    f"{modality.replace('_', ' ')}.")
-        if answer.paid:
+        if paying_oneself(tracker) and not answer.time_refused:
+            fee = format_money(answer.answer.fee_minor, answer.answer.currency)
+            dispatcher.utter_message(
+                text=f"{summary}\nYou pay {fee} for this session yourself; "
+                     f"{NOT_THE_ORGANISATIONS}.\nBook it?",
+                buttons=[button(pay_myself(fee), "affirm"), button("No", "deny")])
+        elif answer.paid:
             dispatcher.utter_message(text=f"{summary}\n{answer.message}\nBook it?",
                                      buttons=[button("Book it", "affirm"), button("No", "deny")])
         else:  # it changed since the time was chosen: say so, and book nothing
@@ -493,27 +533,76 @@ class ActionBook(BackendAction):
         # to all members, taken in the same transaction.
         try:
             booking = await client.book(int(tracker.get_slot("therapist_id")),
-                                        tracker.get_slot("slot_start"), session_modality(tracker))
+                                        tracker.get_slot("slot_start"), session_modality(tracker),
+                                        self_pay=paying_oneself(tracker))
         except BackendError as error:
             if error.code != SLOT_TAKEN:
                 raise
             dispatcher.utter_message(text=error.message)
             return choose_another_time()
-        paid = ("Your organisation pays" if booking.paid_by_organisation
-                else "This session is not paid by your organisation")
-        left = booking.sessions_remaining_on_grant
-        left_text = f" ({left} sessions left after this one)" if left is not None else ""
-        hours = await confirmation_hours()
-        confirms = f"usually confirms within {hours} business hours" if hours else "will confirm it"
-        dispatcher.utter_message(
-            text=f"Requested: {booking.therapist_name}, "
-                 f"{format_slot(booking.starts_at, TIMEZONE)} (UK time), "
-                 f"{booking.modality.replace('_', ' ')}. {paid}{left_text}. "
-                 f"The therapist {confirms}; ask me 'is my booking confirmed?' any time.")
-        if booking.paid_by_organisation:
-            dispatcher.utter_message(text=privacy_receipt(booking.offer_name,
-                                                          await known_policies()))
+        await say_requested(dispatcher, booking)
         return clear_form(domain, FORM)
 
     def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         return clear_form(domain, FORM)
+
+
+async def say_requested(dispatcher: CollectingDispatcher, booking: Booking,
+                        fee: str | None = None) -> None:
+    """What was booked, who pays, when the therapist confirms; for a session the organisation
+    pays, the privacy receipt."""
+    if booking.paid_by_organisation:
+        paid = "Your organisation pays"
+    else:
+        paid = f"You pay {fee} for this session yourself" if fee else \
+            "You pay for this session yourself"
+    left = booking.sessions_remaining_on_grant
+    left_text = f" ({left} sessions left after this one)" if left is not None else ""
+    hours = await confirmation_hours()
+    confirms = f"usually confirms within {hours} business hours" if hours else "will confirm it"
+    dispatcher.utter_message(
+        text=f"Requested: {booking.therapist_name}, "
+             f"{format_slot(booking.starts_at, TIMEZONE)} (UK time), "
+             f"{booking.modality.replace('_', ' ')}. {paid}{left_text}. "
+             f"The therapist {confirms}; ask me 'is my booking confirmed?' any time.")
+    if booking.paid_by_organisation:
+        dispatcher.utter_message(text=privacy_receipt(booking.offer_name,
+                                                      await known_policies()))
+
+
+class ActionBookSelfPaid(BackendAction):
+    """The member pressed "Book it, I'll pay £…" under a quote their organisation does not pay
+    (bot/actions/quotes.py): book that session as self-paid, the fee said once more. The time is
+    quoted again first, so a time no longer bookable is refused before anything is written. A
+    booking form in progress ends (the rule in bot/data/rules/member_booking.yml)."""
+
+    def name(self) -> str:
+        return "action_book_self_paid"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any], client: BackendClient | None) -> list[EventType]:
+        assert client is not None
+        ended = leave_form(domain, FORM) if tracker.active_loop_name == FORM else []
+        chosen = [latest_entities(tracker, name)[:1]
+                  for name in ("therapist_id", "slot_start", "modality")]
+        if not all(chosen) or not chosen[0][0].isdigit():
+            dispatcher.utter_message(text="Which session? Press “Book it, I'll pay” under the "
+                                          "time you chose, or say 'find a therapist'.")
+            return ended
+        (therapist_id,), (starts_at,), (modality,) = chosen
+        answer = await quote(client, int(therapist_id), starts_at, modality)
+        if answer.time_refused:
+            dispatcher.utter_message(text=f"{answer.message} Say 'find a therapist' to choose "
+                                          "another time.")
+            return ended
+        try:
+            booking = await client.book(int(therapist_id), starts_at, modality, self_pay=True)
+        except BackendError as error:
+            if error.code != SLOT_TAKEN:
+                raise
+            dispatcher.utter_message(text=f"{error.message} Say 'find a therapist' to choose "
+                                          "another time.")
+            return ended
+        await say_requested(dispatcher, booking,
+                            fee=format_money(answer.answer.fee_minor, answer.answer.currency))
+        return ended

@@ -21,10 +21,11 @@ FAILURES_SLOT = "validation_failures"
 DIGRESSION_INTENTS = frozenset({"faq", "stop", "safety_risk", "handoff_request",
                                 "card_number_shared", "help", "low_mood"})
 # In the member's forms (booking, changing a booking) also a thanks, something out of scope and
-# the member's other questions: answered by the rules of bot/data/rules/digressions.yml too.
+# the member's other questions: answered by the rules of bot/data/rules/digressions.yml too; and
+# "tell me when one is free", which leaves the booking form (bot/data/rules/member_waitlist.yml).
 MEMBER_DIGRESSION_INTENTS = DIGRESSION_INTENTS | {"thanks", "out_of_scope",
                                                   "ask_remaining_sessions", "ask_bookings",
-                                                  "check_confirmation"}
+                                                  "check_confirmation", "watch_for_times"}
 MAX_FAILURES = 3
 GIVE_UP_TEXT = ("I'm having trouble understanding, so let's stop here; nothing was saved. You can "
                 "start again whenever you like, or say 'talk to a person'.")
@@ -32,7 +33,7 @@ GIVE_UP_TEXT = ("I'm having trouble understanding, so let's stop here; nothing w
 # Slots a form uses besides its required slots (set by its actions); cleared with the form.
 EXTRA_SLOTS: dict[str, tuple[str, ...]] = {
     "booking_form": ("therapy_type", "gender", "language", "search_results",
-                     "offered_slots"),
+                     "offered_slots", "self_pay"),
     "booking_change_form": ("offered_slots",),
 }
 
@@ -82,6 +83,11 @@ class CappedFormValidation(FormValidationAction, metaclass=ABCMeta):
         """Runs before each later answer is validated; its events are applied first."""
         return []
 
+    def is_digression(self, tracker: Tracker) -> bool:
+        """Whether the latest message is a question or an exit (answered by the rules of
+        bot/data/rules/digressions.yml) rather than an answer to the form's question."""
+        return ((tracker.latest_message or {}).get("intent") or {}).get("name") in self.digressions
+
     def failed(self, tracker: Tracker, slot: str, dispatcher: CollectingDispatcher,
                message: str | None = None) -> dict[str, Any]:
         """What a validate_<slot> method returns for an answer it cannot use."""
@@ -92,8 +98,7 @@ class CappedFormValidation(FormValidationAction, metaclass=ABCMeta):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         starting = tracker.get_slot(REQUESTED_SLOT) is None
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        if not starting and intent in self.digressions:
+        if not starting and self.is_digression(tracker):
             return []
         try:
             early = await (self.precheck if starting else self.on_answer)(

@@ -12,6 +12,7 @@ from bot.actions.base import BackendAction, FormRefused, client_for
 from bot.actions.common import button
 from bot.actions.forms import CappedFormValidation, clear_form, form_answers_missing
 from bot.actions.parsing import find_email
+from bot.actions.workspace import WORKSPACE_WORDS
 from contracts.backend_client import BackendClient
 
 FORM = "register_form"
@@ -65,11 +66,15 @@ class ActionRegisterOrganisation(BackendAction):
         name = tracker.get_slot("organisation_name")
         await client.register_organisation(name, tracker.get_slot("admin_name"),
                                            tracker.get_slot("admin_email"))
+        buttons = [button("Create an authorisation", "create_authorisation"),
+                   button("Add the company card", "manage_card")]
+        place = WORKSPACE_WORDS.get(client.identity.channel)
+        if place:  # so that colleagues here can use sessions offered to all members
+            buttons.append(button(f"Connect this {place}", "connect_workspace"))
         dispatcher.utter_message(
             text=f"{name} is registered, and you are its admin. Next, create an authorisation "
                  "(the sessions you want to offer) and add the company card.",
-            buttons=[button("Create an authorisation", "create_authorisation"),
-                     button("Add the company card", "manage_card")])
+            buttons=buttons)
         return clear_form(domain, FORM)
 
     def after_failure(self, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:

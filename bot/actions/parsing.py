@@ -159,6 +159,17 @@ def find_email(text: str | None) -> str | None:
     return match.group(0).strip(".").lower() if match else None
 
 
+_DOMAIN = re.compile(r"(?<![\w.-])(?:[^@\s]*@)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,})\b",
+                     re.IGNORECASE)
+
+
+def find_email_domain(text: str | None) -> str | None:
+    """The email domain said: "acme.co.uk", "@acme.co.uk" or an address "jo@acme.co.uk"
+    (the backend checks it)."""
+    match = _DOMAIN.search(text or "")
+    return match.group(1).lower() if match else None
+
+
 # ------------------------------------------------------------------------------ days and times
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -21,10 +21,10 @@ def nothing_pays(answer: Payers) -> tuple[str, list[dict[str, str]]]:
         lines.append("If you have an invite code, say 'redeem' followed by the code.")
     if "ask_admin" in kinds:
         lines.append("Your admin can add sessions or another offer.")
-    if "self_pay" in kinds:
-        lines.append(f"{kinds['self_pay'].message} I can't take self-paid bookings in this "
-                     "chat yet.")
     buttons = []
+    if "self_pay" in kinds:
+        lines.append(kinds["self_pay"].message)
+        buttons.append(button("Find a therapist, I'll pay", "find_therapist", self_pay="yes"))
     if "talk_to_person" in kinds:
         lines.append("Or say 'talk to a person' if you'd like us to help.")
         buttons.append(button("Talk to a person", "handoff_request"))

@@ -47,6 +47,23 @@ async def quote(client: BackendClient, therapist_id: int, starts_at: datetime | 
     return Quote(await client.quote(therapist_id, starts_at, modality))
 
 
+# Said wherever a member may choose to pay a session themselves.
+NOT_THE_ORGANISATIONS = "your organisation is not charged and not told"
+
+
+def pay_myself(fee: str) -> str:
+    """The title of the button that books a session the member pays `fee` for."""
+    return f"Book it, I'll pay {fee}"
+
+
+def self_pay_button(quoted: answers.Quote, fee: str) -> dict[str, str]:
+    """Pressing it is the member's consent to pay `fee` for this very session: the button
+    carries the therapist, time and way of meeting the quote was for (ActionBookSelfPaid)."""
+    return button(pay_myself(fee), "book_self_paid",
+                  therapist_id=quoted.therapist_id, slot_start=quoted.starts_at.isoformat(),
+                  modality=quoted.modality)
+
+
 async def what_instead(client: BackendClient, answer: Quote) -> tuple[str, list[dict[str, str]]]:
     """What the member can do when their organisation does not pay, in words and buttons."""
     lines, buttons = [], []
@@ -57,8 +74,8 @@ async def what_instead(client: BackendClient, answer: Quote) -> tuple[str, list[
         buttons.append(button(f"Book with {name}", "inform", therapist_id=therapist_id))
     for alternative in answer.alternatives("self_pay"):
         fee = format_money(alternative.fee_minor, alternative.currency or "GBP")
-        lines.append(f"Paying yourself, the session costs {fee}; I can't take self-paid "
-                     "bookings in this chat yet.")
+        lines.append(f"Paying yourself, this session costs {fee}; {NOT_THE_ORGANISATIONS}.")
+        buttons.append(self_pay_button(answer.answer, fee))
     if answer.alternatives("ask_admin"):
         lines.append("Your admin can add sessions or another offer; say 'talk to a person' if "
                      "you'd like us to help.")

@@ -30,12 +30,13 @@ _seen_slots = itertools.count(1)
 
 
 def therapist(db: Database, *, windows: list[tuple[int, int, int]] | None = None,
-              in_person: bool = False, video: bool = True, phone: bool = False) -> int:
+              in_person: bool = False, video: bool = True, phone: bool = False,
+              name: str | None = None) -> int:
     """A therapist available in the given weekly windows (every hour of every day by default:
     then any future whole UTC hour inside the horizon is a slot)."""
     n = next(_counter)
     with db.transaction() as session:
-        row = Therapist(name=f"Dr Therapist {n}", gender="female", fee_minor=8000,
+        row = Therapist(name=name or f"Dr Therapist {n}", gender="female", fee_minor=8000,
                         location="London" if in_person else None, offers_in_person=in_person,
                         offers_video=video, offers_phone=phone)
         row.availability = [Availability(weekday=day, start_minute=start, end_minute=end)

@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,24 +51,39 @@ def make_tracker(identity: str | None = "test:someone", *, text: str = "hello",
                  intent: str = "inform", entities: list[dict[str, Any]] | None = None,
                  slots: dict[str, Any] | None = None, active_loop: str | None = None,
                  set_now: dict[str, Any] | None = None, sender_id: str = "sender",
-                 extra_metadata: dict[str, Any] | None = None) -> Tracker:
+                 extra_metadata: dict[str, Any] | None = None,
+                 said_before: Sequence[str] = ()) -> Tracker:
     """A tracker whose latest user message carries `identity` in its metadata (as a channel
-    would attach it); `set_now` are slots filled by that message (what a form validates)."""
+    would attach it); `set_now` are slots filled by that message (what a form validates);
+    `said_before`, the member's earlier messages."""
     metadata = {"identity": identity} if identity else {}
     metadata.update(extra_metadata or {})
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.99},
               "entities": entities or [], "metadata": metadata}
     all_slots = {"requested_slot": None, "validation_failures": 0, **(slots or {}),
                  **(set_now or {})}
-    events = [{"event": "action", "name": "action_listen"},
+    events = [*({"event": "user", "text": earlier, "metadata": metadata}
+                for earlier in said_before),
+              {"event": "action", "name": "action_listen"},
               {"event": "user", "text": text, "parse_data": latest, "metadata": metadata},
               *({"event": "slot", "name": k, "value": v} for k, v in (set_now or {}).items())]
     return Tracker(sender_id, all_slots, latest, events, False, None,
                    {"name": active_loop} if active_loop else {}, "action_listen")
 
 
+async def run(action: Any, tracker: Tracker) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+    """Run an action as the action server would: what it said, and its events."""
+    dispatcher = CollectingDispatcher()
+    return dispatcher, await action.run(dispatcher, tracker, DOMAIN)
+
+
 def texts(dispatcher: CollectingDispatcher) -> str:
     return "\n".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+def payloads(dispatcher: CollectingDispatcher) -> list[str]:
+    """The payloads of the buttons said, in order."""
+    return [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
 
 
 def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:

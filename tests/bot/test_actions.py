@@ -40,17 +40,12 @@ from bot.actions.sessions import (
 )
 from contracts.backend_client import BackendClient
 from tests.backend import booking_factories, factories
-from tests.bot.conftest import DOMAIN, make_tracker, running_backend, slot_events, texts
+from tests.bot.conftest import make_tracker, run, running_backend, slot_events, texts
 
 
 def form_ended(events) -> bool:
     return any(e["event"] == "active_loop" and e["name"] is None for e in events)
 
-
-async def run(action, tracker):
-    dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, tracker, DOMAIN)
-    return dispatcher, events
 
 
 # ------------------------------------------------------------------ failures and identity
@@ -496,8 +491,9 @@ async def test_dans_time_with_a_therapist_his_offer_does_not_pay_for_is_not_kept
     assert "pays only for a therapist you have already seen" in said
     assert "Your organisation pays for this session" not in said
     assert "£80.00" in said
-    [book_seen] = dispatcher.messages[-1]["buttons"]
+    book_seen, pay_himself = dispatcher.messages[-1]["buttons"]
     assert book_seen["payload"] == payload("inform", therapist_id=seen)
+    assert pay_himself["title"] == "Book it, I'll pay £80.00"  # tests/bot/test_self_pay.py
     changed = slot_events(events)
     assert changed["slot_start"] is None and changed["therapist_id"] is None  # choose again
     assert grants_of(backend, dan) == 0  # quoting took no place on the offer
@@ -518,7 +514,8 @@ async def test_bens_paused_offer_is_said_when_he_picks_a_time_and_the_form_ends(
     said = texts(dispatcher)
     assert "“Wellbeing support” is paused" in said and "Your organisation pays" not in said
     assert "talk to a person" in said and form_ended(events)
-    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["/handoff_request"]
+    assert [b["payload"].split("{")[0] for b in dispatcher.messages[-1]["buttons"]] == [
+        "/book_self_paid", "/handoff_request"]
 
     # Were the summary reached anyway (paused meanwhile), it says so and offers no "Book it".
     dispatcher, _ = await run(ActionAskBookingConfirmed(), make_tracker(ben.identity, slots={

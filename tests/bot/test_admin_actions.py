@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from rasa_sdk.executor import CollectingDispatcher
-
 from backend.models.base import utcnow
 from backend.services import invites, organisations
 from bot.actions.cancellation_window import (
@@ -21,17 +19,7 @@ from bot.actions.general import ADMIN_GREETING, GREETING, MEMBER_GREETING, Actio
 from bot.actions.invite_list import ActionListInvites, ActionRevokeInvite
 from bot.actions.invites import ActionAskInviteExpiry, ActionCreateInvite, ValidateInviteForm
 from tests.backend import factories
-from tests.bot.conftest import DOMAIN, make_tracker, slot_events, texts
-
-
-async def run(action, tracker):
-    dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, tracker, DOMAIN)
-    return dispatcher, events
-
-
-def payloads(dispatcher: CollectingDispatcher) -> list[str]:
-    return [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
+from tests.bot.conftest import make_tracker, payloads, run, slot_events, texts
 
 
 def pressed(button_payload: str, identity: str):

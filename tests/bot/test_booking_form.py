@@ -15,6 +15,7 @@ from bot.actions.booking import (
     WHAT_TO_CHANGE,
     ActionAskSlotStart,
     ActionBook,
+    ActionOutOfScopeInBooking,
     ValidateBookingForm,
 )
 from bot.actions.booking_changes import ValidateBookingChangeForm
@@ -198,20 +199,53 @@ async def test_the_receipt_without_the_backends_policies_states_no_figure():
 
 # ------------------------------------------------------------- 5. answered, then the form resumes
 
-@pytest.mark.parametrize(("text", "intent"), [
+ANSWERING_NOTHING = [
     ("thanks so much", "thanks"),
     ("what's the weather tomorrow", "out_of_scope"),
     ("how many sessions do I have left", "ask_remaining_sessions"),
     ("when is my next appointment", "ask_bookings"),
     ("has my therapist confirmed", "check_confirmation"),
-])
-@pytest.mark.parametrize("asked", ["issue", "when", "therapist_id", "slot_start"])
+    ("tell me if laura has an evening free", "watch_for_times"),  # leaves for the waitlist
+]
+QUESTIONS = ["issue", "when", "therapist_id", "slot_start"]
+
+
+# Out of scope at the issue question is the answer instead (the next test).
+@pytest.mark.parametrize(("text", "intent", "asked"), [
+    (text, intent, asked) for text, intent in ANSWERING_NOTHING for asked in QUESTIONS
+    if (intent, asked) != ("out_of_scope", "issue")])
 async def test_a_message_answering_nothing_is_left_to_the_rules(backend, text, intent, asked):
     member, _ = member_with_sessions(backend)
     dispatcher, events = await run(ValidateBookingForm(), saying(
         member.identity, text, intent=intent, asked=asked,
         slots=answered(therapist_id="4" if asked == "slot_start" else None)))
     assert events == [] and dispatcher.messages == []  # rejected: a rule answers, form resumes
+
+
+async def test_at_the_issue_question_what_the_nlu_calls_out_of_scope_is_the_answer(backend):
+    """A person naming their problem is never told it is out of scope: the form matches it to
+    the issues therapists list, or shows those, and the rule's action stays quiet."""
+    member, _ = member_with_sessions(backend)
+
+    def out_of_scope(text: str):
+        return saying(member.identity, text, intent="out_of_scope", asked="issue",
+                      set_now={"issue": text})
+
+    dispatcher, events = await run(ValidateBookingForm(), out_of_scope("my anxiety at work"))
+    assert slot_events(events)["issue"] == ["anxiety"] and dispatcher.messages == []
+    dispatcher, events = await run(ValidateBookingForm(), out_of_scope("order me a pizza"))
+    assert slot_events(events)["issue"] is None
+    assert "couldn't match that to what therapists list" in texts(dispatcher)
+    dispatcher, _ = await run(ActionOutOfScopeInBooking(), out_of_scope("order me a pizza"))
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("asked", [q for q in QUESTIONS if q != "issue"])
+async def test_out_of_scope_at_the_other_questions_is_answered_by_the_rule(backend, asked):
+    member, _ = member_with_sessions(backend)
+    dispatcher, _ = await run(ActionOutOfScopeInBooking(), saying(
+        member.identity, "order me a pizza", intent="out_of_scope", asked=asked))
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_out_of_scope_in_form"]
 
 
 @pytest.mark.parametrize("intent", ["thanks", "ask_bookings"])

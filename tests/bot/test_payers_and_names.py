@@ -9,6 +9,7 @@ import pytest
 from backend.services import authorisations, bookings, grants
 from bot.actions.authorisations import ActionChangeAuthorisationStatus
 from bot.actions.booking import ActionAskTherapistId, ValidateBookingForm
+from bot.actions.common import payload
 from tests.backend import booking_factories, factories
 from tests.bot.conftest import make_tracker, slot_events, texts
 from tests.bot.test_actions import form_ended, run
@@ -32,7 +33,8 @@ async def test_bens_paused_offer_is_said_before_any_question(backend):
     assert "Your admin can add sessions" in said and "£80.00" in said
     assert form_ended(events) and not any(e.get("name") == "requested_slot" and e.get("value")
                                           for e in events)
-    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["/handoff_request"]
+    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == [
+        payload("find_therapist", self_pay="yes"), "/handoff_request"]  # tests/bot/test_self_pay
 
 
 @pytest.mark.parametrize("case", ["used_up", "full", "revoked", "nothing"])

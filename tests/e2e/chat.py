@@ -141,8 +141,10 @@ def buttons_of(replies: tuple[Reply, ...]) -> list[Button]:
 
 
 def offered(replies: tuple[Reply, ...], entity: str) -> list[Button]:
-    """The buttons that would set `entity` (e.g. every therapist offered, every time offered)."""
-    return [b for b in buttons_of(replies) if entity in b.entities]
+    """The buttons that would set `entity` (e.g. every therapist offered, every time offered);
+    not "Book it, I'll pay", which names a therapist and a time to book them."""
+    return [b for b in buttons_of(replies)
+            if entity in b.entities and b.intent != "book_self_paid"]
 
 
 def button_for(replies: tuple[Reply, ...], intent: str) -> Button | None:

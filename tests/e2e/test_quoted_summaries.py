@@ -10,7 +10,9 @@ middle of the booking is Ben's case of issue 15. Same running stack as test_conv
 
 from __future__ import annotations
 
+import re
 import uuid
+from datetime import datetime
 
 import aiohttp
 import pytest
@@ -21,6 +23,7 @@ from tests.e2e.backend_api import ADMIN, BackendApi
 from tests.e2e.chat import (
     RestChat,
     button_for,
+    buttons_of,
     drive,
     member_booking_steps,
     mentions,
@@ -34,6 +37,10 @@ from tests.stack import Stack, stack_factory  # noqa: F401
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ORGANISATION_PAYS = r"Your organisation pays"
+
+
+def at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +125,17 @@ async def test_an_offer_paused_during_the_booking_is_said_when_the_time_is_picke
     assert (await backend.get("/me/bookings", f"dev:{ben.sender}"))["bookings"] == []
     assert not mentions(r"Requested")(ben.replies), ben.transcript()
 
+    # "Book it, I'll pay £…" under the refusal books that very time, self-paid.
+    pay = button_for(ben.turns[-2].replies, "book_self_paid")
+    assert pay is not None and re.fullmatch(r"Book it, I'll pay £\d+\.\d\d", pay.title), \
+        ben.transcript()
+    booked = await ben.press(pay, kind="pay_myself")
+    assert mentions(r"Requested: .* You pay £\d+\.\d\d for this session yourself")(booked), \
+        ben.transcript()
+    [booking] = (await backend.get("/me/bookings", f"dev:{ben.sender}"))["bookings"]
+    assert booking["paid_by_organisation"] is False
+    assert at(booking["starts_at"]) == at(pay.entities["slot_start"])
+
 
 async def test_bens_paused_offer_is_said_before_any_question(
         stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
@@ -133,6 +151,16 @@ async def test_bens_paused_offer_is_said_before_any_question(
     assert not mentions(r"what would you like help with|Therapists for")(replies)
     assert not mentions(ORGANISATION_PAYS)(replies), ben.transcript()
     assert button_for(replies, "handoff_request") is not None, ben.transcript()
+
+    # "Find a therapist, I'll pay": the same booking conversation, the summary saying the fee.
+    pay = next(b for b in buttons_of(replies) if b.title == "Find a therapist, I'll pay")
+    await ben.press(pay, kind="search_paying")
+    await drive(ben, member_booking_steps(), done=mentions(r"Requested"))
+    summary = ben.turns[-2].replies
+    assert mentions(r"You pay £\d+\.\d\d for this session yourself")(summary), ben.transcript()
+    assert not mentions(r"is paused|" + ORGANISATION_PAYS)(summary), ben.transcript()
+    [booking] = (await backend.get("/me/bookings", f"dev:{ben.sender}"))["bookings"]
+    assert booking["paid_by_organisation"] is False
 
 
 async def test_used_up_sessions_are_said_before_any_question(

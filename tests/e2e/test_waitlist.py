@@ -13,10 +13,18 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from backend.models import Therapist
+from backend.models import Availability, Therapist
 from tests.backend import booking_factories
 from tests.e2e.backend_api import BackendApi
-from tests.e2e.chat import Button, RestChat, new_sender, text_of
+from tests.e2e.chat import (
+    Button,
+    RestChat,
+    drive,
+    member_booking_steps,
+    new_sender,
+    offered,
+    text_of,
+)
 from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -67,3 +75,38 @@ async def test_a_member_is_told_when_a_time_they_asked_for_comes_free_and_books_
     with stack.database().reader() as session:
         name = session.get_one(Therapist, early_bird).name
     assert name in text_of(booking), member.transcript()
+
+
+async def test_a_therapist_named_from_the_search_is_watched_and_her_new_time_pushed(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    """"Let me know if <her first name> has a sunday slot before 7am", after a search listed
+    her: the watch is for her alone, and the push comes when she adds such a time."""
+    sender = new_sender("watch-named")
+    authorisation = await backend.create_authorisation()
+    code = await backend.create_invite(authorisation["id"])
+    await backend.post("/invites/redeem", f"dev:{sender}", {"code": code})
+    member = RestChat(http, stack.rasa_url, sender)
+    await member.say("find me a therapist for anxiety by video, any time", kind="search")
+    results = await drive(member, member_booking_steps(),
+                          done=lambda replies: bool(offered(replies, "therapist_id")))
+    listed = [int(b.entities["therapist_id"]) for b in offered(results, "therapist_id")]
+    with stack.database().reader() as session:
+        names = {tid: session.get_one(Therapist, tid).name for tid in listed}
+    chosen, name = listed[-1], names[listed[-1]]
+    # Her first name, or her whole name when another therapist listed shares it.
+    first_name = next(word for word in name.split() if word.rstrip(".").lower() != "dr")
+    if sum(first_name in other.split() for other in names.values()) > 1:
+        first_name = name
+
+    waiting = await member.say(f"let me know if {first_name} has a sunday slot before 7am",
+                               kind="watch_named")
+    assert f"OK, I'm watching for {name}'s free times, Sunday" in text_of(waiting), \
+        member.transcript()
+    db = stack.database()
+    with db.transaction() as session:
+        session.add(Availability(therapist_id=chosen, weekday=SUNDAY, start_minute=DAWN[0],
+                                 end_minute=DAWN[1]))
+    buttons = await pushed_buttons(stack, sender, "a time you asked me to watch for is free")
+    assert buttons and all(b.entities["therapist_id"] == str(chosen) for b in buttons)
+    starts = datetime.fromisoformat(buttons[0].entities["slot_start"]).astimezone(LONDON)
+    assert starts.weekday() == SUNDAY and starts.hour < 7
