@@ -21,6 +21,7 @@ artifacts/stack/<name>/{backend,actions,rasa}.log. Rasa needs a trained model in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -61,9 +62,17 @@ class StackError(RuntimeError):
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports("one")["one"]
+
+
+def free_ports(*names: str) -> dict[str, int]:
+    """A free port for each name, all different: every socket stays bound until all are
+    chosen (ports chosen one by one may repeat, and two processes then share one)."""
+    with contextlib.ExitStack() as held:
+        sockets = {name: held.enter_context(socket.socket()) for name in names}
+        for sock in sockets.values():
+            sock.bind(("127.0.0.1", 0))
+        return {name: sock.getsockname()[1] for name, sock in sockets.items()}
 
 
 def trained_model() -> Path:
@@ -250,7 +259,7 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
     logs.mkdir(parents=True, exist_ok=True)
     for old in logs.glob("*.log"):
         old.unlink()
-    ports = {key: free_port() for key in ("backend", "actions", "rasa", "dispatcher")}
+    ports = free_ports("backend", "actions", "rasa", "dispatcher")
     stack = Stack(
         name=name, workdir=workdir, logs=logs,
         database_url=f"sqlite:///{workdir / 'backend.sqlite3'}",

@@ -20,7 +20,15 @@ from pathlib import Path
 import pytest
 
 from tests.callers import action_call, call, listening_addresses, stop, wait_for_port
-from tests.stack import PYTHON, RASA_PYTHON, REPO, _base_env, free_port, trained_model
+from tests.stack import (
+    PYTHON,
+    RASA_PYTHON,
+    REPO,
+    _base_env,
+    free_port,
+    free_ports,
+    trained_model,
+)
 
 EXAMPLE = REPO / "deploy" / "production.env.example"
 START_PRODUCTION = REPO / "scripts" / "start-production.sh"
@@ -111,7 +119,7 @@ START = {"backend": [str(PYTHON), "scripts/start.py", "backend"],
     ("dispatcher", {"DEV_CLOCK_FILE": "/tmp/now"}, "DEV_CLOCK_FILE is set"),
 ])
 def test_each_process_refuses_a_bad_production_setting(tmp_path, process, change, expected):
-    ports = {name: free_port() for name in ("backend", "actions", "rasa")}
+    ports = free_ports("backend", "actions", "rasa")
     env = _base_env({**filled_example(tmp_path, ports), **change})
     started = time.monotonic()
     refused = subprocess.run(START[process], cwd=REPO, env=env, capture_output=True, text=True,
@@ -135,7 +143,7 @@ class Production:
 @pytest.fixture(scope="module")
 def production(tmp_path_factory) -> Iterator[Production]:
     work = tmp_path_factory.mktemp("production")
-    ports = {name: free_port() for name in ("backend", "actions", "rasa", "dispatcher")}
+    ports = free_ports("backend", "actions", "rasa", "dispatcher")
     values = filled_example(work, ports)
     env_file = write_env(work / "production.env", values)
     state = Production(ports, values, work / "production.log")

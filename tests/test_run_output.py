@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.callers import action_call, call, listening_addresses, stop
-from tests.stack import PYTHON, RASA_PYTHON, REPO, _base_env, free_port, trained_model
+from tests.stack import PYTHON, RASA_PYTHON, REPO, _base_env, free_ports, trained_model
 
 HONCHO = REPO / ".venv" / "bin" / "honcho"
 READY_SECONDS = 840
@@ -60,7 +60,7 @@ def dev_secrets(work: Path, env: dict[str, str]) -> dict[str, str]:
 def run(tmp_path_factory) -> Iterator[Run]:
     trained_model()  # fails with the instruction to train when there is none
     work = tmp_path_factory.mktemp("run")
-    ports = {name: free_port() for name in ("backend", "actions", "rasa", "dispatcher")}
+    ports = free_ports("backend", "actions", "rasa", "dispatcher")
     env = _base_env({"DATABASE_URL": f"sqlite:///{work / 'backend.sqlite3'}",
                      "DISPATCHER_PORT": str(ports["dispatcher"]),
                      "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",

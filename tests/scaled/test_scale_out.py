@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from tests.callers import call
 from tests.conftest import POSTGRES_URL
 from tests.e2e.chat import WEBHOOK
-from tests.stack import REPO, _base_env, free_port, trained_model
+from tests.stack import REPO, _base_env, free_ports, trained_model
 
 READY_SECONDS = 900
 # A killed backend or action server is back within this; a Rasa server loads its model first.
@@ -121,7 +121,7 @@ def scaled(tmp_path_factory) -> Iterator[Scaled]:
     work = tmp_path_factory.mktemp("scaled")
     name = f"scaled_{uuid.uuid4().hex[:10]}"
     database_url, tracker_url = _database_urls(name)
-    ports = {key: free_port() for key in (*BALANCED, *SERVERS, "dispatcher")}
+    ports = free_ports(*BALANCED, *SERVERS, "dispatcher")
     state = Scaled(ports, secrets.token_hex(32), work / "run.log")
     env = _base_env({
         **{f"{key.upper()}_PORT": str(port) for key, port in ports.items()},
