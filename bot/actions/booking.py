@@ -570,6 +570,10 @@ async def say_requested(dispatcher: CollectingDispatcher, booking: Booking,
                                                       await known_policies()))
 
 
+# After a time that can no longer be booked, once the booking form has ended.
+CHOOSE_AGAIN = "Say 'find a therapist' to choose another time."
+
+
 class ActionBookSelfPaid(BackendAction):
     """The member pressed "Book it, I'll pay £…" under a quote their organisation does not pay
     (bot/actions/quotes.py): book that session as self-paid, the fee said once more. The time is
@@ -592,16 +596,14 @@ class ActionBookSelfPaid(BackendAction):
         (therapist_id,), (starts_at,), (modality,) = chosen
         answer = await quote(client, int(therapist_id), starts_at, modality)
         if answer.time_refused:
-            dispatcher.utter_message(text=f"{answer.message} Say 'find a therapist' to choose "
-                                          "another time.")
+            dispatcher.utter_message(text=f"{answer.message} {CHOOSE_AGAIN}")
             return ended
         try:
             booking = await client.book(int(therapist_id), starts_at, modality, self_pay=True)
         except BackendError as error:
             if error.code != SLOT_TAKEN:
                 raise
-            dispatcher.utter_message(text=f"{error.message} Say 'find a therapist' to choose "
-                                          "another time.")
+            dispatcher.utter_message(text=f"{error.message} {CHOOSE_AGAIN}")
             return ended
         await say_requested(dispatcher, booking,
                             fee=format_money(answer.answer.fee_minor, answer.answer.currency))

@@ -55,14 +55,15 @@ class ActionWatchSearch(BackendAction):
                 buttons=[button(f"Watch {name}", "watch_for_times", therapist_id=therapist_id)
                          for therapist_id, name in named.items()])
             return []
+        leaving = leave_form(domain, tracker.active_loop_name) if tracker.active_loop_name else []
         if named:
-            return await self.watch_one(dispatcher, tracker, client, domain, *named.popitem())
+            await self.watch_one(dispatcher, tracker, client, *named.popitem())
+            return leaving
         filters = search_filters(tracker, await vocabulary(client))
         said = parse_when(latest_text(tracker), await directory_words())
         if said is not None:  # "... on Thursday evenings", typed outside the booking form
             filters.update(merge_when(when_of(tracker), said).as_filters())
         filters.pop("limit", None)
-        leaving = leave_form(domain, tracker.active_loop_name) if tracker.active_loop_name else []
         found = (await client.search({**filters, "limit": SHOWN_NOW})).results
         free_now = [(match.therapist, match.next_slots[0]) for match in found if match.next_slots]
         if free_now:
@@ -78,13 +79,11 @@ class ActionWatchSearch(BackendAction):
         return leaving
 
     async def watch_one(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                        client: BackendClient, domain: dict[str, Any], therapist_id: int,
-                        name: str) -> list[EventType]:
+                        client: BackendClient, therapist_id: int, name: str) -> None:
         """"Tell me if Laura has an evening free": that therapist's times, at the days and
         times said (the search's other filters do not apply to one therapist)."""
         words = await directory_words()
         when = parse_when(asked_text(tracker), words) or When()
-        leaving = leave_form(domain, tracker.active_loop_name) if tracker.active_loop_name else []
         free = [slot for slot in await client.slots(therapist_id, days=FREE_NOW_DAYS)
                 if when_allows(when, local_time(slot, TIMEZONE), words)]
         if free:
@@ -94,10 +93,9 @@ class ActionWatchSearch(BackendAction):
                 buttons=[button(format_slot(slot, TIMEZONE), "find_therapist",
                                 therapist_id=therapist_id, slot_start=slot.isoformat())
                          for slot in free[:SHOWN_NOW]])
-            return leaving
+            return
         say_watching(dispatcher, f"{name}'s free times, {when.describe()}",
                      await client.watch(when.as_filters(), therapist_id))
-        return leaving
 
 
 def asked_text(tracker: Tracker) -> str:
