@@ -25,7 +25,8 @@ DIGRESSION_INTENTS = frozenset({"faq", "stop", "safety_risk", "handoff_request",
 # "tell me when one is free", which leaves the booking form (bot/data/rules/member_waitlist.yml).
 MEMBER_DIGRESSION_INTENTS = DIGRESSION_INTENTS | {"thanks", "out_of_scope",
                                                   "ask_remaining_sessions", "ask_bookings",
-                                                  "check_confirmation", "watch_for_times"}
+                                                  "check_confirmation", "watch_for_times",
+                                                  "book_self_paid"}
 MAX_FAILURES = 3
 GIVE_UP_TEXT = ("I'm having trouble understanding, so let's stop here; nothing was saved. You can "
                 "start again whenever you like, or say 'talk to a person'.")

@@ -150,6 +150,8 @@ class SafetyNet(GraphComponent):
 
 
 def _inputs(config: dict[str, Any]) -> tuple[Path, Path]:
+    # Rasa's fingerprint hook hands over the node's own config, without the defaults.
+    config = {**SafetyNet.get_default_config(), **config}
     return REPO / config["safety_data"], REPO / config["nlu_data"]
 
 

@@ -29,6 +29,7 @@ from tests.e2e.chat import (
     mentions,
     new_sender,
     offered,
+    offers,
     text_of,
     when_asked,
 )
@@ -101,6 +102,38 @@ async def test_dan_is_offered_the_therapist_he_has_seen_and_another_one_is_refus
     assert booking["therapist_id"] == seen and booking["paid_by_organisation"] is True
     assert booking["sessions_remaining_on_grant"] == 3
     assert len((await backend.get("/me/grants", "dev:dan"))["grants"]) == 1
+
+
+async def test_dan_pays_himself_for_another_therapist_while_the_booking_goes_on(
+        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+    """Under the refusal, the booking form still runs (his offer pays for the therapist he has
+    seen), and "Book it, I'll pay £…" books the refused time itself, self-paid, and ends the
+    form: the press is not taken as a new answer to the form's question."""
+    seen = seen_by_dan(stack)
+    directory = await backend.post("/therapists/search", f"dev:{new_sender('visitor')}",
+                                   {"modality": "video", "limit": 5})
+    other = next(m["therapist"]["id"] for m in directory["results"]
+                 if m["therapist"]["id"] != seen)
+    dan = RestChat(http, stack.rasa_url, "dan")
+    await dan.say("I'd like to book a session for anxiety by video, any time", kind="search")
+    await dan.say(f'/inform{{"therapist_id":"{other}"}}', kind="pick_unpaid")
+    told = await drive(dan, member_booking_steps(), done=offers("book_self_paid"))
+    assert offered(told, "therapist_id"), dan.transcript()  # the form goes on: book with his own
+    pay = button_for(told, "book_self_paid")
+    assert pay is not None and int(pay.entities["therapist_id"]) == other, dan.transcript()
+
+    booked = await dan.press(pay, kind="pay_myself")
+    assert mentions(r"Requested: .* You pay £\d+\.\d\d for this session yourself")(booked), \
+        dan.transcript()
+    mine = [b for b in (await backend.get("/me/bookings", "dev:dan"))["bookings"]
+            if b["therapist_id"] == other]
+    assert [at(b["starts_at"]) for b in mine] == [at(pay.entities["slot_start"])], \
+        dan.transcript()
+    assert mine[0]["paid_by_organisation"] is False
+    # The form has ended: "thanks" is answered as thanks, not as the therapist or time.
+    after = await dan.say("thanks", kind="thanks")
+    assert not offered(after, "therapist_id") and not offered(after, "slot_start"), \
+        dan.transcript()
 
 
 async def test_an_offer_paused_during_the_booking_is_said_when_the_time_is_picked(
