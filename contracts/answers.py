@@ -557,10 +557,11 @@ class SpendReport(Answer):
 
 @dataclasses.dataclass(frozen=True)
 class Policies(Answer):
-    """GET /policies: the figures and wording the bot tells, and the words it reads with."""
+    """GET /policies: the figures and wording the bot tells, and the words it reads with;
+    GET /me/policies: the same in force for a member, their organisation named."""
 
     schema = "Policies"
-    cancellation_window_hours: int  # the default; an organisation may set its own
+    cancellation_window_hours: int  # the service's default, or the organisation's own
     therapist_confirmation_business_hours: int
     reporting_min_group: int
     coverage: dict[str, str]  # coverage -> the sentence that explains it
@@ -568,6 +569,7 @@ class Policies(Answer):
     day_words: dict[str, list[str]]
     day_part_words: dict[str, str]
     modality_words: dict[str, list[str]]
+    organisation: str | None = None  # whose policies: None for the service's
 
 
 # The wrappers of lists (`{"bookings": [...]}`): the client hands out the lists.

@@ -235,6 +235,10 @@ class BackendClient:
     async def policies(self) -> Policies:
         return await self.read(Policies, "GET", "/policies")
 
+    async def my_policies(self) -> Policies:
+        """The policies in force for this member: their organisation's cancellation window."""
+        return await self.read(Policies, "GET", "/me/policies")
+
     # --- The directory ---
 
     async def vocabulary(self) -> Vocabulary:

@@ -40,6 +40,11 @@ def checked_window(hours: int) -> int:
     return hours
 
 
+def window_in_force(own_hours: int | None, default_hours: int) -> int:
+    """The organisation's own cancellation window if it set one, else the operator's."""
+    return default_hours if own_hours is None else own_hours
+
+
 def terms(starts_at: datetime, now: datetime, *, window_hours: int,
           paid_by_organisation: bool) -> Terms:
     """What cancelling at `now` means for a session starting at `starts_at`."""

@@ -1,14 +1,18 @@
 """The policies people are told about, with their figures: what the bot says, never decides.
 
-Read-only and the same for every caller: the operator's settings, the coverage wording of
-`backend.domain.coverage`, and the words the directory understands for days, parts of the day
-and ways of meeting (so the bot reads free text with the backend's vocabulary, not its own).
+Read-only: the operator's settings, the coverage wording of `backend.domain.coverage`, and the
+words the directory understands for days, parts of the day and ways of meeting (so the bot reads
+free text with the backend's vocabulary, not its own). `describe` is the same for every caller;
+`in_force_for` is what applies to a member, with their organisation's own cancellation window.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+from backend.db import Database
+from backend.domain import cancellation
 from backend.domain.coverage import EXPLANATIONS
 from backend.domain.directory import (
     ALIASES,
@@ -19,15 +23,17 @@ from backend.domain.directory import (
     DAY_WORDS,
 )
 from backend.domain.enums import Modality
+from backend.models import Organisation
+from backend.services.actors import Actor, require_member
 from backend.settings import Settings
 
-# A therapist is expected to answer a requested booking within this many business hours
-# (PRODUCT.md, "Policies"). It is a promise told to members, not a deadline anything enforces.
-THERAPIST_CONFIRMATION_BUSINESS_HOURS = 4
 
 @dataclass(frozen=True)
 class Policies:
-    cancellation_window_hours: int  # the default; an organisation may set its own
+    # The operator's default, or in `in_force_for` the window of `organisation`.
+    cancellation_window_hours: int
+    # A therapist is expected to answer a requested booking within this many business hours
+    # (PRODUCT.md, "Policies"): the operator's setting the outbox's reminders follow too.
     therapist_confirmation_business_hours: int
     reporting_min_group: int  # figures about fewer people are withheld from admins
     coverage: dict[str, str]  # coverage -> the sentence that explains it
@@ -35,12 +41,14 @@ class Policies:
     day_words: dict[str, list[str]]  # a word for days ("tues", "weekend") -> day names
     day_part_words: dict[str, str]  # a word for a part of the day ("lunch") -> the part
     modality_words: dict[str, list[str]]  # modality -> words that name it
+    # Whose policies these are: None for the service's, said to anyone.
+    organisation: str | None = None
 
 
 def describe(settings: Settings) -> Policies:
     return Policies(
         cancellation_window_hours=settings.cancellation_window_hours,
-        therapist_confirmation_business_hours=THERAPIST_CONFIRMATION_BUSINESS_HOURS,
+        therapist_confirmation_business_hours=settings.confirmation_business_hours,
         reporting_min_group=settings.reporting_min_group,
         coverage={coverage.value: text for coverage, text in EXPLANATIONS.items()},
         day_parts=dict(DAY_PARTS),
@@ -50,6 +58,18 @@ def describe(settings: Settings) -> Policies:
                         **CHAT_DAY_PART_WORDS},
         modality_words=_modality_words(),
     )
+
+
+def in_force_for(db: Database, actor: Actor, settings: Settings) -> Policies:
+    """The policies that apply to the actor, a member: their organisation's own cancellation
+    window where it set one (the window their cancellations are judged by)."""
+    organisation_id = require_member(actor)
+    with db.reader() as session:
+        organisation = session.get_one(Organisation, organisation_id)
+        window = cancellation.window_in_force(organisation.cancellation_window_hours,
+                                              settings.cancellation_window_hours)
+        return dataclasses.replace(describe(settings), cancellation_window_hours=window,
+                                   organisation=organisation.name)
 
 
 def _modality_words() -> dict[str, list[str]]:

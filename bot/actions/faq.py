@@ -1,6 +1,7 @@
 """Answers to questions (the ResponseSelector picks which): those that state a policy's figures
-or wording say what the backend's policies are today; the others, and every answer while the
-backend cannot be reached, are the domain's `utter_faq/<question>` responses, which state none.
+or wording say what the backend's policies are today, for a member those in force for their
+organisation; the others, and every answer while the backend cannot be reached, are the domain's
+`utter_faq/<question>` responses, which state none.
 """
 
 from __future__ import annotations
@@ -12,18 +13,20 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.policies import Policies, policies
-from contracts.backend_client import BackendError, BackendUnavailable
+from bot.actions.base import NotIdentified, client_for
+from bot.actions.policies import Policies, policies_in_force
+from contracts.backend_client import BackendClient, BackendError, BackendUnavailable
 
 RETRIEVAL_INTENT = "faq"
 
 
 def cancellation_policy(known: Policies) -> str:
-    return (f"You can cancel up to {known.cancellation_window_hours} hours before a session (your "
-            "organisation may set a different window) and the session goes back to you. Inside "
-            "that window the session counts as used and is charged, unless your therapist "
-            "waives it. I'll always tell you which applies before you confirm, and offer to "
-            "reschedule instead.")
+    whose = (f"(the window in force at {known.organisation})" if known.organisation
+             else "(your organisation may set a different window)")
+    return (f"You can cancel up to {known.cancellation_window_hours} hours before a session "
+            f"{whose} and the session goes back to you. Inside that window the session counts "
+            "as used and is charged, unless your therapist waives it. I'll always tell you "
+            "which applies before you confirm, and offer to reschedule instead.")
 
 
 def privacy(known: Policies) -> str:
@@ -76,6 +79,13 @@ def selected_question(tracker: Tracker) -> str | None:
     return key.split("/", 1)[1] if key.startswith(f"{RETRIEVAL_INTENT}/") else None
 
 
+def _asker(tracker: Tracker) -> BackendClient | None:
+    try:
+        return client_for(tracker)
+    except NotIdentified:
+        return None  # a visitor the channel could not identify: the service's policies
+
+
 class ActionAnswerFaq(Action):
     def name(self) -> str:
         return "action_answer_faq"
@@ -89,7 +99,7 @@ class ActionAnswerFaq(Action):
         answer = POLICY_ANSWERS.get(question)
         if answer is not None:
             try:
-                dispatcher.utter_message(text=answer(await policies()))
+                dispatcher.utter_message(text=answer(await policies_in_force(_asker(tracker))))
                 return []
             except (BackendError, BackendUnavailable):
                 pass  # the domain's answer says the same without figures

@@ -1,6 +1,7 @@
 """What the backend says the policies are (GET /policies): the figures and wordings the bot tells,
 and the words it reads free text with. The same for everyone, so read once per process; while
 the backend cannot be reached, `policies()` raises and each caller says something without figures.
+A member is told those in force for their organisation (GET /me/policies, `policies_in_force`).
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ _cache: dict[str, Policies] = {}
 
 @dataclass(frozen=True)
 class Policies:
-    cancellation_window_hours: int  # the default; an organisation may set its own
+    cancellation_window_hours: int  # the service's default, or `organisation`'s own
     therapist_confirmation_business_hours: int
     reporting_min_group: int
     coverage: dict[str, str]  # coverage -> the sentence that explains it
     words: Words
+    organisation: str | None = None  # whose policies: None for the service's
 
     @classmethod
     def from_answer(cls, answer: answers.Policies) -> Policies:
@@ -37,6 +39,7 @@ class Policies:
             coverage=answer.coverage,
             words=Words(days=answer.day_words, day_parts=answer.day_part_words,
                         day_part_hours=answer.day_parts, modalities=answer.modality_words),
+            organisation=answer.organisation,
         )
 
     @classmethod
@@ -49,6 +52,18 @@ async def policies() -> Policies:
     if "policies" not in _cache:
         _cache["policies"] = Policies.from_answer(await BackendClient(POLICIES_READER).policies())
     return _cache["policies"]
+
+
+async def policies_in_force(client: BackendClient | None) -> Policies:
+    """The policies that apply to whoever asks: their organisation's (its own cancellation
+    window) when the channel says who they are and the backend knows their organisation, the
+    service's otherwise. Raises like `policies()` while the backend can't say."""
+    if client is not None:
+        try:
+            return Policies.from_answer(await client.my_policies())
+        except BackendError:
+            pass  # not a member of an organisation (yet): the service's policies
+    return await policies()
 
 
 async def directory_words() -> Words:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from backend.domain.coverage import EXPLANATIONS
 from backend.domain.enums import Modality
 from backend.models import Grant, HandoffRequest, Notification
-from backend.services import authorisations, bookings, invites, notifications
+from backend.services import authorisations, bookings, invites, notifications, organisations
 from bot.actions import base
 from bot.actions.authorisations import (
     ActionChangeAuthorisationStatus,
@@ -574,9 +574,10 @@ def asking(question: str | None, identity: str | None = "test:anyone"):
 
 @pytest.fixture
 async def backend_with_other_policies(backend_db, monkeypatch):
-    """A backend whose operator changed the cancellation window and the reporting minimum."""
+    """A backend whose operator changed the cancellation window, the reporting minimum and
+    the business hours therapists confirm within."""
     async with running_backend(backend_db, monkeypatch, CANCELLATION_WINDOW_HOURS=24,
-                               REPORTING_MIN_GROUP=8):
+                               REPORTING_MIN_GROUP=8, CONFIRMATION_BUSINESS_HOURS=6):
         yield
 
 
@@ -588,6 +589,27 @@ async def test_policy_answers_state_the_backends_figures_for_anyone(
     assert events == []
     dispatcher, _ = await run(ActionAnswerFaq(), asking("privacy", identity))
     assert "Figures about fewer than 8 people aren't shown" in texts(dispatcher)
+    dispatcher, _ = await run(ActionAnswerFaq(), asking("confirmation_time", identity))
+    assert "within 6 business hours" in texts(dispatcher)
+
+
+async def test_a_member_is_told_the_cancellation_window_in_force_at_their_organisation(
+        backend_with_other_policies, backend_db):
+    db = backend_db
+    admin = factories.register_organisation(db, name="Widgets Ltd")
+    member = factories.add_member(db, admin.organisation_id)
+    organisations.set_cancellation_window(db, admin, 36)
+    other = factories.register_organisation(db, name="Other Ltd")  # keeps the operator's 24
+    told = {"You can cancel up to 36 hours before a session (the window in force at Widgets "
+            "Ltd)": [member.identity, admin.identity],
+            "You can cancel up to 24 hours before a session (the window in force at Other "
+            "Ltd)": [other.identity],
+            "You can cancel up to 24 hours before a session (your organisation may set a "
+            "different window)": ["test:nobody", None]}
+    for answer, askers in told.items():
+        for asker in askers:
+            dispatcher, _ = await run(ActionAnswerFaq(), asking("cancellation_policy", asker))
+            assert texts(dispatcher).startswith(answer), asker
 
 
 async def test_coverage_and_confirmation_answers_use_the_backends_wording(backend):

@@ -158,5 +158,5 @@ def _terms(session: Session, booking: Booking, now: datetime,
     window = session.get_one(Organisation, member.organisation_id).cancellation_window_hours
     return cancellation.terms(
         booking.starts_at, now,
-        window_hours=policy.cancellation_window_hours if window is None else window,
+        window_hours=cancellation.window_in_force(window, policy.cancellation_window_hours),
         paid_by_organisation=vouchers.voucher_of(session, booking.id) is not None)

@@ -72,6 +72,27 @@ async def test_only_the_organisations_admins_set_its_window(api, db):
     assert await window_of(api, admin) is None and await window_of(api, other) == 12
 
 
+async def test_the_policies_in_force_for_a_member_carry_their_organisations_window(api, db):
+    admin = factories.register_organisation(db, name="Widgets Ltd")
+    member = factories.add_member(db, admin.organisation_id)
+    _, service = await api.request("GET", "/policies", identity=member.identity)
+    assert (service["cancellation_window_hours"], service["organisation"]) == (48, None)
+    _, mine = await api.request("GET", "/me/policies", identity=member.identity)
+    assert mine == {**service, "organisation": "Widgets Ltd"}  # the default until it sets one
+
+    await api.request("POST", PATH, identity=admin.identity, json={"hours": 30})
+    _, mine = await api.request("GET", "/me/policies", identity=member.identity)
+    assert mine == {**service, "organisation": "Widgets Ltd", "cancellation_window_hours": 30}
+    _, theirs = await api.request("GET", "/me/policies",
+                                  identity=factories.register_organisation(db).identity)
+    assert theirs["cancellation_window_hours"] == 48
+    _, service_now = await api.request("GET", "/policies", identity=member.identity)
+    assert service_now == service  # the service's own policies are the same for everyone
+    status, error = await api.request("GET", "/me/policies",
+                                      identity=factories.stranger(db).identity)
+    assert status == 403 and "Redeem an invite code" in error["error"]["message"]
+
+
 # --- admins ----------------------------------------------------------------------------------
 
 async def admin_ids(api, admin) -> list[int]:
