@@ -152,21 +152,21 @@ def about_one_therapist(tracker: Tracker) -> list[EventType]:
 
 
 def choose_slot(value: Any, tracker: Tracker, words: Words) -> str | None:
-    """The offered slot the answer points at: a button's ISO time, '2', 'the Tuesday one'..."""
+    """The offered slot the answer points at: a button's ISO time, 'tuesday 6pm', 'the Tuesday
+    one', '2'... A day or time said is matched against the times offered, and its numbers are
+    never read as places in the list ("tuesday 6pm" is not the sixth time offered)."""
     offered: list[str] = tracker.get_slot("offered_slots") or []
     text = str(value or "")
     if text in offered:
         return text
     if re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)?", text):
         return text  # a button from an earlier message; the backend checks it is free
-    index = parse_choice(text, [format_slot(s, TIMEZONE) for s in offered])
-    if index is not None:
-        return offered[index]
     wanted = parse_when(text, words)
     if wanted and not wanted.is_empty():
         return next((s for s in offered if when_allows(wanted, local_time(s, TIMEZONE), words)),
                     None)
-    return None
+    index = parse_choice(text, [format_slot(s, TIMEZONE) for s in offered])
+    return offered[index] if index is not None else None
 
 
 class ValidateBookingForm(CappedFormValidation):

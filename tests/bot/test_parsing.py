@@ -195,3 +195,20 @@ def test_a_time_said_with_the_day_picks_that_offered_time():
     assert choose_slot("Friday 20:00", tracker, WORDS) == offered[1]
     assert choose_slot("friday", tracker, WORDS) == offered[0]
     assert choose_slot("saturday 8pm", tracker, WORDS) == offered[2]
+
+
+def test_the_hour_of_a_time_said_is_not_read_as_a_place_in_the_list():
+    """'tuesday 6pm' from six times offered is Tuesday's 18:00, not the sixth time (the e2e
+    conversation found this); a number alone still picks from the list."""
+    offered = ["2026-12-07T14:00:00+00:00", "2026-12-08T18:00:00+00:00",
+               "2026-12-08T19:00:00+00:00", "2026-12-11T15:00:00+00:00",
+               "2026-12-11T16:00:00+00:00", "2026-12-11T17:00:00+00:00"]
+    tracker = make_tracker(slots={"offered_slots": offered})
+    assert choose_slot("tuesday 6pm", tracker, WORDS) == offered[1]
+    assert choose_slot("tues 7pm", tracker, WORDS) == offered[2]
+    assert choose_slot("friday at 4", tracker, WORDS) == offered[4]
+    assert choose_slot("6", tracker, WORDS) == offered[5]
+    assert choose_slot("the third one", tracker, WORDS) == offered[2]
+    assert choose_slot("the monday one", tracker, WORDS) == offered[0]
+    assert choose_slot("wednesday 6pm", tracker, WORDS) is None  # not offered
+    assert choose_slot("wed 6pm", tracker, WORDS) is None
