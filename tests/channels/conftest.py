@@ -22,7 +22,7 @@ DEMO_TEAM = "TNORTHWIND"
 TEAMS_APP_ID = "11111111-2222-3333-4444-555555555555"
 TEAMS_PASSWORD = "stack-teams-secret"
 DEMO_TENANT = "tenant-northwind"
-TURNS_PER_MINUTE = 12
+TURNS_PER_MINUTE = 30  # the conversations of test_conversations_slack_live.py stay under it
 WEB_SECRET = "channels-stack-web-identity-secret-0123456789"
 # "Add to Slack" against the stand-in (tests/channels/test_slack_workspaces_live.py).
 SLACK_CLIENT_ID, SLACK_CLIENT_SECRET = "9090.8080", "stack-slack-client-secret"

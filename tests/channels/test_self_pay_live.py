@@ -7,9 +7,7 @@ before 7am" watches that therapist alone, known from the member's own booking.""
 from __future__ import annotations
 
 import re
-import time
 import uuid
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -17,39 +15,14 @@ from sqlalchemy import select
 from backend.models import Booking, Member, Organisation, Therapist, Watch
 from backend.seed import DEMO_ORGANISATION
 from tests.channels.conftest import DEMO_TEAM
-from tests.channels.standins import wait_for
-from tests.channels.test_slack_live import _buttons, _click, _dm
+from tests.channels.slack_chat import SlackChat
+from tests.e2e.chat import buttons_of, drive, member_booking_steps, mentions, text_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# A turn's posts are in once none has come for this long.
-QUIET_SECONDS = 1.5
 
-
-def _turn(world, user: str, message: str) -> list[dict]:
-    """Send a message (a button's value is clicked, words are typed), then the bot's posts of
-    this turn."""
-    before = len(world.slack.posts_to(f"D{user}"))
-    sent = (_click(world, user, message) if message.startswith("/")
-            else _dm(world, user, message))
-    assert sent[0] == 200, sent
-    wait_for(lambda: len(world.slack.posts_to(f"D{user}")) > before, 60)
-    count = -1
-    while count != len(world.slack.posts_to(f"D{user}")):
-        count = len(world.slack.posts_to(f"D{user}"))
-        time.sleep(QUIET_SECONDS)
-    return world.slack.posts_to(f"D{user}")[before:]
-
-
-def _text(posts: list[dict]) -> str:
-    return "\n".join(post.get("text") or "" for post in posts)
-
-
-def _button(posts: list[dict], matches: Callable[[dict], bool]) -> str | None:
-    return next((b["value"] for post in posts for b in _buttons(post) if matches(b)), None)
-
-
-def test_a_colleague_books_paying_herself_then_watches_that_therapist_by_name(channel_world):
+async def test_a_colleague_books_paying_herself_then_watches_that_therapist_by_name(
+        channel_world):
     suffix = uuid.uuid4().hex[:6]
     user, email = f"USOL{suffix.upper()}", f"sol-{suffix}@northwind.example"
     db = channel_world.stack.database()
@@ -62,34 +35,21 @@ def test_a_colleague_books_paying_herself_then_watches_that_therapist_by_name(ch
         db.dispose()
     channel_world.slack.add_user(DEMO_TEAM, user, email, "Sol Ferreira")
 
-    refused = _turn(channel_world, user, "find a therapist")
-    assert "£" in _text(refused), refused
-    pay = _button(refused, lambda b: b["text"]["text"] == "Find a therapist, I'll pay")
-    assert pay == '/find_therapist{"self_pay": "yes"}', refused
+    sol = SlackChat(channel_world, user)
+    refused = await sol.say("find a therapist", kind="search")
+    assert "£" in text_of(refused), sol.transcript()
+    pay = next((b for b in buttons_of(refused) if b.title == "Find a therapist, I'll pay"), None)
+    assert pay is not None and pay.payload == '/find_therapist{"self_pay": "yes"}', \
+        sol.transcript()
 
-    # The booking conversation, by buttons where the bot offers them.
-    summary = ""
-    posts = _turn(channel_world, user, pay)
-    for _ in range(10):
-        said = _text(posts)
-        if re.search(r"Requested", said):
-            break
-        if re.search(r"what would you like help with", said, re.IGNORECASE):
-            answer = "anxiety"
-        elif re.search(r"when suits you", said, re.IGNORECASE):
-            answer = "any time"
-        else:
-            answer = (_button(posts, lambda b: b["value"].startswith("/affirm"))
-                      or _button(posts, lambda b: '"slot_start"' in b["value"])
-                      or _button(posts, lambda b: '"therapist_id"' in b["value"])
-                      or _button(posts, lambda b: '"video"' in b["value"]))
-            assert answer, posts
-            if answer.startswith("/affirm"):
-                summary = said
-        posts = _turn(channel_world, user, answer)
-    assert re.search(r"Requested: .* You pay for this session yourself", _text(posts)), posts
+    # The booking conversation, by Block Kit buttons where the bot offers them.
+    await sol.press(pay, kind="search_paying")
+    booked = await drive(sol, member_booking_steps(), done=mentions(r"Requested"))
+    assert re.search(r"Requested: .* You pay for this session yourself", text_of(booked)), \
+        sol.transcript()
+    summary = text_of(sol.turns[-2].replies)  # the answer to the time picked, before "yes"
     assert re.search(r"You pay £\d+\.\d\d for this session yourself; your organisation is not "
-                     r"charged and not told", summary), summary
+                     r"charged and not told", summary), sol.transcript()
 
     db = channel_world.stack.database()
     try:
@@ -102,9 +62,10 @@ def test_a_colleague_books_paying_herself_then_watches_that_therapist_by_name(ch
         db.dispose()
 
     first_name = name.split()[0]
-    watching = _turn(channel_world, user,
-                     f"let me know if {first_name} has a sunday slot before 7am")
-    assert f"OK, I'm watching for {name}'s free times, Sunday" in _text(watching), watching
+    watching = await sol.say(f"let me know if {first_name} has a sunday slot before 7am",
+                             kind="watch")
+    assert f"OK, I'm watching for {name}'s free times, Sunday" in text_of(watching), \
+        sol.transcript()
     db = channel_world.stack.database()
     try:
         with db.reader() as session:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -26,22 +25,13 @@ from backend.models import Booking, Member, Organisation, SlackInstallation
 from backend.services import actors, invites
 from tests.backend import factories
 from tests.channels.conftest import SLACK_TOKEN, ChannelWorld
-from tests.channels.test_slack_live import _dm, _post
-from tests.e2e.chat import (
-    Button,
-    Choose,
-    Reply,
-    Turn,
-    Turns,
-    drive,
-    member_booking_steps,
-    mentions,
-)
+from tests.channels.slack_chat import SlackChat
+from tests.channels.test_slack_live import _post
+from tests.e2e.chat import Choose, Reply, drive, member_booking_steps, mentions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SEARCH = "I'm looking for someone to help with anxiety, by video, on weekday evenings"
-QUIET_SECONDS = 2.5
 
 
 @dataclass
@@ -105,56 +95,9 @@ async def _install(world: ChannelWorld, workspace: Workspace) -> None:
                            if exchange["team_id"] == workspace.team)
 
 
-def _reply_of(post: dict) -> Reply:
-    buttons = tuple(Button(element["text"]["text"], element["value"])
-                    for block in post.get("blocks") or [] if block["type"] == "actions"
-                    for element in block["elements"])
-    return Reply(post.get("text") or "", buttons)
-
-
-@dataclass
-class SlackChat(Turns):
-    """One person's direct messages with the bot over Slack, for tests.e2e.chat's `drive`."""
-
-    world: ChannelWorld
-    team: str
-    user: str
-    sender: str = ""
-    turns: list[Turn] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.sender = f"slack:{self.team}:{self.user}"
-
-    async def say(self, message: str, kind: str = "say") -> tuple[Reply, ...]:
-        before = len(self.world.slack.posts_to(f"D{self.user}"))
-        started = time.perf_counter()
-        status, _, _ = await asyncio.to_thread(_dm, self.world, self.user, message,
-                                               team=self.team)
-        assert status == 200
-        posts = await asyncio.to_thread(self._settled, before)
-        replies = tuple(_reply_of(post) for post in posts)
-        self.turns.append(Turn(kind, message, replies, time.perf_counter() - started))
-        return replies
-
-    def _settled(self, before: int, timeout: float = 120) -> list[dict]:
-        """The bot's posts since `before`, once it has said something and then kept quiet."""
-        channel = f"D{self.user}"
-        deadline = time.monotonic() + timeout
-        seen, quiet_since = before, time.monotonic()
-        while time.monotonic() < deadline:
-            count = len(self.world.slack.posts_to(channel))
-            if count != seen:
-                seen, quiet_since = count, time.monotonic()
-            elif count > before and time.monotonic() - quiet_since > QUIET_SECONDS:
-                return self.world.slack.posts_to(channel)[before:]
-            time.sleep(0.1)
-        raise AssertionError(f"{self.user}: no answer within {timeout} s")
-
-
-
 async def _book(chat: SlackChat, choose: Choose) -> tuple[Reply, ...]:
     await chat.say(SEARCH, kind="search")
-    return await drive(chat, member_booking_steps(choose_therapist=choose),  # type: ignore[arg-type]
+    return await drive(chat, member_booking_steps(choose_therapist=choose),
                        done=mentions(r"Requested"))
 
 
@@ -183,8 +126,8 @@ async def test_two_organisations_book_at_once_each_in_its_own_workspace(channel_
     for workspace in (acme, globex):
         assert world.slack.tokens_posting_to(f"D{workspace.admin_user}") == [workspace.token]
 
-    chats = [SlackChat(world, acme.team, acme.member_user),
-             SlackChat(world, globex.team, globex.member_user)]
+    chats = [SlackChat(world, acme.member_user, team=acme.team),
+             SlackChat(world, globex.member_user, team=globex.team)]
     # Different therapists: the same slot cannot be booked twice (the second is told it has
     # just been taken), which is not what this test is about.
     booked = await asyncio.gather(_book(chats[0], lambda buttons: buttons[0]),

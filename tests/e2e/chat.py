@@ -69,11 +69,29 @@ class ConversationStuck(AssertionError):
 
 
 class Turns:
-    """What a conversation has said and heard (`sender`, `turns`), read back; the base of the
-    chats `drive` talks through (here over the REST channel, elsewhere over Slack)."""
+    """A conversation with the bot: what it has said and heard (`sender`, `turns`), read back,
+    and `say`/`press` to go on. The base of the chats `drive` talks through: here over the
+    development REST channel, in tests/channels/slack_chat.py over Slack."""
 
     sender: str
     turns: list[Turn]
+
+    @property
+    def identity(self) -> str:
+        """Who the backend sees speaking ("dev:alice", "slack:T1:U2")."""
+        raise NotImplementedError
+
+    @property
+    def conversation_id(self) -> str:
+        """Rasa's sender id of this conversation (its tracker's name)."""
+        raise NotImplementedError
+
+    async def say(self, message: str, kind: str = "say") -> tuple[Reply, ...]:
+        """Send `message` (a button's payload when it starts with "/"); the bot's replies."""
+        raise NotImplementedError
+
+    async def press(self, button: Button, kind: str = "button") -> tuple[Reply, ...]:
+        return await self.say(button.payload, kind)
 
     def sent(self, kind: str) -> dict[str, Any]:
         """The entities of the first button pressed in a turn of this kind."""
@@ -108,6 +126,14 @@ class RestChat(Turns):
     turns: list[Turn] = field(default_factory=list)
     webhook: str = WEBHOOK  # Rasa's own REST channel: /webhooks/rest/webhook
 
+    @property
+    def identity(self) -> str:
+        return f"dev:{self.sender}"  # trusted as such by a stack with DEV_TRUST_SENDER
+
+    @property
+    def conversation_id(self) -> str:
+        return self.sender
+
     async def say(self, message: str, kind: str = "say") -> tuple[Reply, ...]:
         started = time.perf_counter()
         async with self.session.post(
@@ -118,9 +144,6 @@ class RestChat(Turns):
         replies = tuple(Reply.from_json(m) for m in body)
         self.turns.append(Turn(kind, message, replies, time.perf_counter() - started))
         return replies
-
-    async def press(self, button: Button, kind: str = "button") -> tuple[Reply, ...]:
-        return await self.say(button.payload, kind)
 
 
 
@@ -207,7 +230,7 @@ def when_asked(kind: str, question: str, message: str) -> Step:
     return Step(kind, answer)
 
 
-async def drive(chat: RestChat, steps: list[Step],
+async def drive(chat: Turns, steps: list[Step],
                 done: Callable[[tuple[Reply, ...]], bool], max_turns: int = 12
                 ) -> tuple[Reply, ...]:
     """Answer the bot with the first applicable step until `done(latest replies)` holds."""

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from tests.e2e.backend_api import BackendApi
+from tests.e2e.people import DevPeople
 from tests.stack import Stack
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -35,3 +36,9 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 def backend(stack: Stack, http: aiohttp.ClientSession) -> BackendApi:
     return BackendApi(http, stack.backend_url, stack.service_token)
+
+
+@pytest.fixture
+def people(stack: Stack, http: aiohttp.ClientSession) -> DevPeople:
+    """The demo organisation's people and newcomers over the development REST channel."""
+    return DevPeople(stack, http)

@@ -1,29 +1,38 @@
-"""Booking conversations of issue 13 over the development REST channel, on running processes
-(tests/stack.py): "no" at the summary keeps what the member said, a filter can be let go of,
-and a time someone else books while the member decides keeps their therapist and filters."""
+"""Booking conversations of issue 13 on running processes (tests/stack.py): "no" at the summary
+keeps what the member said, a filter can be let go of, a time someone else books while the
+member decides keeps their therapist and filters, and questions in the middle of the booking
+are answered and the booking goes on, with a time picked in words and the privacy receipt.
+
+Each conversation is written against tests.e2e.people, and runs here over the development REST
+channel and in tests/channels/test_conversations_slack_live.py over Slack."""
 
 from __future__ import annotations
 
-import aiohttp
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
-from tests.e2e.backend_api import BackendApi
 from tests.e2e.chat import (
-    RestChat,
+    Turns,
     button_for,
     drive,
     member_booking_steps,
     mentions,
-    new_sender,
     offered,
     text_of,
 )
+from tests.e2e.people import DevPeople, People
 from tests.e2e.test_conversations import redeem_and_search
 from tests.stack import Stack, stack_factory  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"]
+LONDON = ZoneInfo("Europe/London")  # SERVICE_TIMEZONE's default
+RECEIPT = (r"Privacy: your organisation's admins can see how many people have a place on .* "
+           r"They never see who booked, which therapist, when, or what it's about\.")
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +40,11 @@ def stack(stack_factory) -> Stack:  # noqa: F811
     return stack_factory("booking-gaps", rasa_env={"DEV_TRUST_SENDER": "true"})
 
 
-async def member_at_the_summary(stack: Stack, http: aiohttp.ClientSession,
-                                backend: BackendApi, role: str, search: str) -> RestChat:
+async def member_at_the_summary(people: People, role: str, search: str) -> Turns:
     """A new member (invited through the API) who searched, picked a therapist and a time."""
-    authorisation = await backend.create_authorisation()
-    code = await backend.create_invite(authorisation["id"])
-    member = RestChat(http, stack.rasa_url, new_sender(role))
+    authorisation = await people.backend.create_authorisation()
+    code = await people.backend.create_invite(authorisation["id"])
+    member = people.newcomer(role)
     await redeem_and_search(member, code, search)
     assert offered(member.replies, "therapist_id"), member.transcript()
     await member.press(offered(member.replies, "therapist_id")[0], kind="pick_therapist")
@@ -45,13 +53,13 @@ async def member_at_the_summary(stack: Stack, http: aiohttp.ClientSession,
     return member
 
 
-def slots_of(stack: Stack, member: RestChat) -> dict:
-    return stack.tracker(member.sender)["slots"]
+def slots_of(people: People, member: Turns) -> dict:
+    return people.stack.tracker(member.conversation_id)["slots"]
 
 
-async def test_no_at_the_summary_keeps_the_filters_and_the_member_still_books(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
-    member = await member_at_the_summary(stack, http, backend, "member-no",
+async def no_at_the_summary_keeps_the_filters_and_the_member_still_books(
+        people: People) -> None:
+    member = await member_at_the_summary(people, "member-no",
                                          "find me a therapist for stress, video, weekdays")
     therapist_id = member.sent("pick_therapist")["therapist_id"]
 
@@ -59,39 +67,38 @@ async def test_no_at_the_summary_keeps_the_filters_and_the_member_still_books(
 
     assert mentions(r"kept everything you told me")(replies), member.transcript()
     assert offered(replies, "slot_start"), member.transcript()  # their times again
-    slots = slots_of(stack, member)
+    slots = slots_of(people, member)
     assert slots["when"]["days"] == WEEKDAYS and slots["modality"] == "video"
     assert slots["therapist_id"] == therapist_id and slots["booking_confirmed"] is None
     await drive(member, member_booking_steps(), done=mentions(r"Requested"))
-    bookings = (await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]
+    bookings = (await people.backend.get("/me/bookings", member.identity))["bookings"]
     assert [str(b["therapist_id"]) for b in bookings] == [therapist_id]
 
 
-async def test_any_day_lets_go_of_the_days_and_searches_again(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
-    authorisation = await backend.create_authorisation()
-    code = await backend.create_invite(authorisation["id"])
-    member = RestChat(http, stack.rasa_url, new_sender("member-any-day"))
+async def any_day_lets_go_of_the_days_and_searches_again(people: People) -> None:
+    authorisation = await people.backend.create_authorisation()
+    code = await people.backend.create_invite(authorisation["id"])
+    member = people.newcomer("member-any-day")
     await redeem_and_search(member, code, "find me a therapist for stress, video, weekday evenings")
 
     replies = await member.say("any day", kind="any_day")
 
     assert offered(replies, "therapist_id"), member.transcript()
     assert "weekdays" not in text_of(replies) and "evenings" in text_of(replies)
-    slots = slots_of(stack, member)
+    slots = slots_of(people, member)
     assert slots["when"]["days"] == [] and slots["when"]["times"] == ["evening"]
     assert slots["modality"] == "video" and slots["issue"]
 
 
-async def test_a_time_taken_while_deciding_offers_that_therapists_next_times(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
-    member = await member_at_the_summary(stack, http, backend, "member-taken",
+async def a_time_taken_while_deciding_offers_that_therapists_next_times(
+        people: People) -> None:
+    member = await member_at_the_summary(people, "member-taken",
                                          "find me a therapist for stress, video, any time")
     therapist_id = member.sent("pick_therapist")["therapist_id"]
     taken = member.sent("pick_slot")["slot_start"]
-    other = await member_at_the_summary(stack, http, backend, "member-quicker",
+    other = await member_at_the_summary(people, "member-quicker",
                                         "find me a therapist for stress, video, any time")
-    await backend.post("/bookings", f"dev:{other.sender}", {
+    await people.backend.post("/bookings", other.identity, {
         "therapist_id": int(therapist_id), "starts_at": taken, "modality": "video"})
 
     replies = await member.say("yes", kind="confirm_taken")
@@ -99,9 +106,65 @@ async def test_a_time_taken_while_deciding_offers_that_therapists_next_times(
     assert mentions(r"just been taken")(replies), member.transcript()
     times = [b.entities["slot_start"] for b in offered(replies, "slot_start")]
     assert times and taken not in times, member.transcript()
-    slots = slots_of(stack, member)
+    slots = slots_of(people, member)
     assert slots["therapist_id"] == therapist_id and slots["modality"] == "video"
     await drive(member, member_booking_steps(), done=mentions(r"Requested"))
-    bookings = (await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]
+    bookings = (await people.backend.get("/me/bookings", member.identity))["bookings"]
     assert [str(b["therapist_id"]) for b in bookings] == [therapist_id]
     assert bookings[0]["starts_at"] != taken
+
+
+def question_of(replies) -> str:
+    return next((r.text for r in reversed(replies) if r.text), "")
+
+
+def in_words(iso: str) -> str:
+    """A slot's start as a person types it: "friday 8pm", "tuesday 9:30am"."""
+    moment = datetime.fromisoformat(iso).astimezone(LONDON)
+    minutes = f":{moment:%M}" if moment.minute else ""
+    return f"{moment:%A}".lower() + f" {moment.hour % 12 or 12}{minutes}{moment:%p}".lower()
+
+
+async def questions_mid_booking_are_answered_then_a_time_said_in_words_is_booked(
+        people: People) -> None:
+    authorisation = await people.backend.create_authorisation(sessions_per_user=7)
+    code = await people.backend.create_invite(authorisation["id"])
+    member = people.newcomer("member-asks")
+    await member.say(f"hi, my invite code is {code}", kind="redeem")
+    asked = question_of(await member.say("I'd like to book a session", kind="book"))
+    assert re.search(r"what would you like help with", asked, re.I), member.transcript()
+
+    # Another question in the middle: answered, then the form asks its own again.
+    replies = await member.say("how many sessions do I have left?", kind="sessions_left")
+    assert mentions(r"\b7\b")(replies) and question_of(replies) == asked, member.transcript()
+    await member.say("anxiety", kind="issue")
+    asked = question_of(member.replies)
+    replies = await member.say("thanks", kind="thanks")
+    assert question_of(replies) == asked and len(replies) >= 2, member.transcript()
+
+    await drive(member, member_booking_steps(),
+                done=lambda replies: len(offered(replies, "slot_start")) > 1)
+    times = [b.entities["slot_start"] for b in offered(member.replies, "slot_start")]
+    said = [in_words(t) for t in times]
+    # Not the first time offered, and one no other offered time would also match.
+    chosen = next((t for t, words in list(zip(times, said, strict=True))[1:]
+                   if said.count(words) == 1), None)
+    assert chosen is not None, member.transcript()
+    summary = await member.say(in_words(chosen), kind="time_in_words")
+    assert button_for(summary, "affirm"), member.transcript()
+    booked = await drive(member, member_booking_steps(), done=mentions(r"Requested"))
+    assert mentions(RECEIPT)(booked), member.transcript()
+    [booking] = (await people.backend.get("/me/bookings", member.identity))["bookings"]
+    assert datetime.fromisoformat(booking["starts_at"]) == datetime.fromisoformat(chosen), \
+        member.transcript()
+
+
+CONVERSATIONS = [no_at_the_summary_keeps_the_filters_and_the_member_still_books,
+                 any_day_lets_go_of_the_days_and_searches_again,
+                 a_time_taken_while_deciding_offers_that_therapists_next_times,
+                 questions_mid_booking_are_answered_then_a_time_said_in_words_is_booked]
+
+
+@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
+async def test_over_the_dev_channel(conversation, people: DevPeople):
+    await conversation(people)

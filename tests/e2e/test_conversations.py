@@ -27,6 +27,7 @@ from backend.models import Voucher
 from tests.e2e.backend_api import ADMIN, BackendApi
 from tests.e2e.chat import (
     RestChat,
+    Turns,
     authorisation_steps,
     button_for,
     drive,
@@ -54,7 +55,7 @@ def stack(stack_factory) -> Stack:  # noqa: F811
     return stack_factory("conversations", rasa_env={"DEV_TRUST_SENDER": "true"})
 
 
-async def redeem_and_search(chat: RestChat, code: str, search: str) -> None:
+async def redeem_and_search(chat: Turns, code: str, search: str) -> None:
     """A new member redeems `code` (lower case, a space instead of the dash) and searches."""
     await chat.say(f"hi, my invite code is {code.lower().replace('-', ' ')}", kind="redeem")
     assert mentions(r"organisation pays")(chat.replies), chat.transcript()

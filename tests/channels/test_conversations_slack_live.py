@@ -1,0 +1,30 @@
+"""Issue 13's conversations over Slack's real protocol, to the running Rasa server, action
+server and backend: the very conversations tests/e2e runs over the development REST channel
+(written against tests.e2e.people), here by people of the demo organisation's Slack workspace,
+known to the backend by their verified email, and newcomers who redeem an invite. Buttons are
+pressed as Slack sends a click (signed `block_actions`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from tests.channels.slack_chat import SlackPeople
+from tests.e2e import test_admin_chat, test_booking_gaps
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CONVERSATIONS = [*test_admin_chat.CONVERSATIONS, *test_booking_gaps.CONVERSATIONS]
+
+
+@pytest.fixture
+async def people(channel_world) -> AsyncIterator[SlackPeople]:
+    async with aiohttp.ClientSession() as http:
+        yield SlackPeople(channel_world, http)
+
+
+@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
+async def test_over_slack(conversation, people: SlackPeople):
+    await conversation(people)
