@@ -14,6 +14,7 @@ from sqlalchemy import update
 from backend.models import Organisation
 from backend.seed import DEMO_ORGANISATION
 from tests.channels.standins import BotConnector, BotFrameworkLogin, SlackWebApi, ThreadedServer
+from tests.e2e.people import STAFF
 from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
 
 SLACK_SECRET = "stack-slack-signing-secret"
@@ -71,7 +72,8 @@ def channel_world(stack_factory) -> Iterator[ChannelWorld]:  # noqa: F811
             "TEAMS_KEY_REFRESH_SECONDS": "0",
             "TEAMS_TENANT_CACHE_SECONDS": "1",
         }, backend_env={
-            "PORTAL_DEV_LOGIN": "true", "SLACK_CLIENT_ID": SLACK_CLIENT_ID,
+            "PORTAL_DEV_LOGIN": "true", "STAFF_EMAILS": STAFF,
+            "SLACK_CLIENT_ID": SLACK_CLIENT_ID,
             "SLACK_CLIENT_SECRET": SLACK_CLIENT_SECRET, "SLACK_TOKEN_KEYS": SLACK_TOKEN_KEYS,
             "SLACK_OAUTH_AUTHORIZE_URL": f"{slack_server.url}/oauth/v2/authorize",
             "SLACK_API_BASE_URL": f"{slack_server.url}/api/",

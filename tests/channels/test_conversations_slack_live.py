@@ -12,11 +12,17 @@ import aiohttp
 import pytest
 
 from tests.channels.slack_chat import SlackPeople
-from tests.e2e import test_admin_chat, test_booking_gaps
+from tests.e2e import (
+    test_admin_chat,
+    test_booking_gaps,
+    test_quoted_summaries,
+    test_staff_handoff,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CONVERSATIONS = [*test_admin_chat.CONVERSATIONS, *test_booking_gaps.CONVERSATIONS]
+CONVERSATIONS = [*test_admin_chat.CONVERSATIONS, *test_booking_gaps.CONVERSATIONS,
+                 *test_quoted_summaries.CONVERSATIONS, *test_staff_handoff.CONVERSATIONS]
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from tests.e2e.chat import RestChat, Turns, new_sender
 from tests.stack import Stack
 
 ADMIN = "alice"  # the demo organisation's admin (backend/seed.py)
+STAFF = "sam.lee@service.example"  # of the service's team: a stack's STAFF_EMAILS holds it
 
 
 class People:

@@ -6,12 +6,14 @@ per kind of refusal chat can reach; admins naming authorisations as people say t
 Dan (demo data) saw the directory's first therapist, paying himself; his only offer is the
 all-members "continue with your therapist" one. A new member whose offer the admin pauses in the
 middle of the booking is Ben's case of issue 15. Same running stack as test_conversations.py.
+
+The conversations are written against tests.e2e.people, and run here over the development REST
+channel and in tests/channels/test_conversations_slack_live.py over Slack.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 
 import aiohttp
@@ -19,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.models import Booking, ChatIdentity, Grant, Member
+from backend.seed import DEMO_DOMAIN
 from tests.e2e.backend_api import ADMIN, BackendApi
 from tests.e2e.chat import (
     RestChat,
@@ -33,6 +36,7 @@ from tests.e2e.chat import (
     text_of,
     when_asked,
 )
+from tests.e2e.people import DevPeople, People
 from tests.stack import Stack, stack_factory  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -50,24 +54,25 @@ def stack(stack_factory) -> Stack:  # noqa: F811
 
 
 def seen_by_dan(stack: Stack) -> int:
+    """The therapist Dan (demo data) saw before: his first booking."""
     db = stack.database()
     try:
         with db.reader() as session:
             return session.scalar(
-                select(Booking.therapist_id)
-                .join(ChatIdentity, ChatIdentity.member_id == Booking.member_id)
-                .where(ChatIdentity.channel == "dev", ChatIdentity.external_id == "dan"))
+                select(Booking.therapist_id).join(Member, Member.id == Booking.member_id)
+                .where(Member.email == f"dan@{DEMO_DOMAIN}").order_by(Booking.id).limit(1))
     finally:
         db.dispose()
 
 
-async def test_dan_is_offered_the_therapist_he_has_seen_and_another_one_is_refused_at_the_time(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+async def dan_is_offered_the_therapist_he_has_seen_and_another_one_is_refused_at_the_time(
+        people: People) -> None:
     """Dan's case: "not sure", "any time" lists the therapist his offer pays for, first, and
     says why; a therapist it does not pay for (an old button) is refused when the time is
     picked, with nothing written; then he books with his own."""
+    stack, backend = people.stack, people.backend
     seen = seen_by_dan(stack)
-    dan = RestChat(http, stack.rasa_url, "dan")
+    dan = people.demo("dan")
     await dan.say("I'd like to book a session, not sure what about, by video, any time",
                   kind="search")
     results = await drive(dan, [when_asked("issue", r"what would you like help with",
@@ -88,7 +93,7 @@ async def test_dan_is_offered_the_therapist_he_has_seen_and_another_one_is_refus
     assert not any(mentions(ORGANISATION_PAYS)(turn.replies) for turn in dan.turns), \
         dan.transcript()
     assert "£" in text_of(told), dan.transcript()  # what paying himself would cost
-    assert (await backend.get("/me/grants", "dev:dan"))["grants"] == []  # no place taken
+    assert (await backend.get("/me/grants", dan.identity))["grants"] == []  # no place taken
 
     book_seen = next(b for b in offered(told, "therapist_id")
                      if int(b.entities["therapist_id"]) == seen)
@@ -98,23 +103,23 @@ async def test_dan_is_offered_the_therapist_he_has_seen_and_another_one_is_refus
     assert mentions(r"organisation pays for this session through “Continue with your "
                     r"therapist")(summary), dan.transcript()
     assert mentions(r"organisation pays")(booked), dan.transcript()
-    [booking] = (await backend.get("/me/bookings", "dev:dan"))["bookings"]
+    [booking] = (await backend.get("/me/bookings", dan.identity))["bookings"]
     assert booking["therapist_id"] == seen and booking["paid_by_organisation"] is True
     assert booking["sessions_remaining_on_grant"] == 3
-    assert len((await backend.get("/me/grants", "dev:dan"))["grants"]) == 1
+    assert len((await backend.get("/me/grants", dan.identity))["grants"]) == 1
 
 
-async def test_dan_pays_himself_for_another_therapist_while_the_booking_goes_on(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+async def dan_pays_himself_for_another_therapist_while_the_booking_goes_on(people: People) -> None:
     """Under the refusal, the booking form still runs (his offer pays for the therapist he has
     seen), and "Book it, I'll pay £…" books the refused time itself, self-paid, and ends the
     form: the press is not taken as a new answer to the form's question."""
+    stack, backend = people.stack, people.backend
     seen = seen_by_dan(stack)
     directory = await backend.post("/therapists/search", f"dev:{new_sender('visitor')}",
                                    {"modality": "video", "limit": 5})
     other = next(m["therapist"]["id"] for m in directory["results"]
                  if m["therapist"]["id"] != seen)
-    dan = RestChat(http, stack.rasa_url, "dan")
+    dan = people.demo("dan")
     await dan.say("I'd like to book a session for anxiety by video, any time", kind="search")
     await dan.say(f'/inform{{"therapist_id":"{other}"}}', kind="pick_unpaid")
     told = await drive(dan, member_booking_steps(), done=offers("book_self_paid"))
@@ -125,7 +130,7 @@ async def test_dan_pays_himself_for_another_therapist_while_the_booking_goes_on(
     booked = await dan.press(pay, kind="pay_myself")
     assert mentions(r"Requested: .* You pay £\d+\.\d\d for this session yourself")(booked), \
         dan.transcript()
-    mine = [b for b in (await backend.get("/me/bookings", "dev:dan"))["bookings"]
+    mine = [b for b in (await backend.get("/me/bookings", dan.identity))["bookings"]
             if b["therapist_id"] == other]
     assert [at(b["starts_at"]) for b in mine] == [at(pay.entities["slot_start"])], \
         dan.transcript()
@@ -136,12 +141,13 @@ async def test_dan_pays_himself_for_another_therapist_while_the_booking_goes_on(
         dan.transcript()
 
 
-async def test_an_offer_paused_during_the_booking_is_said_when_the_time_is_picked(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+async def an_offer_paused_during_the_booking_is_said_when_the_time_is_picked(
+        people: People) -> None:
     """Ben's case: the admin pauses the offer while he chooses; the bot says so at once."""
+    backend = people.backend
     authorisation = await backend.create_authorisation()
     code = await backend.create_invite(authorisation["id"])
-    ben = RestChat(http, stack.rasa_url, f"e2e-ben-{uuid.uuid4().hex[:8]}")
+    ben = people.newcomer("ben")
     await ben.say(f"hi, my invite code is {code}", kind="redeem")
     await ben.say("find me a therapist for stress, by video, any time", kind="search")
     await drive(ben, member_booking_steps(), done=lambda replies: bool(
@@ -153,9 +159,9 @@ async def test_an_offer_paused_during_the_booking_is_said_when_the_time_is_picke
     assert not any(mentions(ORGANISATION_PAYS)(turn.replies)
                    for turn in ben.turns[paused_at:]), ben.transcript()
     assert button_for(ben.replies, "handoff_request") is not None, ben.transcript()
-    assert (await backend.get("/me/bookings", f"dev:{ben.sender}"))["bookings"] == []
+    assert (await backend.get("/me/bookings", ben.identity))["bookings"] == []
     await ben.say("yes", kind="confirm")  # the form has ended: a yes now books nothing
-    assert (await backend.get("/me/bookings", f"dev:{ben.sender}"))["bookings"] == []
+    assert (await backend.get("/me/bookings", ben.identity))["bookings"] == []
     assert not mentions(r"Requested")(ben.replies), ben.transcript()
 
     # "Book it, I'll pay £…" under the refusal books that very time, self-paid.
@@ -165,17 +171,17 @@ async def test_an_offer_paused_during_the_booking_is_said_when_the_time_is_picke
     booked = await ben.press(pay, kind="pay_myself")
     assert mentions(r"Requested: .* You pay £\d+\.\d\d for this session yourself")(booked), \
         ben.transcript()
-    [booking] = (await backend.get("/me/bookings", f"dev:{ben.sender}"))["bookings"]
+    [booking] = (await backend.get("/me/bookings", ben.identity))["bookings"]
     assert booking["paid_by_organisation"] is False
     assert at(booking["starts_at"]) == at(pay.entities["slot_start"])
 
 
-async def test_bens_paused_offer_is_said_before_any_question(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+async def bens_paused_offer_is_said_before_any_question(people: People) -> None:
     """Ben's case, paused before he starts: said at once, with what he can do."""
+    backend = people.backend
     authorisation = await backend.create_authorisation()
     code = await backend.create_invite(authorisation["id"])
-    ben = RestChat(http, stack.rasa_url, f"e2e-ben-{uuid.uuid4().hex[:8]}")
+    ben = people.newcomer("ben")
     await ben.say(f"hi, my invite code is {code}", kind="redeem")
     await backend.post(f"/authorisations/{authorisation['id']}/pause", ADMIN)
     replies = await ben.say("find me a therapist", kind="search")
@@ -192,22 +198,22 @@ async def test_bens_paused_offer_is_said_before_any_question(
     summary = ben.turns[-2].replies
     assert mentions(r"You pay £\d+\.\d\d for this session yourself")(summary), ben.transcript()
     assert not mentions(r"is paused|" + ORGANISATION_PAYS)(summary), ben.transcript()
-    [booking] = (await backend.get("/me/bookings", f"dev:{ben.sender}"))["bookings"]
+    [booking] = (await backend.get("/me/bookings", ben.identity))["bookings"]
     assert booking["paid_by_organisation"] is False
 
 
-async def test_used_up_sessions_are_said_before_any_question(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+async def used_up_sessions_are_said_before_any_question(people: People) -> None:
+    backend = people.backend
     authorisation = await backend.create_authorisation(sessions_per_user=1)
     code = await backend.create_invite(authorisation["id"])
-    member = RestChat(http, stack.rasa_url, new_sender("used-up"))
+    member = people.newcomer("used-up")
     await member.say(f"redeem {code}", kind="redeem")
     await member.say("find me a therapist for stress, by video, any time", kind="search")
     await drive(member, member_booking_steps(), done=mentions(r"Requested"))
     replies = await member.say("find a therapist", kind="search_again")
     assert mentions(r"used all 1 sessions")(replies), member.transcript()
     assert not mentions(r"Therapists for|" + ORGANISATION_PAYS)(replies), member.transcript()
-    assert len((await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]) == 1
+    assert len((await backend.get("/me/bookings", member.identity))["bookings"]) == 1
 
 
 def add_member(stack: Stack, organisation_id: int, sender: str) -> None:
@@ -262,12 +268,12 @@ async def test_nothing_from_the_organisation_then_a_full_offer_are_said_before_a
     assert grants_of(stack, sender) == 0
 
 
-async def test_a_time_taken_meanwhile_is_said_and_another_time_is_booked(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+async def a_time_taken_meanwhile_is_said_and_another_time_is_booked(people: People) -> None:
     """slot_taken: someone else books the time first; the bot asks for another time."""
+    backend = people.backend
     authorisation = await backend.create_authorisation()
     code = await backend.create_invite(authorisation["id"])
-    member = RestChat(http, stack.rasa_url, new_sender("slot"))
+    member = people.newcomer("slot")
     await member.say(f"redeem {code}", kind="redeem")
     await member.say("find me a therapist for anxiety, by video, any time", kind="search")
     await drive(member, member_booking_steps(), done=lambda replies: bool(
@@ -284,16 +290,16 @@ async def test_a_time_taken_meanwhile_is_said_and_another_time_is_booked(
     assert not mentions(ORGANISATION_PAYS)(replies), member.transcript()
     await member.press(second, kind="pick_other")
     await drive(member, member_booking_steps(), done=mentions(r"Requested"))
-    [booking] = (await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]
+    [booking] = (await backend.get("/me/bookings", member.identity))["bookings"]
     assert booking["starts_at"] == second.entities["slot_start"]
 
 
-async def test_admins_name_authorisations_as_people_say_them_and_ask_about_usage(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+async def admins_name_authorisations_as_people_say_them_and_ask_about_usage(people: People) -> None:
+    backend = people.backend
     pilot = await backend.post("/authorisations", ADMIN, {
         "coverage": "first_relationship", "sessions_per_user": 2, "user_limit": 3,
         "access": "invite_only", "name": "Pilot for the night shift"})
-    alice = RestChat(http, stack.rasa_url, "alice")
+    alice = people.admin()
     replies = await alice.say("pause the wellbeing support authorisation", kind="pause")
     assert mentions(r"Wellbeing support.* is now paused")(replies), alice.transcript()
     replies = await alice.say("resume wellbeing", kind="resume")
@@ -306,3 +312,19 @@ async def test_admins_name_authorisations_as_people_say_them_and_ask_about_usage
                      "which employees went to therapy"):
         replies = await alice.say(question, kind="privacy")
         assert mentions(r"confidential.*never who booked")(replies), alice.transcript()
+
+
+CONVERSATIONS = [
+    dan_is_offered_the_therapist_he_has_seen_and_another_one_is_refused_at_the_time,
+    dan_pays_himself_for_another_therapist_while_the_booking_goes_on,
+    an_offer_paused_during_the_booking_is_said_when_the_time_is_picked,
+    bens_paused_offer_is_said_before_any_question,
+    used_up_sessions_are_said_before_any_question,
+    a_time_taken_meanwhile_is_said_and_another_time_is_booked,
+    admins_name_authorisations_as_people_say_them_and_ask_about_usage,
+]
+
+
+@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
+async def test_over_the_dev_channel(conversation, people: DevPeople):
+    await conversation(people)

@@ -9,6 +9,7 @@ the same."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import AsyncIterator
@@ -28,11 +29,11 @@ from backend.services.signin import sessions
 from backend.services.signin.principals import Account, Kind
 from backend.services.signin.settings import PortalSettings
 from tests.e2e.chat import RestChat, button_for, text_of
+from tests.e2e.people import STAFF, DevPeople, People
 from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-STAFF = "sam.lee@service.example"
 SECRET = "handoff-e2e-session-secret-0123456789abcdef"
 PUSH_WITHIN_SECONDS = 30.0
 MEMBER = "ben"  # members of the demo organisation (backend/seed.py)
@@ -69,9 +70,10 @@ class Console:
         return re.findall(r"<li data-author='(\w+)'>[^<]*?: ([^<]*)</li>", item)
 
 
-@pytest.fixture
-async def console(stack: Stack) -> AsyncIterator[Console]:
-    """Signed in as someone of the team (the session the emailed link would open)."""
+@contextlib.asynccontextmanager
+async def staff_console(stack: Stack) -> AsyncIterator[Console]:
+    """Signed in as someone of the team (the session the emailed link would open); the
+    backend's STAFF_EMAILS holds STAFF."""
     with stack.database().transaction() as session:
         started = sessions.start(session, PortalSettings(PORTAL_SESSION_SECRET=SECRET,
                                                          STAFF_EMAILS=STAFF),
@@ -80,6 +82,12 @@ async def console(stack: Stack) -> AsyncIterator[Console]:
     jar.update_cookies({SESSION_COOKIE: started.cookie_token}, URL(stack.backend_url))
     async with aiohttp.ClientSession(cookie_jar=jar) as http:
         yield Console(http, stack.backend_url)
+
+
+@pytest.fixture
+async def console(stack: Stack) -> AsyncIterator[Console]:
+    async with staff_console(stack) as signed_in:
+        yield signed_in
 
 
 def pushed(stack: Stack, sender: str) -> list[dict[str, Any]]:
@@ -97,37 +105,49 @@ async def push_saying(stack: Stack, sender: str, words: str) -> dict[str, Any]:
     raise AssertionError(f"no push saying {words!r}: {pushed(stack, sender)}")
 
 
-async def test_the_bot_stays_quiet_while_the_team_has_the_member_crisis_answers_apart(
-        stack: Stack, http: aiohttp.ClientSession, console: Console):
-    member = RestChat(http, stack.rasa_url, MEMBER)
-    asked = await member.say("I'd like to talk to a person please", kind="handoff")
-    assert "asked a person from our team" in text_of(asked), member.transcript()
-    with stack.database().reader() as session:
-        handoff_id = session.scalars(select(HandoffRequest.id).where(
-            HandoffRequest.identity == f"dev:{MEMBER}")).one()
+async def the_bot_stays_quiet_while_the_team_has_the_member_crisis_answers_apart(
+        people: People) -> None:
+    stack, member = people.stack, people.demo(MEMBER)
+    async with staff_console(stack) as console:
+        asked = await member.say("I'd like to talk to a person please", kind="handoff")
+        assert "asked a person from our team" in text_of(asked), member.transcript()
+        with stack.database().reader() as session:
+            handoff_id = session.scalars(select(HandoffRequest.id).where(
+                HandoffRequest.identity == member.identity)).one()
 
-    await console.act(handoff_id, "take")
-    tracker = await push_saying(stack, MEMBER, "Sam from the support team is with you now")
-    assert tracker["slots"]["with_staff"] is True
+        await console.act(handoff_id, "take")
+        tracker = await push_saying(stack, member.conversation_id,
+                                    "Sam from the support team is with you now")
+        assert tracker["slots"]["with_staff"] is True
 
-    quiet = await member.say("I can't find an evening slot that works", kind="to staff")
-    assert quiet == (), member.transcript()
-    quieter = await member.say("I'd like to find a therapist", kind="to staff")
-    assert quieter == (), member.transcript()
-    assert await console.thread(handoff_id) == [
-        ("member", "I can&#x27;t find an evening slot that works"),
-        ("member", "I&#x27;d like to find a therapist")]
+        quiet = await member.say("I can't find an evening slot that works", kind="to staff")
+        assert quiet == (), member.transcript()
+        quieter = await member.say("I'd like to find a therapist", kind="to staff")
+        assert quieter == (), member.transcript()
+        assert await console.thread(handoff_id) == [
+            ("member", "I can&#x27;t find an evening slot that works"),
+            ("member", "I&#x27;d like to find a therapist")]
 
-    crisis = await member.say("i want to kill myself", kind="risk")
-    assert len(crisis) == 1 and "116 123" in crisis[0].text, member.transcript()
-    assert button_for(crisis, "handoff_request") is not None
-    assert len(await console.thread(handoff_id)) == 2  # the words of a risk are not kept
+        crisis = await member.say("i want to kill myself", kind="risk")
+        assert len(crisis) == 1 and "116 123" in crisis[0].text, member.transcript()
+        assert button_for(crisis, "handoff_request") is not None
+        assert len(await console.thread(handoff_id)) == 2  # the words of a risk are not kept
 
-    await console.act(handoff_id, "close")
-    tracker = await push_saying(stack, MEMBER, "handed you back to the assistant")
-    assert tracker["slots"]["with_staff"] is False
-    answered = await member.say("I'd like to find a therapist", kind="back")
-    assert answered and "What would you like help with" in text_of(answered), member.transcript()
+        await console.act(handoff_id, "close")
+        tracker = await push_saying(stack, member.conversation_id,
+                                    "handed you back to the assistant")
+        assert tracker["slots"]["with_staff"] is False
+        answered = await member.say("I'd like to find a therapist", kind="back")
+        assert answered and "What would you like help with" in text_of(answered), \
+            member.transcript()
+
+
+CONVERSATIONS = [the_bot_stays_quiet_while_the_team_has_the_member_crisis_answers_apart]
+
+
+@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
+async def test_over_the_dev_channel(conversation, people: DevPeople):
+    await conversation(people)
 
 
 async def test_a_request_taken_after_the_session_expired_keeps_the_bot_quiet(
