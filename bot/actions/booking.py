@@ -37,6 +37,7 @@ from bot.actions.parsing import (
     When,
     Words,
     cleared_filters,
+    day_of_month,
     format_money,
     format_slot,
     is_skip,
@@ -153,8 +154,9 @@ def about_one_therapist(tracker: Tracker) -> list[EventType]:
 
 def choose_slot(value: Any, tracker: Tracker, words: Words) -> str | None:
     """The offered slot the answer points at: a button's ISO time, 'tuesday 6pm', 'the Tuesday
-    one', '2'... A day or time said is matched against the times offered, and its numbers are
-    never read as places in the list ("tuesday 6pm" is not the sixth time offered)."""
+    one', 'mon 14 dec, 15:00', '2'... A day or time said is matched against the times offered,
+    with its date if one is said, and its numbers are never read as places in the list
+    ("tuesday 6pm" is not the sixth time offered)."""
     offered: list[str] = tracker.get_slot("offered_slots") or []
     text = str(value or "")
     if text in offered:
@@ -163,8 +165,10 @@ def choose_slot(value: Any, tracker: Tracker, words: Words) -> str | None:
         return text  # a button from an earlier message; the backend checks it is free
     wanted = parse_when(text, words)
     if wanted and not wanted.is_empty():
-        return next((s for s in offered if when_allows(wanted, local_time(s, TIMEZONE), words)),
-                    None)
+        day = day_of_month(text)  # "mon 14 dec, 15:00": that Monday, not the first one
+        return next((s for s in offered if when_allows(wanted, moment := local_time(s, TIMEZONE),
+                                                       words)
+                     and day in (None, moment.day)), None)
     index = parse_choice(text, [format_slot(s, TIMEZONE) for s in offered])
     return offered[index] if index is not None else None
 

@@ -428,6 +428,22 @@ def local_time(iso: str | datetime, timezone: str = "Europe/London") -> datetime
     return moment.astimezone(ZoneInfo(timezone))
 
 
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
+_DAY_OF_MONTH = re.compile(
+    r"\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"\b"
+    r"|\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b")
+
+
+def day_of_month(text: str | None) -> int | None:
+    """The day of the month a time is said with: "mon 14 dec", "the 3rd of march", "monday the
+    14th"; never an hour ("3pm") or a bare place in a list ("2")."""
+    found = _DAY_OF_MONTH.search((text or "").lower())
+    if not found:
+        return None
+    day = int(found.group(1) or found.group(2))
+    return day if 1 <= day <= 31 else None
+
+
 def format_slot(iso: str | datetime, timezone: str = "Europe/London") -> str:
     """'Tue 12 May, 17:00' in the service's time zone."""
     moment = local_time(iso, timezone)

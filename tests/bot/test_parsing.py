@@ -12,6 +12,7 @@ from bot.actions.parsing import (
     UNLIMITED,
     When,
     cleared_filters,
+    day_of_month,
     find_email,
     find_invite_code,
     format_money,
@@ -212,3 +213,24 @@ def test_the_hour_of_a_time_said_is_not_read_as_a_place_in_the_list():
     assert choose_slot("the monday one", tracker, WORDS) == offered[0]
     assert choose_slot("wednesday 6pm", tracker, WORDS) is None  # not offered
     assert choose_slot("wed 6pm", tracker, WORDS) is None
+
+
+def test_a_date_said_with_the_time_picks_that_week():
+    """Two Mondays offered at the same hours: the date said (or the button's title typed)
+    picks the right week; the first Monday only when no date is said."""
+    offered = ["2026-12-07T14:00:00+00:00", "2026-12-07T15:00:00+00:00",
+               "2026-12-14T14:00:00+00:00", "2026-12-14T15:00:00+00:00"]
+    tracker = make_tracker(slots={"offered_slots": offered})
+    assert choose_slot("Mon 14 Dec, 15:00", tracker, WORDS) == offered[3]
+    assert choose_slot("monday 14 december 3pm", tracker, WORDS) == offered[3]
+    assert choose_slot("monday the 14th at 2pm", tracker, WORDS) == offered[2]
+    assert choose_slot("monday 3pm", tracker, WORDS) == offered[1]
+    assert choose_slot("monday 21 december 3pm", tracker, WORDS) is None  # not offered
+
+
+@pytest.mark.parametrize("text, day", [
+    ("mon 14 dec, 15:00", 14), ("the 3rd of march", 3), ("monday the 14th", 14),
+    ("1 jan", 1), ("3pm", None), ("2", None), ("the second one", None), ("14:00", None),
+    ("32 dec", None)])
+def test_the_day_of_the_month_said_with_a_time(text, day):
+    assert day_of_month(text) == day

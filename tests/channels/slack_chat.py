@@ -77,8 +77,10 @@ class SlackChat(Turns):
                     and tracker.get("latest_action_name") == "action_listen"):
                 return self.world.slack.posts_to(channel)[before:]
             time.sleep(POLL_SECONDS)
+        posted = [post.get("text") for post in self.world.slack.posts_to(channel)[before:]]
         raise AssertionError(f"{self.user}: the turn for {message!r} did not end within "
-                             f"{REPLY_TIMEOUT_SECONDS} s:\n{self.transcript()}")
+                             f"{REPLY_TIMEOUT_SECONDS} s (posted meanwhile: {posted}):\n"
+                             f"{self.transcript()}")
 
     def _messages_heard(self, tracker: dict[str, Any] | None = None) -> int:
         tracker = tracker or self.world.stack.tracker(self.conversation_id)
@@ -100,9 +102,11 @@ class SlackPeople(People):
         self.backend = BackendApi(self.http, self.stack.backend_url, self.stack.service_token)
 
     def demo(self, name: str) -> Turns:
-        """The demo person, as the Slack user with their email in the demo workspace."""
+        """The demo person, as a Slack user with their email in the demo workspace: a new user
+        each time (one person may have several), so that each conversation starts anew and
+        stays within the turns a minute the channel allows one identity."""
         person = next(p for p in DEMO_PEOPLE if p.sender == name)
-        user = f"UDEMO{name.upper()}"
+        user = f"UDEMO{name.upper()}{uuid.uuid4().hex[:6].upper()}"
         self.world.slack.add_user(DEMO_TEAM, user, f"{name}@{DEMO_DOMAIN}", person.name)
         return SlackChat(self.world, user)
 

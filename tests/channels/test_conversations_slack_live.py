@@ -15,14 +15,17 @@ from tests.channels.slack_chat import SlackPeople
 from tests.e2e import (
     test_admin_chat,
     test_booking_gaps,
+    test_conversations,
     test_quoted_summaries,
     test_staff_handoff,
+    test_waitlist,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CONVERSATIONS = [*test_admin_chat.CONVERSATIONS, *test_booking_gaps.CONVERSATIONS,
-                 *test_quoted_summaries.CONVERSATIONS, *test_staff_handoff.CONVERSATIONS]
+CONVERSATIONS = [*test_conversations.CONVERSATIONS, *test_admin_chat.CONVERSATIONS,
+                 *test_booking_gaps.CONVERSATIONS, *test_quoted_summaries.CONVERSATIONS,
+                 *test_waitlist.CONVERSATIONS, *test_staff_handoff.CONVERSATIONS]
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ class People:
         return self.demo(ADMIN)
 
     def demo(self, name: str) -> Turns:
-        """A person of the demo data (backend/seed.py DEMO_PEOPLE), by first name."""
+        """A person of the demo data (backend/seed.py DEMO_PEOPLE), by first name: a
+        conversation may go on from an earlier call's or start anew, depending on the channel."""
         raise NotImplementedError
 
     def newcomer(self, role: str) -> Turns:

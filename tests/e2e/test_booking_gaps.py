@@ -118,11 +118,12 @@ def question_of(replies) -> str:
     return next((r.text for r in reversed(replies) if r.text), "")
 
 
-def in_words(iso: str) -> str:
-    """A slot's start as a person types it: "friday 8pm", "tuesday 9:30am"."""
+def in_words(iso: str, with_date: bool = False) -> str:
+    """A slot's start as a person types it: "friday 8pm", "monday 14 december 9:30am"."""
     moment = datetime.fromisoformat(iso).astimezone(LONDON)
     minutes = f":{moment:%M}" if moment.minute else ""
-    return f"{moment:%A}".lower() + f" {moment.hour % 12 or 12}{minutes}{moment:%p}".lower()
+    date = f" {moment.day} {moment:%B}" if with_date else ""
+    return f"{moment:%A}{date} {moment.hour % 12 or 12}{minutes}{moment:%p}".lower()
 
 
 async def questions_mid_booking_are_answered_then_a_time_said_in_words_is_booked(
@@ -145,12 +146,9 @@ async def questions_mid_booking_are_answered_then_a_time_said_in_words_is_booked
     await drive(member, member_booking_steps(),
                 done=lambda replies: len(offered(replies, "slot_start")) > 1)
     times = [b.entities["slot_start"] for b in offered(member.replies, "slot_start")]
-    said = [in_words(t) for t in times]
-    # Not the first time offered, and one no other offered time would also match.
-    chosen = next((t for t, words in list(zip(times, said, strict=True))[1:]
-                   if said.count(words) == 1), None)
-    assert chosen is not None, member.transcript()
-    summary = await member.say(in_words(chosen), kind="time_in_words")
+    chosen = times[1]  # not the first time offered; with its date if another week has its hour
+    said = in_words(chosen, with_date=[in_words(t) for t in times].count(in_words(chosen)) > 1)
+    summary = await member.say(said, kind="time_in_words")
     assert button_for(summary, "affirm"), member.transcript()
     booked = await drive(member, member_booking_steps(), done=mentions(r"Requested"))
     assert mentions(RECEIPT)(booked), member.transcript()

@@ -7,6 +7,9 @@ a new member redeems the code and books by chat, and the backend's HTTP API then
 booking, its voucher and the place taken. Conversations are driven by the buttons the bot offers
 (tests/e2e/chat.py), not by a fixed script. Card numbers, a risk statement in the middle of a
 form and a stopped backend are checked on the same running processes.
+
+The conversations in CONVERSATIONS are written against tests.e2e.people and run over Slack too
+(tests/channels/test_conversations_slack_live.py).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from sqlalchemy import select
 from backend.domain.coverage import EXPLANATIONS
 from backend.domain.enums import Coverage
 from backend.models import Voucher
-from tests.e2e.backend_api import ADMIN, BackendApi
+from tests.e2e.backend_api import ADMIN
 from tests.e2e.chat import (
     RestChat,
     Turns,
@@ -40,6 +43,7 @@ from tests.e2e.chat import (
     offers,
     text_of,
 )
+from tests.e2e.people import DevPeople, People
 from tests.stack import Stack, _launch, _wait_until_up, stack_factory  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -62,9 +66,9 @@ async def redeem_and_search(chat: Turns, code: str, search: str) -> None:
     await chat.say(search, kind="search")
 
 
-async def test_an_admin_invites_and_a_new_member_books_paid_by_the_organisation(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
-    admin = RestChat(http, stack.rasa_url, "alice")
+async def an_admin_invites_and_a_new_member_books_paid_by_the_organisation(people: People) -> None:
+    stack, backend = people.stack, people.backend
+    admin = people.admin()
     await admin.say("I'd like to set up sessions for my team", kind="start")
     created = await drive(admin, authorisation_steps(sessions="seven sessions",
                                                      users="unlimited"),
@@ -79,7 +83,7 @@ async def test_an_admin_invites_and_a_new_member_books_paid_by_the_organisation(
         "first_relationship", 7, None, "invite_only", "active")
     assert authorisation["usage"]["places_taken"] == 0
 
-    member = RestChat(http, stack.rasa_url, new_sender("member"))
+    member = people.newcomer("member")
     await redeem_and_search(member, code, "I'm looking for someone to help with anxiety, by "
                                           "video, on weekday evenings")
     results = member.replies
@@ -91,7 +95,7 @@ async def test_an_admin_invites_and_a_new_member_books_paid_by_the_organisation(
 
     therapist_id = int(member.sent("pick_therapist")["therapist_id"])
     slot = datetime.fromisoformat(member.sent("pick_slot")["slot_start"])
-    bookings = (await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]
+    bookings = (await backend.get("/me/bookings", member.identity))["bookings"]
     assert len(bookings) == 1
     booking = bookings[0]
     assert (booking["therapist_id"], booking["modality"], booking["status"]) == (
@@ -102,10 +106,10 @@ async def test_an_admin_invites_and_a_new_member_books_paid_by_the_organisation(
     assert booking["sessions_remaining_on_grant"] == 6
     local = slot.astimezone(UK)
     assert local.weekday() < 5 and 17 <= local.hour < 22  # weekday evenings, as asked
-    therapist = await backend.get(f"/therapists/{therapist_id}", f"dev:{member.sender}")
+    therapist = await backend.get(f"/therapists/{therapist_id}", member.identity)
     assert "anxiety" in therapist["issues"] and "video" in therapist["modalities"]
 
-    grants = (await backend.get("/me/grants", f"dev:{member.sender}"))["grants"]
+    grants = (await backend.get("/me/grants", member.identity))["grants"]
     assert [g["id"] for g in grants] == [booking["grant_id"]]
     db = stack.database()
     try:
@@ -122,20 +126,19 @@ async def test_an_admin_invites_and_a_new_member_books_paid_by_the_organisation(
     assert "at least 5 people" in authorisation["usage"]["withheld_reason"]
 
 
-async def new_member_searching(stack: Stack, http: aiohttp.ClientSession, backend: BackendApi,
-                               role: str) -> RestChat:
+async def new_member_searching(people: People, role: str) -> Turns:
     """A new member with an invite (made through the API) in the booking form, shown results."""
-    authorisation = await backend.create_authorisation()
-    code = await backend.create_invite(authorisation["id"])
-    member = RestChat(http, stack.rasa_url, new_sender(role))
+    authorisation = await people.backend.create_authorisation()
+    code = await people.backend.create_invite(authorisation["id"])
+    member = people.newcomer(role)
     await redeem_and_search(member, code, "find me a therapist for stress, phone, any time")
     assert offered(member.replies, "therapist_id"), member.transcript()
     return member
 
 
-async def test_a_member_changes_a_filter_after_the_results_and_still_books(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
-    member = await new_member_searching(stack, http, backend, "member-change")
+async def a_member_changes_a_filter_after_the_results_and_still_books(people: People) -> None:
+    backend = people.backend
+    member = await new_member_searching(people, "member-change")
     first_results = {b.entities["therapist_id"] for b in offered(member.replies, "therapist_id")}
 
     replies = await member.say("actually, video instead", kind="change")
@@ -145,17 +148,17 @@ async def test_a_member_changes_a_filter_after_the_results_and_still_books(
     booked = await drive(member, member_booking_steps(), done=mentions(r"Requested"))
     assert mentions(r"organisation pays")(member.replies_to("pick_slot")), member.transcript()
     assert mentions(r"organisation pays")(booked)
-    bookings = (await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]
+    bookings = (await backend.get("/me/bookings", member.identity))["bookings"]
     assert [(b["therapist_id"], b["modality"]) for b in bookings] == [
         (int(member.sent("pick_therapist")["therapist_id"]), "video")]
     assert first_results  # the phone search had results before the change
 
 
-async def test_filters_given_with_no_form_running_start_the_search(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+async def filters_given_with_no_form_running_start_the_search(people: People) -> None:
+    backend = people.backend
     authorisation = await backend.create_authorisation()
     code = await backend.create_invite(authorisation["id"])
-    member = RestChat(http, stack.rasa_url, new_sender("member-filters"))
+    member = people.newcomer("member-filters")
     await member.say(f"my invite code is {code}", kind="redeem")
     await member.say("stop")  # whatever was running, nothing is now
 
@@ -167,8 +170,8 @@ async def test_filters_given_with_no_form_running_start_the_search(
 
 
 async def test_a_card_number_typed_in_chat_is_refused_and_kept_nowhere(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
-    member = await new_member_searching(stack, http, backend, "member-card")
+        stack: Stack, people: DevPeople):
+    member = await new_member_searching(people, "member-card")
     for card in CARDS:
         replies = await member.say(f"can I just pay with my card {card} exp 12/29 cvc 123")
         said = text_of(replies)
@@ -186,9 +189,9 @@ async def test_a_card_number_typed_in_chat_is_refused_and_kept_nowhere(
             assert digits(card) not in digit_runs(stack.log(log)), f"{card} in {log}.log"
 
 
-async def test_a_risk_statement_in_the_booking_form_gets_crisis_resources_at_once(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
-    member = await new_member_searching(stack, http, backend, "member-risk")
+async def a_risk_statement_in_the_booking_form_gets_crisis_resources_at_once(
+        people: People) -> None:
+    member = await new_member_searching(people, "member-risk")
     therapist = offered(member.replies, "therapist_id")[0]
 
     replies = await member.say("honestly I can't go on, I keep thinking about ending it all")
@@ -200,7 +203,7 @@ async def test_a_risk_statement_in_the_booking_form_gets_crisis_resources_at_onc
     assert not offered(replies, "therapist_id"), member.transcript()
     await member.press(therapist, kind="pick_therapist")
     await drive(member, member_booking_steps(), done=mentions(r"Requested"))
-    assert len((await backend.get("/me/bookings", f"dev:{member.sender}"))["bookings"]) == 1
+    assert len((await people.backend.get("/me/bookings", member.identity))["bookings"]) == 1
 
 
 async def test_policy_answers_carry_the_backends_figures_and_wording(
@@ -258,3 +261,16 @@ def digits(text: str) -> str:
 def digit_runs(text: str) -> str:
     """Every run of digits written with card separators (space, dash), the separators removed."""
     return " ".join(digits(run) for run in re.findall(r"\d[\d -]*", text))
+
+
+CONVERSATIONS = [
+    an_admin_invites_and_a_new_member_books_paid_by_the_organisation,
+    a_member_changes_a_filter_after_the_results_and_still_books,
+    filters_given_with_no_form_running_start_the_search,
+    a_risk_statement_in_the_booking_form_gets_crisis_resources_at_once,
+]
+
+
+@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
+async def test_over_the_dev_channel(conversation, people: DevPeople):
+    await conversation(people)

@@ -1,7 +1,8 @@
 """End to end, through the real processes (backend, actions, Rasa, dispatcher; tests/stack.py):
 a member asks to be told when a therapist has a time nobody in the directory has; a therapist
 with that time joins; the dispatcher's scan pushes the news into the member's chat with a button,
-and the button starts the booking of that time."""
+and the button starts the booking of that time. Written against tests.e2e.people: run here over
+the development REST channel and in tests/channels/test_conversations_slack_live.py over Slack."""
 
 from __future__ import annotations
 
@@ -10,21 +11,18 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
 
 from backend.models import Availability, Therapist
 from tests.backend import booking_factories
-from tests.e2e.backend_api import BackendApi
 from tests.e2e.chat import (
     Button,
-    RestChat,
     drive,
     member_booking_steps,
-    new_sender,
     offered,
     text_of,
 )
+from tests.e2e.people import DevPeople, People
 from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -52,20 +50,21 @@ async def pushed_buttons(stack: Stack, sender: str, words: str) -> list[Button]:
     raise AssertionError(f"no push saying {words!r} in {stack.tracker(sender)['events'][-5:]}")
 
 
-async def test_a_member_is_told_when_a_time_they_asked_for_comes_free_and_books_it(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
-    sender = new_sender("waitlist")
+async def a_member_is_told_when_a_time_they_asked_for_comes_free_and_books_it(
+        people: People) -> None:
+    stack, backend = people.stack, people.backend
+    member = people.newcomer("waitlist")
     authorisation = await backend.create_authorisation()
     code = await backend.create_invite(authorisation["id"])
-    await backend.post("/invites/redeem", f"dev:{sender}", {"code": code})
-    member = RestChat(http, stack.rasa_url, sender)
+    await backend.post("/invites/redeem", member.identity, {"code": code})
 
     waiting = await member.say("let me know when a therapist has a sunday slot before 7am",
                                kind="watch")
     assert "OK, I'm watching for" in text_of(waiting), member.transcript()
 
     early_bird = booking_factories.therapist(stack.database(), windows=[(SUNDAY, *DAWN)])
-    buttons = await pushed_buttons(stack, sender, "a time you asked me to watch for is free")
+    buttons = await pushed_buttons(stack, member.conversation_id,
+                                   "a time you asked me to watch for is free")
     assert buttons and all(b.entities["therapist_id"] == str(early_bird) for b in buttons)
     first = buttons[0]
     starts = datetime.fromisoformat(first.entities["slot_start"]).astimezone(LONDON)
@@ -77,15 +76,15 @@ async def test_a_member_is_told_when_a_time_they_asked_for_comes_free_and_books_
     assert name in text_of(booking), member.transcript()
 
 
-async def test_a_therapist_named_from_the_search_is_watched_and_her_new_time_pushed(
-        stack: Stack, http: aiohttp.ClientSession, backend: BackendApi):
+async def a_therapist_named_from_the_search_is_watched_and_her_new_time_pushed(
+        people: People) -> None:
     """"Let me know if <her first name> has a sunday slot before 7am", after a search listed
     her: the watch is for her alone, and the push comes when she adds such a time."""
-    sender = new_sender("watch-named")
+    stack, backend = people.stack, people.backend
+    member = people.newcomer("watch-named")
     authorisation = await backend.create_authorisation()
     code = await backend.create_invite(authorisation["id"])
-    await backend.post("/invites/redeem", f"dev:{sender}", {"code": code})
-    member = RestChat(http, stack.rasa_url, sender)
+    await backend.post("/invites/redeem", member.identity, {"code": code})
     await member.say("find me a therapist for anxiety by video, any time", kind="search")
     results = await drive(member, member_booking_steps(),
                           done=lambda replies: bool(offered(replies, "therapist_id")))
@@ -106,7 +105,19 @@ async def test_a_therapist_named_from_the_search_is_watched_and_her_new_time_pus
     with db.transaction() as session:
         session.add(Availability(therapist_id=chosen, weekday=SUNDAY, start_minute=DAWN[0],
                                  end_minute=DAWN[1]))
-    buttons = await pushed_buttons(stack, sender, "a time you asked me to watch for is free")
+    buttons = await pushed_buttons(stack, member.conversation_id,
+                                   "a time you asked me to watch for is free")
     assert buttons and all(b.entities["therapist_id"] == str(chosen) for b in buttons)
     starts = datetime.fromisoformat(buttons[0].entities["slot_start"]).astimezone(LONDON)
     assert starts.weekday() == SUNDAY and starts.hour < 7
+
+
+CONVERSATIONS = [
+    a_member_is_told_when_a_time_they_asked_for_comes_free_and_books_it,
+    a_therapist_named_from_the_search_is_watched_and_her_new_time_pushed,
+]
+
+
+@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
+async def test_over_the_dev_channel(conversation, people: DevPeople):
+    await conversation(people)
