@@ -166,9 +166,11 @@ def choose_slot(value: Any, tracker: Tracker, words: Words) -> str | None:
     wanted = parse_when(text, words)
     if wanted and not wanted.is_empty():
         day = day_of_month(text)  # "mon 14 dec, 15:00": that Monday, not the first one
-        return next((s for s in offered if when_allows(wanted, moment := local_time(s, TIMEZONE),
-                                                       words)
-                     and day in (None, moment.day)), None)
+        for slot in offered:
+            moment = local_time(slot, TIMEZONE)
+            if when_allows(wanted, moment, words) and day in (None, moment.day):
+                return slot
+        return None
     index = parse_choice(text, [format_slot(s, TIMEZONE) for s in offered])
     return offered[index] if index is not None else None
 

@@ -8,16 +8,20 @@ workspace and their verified email as users of the real service are."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
 from tests.e2e.backend_api import BackendApi
-from tests.e2e.chat import RestChat, Turns, new_sender
+from tests.e2e.chat import Button, RestChat, Turns, new_sender
 from tests.stack import Stack
 
 ADMIN = "alice"  # the demo organisation's admin (backend/seed.py)
 STAFF = "sam.lee@service.example"  # of the service's team: a stack's STAFF_EMAILS holds it
+PUSH_WITHIN_SECONDS = 30.0
 
 
 class People:
@@ -50,3 +54,23 @@ class DevPeople(People):
 
     def newcomer(self, role: str) -> Turns:
         return RestChat(self.http, self.stack.rasa_url, new_sender(role))
+
+
+async def push_saying(stack: Stack, chat: Turns, words: str) -> dict[str, Any]:
+    """The message with these words the dispatcher pushed into the chat's conversation, once it
+    has: read from Rasa's tracker, where a push is recorded on every channel."""
+    def pushes() -> list[dict[str, Any]]:
+        return [event for event in stack.tracker(chat.conversation_id)["events"]
+                if event["event"] == "bot" and (event.get("metadata") or {}).get("push_key")]
+    deadline = time.monotonic() + PUSH_WITHIN_SECONDS
+    while time.monotonic() < deadline:
+        said = next((event for event in pushes() if words in (event.get("text") or "")), None)
+        if said is not None:
+            return said
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"no push saying {words!r}: {[e.get('text') for e in pushes()]}")
+
+
+def buttons_of_push(event: dict[str, Any]) -> list[Button]:
+    return [Button(b["title"], b["payload"]) for b in (event.get("data") or {}).get("buttons")
+            or []]

@@ -23,7 +23,7 @@ from tests.e2e.chat import (
     offered,
     text_of,
 )
-from tests.e2e.people import DevPeople, People
+from tests.e2e.people import DevPeople, People, push_saying
 from tests.e2e.test_conversations import redeem_and_search
 from tests.stack import Stack, stack_factory  # noqa: F401
 
@@ -157,10 +157,34 @@ async def questions_mid_booking_are_answered_then_a_time_said_in_words_is_booked
         member.transcript()
 
 
+async def a_declined_booking_is_told_and_that_therapists_other_times_follow(
+        people: People) -> None:
+    authorisation = await people.backend.create_authorisation()
+    code = await people.backend.create_invite(authorisation["id"])
+    member = people.newcomer("member-declined")
+    await redeem_and_search(member, code, "find me a therapist for stress, video, any time")
+    await drive(member, member_booking_steps(), done=mentions(r"Requested"))
+    therapist_id = int(member.sent("pick_therapist")["therapist_id"])
+    [booking] = (await people.backend.get("/me/bookings", member.identity))["bookings"]
+    name = (await people.backend.get(f"/therapists/{therapist_id}", member.identity))["name"]
+
+    await people.backend.post(f"/therapist/bookings/{booking['id']}/decline",
+                              f"dev:therapist-{therapist_id}")  # the therapist's inbox, by API
+    await push_saying(people.stack, member, f"Sorry, {name} can't take the session")
+    replies = await member.say("show me other times", kind="other_times")
+    assert mentions(re.escape(name))(replies) and offered(replies, "slot_start"), \
+        member.transcript()
+    [declined] = (await people.backend.get("/me/bookings?upcoming=false",
+                                           member.identity))["bookings"]
+    # The session went back to the member's grant.
+    assert (declined["status"], declined["voucher_status"]) == ("declined", "released")
+
+
 CONVERSATIONS = [no_at_the_summary_keeps_the_filters_and_the_member_still_books,
                  any_day_lets_go_of_the_days_and_searches_again,
                  a_time_taken_while_deciding_offers_that_therapists_next_times,
-                 questions_mid_booking_are_answered_then_a_time_said_in_words_is_booked]
+                 questions_mid_booking_are_answered_then_a_time_said_in_words_is_booked,
+                 a_declined_booking_is_told_and_that_therapists_other_times_follow]
 
 
 @pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,8 @@ from sqlalchemy import select
 from backend.domain.coverage import EXPLANATIONS
 from backend.domain.enums import Coverage
 from backend.models import Voucher
+from backend.services.policy import Policy
+from backend.settings import Settings
 from tests.e2e.backend_api import ADMIN
 from tests.e2e.chat import (
     RestChat,
@@ -84,12 +86,17 @@ async def an_admin_invites_and_a_new_member_books_paid_by_the_organisation(peopl
     assert authorisation["usage"]["places_taken"] == 0
 
     member = people.newcomer("member")
+    # No time sooner than a therapist confirms within is offered (the stack's default policy).
+    earliest = Policy.from_settings(Settings()).earliest_new_booking(datetime.now(timezone.utc))
     await redeem_and_search(member, code, "I'm looking for someone to help with anxiety, by "
                                           "video, on weekday evenings")
     results = member.replies
     assert offered(results, "therapist_id"), member.transcript()
     assert re.search(r"anxiety.*video.*weekday.*evening", text_of(results), re.I | re.S)
     booked = await drive(member, member_booking_steps(), done=mentions(r"Requested"))
+    times = [datetime.fromisoformat(b.entities["slot_start"])
+             for turn in member.turns for b in offered(turn.replies, "slot_start")]
+    assert times and min(times) >= earliest, (earliest, member.transcript())
     assert mentions(r"organisation pays")(member.replies_to("pick_slot")), member.transcript()
     assert mentions(r"organisation pays")(booked)
 

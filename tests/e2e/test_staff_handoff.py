@@ -8,13 +8,10 @@ the same."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import aiohttp
 import pytest
@@ -29,13 +26,12 @@ from backend.services.signin import sessions
 from backend.services.signin.principals import Account, Kind
 from backend.services.signin.settings import PortalSettings
 from tests.e2e.chat import RestChat, button_for, text_of
-from tests.e2e.people import STAFF, DevPeople, People
+from tests.e2e.people import STAFF, DevPeople, People, push_saying
 from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SECRET = "handoff-e2e-session-secret-0123456789abcdef"
-PUSH_WITHIN_SECONDS = 30.0
 MEMBER = "ben"  # members of the demo organisation (backend/seed.py)
 NIGHT_OWL = "dan"
 SESSION_EXPIRY = timedelta(hours=12)  # bot/domain.yml session_config
@@ -90,21 +86,6 @@ async def console(stack: Stack) -> AsyncIterator[Console]:
         yield signed_in
 
 
-def pushed(stack: Stack, sender: str) -> list[dict[str, Any]]:
-    return [e for e in stack.tracker(sender)["events"]
-            if e["event"] == "bot" and (e.get("metadata") or {}).get("push_key")]
-
-
-async def push_saying(stack: Stack, sender: str, words: str) -> dict[str, Any]:
-    """The tracker once the dispatcher has pushed a message with these words into it."""
-    deadline = time.monotonic() + PUSH_WITHIN_SECONDS
-    while time.monotonic() < deadline:
-        if any(words in (e.get("text") or "") for e in pushed(stack, sender)):
-            return stack.tracker(sender)
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"no push saying {words!r}: {pushed(stack, sender)}")
-
-
 async def the_bot_stays_quiet_while_the_team_has_the_member_crisis_answers_apart(
         people: People) -> None:
     stack, member = people.stack, people.demo(MEMBER)
@@ -116,9 +97,8 @@ async def the_bot_stays_quiet_while_the_team_has_the_member_crisis_answers_apart
                 HandoffRequest.identity == member.identity)).one()
 
         await console.act(handoff_id, "take")
-        tracker = await push_saying(stack, member.conversation_id,
-                                    "Sam from the support team is with you now")
-        assert tracker["slots"]["with_staff"] is True
+        await push_saying(stack, member, "Sam from the support team is with you now")
+        assert stack.tracker(member.conversation_id)["slots"]["with_staff"] is True
 
         quiet = await member.say("I can't find an evening slot that works", kind="to staff")
         assert quiet == (), member.transcript()
@@ -134,9 +114,8 @@ async def the_bot_stays_quiet_while_the_team_has_the_member_crisis_answers_apart
         assert len(await console.thread(handoff_id)) == 2  # the words of a risk are not kept
 
         await console.act(handoff_id, "close")
-        tracker = await push_saying(stack, member.conversation_id,
-                                    "handed you back to the assistant")
-        assert tracker["slots"]["with_staff"] is False
+        await push_saying(stack, member, "handed you back to the assistant")
+        assert stack.tracker(member.conversation_id)["slots"]["with_staff"] is False
         answered = await member.say("I'd like to find a therapist", kind="back")
         assert answered and "What would you like help with" in text_of(answered), \
             member.transcript()
@@ -165,8 +144,8 @@ async def test_a_request_taken_after_the_session_expired_keeps_the_bot_quiet(
     handoff_id = handoffs.request(stack.database(), asker, topic="booking").id
 
     await console.act(handoff_id, "take")  # the next morning
-    await push_saying(stack, NIGHT_OWL, "Sam from the support team is with you now")
     member = RestChat(http, stack.rasa_url, NIGHT_OWL)
+    await push_saying(stack, member, "Sam from the support team is with you now")
     quiet = await member.say("morning! yes, I'm looking for a female therapist", kind="to staff")
     assert quiet == (), member.transcript()
     assert await console.thread(handoff_id) == [

@@ -6,8 +6,6 @@ the development REST channel and in tests/channels/test_conversations_slack_live
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,18 +14,16 @@ import pytest
 from backend.models import Availability, Therapist
 from tests.backend import booking_factories
 from tests.e2e.chat import (
-    Button,
     drive,
     member_booking_steps,
     offered,
     text_of,
 )
-from tests.e2e.people import DevPeople, People
+from tests.e2e.people import DevPeople, People, buttons_of_push, push_saying
 from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-PUSH_WITHIN_SECONDS = 30.0
 SUNDAY, DAWN = 6, (5 * 60, 7 * 60)  # no demo therapist works before 07:00 (demo_directory.py)
 LONDON = ZoneInfo("Europe/London")  # SERVICE_TIMEZONE's default
 
@@ -35,19 +31,6 @@ LONDON = ZoneInfo("Europe/London")  # SERVICE_TIMEZONE's default
 @pytest.fixture(scope="module")
 def stack(stack_factory) -> Stack:  # noqa: F811
     return stack_factory("conversations", rasa_env={"DEV_TRUST_SENDER": "true"})
-
-
-async def pushed_buttons(stack: Stack, sender: str, words: str) -> list[Button]:
-    """The buttons of the push saying `words`, once the dispatcher has pushed it."""
-    deadline = time.monotonic() + PUSH_WITHIN_SECONDS
-    while time.monotonic() < deadline:
-        for event in stack.tracker(sender)["events"]:
-            if (event["event"] == "bot" and (event.get("metadata") or {}).get("push_key")
-                    and words in (event.get("text") or "")):
-                return [Button(b["title"], b["payload"])
-                        for b in (event.get("data") or {}).get("buttons") or []]
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"no push saying {words!r} in {stack.tracker(sender)['events'][-5:]}")
 
 
 async def a_member_is_told_when_a_time_they_asked_for_comes_free_and_books_it(
@@ -63,8 +46,8 @@ async def a_member_is_told_when_a_time_they_asked_for_comes_free_and_books_it(
     assert "OK, I'm watching for" in text_of(waiting), member.transcript()
 
     early_bird = booking_factories.therapist(stack.database(), windows=[(SUNDAY, *DAWN)])
-    buttons = await pushed_buttons(stack, member.conversation_id,
-                                   "a time you asked me to watch for is free")
+    buttons = buttons_of_push(
+        await push_saying(stack, member, "a time you asked me to watch for is free"))
     assert buttons and all(b.entities["therapist_id"] == str(early_bird) for b in buttons)
     first = buttons[0]
     starts = datetime.fromisoformat(first.entities["slot_start"]).astimezone(LONDON)
@@ -105,8 +88,8 @@ async def a_therapist_named_from_the_search_is_watched_and_her_new_time_pushed(
     with db.transaction() as session:
         session.add(Availability(therapist_id=chosen, weekday=SUNDAY, start_minute=DAWN[0],
                                  end_minute=DAWN[1]))
-    buttons = await pushed_buttons(stack, member.conversation_id,
-                                   "a time you asked me to watch for is free")
+    buttons = buttons_of_push(
+        await push_saying(stack, member, "a time you asked me to watch for is free"))
     assert buttons and all(b.entities["therapist_id"] == str(chosen) for b in buttons)
     starts = datetime.fromisoformat(buttons[0].entities["slot_start"]).astimezone(LONDON)
     assert starts.weekday() == SUNDAY and starts.hour < 7
