@@ -8,7 +8,9 @@ in one message, and a later message can change any of them: the search then runs
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -152,26 +154,33 @@ def about_one_therapist(tracker: Tracker) -> list[EventType]:
     return [SlotSet("therapist_id", None)]
 
 
+def choose_by_time(text: str, starts: Sequence[str | datetime], labels: Sequence[str],
+                   words: Words) -> int | None:
+    """Which of the listed sessions (their `starts`, shown as `labels`) the answer points at:
+    'tuesday 6pm', 'the Tuesday one', 'mon 14 dec, 15:00' are matched against the times, with
+    the date if one is said, and their numbers are never read as places in the list ("tuesday
+    6pm" is not the sixth); otherwise '2', 'the third one' or a word of a label."""
+    wanted = parse_when(text, words)
+    if wanted and not wanted.is_empty():
+        day = day_of_month(text)  # "mon 14 dec, 15:00": that Monday, not the first one
+        for index, start in enumerate(starts):
+            moment = local_time(start, TIMEZONE)
+            if when_allows(wanted, moment, words) and day in (None, moment.day):
+                return index
+        return None
+    return parse_choice(text, labels)
+
+
 def choose_slot(value: Any, tracker: Tracker, words: Words) -> str | None:
-    """The offered slot the answer points at: a button's ISO time, 'tuesday 6pm', 'the Tuesday
-    one', 'mon 14 dec, 15:00', '2'... A day or time said is matched against the times offered,
-    with its date if one is said, and its numbers are never read as places in the list
-    ("tuesday 6pm" is not the sixth time offered)."""
+    """The offered slot the answer points at: a button's ISO time, or a time, day or place in
+    the list said (`choose_by_time`)."""
     offered: list[str] = tracker.get_slot("offered_slots") or []
     text = str(value or "")
     if text in offered:
         return text
     if re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)?", text):
         return text  # a button from an earlier message; the backend checks it is free
-    wanted = parse_when(text, words)
-    if wanted and not wanted.is_empty():
-        day = day_of_month(text)  # "mon 14 dec, 15:00": that Monday, not the first one
-        for slot in offered:
-            moment = local_time(slot, TIMEZONE)
-            if when_allows(wanted, moment, words) and day in (None, moment.day):
-                return slot
-        return None
-    index = parse_choice(text, [format_slot(s, TIMEZONE) for s in offered])
+    index = choose_by_time(text, offered, [format_slot(s, TIMEZONE) for s in offered], words)
     return offered[index] if index is not None else None
 
 

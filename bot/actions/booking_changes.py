@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
-from bot.actions.booking import NOT_NEEDED, choose_slot
+from bot.actions.booking import NOT_NEEDED, choose_by_time, choose_slot
 from bot.actions.common import TIMEZONE, button
 from bot.actions.forms import (
     MEMBER_DIGRESSION_INTENTS,
@@ -17,7 +17,7 @@ from bot.actions.forms import (
     clear_form,
     form_answers_missing,
 )
-from bot.actions.parsing import format_slot, parse_choice
+from bot.actions.parsing import format_slot
 from bot.actions.policies import directory_words
 from bot.actions.sessions import upcoming_bookings
 from contracts.answers import Booking
@@ -51,7 +51,8 @@ class ValidateBookingChangeForm(CappedFormValidation):
             return {"booking_id": text}
         labels = [f"{format_slot(b.starts_at, TIMEZONE)} {b.therapist_name}"
                   for b in bookings]
-        index = parse_choice(text, labels)
+        index = choose_by_time(text, [b.starts_at for b in bookings], labels,
+                               await directory_words())
         if index is None:
             return self.failed(tracker, "booking_id", dispatcher,
                                "Please pick one of your sessions.")

@@ -4,7 +4,9 @@ time taken while the member decided, the privacy receipt, and what the form answ
 from __future__ import annotations
 
 import re
+from datetime import timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,6 +27,7 @@ from tests.backend import booking_factories, factories
 from tests.bot.conftest import make_tracker, running_backend, slot_events, texts
 from tests.bot.test_actions import form_ended, member_with_sessions, run
 
+LONDON = ZoneInfo("Europe/London")
 EVENINGS = {"days": ["monday", "wednesday"], "times": ["evening"], "after": "18:00",
             "before": None}
 
@@ -255,3 +258,26 @@ async def test_the_booking_change_form_leaves_them_to_the_rules_too(backend, int
         member.identity, text="thanks", intent=intent, active_loop="booking_change_form",
         slots={"requested_slot": "booking_id"}))
     assert events == [] and dispatcher.messages == []
+
+
+async def test_which_session_to_change_is_read_by_its_time_not_as_a_place_in_the_list(backend):
+    """'tue 3pm' among sessions on Monday 10:00, Tuesday 15:00 and Wednesday 16:00 is Tuesday's,
+    not the third one; a place in the list alone still picks by place."""
+    member, grant = member_with_sessions(backend)
+    therapist_id = booking_factories.therapist(backend)
+    later = booking_factories.slot(24 * 10).astimezone(LONDON)
+    monday = (later + timedelta(days=-later.weekday() % 7)).replace(hour=10, minute=0)
+    ids = []
+    for day, hour in [(0, 10), (1, 15), (2, 16)]:
+        booked = bookings.book(backend, member, therapist_id=therapist_id,
+                               starts_at=booking_factories.slot(24 * 7 + 24 * day),
+                               modality=Modality.VIDEO, grant_id=grant.id)
+        booking_factories.move_to(backend, booked.id, (monday + timedelta(days=day)).replace(
+            hour=hour).astimezone(timezone.utc))
+        ids.append(str(booked.id))
+    for said, chosen in [("tue 3pm", 1), ("the wednesday one", 2), ("monday at 10", 0),
+                         ("3", 2), ("the second one", 1)]:
+        _, events = await run(ValidateBookingChangeForm(), make_tracker(
+            member.identity, text=said, active_loop="booking_change_form",
+            slots={"requested_slot": "booking_id"}, set_now={"booking_id": said}))
+        assert slot_events(events)["booking_id"] == ids[chosen], said
