@@ -43,6 +43,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components.intents import INTENT_RANKING, force_intent
 from bot.safety.detector import Detector
 from bot.safety.training import REPO, inputs_fingerprint, train_detector
 from contracts.redaction import PLACEHOLDER
@@ -55,7 +56,6 @@ CARD_INTENT = "card_number_shared"
 SEARCH_INTENT = "find_therapist"
 SEARCH_ENTITIES = ["modality", "location", "therapy_type", "gender", "language"]
 KIND_ENTITY = "risk_kind"
-INTENT_RANKING = "intent_ranking"
 DETECTOR_FILE = "detector.pkl"
 
 
@@ -115,20 +115,20 @@ class SafetyNet(GraphComponent):
         assessment = detector.assess(text)
         predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if assessment.kind is not None:
-            _force(message, self._config["safety_intent"])
+            force_intent(message, self._config["safety_intent"])
             self._set_kind(message, assessment.kind)
             log.info("Safety net: risk (%s) detected; intent forced to %s.", assessment.kind,
                      self._config["safety_intent"])
         elif PLACEHOLDER in text:
-            _force(message, self._config["card_intent"])
+            force_intent(message, self._config["card_intent"])
         elif assessment.low_mood:
-            _force(message, self._config["low_mood_intent"])
+            force_intent(message, self._config["low_mood_intent"])
         elif predicted == self._config["safety_intent"]:
             # DIET's safety_risk on idioms ("I'd kill for a holiday") is the false alarm the
             # detector is trained against: its runner-up takes over.
             _drop(message, self._config["safety_intent"])
         if assessment.kind is None and self._asks_for_a_search(message):
-            _force(message, self._config["search_intent"])
+            force_intent(message, self._config["search_intent"])
 
     def _asks_for_a_search(self, message: Message) -> bool:
         """Low mood, with a filter only a search has (an issue alone is a disclosure)."""
@@ -162,12 +162,3 @@ def _drop(message: Message, intent: str) -> None:
                 add_to_output=True)
     message.set(INTENT_RANKING, ranking, add_to_output=True)
 
-
-def _force(message: Message, intent: str) -> None:
-    # The others keep their order at confidence 0: the FallbackClassifier after this component
-    # would otherwise take a forced intent with a confident runner-up as ambiguous.
-    forced = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-    ranking = [{**r, PREDICTED_CONFIDENCE_KEY: 0.0} for r in message.get(INTENT_RANKING) or []
-               if r.get(INTENT_NAME_KEY) != intent]
-    message.set(INTENT, forced, add_to_output=True)
-    message.set(INTENT_RANKING, [forced, *ranking], add_to_output=True)
