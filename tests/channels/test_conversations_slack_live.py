@@ -20,6 +20,7 @@ from tests.e2e import (
     test_staff_handoff,
     test_waitlist,
 )
+from tests.e2e.people import each_over_people
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -34,6 +35,4 @@ async def people(channel_world) -> AsyncIterator[SlackPeople]:
         yield SlackPeople(channel_world, http)
 
 
-@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
-async def test_over_slack(conversation, people: SlackPeople):
-    await conversation(people)
+test_over_slack = each_over_people(CONVERSATIONS)

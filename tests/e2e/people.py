@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.e2e.backend_api import BackendApi
 from tests.e2e.chat import Button, RestChat, Turns, new_sender
@@ -39,6 +41,20 @@ class People:
     def newcomer(self, role: str) -> Turns:
         """Someone the organisation does not know yet: a fresh conversation each time."""
         raise NotImplementedError
+
+
+Conversation = Callable[["People"], Awaitable[None]]
+
+
+def each_over_people(conversations: Sequence[Conversation]) -> Callable[..., Awaitable[None]]:
+    """A test holding each conversation, by its name, over the module's `people` fixture (one
+    channel): `test_over_slack = each_over_people(CONVERSATIONS)`."""
+
+    @pytest.mark.parametrize("conversation", conversations, ids=lambda c: c.__name__)
+    async def test(conversation: Conversation, people: People) -> None:
+        await conversation(people)
+
+    return test
 
 
 @dataclass

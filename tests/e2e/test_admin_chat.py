@@ -27,7 +27,7 @@ from tests.e2e.chat import (
     text_of,
     when_asked,
 )
-from tests.e2e.people import DevPeople, People
+from tests.e2e.people import People, each_over_people
 from tests.stack import Stack, stack_factory  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -168,6 +168,4 @@ CONVERSATIONS = [an_admin_adds_and_removes_another_admin,
                  a_members_anonymous_ask_reaches_the_admin_who_tops_up_with_a_button]
 
 
-@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
-async def test_over_the_dev_channel(conversation, people: DevPeople):
-    await conversation(people)
+test_over_the_dev_channel = each_over_people(CONVERSATIONS)

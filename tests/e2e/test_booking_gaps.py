@@ -23,7 +23,7 @@ from tests.e2e.chat import (
     offered,
     text_of,
 )
-from tests.e2e.people import DevPeople, People, push_saying
+from tests.e2e.people import People, each_over_people, push_saying
 from tests.e2e.test_conversations import redeem_and_search
 from tests.stack import Stack, stack_factory  # noqa: F401
 
@@ -187,6 +187,4 @@ CONVERSATIONS = [no_at_the_summary_keeps_the_filters_and_the_member_still_books,
                  a_declined_booking_is_told_and_that_therapists_other_times_follow]
 
 
-@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
-async def test_over_the_dev_channel(conversation, people: DevPeople):
-    await conversation(people)
+test_over_the_dev_channel = each_over_people(CONVERSATIONS)

@@ -45,7 +45,7 @@ from tests.e2e.chat import (
     offers,
     text_of,
 )
-from tests.e2e.people import DevPeople, People
+from tests.e2e.people import DevPeople, People, each_over_people
 from tests.stack import Stack, _launch, _wait_until_up, stack_factory  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -278,6 +278,4 @@ CONVERSATIONS = [
 ]
 
 
-@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
-async def test_over_the_dev_channel(conversation, people: DevPeople):
-    await conversation(people)
+test_over_the_dev_channel = each_over_people(CONVERSATIONS)

@@ -36,7 +36,7 @@ from tests.e2e.chat import (
     text_of,
     when_asked,
 )
-from tests.e2e.people import DevPeople, People
+from tests.e2e.people import People, each_over_people
 from tests.stack import Stack, stack_factory  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -325,6 +325,4 @@ CONVERSATIONS = [
 ]
 
 
-@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
-async def test_over_the_dev_channel(conversation, people: DevPeople):
-    await conversation(people)
+test_over_the_dev_channel = each_over_people(CONVERSATIONS)

@@ -26,7 +26,7 @@ from backend.services.signin import sessions
 from backend.services.signin.principals import Account, Kind
 from backend.services.signin.settings import PortalSettings
 from tests.e2e.chat import RestChat, button_for, text_of
-from tests.e2e.people import STAFF, DevPeople, People, push_saying
+from tests.e2e.people import STAFF, People, each_over_people, push_saying
 from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -124,9 +124,7 @@ async def the_bot_stays_quiet_while_the_team_has_the_member_crisis_answers_apart
 CONVERSATIONS = [the_bot_stays_quiet_while_the_team_has_the_member_crisis_answers_apart]
 
 
-@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
-async def test_over_the_dev_channel(conversation, people: DevPeople):
-    await conversation(people)
+test_over_the_dev_channel = each_over_people(CONVERSATIONS)
 
 
 async def test_a_request_taken_after_the_session_expired_keeps_the_bot_quiet(

@@ -19,7 +19,7 @@ from tests.e2e.chat import (
     offered,
     text_of,
 )
-from tests.e2e.people import DevPeople, People, buttons_of_push, push_saying
+from tests.e2e.people import People, buttons_of_push, each_over_people, push_saying
 from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -101,6 +101,4 @@ CONVERSATIONS = [
 ]
 
 
-@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.__name__)
-async def test_over_the_dev_channel(conversation, people: DevPeople):
-    await conversation(people)
+test_over_the_dev_channel = each_over_people(CONVERSATIONS)
