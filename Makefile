@@ -31,13 +31,13 @@ TEST_STEPS := test-lint test-types test-bot-validate test-bot-train test-bot-saf
 # above this number, and says when it can be lowered. None left.
 MYPY_KNOWN_ERRORS := 0
 # Ratchet of the risk detector on its held-out set (test-bot-safety), like MYPY_KNOWN_ERRORS: the
-# figures reached (recall 0.974, false alarms 0.173 on 2026-12-03 with the sentence embeddings;
-# 0.977 and 0.282 with n-grams alone on 2026-12-02: one risk message more missed of 342, 29 false
-# alarms fewer of 266), rounded to the safe side. Raise the recall floor and lower the false-alarm
-# ceiling as the detector improves, towards the issue's targets 0.99 and 0.02 (the step prints
-# whether those are met).
-SAFETY_MIN_RECALL := 0.97
-SAFETY_MAX_FALSE_ALARMS := 0.18
+# figures reached, with room for one more miss of 342 and two more false alarms of 266 (recall
+# 0.988, false alarms 0.132 on 2026-12-05, after 1,570 training lines written blind; 0.974 and
+# 0.177 before them; 0.977 and 0.282 with n-grams alone on 2026-12-02). Raise the recall floor and
+# lower the false-alarm ceiling as the detector improves, towards the issue's targets 0.99 and
+# 0.02 (the step prints whether those are met).
+SAFETY_MIN_RECALL := 0.985
+SAFETY_MAX_FALSE_ALARMS := 0.14
 
 .PHONY: help setup test lint train run run-scaled run-production chat lock web browser balancer api-fuzz $(TEST_STEPS)
 

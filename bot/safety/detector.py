@@ -35,16 +35,18 @@ from bot.safety_lexicon import normalise, suggests_risk
 # Below this risk score a message is not at risk: the score that gives recall 0.99 in 5-fold
 # cross-validation on the training set, never on held-out data (`tests/bot/safety_gate.py --tune`).
 # The training set's negatives are the hard ones (idioms, sadness, issue names, everyday fears), so
-# its cross-validated false alarms are high: 0.24 at this threshold. EMBEDDING_WEIGHT was chosen
-# there too: at cross-validated recall 0.98, false alarms were 0.38 with the n-grams alone, 0.20
-# with the embeddings alone, 0.18 with both weighted 0.3/0.7 (0.51, 0.30, 0.24 at recall 0.99).
-RISK_THRESHOLD = 0.118
+# its cross-validated false alarms are high: 0.215 at this threshold. EMBEDDING_WEIGHT was chosen
+# there too (2026-12-05, 3,623 lines): at cross-validated recall 0.99, false alarms were 0.295
+# with the embeddings alone, 0.245, 0.234 and 0.215 with them weighted 0.5, 0.7 and 0.85; a
+# logistic regression on the embeddings instead of the SVM gave 0.338, the SVM's C (1 to 30) and
+# the n-grams' C (5 or 20) changed them by at most 0.017.
+RISK_THRESHOLD = 0.116
 # A lexicon match is a risk unless the classifier's probability is below this.
 LEXICON_FLOOR = 0.05
 # A kind at least this probable takes part in the urgency rule (the more urgent kind wins).
 KIND_FLOOR = 0.3
 LOW_MOOD_THRESHOLD = 0.5
-EMBEDDING_WEIGHT = 0.7
+EMBEDDING_WEIGHT = 0.85
 # The bot's ordinary requests are few and short beside the labelled set: each counts this much in
 # the risk decision, and a message that a second classifier (the bot's requests against every risk
 # line) reads as a request with at least REQUEST_VETO is no risk unless the lexicon matches.
