@@ -32,12 +32,12 @@ TEST_STEPS := test-lint test-types test-bot-validate test-bot-train test-bot-saf
 MYPY_KNOWN_ERRORS := 0
 # Ratchet of the risk detector on its held-out set (test-bot-safety), like MYPY_KNOWN_ERRORS: the
 # figures reached, with room for one more miss of 342 and two more false alarms of 266 (recall
-# 0.988, false alarms 0.132 on 2026-12-05, after 1,570 training lines written blind; 0.974 and
-# 0.177 before them; 0.977 and 0.282 with n-grams alone on 2026-12-02). Raise the recall floor and
-# lower the false-alarm ceiling as the detector improves, towards the issue's targets 0.99 and
-# 0.02 (the step prints whether those are met).
-SAFETY_MIN_RECALL := 0.985
-SAFETY_MAX_FALSE_ALARMS := 0.14
+# 0.991, false alarms 0.124 on 2026-12-05, after 2,703 training lines written blind; 0.974 and
+# 0.177 before them; 0.977 and 0.282 with n-grams alone on 2026-12-02). Lower the false-alarm
+# ceiling as the detector improves, towards the issue's target 0.02 (the step prints whether the
+# targets, recall 0.99 and false alarms 0.02, are met).
+SAFETY_MIN_RECALL := 0.988
+SAFETY_MAX_FALSE_ALARMS := 0.132
 
 .PHONY: help setup test lint train run run-scaled run-production chat lock web browser balancer api-fuzz $(TEST_STEPS)
 
