@@ -1,6 +1,8 @@
 """bot/rasa_server.py: the Rasa server the project starts checks the action server's answers with
-a validator built once, and still refuses what Rasa refuses, with Rasa's error. Runs in Rasa's
-environment (a subprocess), as the server does; the started server's command is checked too."""
+a validator built once, and still refuses what Rasa refuses, with Rasa's error; it loads the
+model's neural parts without Rasa's training step, to the same weights and the same answers. Runs
+in Rasa's environment (a subprocess), as the server does; the started server's command is checked
+too."""
 
 from __future__ import annotations
 
@@ -72,3 +74,107 @@ def test_the_rasa_server_is_started_through_it(monkeypatch) -> None:
     monkeypatch.setenv("ACTION_SERVER_TOKEN", "x" * 32)
     command = start.rasa_command()
     assert command[2:4] == ["bot.rasa_server", "run"], command
+
+
+LOAD_BOTH_WAYS = textwrap.dedent("""
+    import asyncio, json, sys, time
+    import numpy as np
+    from rasa.core.agent import load_agent
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.tensorflow.models import RasaModel
+    from bot import rasa_server
+
+    model, texts = sys.argv[1], json.loads(sys.argv[2])
+    loaded = []
+    load = RasaModel.load.__func__
+
+    def recording(load):
+        def wrapper(cls, *args, **kwargs):
+            built = load(cls, *args, **kwargs)
+            loaded.append(built)
+            return built
+        return classmethod(wrapper)
+
+    async def answers(agent):
+        parsed, next_actions = [], []
+        for text in texts:
+            parse = await agent.parse_message(text)
+            parsed.append([parse["intent"]["name"], round(parse["intent"]["confidence"], 5),
+                           sorted((e["entity"], str(e.get("value"))) for e in parse["entities"]),
+                           {key: round(value["response"]["confidence"], 5)
+                            for key, value in (parse.get("response_selector") or {}).items()
+                            if key != "all_retrieval_intents"}])
+            tracker = DialogueStateTracker.from_events("x", [
+                ActionExecuted("action_listen"), UserUttered(text, parse["intent"],
+                                                             parse["entities"], parse)],
+                slots=agent.domain.slots)
+            prediction = agent.processor._predict_next_with_tracker(tracker)
+            next_actions.append([prediction.policy_name,
+                                 [round(p, 5) for p in prediction.probabilities]])
+        return parsed, next_actions
+
+    fallbacks = []
+    rasa_load = rasa_server._rasa_load
+
+    def counted(*args, **kwargs):
+        fallbacks.append(1)
+        return rasa_load(*args, **kwargs)
+
+    rasa_server._rasa_load = counted
+    outcome = {}
+    for way in ("rasa", "quick"):
+        loaded.clear()
+        if way == "quick":
+            rasa_server.apply()
+            RasaModel.load = recording(RasaModel.load.__func__)
+        else:
+            RasaModel.load = recording(load)
+        started = time.perf_counter()
+        agent = asyncio.run(load_agent(model_path=model))
+        seconds = time.perf_counter() - started
+        weights = {type(m).__name__ + "/" + v.name: v.numpy() for m in loaded
+                   for v in m.variables}
+        outcome[way] = {"seconds": seconds, "answers": asyncio.run(answers(agent)),
+                        "models": sorted(type(m).__name__ for m in loaded),
+                        "weights": weights}
+    rasa, quick = outcome["rasa"]["weights"], outcome["quick"]["weights"]
+    print(json.dumps({
+        way: {"seconds": outcome[way]["seconds"], "answers": outcome[way]["answers"],
+              "models": outcome[way]["models"]} for way in outcome} | {
+        "quick_weights": len(quick), "fallbacks": len(fallbacks),
+        "missing": sorted(set(quick) - set(rasa)),
+        "different": sorted(name for name in set(quick) & set(rasa)
+                            if not np.array_equal(quick[name], rasa[name])),
+        "rasa_only": sorted(set(rasa) - set(quick))}))
+""")
+
+
+@pytest.fixture(scope="module")
+def loaded_both_ways() -> dict:
+    from tests.stack import trained_model
+
+    texts = ["hi", "find me a therapist for anxiety on video", "how much does it cost",
+             "I want to cancel my session on tuesday", "my invite code is ABCDE-FGHJK",
+             "i've been feeling really low lately", "thanks, bye", "who pays for this",
+             "book the first one", "what are my sessions left"]
+    done = subprocess.run([str(RASA_PYTHON), "-c", LOAD_BOTH_WAYS, str(trained_model()),
+                           json.dumps(texts)], cwd=REPO, capture_output=True, text=True,
+                          timeout=600, env={**__import__("os").environ,
+                                            "RASA_TELEMETRY_ENABLED": "false"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_quick_load_gives_every_weight_its_saved_value(loaded_both_ways) -> None:
+    assert loaded_both_ways["quick"]["models"] == loaded_both_ways["rasa"]["models"]
+    assert len(loaded_both_ways["quick"]["models"]) == 3  # DIET, the response selector, TED
+    assert loaded_both_ways["fallbacks"] == 0  # the quick way, not Rasa's load after all
+    assert loaded_both_ways["quick_weights"] > 100
+    assert loaded_both_ways["missing"] == []
+    assert loaded_both_ways["different"] == []
+    assert loaded_both_ways["rasa_only"] == []
+
+
+def test_the_quick_load_gives_the_same_answers(loaded_both_ways) -> None:
+    assert loaded_both_ways["quick"]["answers"] == loaded_both_ways["rasa"]["answers"]
