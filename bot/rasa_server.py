@@ -27,7 +27,9 @@ from functools import cache
 from typing import Any
 
 import jsonschema
+import tensorflow as tf
 from rasa.core.actions.action import RemoteAction
+from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
 from rasa.utils.tensorflow.models import RasaModel
 
 _rasa_validate = RemoteAction._validate_action_result
@@ -57,9 +59,6 @@ def load_for_inference(cls: type[RasaModel], model_file_name: str, model_data_ex
     if finetune_mode or predict_data_example is None:
         return _rasa_load(cls, model_file_name, model_data_example, predict_data_example,
                           finetune_mode, *args, **kwargs)
-    import tensorflow as tf
-    from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
-
     model = cls(*args, **kwargs)
     config = kwargs.get("config", {})
     model.compile(optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)),
