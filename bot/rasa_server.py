@@ -56,9 +56,17 @@ def load_for_inference(cls: type[RasaModel], model_file_name: str, model_data_ex
                        predict_data_example: Any = None, finetune_mode: bool = False,
                        *args: Any, **kwargs: Any) -> RasaModel:
     """RasaModel.load, without the training step that only creates the weights."""
-    if finetune_mode or predict_data_example is None:
-        return _rasa_load(cls, model_file_name, model_data_example, predict_data_example,
-                          finetune_mode, *args, **kwargs)
+    quick = (None if finetune_mode or predict_data_example is None
+             else _load_saved_weights(cls, model_file_name, predict_data_example, *args, **kwargs))
+    if quick is not None:
+        return quick
+    return _rasa_load(cls, model_file_name, model_data_example, predict_data_example,
+                      finetune_mode, *args, **kwargs)
+
+
+def _load_saved_weights(cls: type[RasaModel], model_file_name: str, predict_data_example: Any,
+                        *args: Any, **kwargs: Any) -> RasaModel | None:
+    """The model with every weight from the file, or None when one was left unset."""
     model = cls(*args, **kwargs)
     config = kwargs.get("config", {})
     model.compile(optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)),
@@ -70,8 +78,7 @@ def load_for_inference(cls: type[RasaModel], model_file_name: str, model_data_ex
     except AssertionError as error:
         log.warning("Loading %s the quick way left a weight unset (%s); loading it as Rasa "
                     "does.", cls.__name__, error)
-        return _rasa_load(cls, model_file_name, model_data_example, predict_data_example,
-                          finetune_mode, *args, **kwargs)
+        return None
     restored.expect_partial()  # the optimiser's state is only for training
     return model
 

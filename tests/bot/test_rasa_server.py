@@ -7,6 +7,7 @@ too."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -160,8 +161,7 @@ def loaded_both_ways() -> dict:
              "book the first one", "what are my sessions left"]
     done = subprocess.run([str(RASA_PYTHON), "-c", LOAD_BOTH_WAYS, str(trained_model()),
                            json.dumps(texts)], cwd=REPO, capture_output=True, text=True,
-                          timeout=600, env={**__import__("os").environ,
-                                            "RASA_TELEMETRY_ENABLED": "false"})
+                          timeout=600, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
