@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: databases (SQLite and PostgreSQL) and the API client."""
+"""Fixtures shared by every test: databases (SQLite and PostgreSQL), the API client, and the
+running stacks of processes (tests/stack.py), shared by every module that asks for the same one."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from backend.db import Database
+from tests.stack import stack_factory  # noqa: F401  (one factory for the whole session)
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -58,3 +60,4 @@ def chat_inbox(tmp_path, monkeypatch) -> None:
 @pytest.fixture
 def sqlite_db(tmp_path) -> Iterator[Database]:
     yield from _sqlite(tmp_path)
+

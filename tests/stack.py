@@ -1,9 +1,7 @@
 """Real processes for integration tests: the backend, the action server, the Rasa server and the
 dispatcher (pushes through Rasa's HTTP API; its "now" is `stack.set_now(...)`, DEV_CLOCK_FILE).
 
-    from tests.stack import stack_factory  # noqa: F401  (in a conftest.py: registers the fixture)
-
-    def test_something(stack_factory):
+    def test_something(stack_factory):  # the fixture is registered in tests/conftest.py
         stack = stack_factory("slack", credentials={"channels.slack.SlackInput": {...}},
                               rasa_env={"SLACK_API_BASE_URL": ...})
         requests go to stack.rasa_url / stack.backend_url; stack.database() reads the backend.
@@ -11,8 +9,10 @@ dispatcher (pushes through Rasa's HTTP API; its "now" is `stack.set_now(...)`, D
 
 Each process starts as the Procfile starts it (scripts/start.py, configured by environment
 variables): the tests differ from `make run` only by ports, secrets and temporary databases.
-Each named stack starts once per test session (a second call with the same name returns the
-running one) and is stopped at the end of the session, each process by its own pid. The backend
+Each named stack starts once per test session: a second call with the same name, from any
+module, returns the running one (and fails if it asks for other settings), and every stack is
+stopped at the end of the session, each process by its own pid. Most conversations share one
+stack (`conversations_stack`): starting one costs half a minute and more. The backend
 runs on a temporary SQLite database, migrated and seeded with the demo organisation and 60
 therapists; Rasa keeps its conversations in a temporary SQLite tracker store. Logs go to
 artifacts/stack/<name>/{backend,actions,rasa}.log. Rasa needs a trained model in models/
@@ -319,6 +319,12 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
     return stack
 
 
+def conversations_stack(stack_factory: Callable[..., Stack]) -> Stack:
+    """The stack most conversation tests share. The development REST channel trusts the sender id
+    each test gives (DEV_TRUST_SENDER), so every test speaks as people of its own."""
+    return stack_factory("conversations", rasa_env={"DEV_TRUST_SENDER": "true"})
+
+
 @pytest.fixture(scope="session")
 def stack_factory(tmp_path_factory) -> Iterator[Callable[..., Stack]]:
     """`stack_factory(name, credentials=..., rasa_env=..., backend_env=...)` -> a running Stack.
@@ -326,11 +332,16 @@ def stack_factory(tmp_path_factory) -> Iterator[Callable[..., Stack]]:
     Fails (never skips) when the processes cannot start, e.g. without a trained model.
     """
     running: dict[str, Stack] = {}
+    started_with: dict[str, dict[str, Any]] = {}
     failed: dict[str, str] = {}
 
     def make(name: str = "default", **options: Any) -> Stack:
         if name in failed:  # do not spend minutes failing again for every test
             pytest.fail(failed[name], pytrace=False)
+        if name in started_with and started_with[name] != options:
+            pytest.fail(f"The '{name}' stack is already running with other settings "
+                        f"({started_with[name]}); give this one another name.", pytrace=False)
+        started_with[name] = options
         if name not in running:
             try:
                 running[name] = start_stack(name, workdir=tmp_path_factory.mktemp(f"stack-{name}"),

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
+from tests.stack import Stack, conversations_stack
 
 
 @pytest.fixture(scope="module")
-def stack(stack_factory) -> Stack:  # noqa: F811
-    return stack_factory()
+def stack(stack_factory) -> Stack:
+    return conversations_stack(stack_factory)
 
 
 def parse(stack: Stack, text: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from backend.models import Organisation
 from backend.seed import DEMO_ORGANISATION
 from tests.channels.standins import BotConnector, BotFrameworkLogin, SlackWebApi, ThreadedServer
 from tests.e2e.people import STAFF
-from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
+from tests.stack import Stack
 
 SLACK_SECRET = "stack-slack-signing-secret"
 SLACK_TOKEN = "xoxb-stack-token"
@@ -48,7 +48,7 @@ class ChannelWorld:
 
 
 @pytest.fixture(scope="session")
-def channel_world(stack_factory) -> Iterator[ChannelWorld]:  # noqa: F811
+def channel_world(stack_factory) -> Iterator[ChannelWorld]:
     slack = SlackWebApi(SLACK_TOKEN, client_id=SLACK_CLIENT_ID,
                         client_secret=SLACK_CLIENT_SECRET)
     login = BotFrameworkLogin(TEAMS_APP_ID, TEAMS_PASSWORD)

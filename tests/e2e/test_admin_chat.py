@@ -28,14 +28,8 @@ from tests.e2e.chat import (
     when_asked,
 )
 from tests.e2e.people import People, each_over_people
-from tests.stack import Stack, stack_factory  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def stack(stack_factory) -> Stack:  # noqa: F811
-    return stack_factory("admin-chat", rasa_env={"DEV_TRUST_SENDER": "true"})
 
 
 async def admin_emails(backend: BackendApi) -> set[str]:

@@ -25,7 +25,6 @@ from tests.e2e.chat import (
 )
 from tests.e2e.people import People, each_over_people, push_saying
 from tests.e2e.test_conversations import redeem_and_search
-from tests.stack import Stack, stack_factory  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -33,11 +32,6 @@ WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"]
 LONDON = ZoneInfo("Europe/London")  # SERVICE_TIMEZONE's default
 RECEIPT = (r"Privacy: your organisation's admins can see how many people have a place on .* "
            r"They never see who booked, which therapist, when, or what it's about\.")
-
-
-@pytest.fixture(scope="module")
-def stack(stack_factory) -> Stack:  # noqa: F811
-    return stack_factory("booking-gaps", rasa_env={"DEV_TRUST_SENDER": "true"})
 
 
 async def member_at_the_summary(people: People, role: str, search: str) -> Turns:

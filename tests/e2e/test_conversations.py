@@ -46,7 +46,7 @@ from tests.e2e.chat import (
     text_of,
 )
 from tests.e2e.people import DevPeople, People, each_over_people
-from tests.stack import Stack, _launch, _wait_until_up, stack_factory  # noqa: F401
+from tests.stack import Stack, _launch, _wait_until_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -54,11 +54,6 @@ UK = ZoneInfo("Europe/London")
 CARDS = ("4242 4242 4242 4242", "5555-5555-5555-4444")
 CRISIS_NUMBERS = ("999", "116 123")
 TRACEBACK = re.compile(r"Traceback|Exception|Error:|\bat 0x|File \"", re.IGNORECASE)
-
-
-@pytest.fixture(scope="module")
-def stack(stack_factory) -> Stack:  # noqa: F811
-    return stack_factory("conversations", rasa_env={"DEV_TRUST_SENDER": "true"})
 
 
 async def redeem_and_search(chat: Turns, code: str, search: str) -> None:

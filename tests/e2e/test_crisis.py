@@ -35,7 +35,7 @@ from tests.e2e.chat import (
     offered,
     text_of,
 )
-from tests.stack import Stack, stack_factory  # noqa: F401
+from tests.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -68,11 +68,6 @@ RISKS = {
     "threat": Risk("harm_to_others", "I'm so angry I want to hurt someone, I mean it"),
     "cant_go_on": Risk("suicidal", "honestly I can't go on any more"),
 }
-
-
-@pytest.fixture(scope="module")
-def stack(stack_factory) -> Stack:  # noqa: F811
-    return stack_factory("crisis", rasa_env={"DEV_TRUST_SENDER": "true"})
 
 
 @pytest.fixture

@@ -16,17 +16,14 @@ from backend.domain.enums import ChargeStatus, Modality
 from backend.models import Charge, Member, Therapist
 from backend.services import actors, bookings
 from backend.services.search.slots import free_slots
-from tests.e2e.test_web_widget import (  # noqa: F401  (fixtures)
+from tests.e2e.widget import (  # noqa: F401  (checked_page: the `page` fixture)
     REPLY_TIMEOUT_MS,
     Widget,
-    inbox,
-    intranet,
-    page,
+    checked_page,
     sign_in,
-    web_stack,
 )
 from tests.mail_server import Inbox
-from tests.stack import SERVICE_TOKEN, Stack, stack_factory  # noqa: F401  (registers it)
+from tests.stack import SERVICE_TOKEN, Stack
 
 BEN = "Ben Okafor"
 BEN_EMAIL = "ben@northwind.example"
@@ -49,7 +46,7 @@ def save_demo_card(stack: Stack) -> None:
 
 
 def test_the_therapist_confirms_in_the_inbox_and_the_member_hears_at_once(
-        web_stack: Stack, page: Page, inbox: Inbox):  # noqa: F811
+        web_stack: Stack, page: Page, inbox: Inbox):
     save_demo_card(web_stack)
     sign_in(page, web_stack.backend_url, inbox, BEN_EMAIL, BEN)
     widget = Widget(page)

@@ -37,7 +37,7 @@ from tests.e2e.chat import (
     when_asked,
 )
 from tests.e2e.people import People, each_over_people
-from tests.stack import Stack, stack_factory  # noqa: F401
+from tests.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -46,11 +46,6 @@ ORGANISATION_PAYS = r"Your organisation pays"
 
 def at(iso: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
-
-
-@pytest.fixture(scope="module")
-def stack(stack_factory) -> Stack:  # noqa: F811
-    return stack_factory("conversations", rasa_env={"DEV_TRUST_SENDER": "true"})
 
 
 def seen_by_dan(stack: Stack) -> int:

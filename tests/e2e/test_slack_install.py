@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from backend.models import Organisation
 from backend.seed import DEMO_ORGANISATION
 from tests.channels.standins import SlackWebApi, ThreadedServer
-from tests.stack import REPO, Stack, stack_factory  # noqa: F401  (registers the fixture here)
+from tests.stack import REPO, Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -32,7 +32,7 @@ def slack() -> Iterator[tuple[SlackWebApi, str]]:
 
 
 @pytest.fixture(scope="module")
-def install_stack(stack_factory, slack) -> Stack:  # noqa: F811
+def install_stack(stack_factory, slack) -> Stack:
     assert (REPO / "web" / "dist" / "portal.js").exists(), "Build the widget first: make web"
     _, slack_url = slack
     return stack_factory("slack-install", backend_only=True, backend_env={

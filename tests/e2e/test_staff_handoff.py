@@ -27,7 +27,7 @@ from backend.services.signin.principals import Account, Kind
 from backend.services.signin.settings import PortalSettings
 from tests.e2e.chat import RestChat, button_for, text_of
 from tests.e2e.people import STAFF, People, each_over_people, push_saying
-from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
+from tests.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -38,7 +38,7 @@ SESSION_EXPIRY = timedelta(hours=12)  # bot/domain.yml session_config
 
 
 @pytest.fixture(scope="module")
-def stack(stack_factory) -> Stack:  # noqa: F811
+def stack(stack_factory) -> Stack:
     return stack_factory("staff-handoff", rasa_env={"DEV_TRUST_SENDER": "true"},
                          backend_env={"STAFF_EMAILS": STAFF, "PORTAL_SESSION_SECRET": SECRET})
 

@@ -20,7 +20,7 @@ from backend.models import Organisation
 from backend.seed import DEMO_ORGANISATION
 from tests.channels.standins import BotFrameworkLogin, ThreadedServer
 from tests.e2e.test_slack_install import sign_in_as_admin
-from tests.stack import REPO, Stack, stack_factory  # noqa: F401  (registers the fixture here)
+from tests.stack import REPO, Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -38,7 +38,7 @@ def login() -> Iterator[tuple[BotFrameworkLogin, str]]:
 
 
 @pytest.fixture(scope="module")
-def teams_stack(stack_factory, login) -> Stack:  # noqa: F811
+def teams_stack(stack_factory, login) -> Stack:
     assert (REPO / "web" / "dist" / "portal.js").exists(), "Build the widget first: make web"
     stand_in, login_url = login
     stack = stack_factory("teams-connect", backend_only=True, backend_env={

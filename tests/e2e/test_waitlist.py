@@ -20,17 +20,11 @@ from tests.e2e.chat import (
     text_of,
 )
 from tests.e2e.people import People, buttons_of_push, each_over_people, push_saying
-from tests.stack import Stack, stack_factory  # noqa: F401  (registers the fixture here)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SUNDAY, DAWN = 6, (5 * 60, 7 * 60)  # no demo therapist works before 07:00 (demo_directory.py)
 LONDON = ZoneInfo("Europe/London")  # SERVICE_TIMEZONE's default
-
-
-@pytest.fixture(scope="module")
-def stack(stack_factory) -> Stack:  # noqa: F811
-    return stack_factory("conversations", rasa_env={"DEV_TRUST_SENDER": "true"})
 
 
 async def a_member_is_told_when_a_time_they_asked_for_comes_free_and_books_it(

@@ -16,7 +16,7 @@ from backend.models import Organisation
 from backend.seed import DEMO_DOMAIN, DEMO_ORGANISATION
 from tests.channels.standins import ThreadedServer
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, TENANT, OpenIdProvider
-from tests.stack import REPO, Stack, stack_factory  # noqa: F401  (registers the fixture here)
+from tests.stack import REPO, Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -32,7 +32,7 @@ def provider() -> Iterator[OpenIdProvider]:
 
 
 @pytest.fixture(scope="module")
-def sso_stack(stack_factory, provider) -> Stack:  # noqa: F811
+def sso_stack(stack_factory, provider) -> Stack:
     assert (REPO / "web" / "dist" / "portal.js").exists(), "Build the widget first: make web"
     stack = stack_factory("sso", backend_only=True,
                           backend_env={"SIGNIN_ENCRYPTION_KEY": ENCRYPTION_KEY})

@@ -34,7 +34,7 @@ from tests.backend.stripe_standins import (
 )
 from tests.conftest import POSTGRES_URL
 from tests.faults.money import assert_converged
-from tests.stack import Stack, stack_factory  # noqa: F401  (the fixture)
+from tests.stack import Stack
 
 ROLE = f"faults_{uuid.uuid4().hex[:8]}"  # the backend's own PostgreSQL role, to cut it off
 SWEEP = {"PENDING_CHARGE_SWEEP_SECONDS": "0.5", "PAYMENT_SWEEP_GRACE_SECONDS": "2",
@@ -65,7 +65,7 @@ def _admin(sql: str) -> None:
 
 @pytest.fixture(scope="module", params=["sqlite",
                                         pytest.param("postgresql", marks=pytest.mark.postgres)])
-def stack(request, stack_factory, standin) -> Iterator[Stack]:  # noqa: F811
+def stack(request, stack_factory, standin) -> Iterator[Stack]:
     env = {"STRIPE_API_KEY": API_KEY, "STRIPE_API_BASE": standin.url,
            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, **SWEEP}
     schema = f"faults_{uuid.uuid4().hex[:10]}"

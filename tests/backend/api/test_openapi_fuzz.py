@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode, checks
 
-from tests.stack import SERVICE_TOKEN, Stack, stack_factory  # noqa: F401  (registers the fixture)
+from tests.stack import SERVICE_TOKEN, Stack
 
 # Per operation; with about 45 operations this keeps the run near a minute on 2 cores.
 MAX_EXAMPLES = 20
@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")
-def backend(stack_factory) -> Stack:  # noqa: F811
+def backend(stack_factory) -> Stack:
     return stack_factory("api-fuzz", backend_only=True)
 
 
