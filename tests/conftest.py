@@ -60,4 +60,3 @@ def chat_inbox(tmp_path, monkeypatch) -> None:
 @pytest.fixture
 def sqlite_db(tmp_path) -> Iterator[Database]:
     yield from _sqlite(tmp_path)
-

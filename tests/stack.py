@@ -321,7 +321,8 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
 
 def conversations_stack(stack_factory: Callable[..., Stack]) -> Stack:
     """The stack most conversation tests share. The development REST channel trusts the sender id
-    each test gives (DEV_TRUST_SENDER), so every test speaks as people of its own."""
+    each test gives (DEV_TRUST_SENDER), so a test speaks as new people of its own or as the demo
+    organisation's people (whose data the other modules see too)."""
     return stack_factory("conversations", rasa_env={"DEV_TRUST_SENDER": "true"})
 
 
