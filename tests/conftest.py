@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from backend.db import Database
-from tests.stack import stack_factory  # noqa: F401  (one factory for the whole session)
+from tests.stack import Stack, stack_factory  # noqa: F401  (one factory for the whole session)
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -60,3 +60,12 @@ def chat_inbox(tmp_path, monkeypatch) -> None:
 @pytest.fixture
 def sqlite_db(tmp_path) -> Iterator[Database]:
     yield from _sqlite(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def stack(stack_factory) -> Stack:  # noqa: F811
+    """The running processes most conversation tests share; a module that needs other settings
+    defines its own `stack`. The development REST channel trusts the sender id each test gives
+    (DEV_TRUST_SENDER), so a test speaks as new people of its own or as the demo organisation's
+    people (whose data the other modules see too)."""
+    return stack_factory("conversations", rasa_env={"DEV_TRUST_SENDER": "true"})

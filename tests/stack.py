@@ -12,7 +12,7 @@ variables): the tests differ from `make run` only by ports, secrets and temporar
 Each named stack starts once per test session: a second call with the same name, from any
 module, returns the running one (and fails if it asks for other settings), and every stack is
 stopped at the end of the session, each process by its own pid. Most conversations share one
-stack (`conversations_stack`): starting one costs half a minute and more. The backend
+stack (`stack` in tests/conftest.py): starting one costs half a minute and more. The backend
 runs on a temporary SQLite database, migrated and seeded with the demo organisation and 60
 therapists; Rasa keeps its conversations in a temporary SQLite tracker store. Logs go to
 artifacts/stack/<name>/{backend,actions,rasa}.log. Rasa needs a trained model in models/
@@ -317,13 +317,6 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
         stack.stop()
         raise
     return stack
-
-
-def conversations_stack(stack_factory: Callable[..., Stack]) -> Stack:
-    """The stack most conversation tests share. The development REST channel trusts the sender id
-    each test gives (DEV_TRUST_SENDER), so a test speaks as new people of its own or as the demo
-    organisation's people (whose data the other modules see too)."""
-    return stack_factory("conversations", rasa_env={"DEV_TRUST_SENDER": "true"})
 
 
 @pytest.fixture(scope="session")

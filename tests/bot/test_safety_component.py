@@ -11,12 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.stack import Stack, conversations_stack
-
-
-@pytest.fixture(scope="module")
-def stack(stack_factory) -> Stack:
-    return conversations_stack(stack_factory)
+from tests.stack import Stack
 
 
 def parse(stack: Stack, text: str) -> dict[str, Any]:

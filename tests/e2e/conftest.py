@@ -1,6 +1,5 @@
-"""Fixtures of the end-to-end modules: `stack`, the running processes most conversations share
-(tests.stack.conversations_stack; a module that needs other settings defines its own `stack`), an
-HTTP session and the backend's API for it, a page of headless Chromium (`page`) for the modules
+"""Fixtures of the end-to-end modules (their shared `stack` is tests/conftest.py's): an HTTP
+session and the backend's API for it, a page of headless Chromium (`page`) for the modules
 that need no more of the browser, and `web_stack`, the processes behind the portal's chat widget,
 with its mail server (`inbox`) and an intranet that embeds it (the web modules share them)."""
 
@@ -18,12 +17,7 @@ from tests.e2e.backend_api import BackendApi
 from tests.e2e.people import DevPeople
 from tests.e2e.widget import CHROMIUM, ENCRYPTION_KEY, SECRET, Intranet
 from tests.mail_server import Inbox, running_inbox
-from tests.stack import REPO, Stack, conversations_stack
-
-
-@pytest.fixture(scope="module")
-def stack(stack_factory) -> Stack:
-    return conversations_stack(stack_factory)
+from tests.stack import REPO, Stack
 
 
 @pytest.fixture(scope="session")
