@@ -17,7 +17,12 @@ from bot.actions.cancellation_window import (
 )
 from bot.actions.general import ADMIN_GREETING, GREETING, MEMBER_GREETING, ActionGreet
 from bot.actions.invite_list import ActionListInvites, ActionRevokeInvite
-from bot.actions.invites import ActionAskInviteExpiry, ActionCreateInvite, ValidateInviteForm
+from bot.actions.invites import (
+    ActionAskInviteAuthorisation,
+    ActionAskInviteExpiry,
+    ActionCreateInvite,
+    ValidateInviteForm,
+)
 from tests.backend import factories
 from tests.bot.conftest import make_tracker, payloads, run, slot_events, texts
 
@@ -157,6 +162,27 @@ async def test_the_expiry_is_read_in_days_weeks_or_the_usual(backend):
         assert slots["invite_expiry_days"] == meant, answer
     said, slots = await validate_expiry(admin.identity, "whenever it suits me")
     assert slots["invite_expiry_days"] is None and "number of days" in said
+
+
+async def test_past_eight_authorisations_the_newest_are_offered_and_another_can_be_typed(backend):
+    admin = factories.register_organisation(backend)
+    ids = [factories.authorisation(backend, admin).id for _ in range(10)]
+    dispatcher, _ = await run(ActionAskInviteAuthorisation(), make_tracker(admin.identity))
+    assert payloads(dispatcher) == [f'/inform{{"authorisation_id": "{i}"}}' for i in ids[2:]]
+    assert "newest 8 of 10; for another, type its number" in texts(dispatcher)
+    typed = f"#{ids[0]}"
+    dispatcher, events = await run(ValidateInviteForm(), make_tracker(
+        admin.identity, text=typed, set_now={"authorisation_id": typed}, active_loop="invite_form",
+        slots={"requested_slot": "authorisation_id"}))
+    assert slot_events(events)["authorisation_id"] == str(ids[0]), texts(dispatcher)
+
+
+async def test_a_few_authorisations_are_all_offered_without_a_hint(backend):
+    admin = factories.register_organisation(backend)
+    ids = [factories.authorisation(backend, admin).id for _ in range(3)]
+    dispatcher, _ = await run(ActionAskInviteAuthorisation(), make_tracker(admin.identity))
+    assert payloads(dispatcher) == [f'/inform{{"authorisation_id": "{i}"}}' for i in ids]
+    assert texts(dispatcher) == "Which authorisation is the invite for?"
 
 
 async def test_the_expiry_question_offers_the_usual_and_a_few_lengths():
