@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pickle
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ EMBEDDING_WEIGHT = 0.85
 # line) reads as a request with at least REQUEST_VETO is no risk unless the lexicon matches.
 REQUEST_WEIGHT = 4.0
 REQUEST_VETO = 0.7
+Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> one unit vector per text
 _CLAUSE_BREAKS = re.compile(
     r"[.!?;\n]+|,?\s+\b(?:but|though|although|because|so)\b\s+|,\s+and\s+", re.IGNORECASE)
 
@@ -81,6 +82,12 @@ def _raw_clauses(text: str) -> list[str]:
     whole = normalise(text)
     return [part.strip() for part in _CLAUSE_BREAKS.split(text)
             if part and normalise(part) and normalise(part) != whole]
+
+
+def _encoder_inputs(text: str) -> list[str]:
+    """What the encoder reads of a message: as written (case and punctuation carry meaning),
+    the whole and, when it has several, each clause, in the order of clauses(text)."""
+    return [text, *_raw_clauses(text)] if len(clauses(text)) > 1 else [text]
 
 
 def _features() -> FeatureUnion:
@@ -149,7 +156,20 @@ class Detector:
         return self._riskiest(text)[1]
 
     def assess(self, text: str) -> Assessment:
-        matrix, score, riskiest = self._riskiest(text)
+        return self._assess(text)
+
+    def assess_many(self, texts: Sequence[str]) -> list[Assessment]:
+        """assess() of each text, with the encoder run once over all their clauses, in batches
+        (evaluations of many messages; one encoder pass per message costs most of assess)."""
+        if self._embedded_risk is None:
+            return [self.assess(text) for text in texts]
+        pieces = sorted({piece for text in texts for piece in _encoder_inputs(text)})
+        known = dict(zip(pieces, self._encoder_().encode(pieces), strict=True))
+        return [self._assess(text, lambda raw: np.vstack([known[piece] for piece in raw]))
+                for text in texts]
+
+    def _assess(self, text: str, encode: Encode | None = None) -> Assessment:
+        matrix, score, riskiest = self._riskiest(text, encode)
         lexicon_match = suggests_risk(text)
         bar = LEXICON_FLOOR if lexicon_match else self.risk_threshold
         if score >= bar and (lexicon_match or not self._is_request(matrix[0])):
@@ -162,14 +182,13 @@ class Detector:
         return (self._request is not None
                 and float(_probability_of(self._request, row, True)[0]) >= REQUEST_VETO)
 
-    def _riskiest(self, text: str) -> tuple[Any, float, int]:
+    def _riskiest(self, text: str, encode: Encode | None = None) -> tuple[Any, float, int]:
         parts = clauses(text)
         matrix = self._features.transform(parts)
         risk = _probability_of(self._risk, matrix, True)
         if self._embedded_risk is not None:
-            # The encoder reads the message as written (case and punctuation carry meaning).
-            raw = [text, *_raw_clauses(text)] if len(parts) > 1 else [text]
-            embedded = _probability_of(self._embedded_risk, self._encoder_().encode(raw), True)
+            encode = encode or self._encoder_().encode
+            embedded = _probability_of(self._embedded_risk, encode(_encoder_inputs(text)), True)
             risk = EMBEDDING_WEIGHT * embedded[:len(risk)] + (1 - EMBEDDING_WEIGHT) * risk
         riskiest = int(np.argmax(risk))
         return matrix, float(risk[riskiest]), riskiest

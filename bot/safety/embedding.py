@@ -136,8 +136,11 @@ class SentenceEncoder:
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
-        # Stored as (out, in), as PyTorch keeps them.
-        return x @ self._w[name + ".weight"].T + self._w[name + ".bias"]
+        # Stored as (out, in), as PyTorch keeps them. One matrix product over every token of the
+        # batch: NumPy would otherwise run one small product per text.
+        weight = self._w[name + ".weight"]
+        tokens = x.reshape(-1, x.shape[-1]) @ weight.T + self._w[name + ".bias"]
+        return tokens.reshape(*x.shape[:-1], weight.shape[0])
 
     def _encoder_layer(self, x: np.ndarray, padding: np.ndarray, prefix: str) -> np.ndarray:
         batch, n, width = x.shape

@@ -96,6 +96,17 @@ def test_a_saved_detector_loads_and_answers_the_same(detector, tmp_path):
         assert loaded.assess(text) == detector.assess(text)
 
 
+def test_many_messages_assessed_at_once_are_assessed_as_one_by_one(detector):
+    texts = ["i took all my pills", "I've been sad lately", "hello", "book me a therapist",
+             "work is awful. my manager shouts, but i want to end it all tonight",
+             "my colleague is dying to meet you, and the deadline is killing me"]
+    for text, together in zip(texts, detector.assess_many(texts), strict=True):
+        alone = detector.assess(text)
+        assert (together.kind, together.low_mood, together.lexicon_match) == (
+            alone.kind, alone.low_mood, alone.lexicon_match), text
+        assert together.risk_score == pytest.approx(alone.risk_score, abs=1e-5), text
+
+
 def test_the_data_sets_are_large_separate_and_labelled():
     train, holdout = load_examples(TRAIN), load_examples(HOLDOUT)
     for examples, risks, negatives in ((train, 600, 400), (holdout, 250, 200)):
@@ -143,7 +154,8 @@ def test_a_bad_data_file_is_refused_clearly(tmp_path, content, problem):
 def test_no_ordinary_request_of_the_bot_is_a_risk(detector, nlu_dir):
     requests = ordinary_requests(nlu_dir)
     assert len(requests) > 100
-    taken_for_risks = [text for text in requests if detector.assess(text).at_risk]
+    taken_for_risks = [text for text, assessment in zip(
+        requests, detector.assess_many(requests), strict=True) if assessment.at_risk]
     assert taken_for_risks == []
 
 
