@@ -23,6 +23,9 @@ endif
 # warnings Rasa's dependencies raise about their own code (scripts/without-deprecations.py).
 RASA_PYTHON := .venv-rasa/bin/python scripts/without-deprecations.py
 RASA := $(RASA_PYTHON) rasa
+# Rasa's commands with the Rasa server's own changes (bot/rasa_server.py: the model loads its saved
+# weights without a training step), for the steps that test the model as the server runs it.
+RASA_SERVED := $(RASA_PYTHON) bot.rasa_server
 
 # Steps of `make test`, run in this order; the first failure stops the run.
 TEST_STEPS := test-lint test-types test-bot-validate test-bot-train test-bot-safety test-bot-stories \
@@ -38,6 +41,9 @@ MYPY_KNOWN_ERRORS := 0
 # targets, recall 0.99 and false alarms 0.02, are met).
 SAFETY_MIN_RECALL := 0.988
 SAFETY_MAX_FALSE_ALARMS := 0.132
+# test-pytest runs the suite in this many processes (pytest-xdist), each test module whole in one
+# (its module fixtures start once); 1 runs it in one process, in collection order.
+PYTEST_WORKERS ?= 2
 
 .PHONY: help setup test lint train run run-scaled run-production chat lock web browser balancer api-fuzz $(TEST_STEPS)
 
@@ -52,6 +58,7 @@ help: ## List the targets
 	@echo "Variables: TEST_POSTGRES_URL=$(TEST_POSTGRES_URL)"
 	@echo "           PYTHON310=/path/to/python3.10 (default: found on PATH or under pyenv)"
 	@echo "           PYTEST_ARGS=\"-k name -x\" passes arguments to pytest in make test"
+	@echo "           PYTEST_WORKERS=$(PYTEST_WORKERS) processes run make test's suite (1: one, in order)"
 	@echo "           UPGRADE=1 with 'make lock' moves every pin to the newest allowed version"
 
 setup: .venv/.synced .venv-rasa/.synced data/.keep web ## Create/sync both environments (.venv, .venv-rasa), data/, models/ and the web widget
@@ -107,9 +114,10 @@ test-types: .venv/.synced
 test-bot-validate:
 	$(RASA) data validate --domain bot/domain.yml --data bot/data --config config.yml
 
-# The model is trained (incrementally) before the tests that talk to a running Rasa server.
+# The model is trained (incrementally) before the tests that talk to a running Rasa server, without
+# rasa train's own check of the data: test-bot-validate has just run it.
 test-bot-train:
-	@scripts/train.sh
+	@scripts/train.sh --skip-validation
 
 # The risk detector on its held-out set (tests/safety_holdout/), and the whole NLU model on the
 # same texts: prints recall per kind, false alarms, low-mood accuracy, the cost per message and
@@ -121,17 +129,17 @@ test-bot-safety:
 
 # Conversation tests for every flow of PRODUCT.md; any wrong prediction fails the step.
 test-bot-stories:
-	$(RASA) test core --stories tests/bot_stories --model models \
+	$(RASA_SERVED) test core --stories tests/bot_stories --model models \
 	  --fail-on-prediction-errors --out artifacts/rasa-stories
 
 # Held-out NLU data the model never trains on; the gate fails below intent macro-F1 0.95 and
 # entity F1 0.90 and prints the scores.
 test-bot-nlu:
-	$(RASA) test nlu --nlu tests/nlu_holdout --model models --out artifacts/nlu-holdout
+	$(RASA_SERVED) test nlu --nlu tests/nlu_holdout --model models --out artifacts/nlu-holdout
 	.venv/bin/python tests/bot/nlu_gate.py --report-dir artifacts/nlu-holdout
 
 test-pytest:
-	.venv/bin/python -m pytest $(PYTEST_ARGS)
+	.venv/bin/python -m pytest $(if $(filter-out 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # Part of test-pytest; alone: schemathesis against a backend started as users start it.
 api-fuzz: .venv/.synced ## Fuzz the backend's API against its /openapi.json (schemathesis, ~2 min)

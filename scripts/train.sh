@@ -4,20 +4,24 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-Usage: scripts/train.sh [--force] [-h|--help]
+Usage: scripts/train.sh [--force] [--skip-validation] [-h|--help]
 
 Trains with rasa train (config.yml, bot/domain.yml, bot/data/, and the risk
 detector's bot/safety/: data and code) into models/, but only when those inputs (or requirements/rasa.lock) changed since the last successful training:
 a SHA-256 of their contents is kept in models/.inputs.sha256. --force trains anyway.
+--skip-validation leaves out rasa train's check of the domain and data (make test has just run
+the same check, `rasa data validate`).
 Older models are removed after a successful training (models/ keeps the newest only).
 USAGE
 }
 
 force=0
+validation=()
 for arg in "$@"; do
   case "$arg" in
     -h|--help) usage; exit 0 ;;
     --force) force=1 ;;
+    --skip-validation) validation=(--skip-validation) ;;
     *) usage >&2; exit 2 ;;
   esac
 done
@@ -49,7 +53,7 @@ fi
 echo "==> train: training the Rasa model (config.yml, bot/domain.yml, bot/data/) into models/ ..."
 start=$SECONDS
 rm -f "$stamp"
-.venv-rasa/bin/python scripts/without-deprecations.py rasa train --domain bot/domain.yml --data bot/data --config config.yml --out models
+.venv-rasa/bin/python scripts/without-deprecations.py rasa train --domain bot/domain.yml --data bot/data --config config.yml --out models "${validation[@]}"
 latest="$(ls -t models/*.tar.gz | head -n1)"
 # Keep only the newest model so `rasa run --model models` and disk use stay obvious.
 ls -t models/*.tar.gz | tail -n +2 | xargs -r rm -f

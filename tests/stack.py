@@ -9,14 +9,16 @@ dispatcher (pushes through Rasa's HTTP API; its "now" is `stack.set_now(...)`, D
 
 Each process starts as the Procfile starts it (scripts/start.py, configured by environment
 variables): the tests differ from `make run` only by ports, secrets and temporary databases.
-Each named stack starts once per test session: a second call with the same name, from any
-module, returns the running one (and fails if it asks for other settings), and every stack is
-stopped at the end of the session, each process by its own pid. Most conversations share one
-stack (`stack` in tests/conftest.py): starting one costs half a minute and more. The backend
-runs on a temporary SQLite database, migrated and seeded with the demo organisation and 60
-therapists; Rasa keeps its conversations in a temporary SQLite tracker store. Logs go to
-artifacts/stack/<name>/{backend,actions,rasa}.log. Rasa needs a trained model in models/
-(`make train`); without one the fixture fails with that instruction.
+Each named stack starts once per test process (`make test` runs two, pytest-xdist's gw0 and gw1,
+each taking whole modules): a second call with the same name, from any module, returns the
+running one (and fails if it asks for other settings), and every stack is stopped when its
+process ends, each process by its own pid. Most conversations share one stack (`stack` in
+tests/conftest.py): starting one costs half a minute and more. The backend runs on a temporary
+SQLite database, migrated and seeded with the demo organisation and 60 therapists; Rasa keeps its
+conversations in a temporary SQLite tracker store. Logs go to
+artifacts/stack/<name>/{backend,actions,rasa}.log (<name>-gw0/ and so on under pytest-xdist).
+Rasa needs a trained model in models/ (`make train`); without one the fixture fails with that
+instruction.
 """
 
 from __future__ import annotations
@@ -255,7 +257,8 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
                 dispatcher_env: dict[str, str] | None = None,
                 backend_only: bool = False, workdir: Path) -> Stack:
     model = None if backend_only else trained_model()
-    logs = ARTIFACTS / name
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... (each may start this stack)
+    logs = ARTIFACTS / (f"{name}-{worker}" if worker else name)
     logs.mkdir(parents=True, exist_ok=True)
     for old in logs.glob("*.log"):
         old.unlink()
