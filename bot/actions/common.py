@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from rasa_sdk import Tracker
 
@@ -14,6 +15,7 @@ from contracts.backend_client import BackendClient, BackendError
 from contracts.settings import ActionSettings
 
 TIMEZONE = ActionSettings.from_environment().service_timezone
+MAX_BUTTONS = 8  # a choice among more is hard to take in at a glance
 _vocabulary_cache: dict[str, list[str]] = {}
 
 
@@ -26,6 +28,24 @@ def payload(intent: str, **entities: Any) -> str:
 
 def button(title: str, intent: str, **entities: Any) -> dict[str, str]:
     return {"title": title, "payload": payload(intent, **entities)}
+
+
+class _Numbered(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+Numbered = TypeVar("Numbered", bound=_Numbered)
+
+
+def newest(items: Sequence[Numbered], another: str) -> tuple[list[Numbered], str]:
+    """At most MAX_BUTTONS of `items`, the newest (the one just made is the likely choice), in
+    the order of their numbers; and, when some are left out, a sentence saying so, ending with
+    `another` (how to pick one of them)."""
+    shown = sorted(sorted(items, key=lambda i: i.id)[-MAX_BUTTONS:], key=lambda i: i.id)
+    if len(shown) == len(items):
+        return shown, ""
+    return shown, f" Here are the newest {len(shown)} of {len(items)}; {another}"
 
 
 def latest_text(tracker: Tracker) -> str:

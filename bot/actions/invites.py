@@ -11,14 +11,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.base import HANDLED, FormRefused, client_for, explain_failure
-from bot.actions.common import TIMEZONE, button, require_admin
+from bot.actions.common import TIMEZONE, button, newest, require_admin
 from bot.actions.forms import CappedFormValidation, FormSubmitAction
 from bot.actions.parsing import find_email, format_day, is_skip, parse_count, parse_days
 from contracts.answers import Authorisation
 from contracts.backend_client import BackendClient
 
 FORM = "invite_form"
-MAX_BUTTONS = 8
 NO_EMAIL = "none"
 USUAL_EXPIRY = "usual"  # the backend's INVITE_TTL_DAYS
 _USUAL_WORDS = re.compile(r"\b(usual|default|standard|normal|regular|don'?t mind|whatever)\b")
@@ -91,14 +90,11 @@ class ActionAskInviteAuthorisation(Action):
         except HANDLED as error:
             explain_failure(dispatcher, error)
             return []
-        # Past a few buttons, the newest (the one an admin has just made is the likely choice).
-        offered = sorted(active, key=lambda i: i.id, reverse=True)[:MAX_BUTTONS]
-        more = (f" Here are the newest {len(offered)} of {len(active)}; for another, type its "
-                "number." if len(active) > len(offered) else "")
+        offered, more = newest(active, "for another, type its number.")
         dispatcher.utter_message(
             text="Which authorisation is the invite for?" + more,
             buttons=[button(f"#{i.id} {i.name}", "inform", authorisation_id=i.id)
-                     for i in sorted(offered, key=lambda i: i.id)])
+                     for i in offered])
         return []
 
 

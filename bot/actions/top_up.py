@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.base import HANDLED, BackendAction, FormRefused, client_for, explain_failure
-from bot.actions.common import button, latest_text, require_admin
+from bot.actions.common import button, latest_text, newest, require_admin
 from bot.actions.forms import CappedFormValidation, FormSubmitAction
 from bot.actions.parsing import parse_count
 from contracts.answers import Authorisation
@@ -110,10 +110,11 @@ class ActionAskTopUpAuthorisation(Action):
         except HANDLED as error:
             explain_failure(dispatcher, error)
             return []
+        offered, more = newest(items, "for another, type its number.")
         dispatcher.utter_message(
-            text="Which authorisation should get more sessions?",
+            text="Which authorisation should get more sessions?" + more,
             buttons=[button(f"#{i.id} {i.name} ({i.sessions_per_user} each)", "inform",
-                            **{CHOSEN: i.id}) for i in items[:8]])
+                            **{CHOSEN: i.id}) for i in offered])
         return []
 
 
@@ -171,10 +172,12 @@ class ActionTopUp(FormSubmitAction):
                                       f"{item.sessions_per_user} sessions per person.")
 
 
-def top_up_buttons(items: list[Authorisation]) -> list[dict[str, str]]:
-    """One per authorisation, whoever asked: never a hint of which one the person is on."""
+def top_up_choice(items: list[Authorisation]) -> tuple[list[dict[str, str]], str]:
+    """One button per authorisation (the newest when there are many), whoever asked: never a
+    hint of which one the person is on; and what was left out."""
+    offered, more = newest(items, "for another, say 'top up'.")
     return [button(f"Top up #{i.id} {i.name}", "top_up_authorisation", **{CHOSEN: i.id})
-            for i in items[:8]]
+            for i in offered], more
 
 
 class ActionListMoreSessionsRequests(BackendAction):
@@ -192,6 +195,7 @@ class ActionListMoreSessionsRequests(BackendAction):
         if not active:
             dispatcher.utter_message(text=f"{said} There's no active authorisation to top up.")
             return []
+        buttons, more = top_up_choice(active)
         dispatcher.utter_message(text=f"{said} To give everyone on an authorisation more "
-                                      "sessions, pick it:", buttons=top_up_buttons(active))
+                                      f"sessions, pick it:{more}", buttons=buttons)
         return []

@@ -17,6 +17,7 @@ from bot.actions.admins import (
     name_in,
 )
 from bot.actions.top_up import (
+    ActionAskTopUpAuthorisation,
     ActionAskTopUpConfirmed,
     ActionAskTopUpSessions,
     ActionListMoreSessionsRequests,
@@ -275,6 +276,18 @@ async def test_requests_are_counted_never_who_and_every_active_one_has_a_button(
     _, events = await run(ValidateTopUpForm(), pressed(payloads(dispatcher)[1], admin.identity))
     assert slot_events(events).get("top_up_authorisation_id", str(pilot.id)) == str(pilot.id)
     assert "top_up_sessions" not in slot_events(events)
+
+
+async def test_past_eight_authorisations_the_newest_get_top_up_buttons(backend):
+    admin = factories.register_organisation(backend)
+    ids = [factories.authorisation(backend, admin).id for _ in range(9)]
+    expected = [f'"top_up_authorisation_id": "{i}"}}' for i in ids[1:]]
+    dispatcher, _ = await run(ActionListMoreSessionsRequests(), make_tracker(admin.identity))
+    assert [p.partition("{")[2] for p in payloads(dispatcher)] == expected
+    assert "newest 8 of 9; for another, say 'top up'." in texts(dispatcher)
+    dispatcher, _ = await run(ActionAskTopUpAuthorisation(), make_tracker(admin.identity))
+    assert [p.partition("{")[2] for p in payloads(dispatcher)] == expected
+    assert "newest 8 of 9; for another, type its number." in texts(dispatcher)
 
 
 async def test_members_cannot_see_the_requests(backend):

@@ -79,6 +79,9 @@ async def an_admin_invites_and_a_new_member_books_paid_by_the_organisation(peopl
             authorisation["user_limit"], authorisation["access"], authorisation["status"]) == (
         "first_relationship", 7, None, "invite_only", "active")
     assert authorisation["usage"]["places_taken"] == 0
+    # The coverage and access buttons pressed are domain responses: Rasa filled them (and every
+    # response before) without an error.
+    assert "rasa.core.nlg.interpolator" not in stack.log("rasa")
 
     member = people.newcomer("member")
     # No time sooner than a therapist confirms within is offered (the stack's default policy).
