@@ -272,6 +272,26 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
         rasa_token=secrets.token_hex(16),
     )
     try:
+        backend_client = {"BACKEND_URL": stack.backend_url,
+                          "BACKEND_SERVICE_TOKEN": SERVICE_TOKEN,
+                          "ACTION_SERVER_PORT": str(ports["actions"]),
+                          "ACTION_SERVER_TOKEN": stack.action_token}
+        if not backend_only:
+            # Rasa (half a minute: TensorFlow and the model) and the action server start while
+            # the backend's database is made, as the Procfile starts every process at once.
+            credentials_file = workdir / "credentials.yml"
+            credentials_file.write_text(json.dumps({**DEFAULT_CREDENTIALS, **(credentials or {})},
+                                                   indent=2))  # JSON is YAML
+            rasa = _launch(stack, "rasa", [str(RASA_PYTHON), START, "rasa"], _base_env({
+                **backend_client, "RASA_PORT": str(ports["rasa"]), "RASA_MODEL": str(model),
+                "RASA_CREDENTIALS": str(credentials_file), "RASA_API_TOKEN": stack.rasa_token,
+                "RASA_TRACKER_DB": str(workdir / "tracker.sqlite3"),
+                "CHAT_INBOX_PATH": str(workdir / "chat-inbox.sqlite3"),
+                # The website channel accepts pages of the backend's origin.
+                "PUBLIC_BASE_URL": stack.backend_url, **_placed(rasa_env, stack)}))
+            actions = _launch(stack, "actions", [str(PYTHON), START, "actions"],
+                              _base_env(backend_client))
+
         backend = _base_env({"DATABASE_URL": stack.database_url,
                              "BACKEND_SERVICE_TOKEN": SERVICE_TOKEN,
                              "BACKEND_PORT": str(ports["backend"]),
@@ -287,25 +307,8 @@ def start_stack(name: str, *, credentials: dict[str, Any] | None = None,
         if backend_only:
             return stack
 
-        backend_client = {"BACKEND_URL": stack.backend_url,
-                          "BACKEND_SERVICE_TOKEN": SERVICE_TOKEN,
-                          "ACTION_SERVER_PORT": str(ports["actions"]),
-                          "ACTION_SERVER_TOKEN": stack.action_token}
-        actions = _launch(stack, "actions", [str(PYTHON), START, "actions"],
-                          _base_env(backend_client))
         _wait_until_up(actions, f"http://127.0.0.1:{ports['actions']}/health",
                        STARTUP_SECONDS["actions"])
-
-        credentials_file = workdir / "credentials.yml"
-        credentials_file.write_text(json.dumps({**DEFAULT_CREDENTIALS, **(credentials or {})},
-                                               indent=2))  # JSON is YAML
-        rasa = _launch(stack, "rasa", [str(RASA_PYTHON), START, "rasa"], _base_env({
-            **backend_client, "RASA_PORT": str(ports["rasa"]), "RASA_MODEL": str(model),
-            "RASA_CREDENTIALS": str(credentials_file), "RASA_API_TOKEN": stack.rasa_token,
-            "RASA_TRACKER_DB": str(workdir / "tracker.sqlite3"),
-            "CHAT_INBOX_PATH": str(workdir / "chat-inbox.sqlite3"),
-            # The website channel accepts pages of the backend's origin.
-            "PUBLIC_BASE_URL": stack.backend_url, **_placed(rasa_env, stack)}))
         _wait_until_up(rasa, f"{stack.rasa_url}/status?token={stack.rasa_token}",
                        STARTUP_SECONDS["rasa"],
                        ready=lambda body: bool(json.loads(body).get("model_id")))
