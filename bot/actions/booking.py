@@ -94,13 +94,17 @@ def out_of_scope_answers_the_issue(tracker: Tracker) -> bool:
             and _latest_intent(tracker) == "out_of_scope")
 
 
+_ANY_TIME = re.compile(r"\bany ?time\b", re.IGNORECASE)
+
+
 def said_when(tracker: Tracker, words: Words) -> When | None:
     """The days and times after the latest message (merged into those said before, "any day"
     letting go of the days only); None when it says nothing about them. A bare "no" or "any"
     answers only the question about days and times, and a day while picking a time picks it."""
     text = latest_text(tracker)
     requested = tracker.get_slot(REQUESTED_SLOT)
-    said = None if requested == "slot_start" or (requested != "when" and is_skip(text)) \
+    bare_skip = is_skip(text) and not _ANY_TIME.search(text)  # "any time" names the times
+    said = None if requested == "slot_start" or (requested != "when" and bare_skip) \
         else parse_when(text, words)
     any_day = "days" in cleared_filters(text) and not (said and said.days)
     if said is None and not any_day:
@@ -284,7 +288,11 @@ class ValidateBookingForm(CappedFormValidation):
                                     tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
         if changes_filters(tracker, await directory_words()):
             return {"therapist_id": None}  # a new filter: the search runs again
-        results = tracker.get_slot("search_results") or []
+        results = tracker.get_slot("search_results")
+        if results == [] and tracker.get_slot(REQUESTED_SLOT) is not None:
+            # The search found nobody to pick: asking again searches again, saying how to widen.
+            return {"therapist_id": None}
+        results = results or []
         ids = [str(r["id"]) for r in results]
         text = str(value or "")
         if text in ids or (text.isdigit() and latest_entities(tracker, "therapist_id")):
@@ -383,6 +391,21 @@ def describe_filters(filters: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def ways_to_widen(filters: dict[str, Any]) -> str:
+    """What a member could say to widen a search that found nobody: only filters they set."""
+    ways = [*(["'any time'"] if any(filters.get(k) for k in ("days", "times", "after", "before"))
+              else []),
+            *(f"'any {name}'" for key, name in (("gender", "gender"), ("language", "language"),
+                                                ("therapy_type", "type of therapy"))
+              if key in filters),
+            {"in_person": "'video instead'", "video": "'phone instead'",
+             "phone": "'video instead'"}.get(filters.get("modality", ""), "")]
+    ways = [way for way in ways if way]
+    if not ways:
+        return "Try another issue, or I can tell you when one is free."
+    return f"Try {' or '.join(ways)}, or I can tell you when one is free."
+
+
 class ActionOutOfScopeInBooking(Action):
     """The booking form's answer to something out of scope: said at any question but the
     issue's, where the form takes it as the answer (out_of_scope_answers_the_issue)."""
@@ -417,9 +440,8 @@ class ActionAskTherapistId(Action):
             return []
         if not results:
             dispatcher.utter_message(
-                text=f"I couldn't find a therapist for: {describe_filters(filters)}. Try "
-                     "fewer filters, for example 'any time' or 'video instead', or I can tell "
-                     "you when one is free.",
+                text=f"I couldn't find a therapist for: {describe_filters(filters)}. "
+                     f"{ways_to_widen(filters)}",
                 buttons=[button("Tell me when one is free", "watch_for_times")])
             return [SlotSet("search_results", [])]
         lines = [*found.paid_for, f"Therapists for {describe_filters(filters)}:"]

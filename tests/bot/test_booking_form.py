@@ -19,6 +19,7 @@ from bot.actions.booking import (
     ActionBook,
     ActionOutOfScopeInBooking,
     ValidateBookingForm,
+    ways_to_widen,
 )
 from bot.actions.booking_changes import ValidateBookingChangeForm
 from bot.actions.faq import privacy_receipt
@@ -88,6 +89,55 @@ async def test_a_bare_no_while_choosing_a_therapist_keeps_the_days_and_times(bac
         member.identity, "no", intent="deny", asked="therapist_id",
         slots=answered(therapist_id=None, slot_start=None), set_now={"therapist_id": "no"}))
     assert kept(events, "when")
+
+
+async def test_when_the_search_found_nobody_an_answer_is_never_a_failed_pick(backend):
+    """After "I couldn't find a therapist", an answer that widens nothing is no failed pick
+    ("please pick one of the therapists" with none offered, then giving up): the question
+    comes again, and with it the search and what could widen it."""
+    member, _ = member_with_sessions(backend)
+    for said in ("any time", "ok", "hmm", "the first one"):
+        dispatcher, events = await run(ValidateBookingForm(), saying(
+            member.identity, said, asked="therapist_id",
+            slots=answered(therapist_id=None, slot_start=None, search_results=[], when={}),
+            set_now={"therapist_id": said}))
+        changed = slot_events(events)
+        assert changed["therapist_id"] is None and not changed.get("validation_failures"), said
+        assert texts(dispatcher) == "", said
+
+
+async def test_any_time_while_choosing_a_therapist_lets_the_days_and_times_go(backend):
+    member, _ = member_with_sessions(backend)
+    _, events = await run(ValidateBookingForm(), saying(
+        member.identity, "any time", asked="therapist_id",
+        slots=answered(therapist_id=None, slot_start=None), set_now={"therapist_id": "any time"}))
+    changed = slot_events(events)
+    assert changed["when"] == {"days": [], "times": [], "after": None, "before": None}
+    assert changed["therapist_id"] is None and changed["search_results"] is None
+
+
+def test_a_search_that_found_nobody_suggests_widening_only_the_filters_given():
+    assert ways_to_widen({"issues": ["anxiety"], "modality": "video", "days": ["monday"],
+                          "gender": "female"}) == (
+        "Try 'any time' or 'any gender' or 'phone instead', or I can tell you when one is free.")
+    assert ways_to_widen({"issues": ["grief"], "modality": "in_person", "location": "Leeds",
+                          "language": "French", "therapy_type": "CBT"}) == (
+        "Try 'any language' or 'any type of therapy' or 'video instead', or I can tell you when "
+        "one is free.")
+    assert ways_to_widen({"issues": ["grief"]}) == (
+        "Try another issue, or I can tell you when one is free.")
+
+
+async def test_each_way_to_widen_suggested_lets_its_filter_go(backend):
+    member, _ = member_with_sessions(backend)
+    for said, slot in (("any time", "when"), ("any gender", "gender"),
+                       ("any language", "language"), ("any type of therapy", "therapy_type")):
+        _, events = await run(ValidateBookingForm(), saying(
+            member.identity, said, asked="therapist_id",
+            slots=answered(therapist_id=None, slot_start=None, search_results=[]),
+            set_now={"therapist_id": said}))
+        assert slot_events(events)[slot] in (None, {"days": [], "times": [], "after": None,
+                                                    "before": None}), said
 
 
 # ------------------------------------------------------------- 2. letting go of a filter

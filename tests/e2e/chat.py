@@ -286,9 +286,18 @@ def member_booking_steps(choose_therapist: Choose = first, choose_slot: Choose =
         press_offered("modality", "modality", "video"),
         when_asked("issue", r"what would you like help with", "anxiety"),
         when_asked("when", r"when suits you", "any time"),
-        when_asked("relax", r"couldn't find a therapist", "any time"),
+        take_suggestion("relax", r"couldn't find a therapist"),
         when_asked("other_therapists", r"no free times", "other therapists"),
     ]
+
+
+def take_suggestion(kind: str, question: str) -> Step:
+    """Say the first thing in quotes ('any time') of the bot's last reply matching `question`."""
+    def answer(replies: tuple[Reply, ...]) -> str | None:
+        last = next((r.text for r in reversed(replies) if r.text), "")
+        suggested = re.search(r"'([^']+)'", last) if re.search(question, last, re.I) else None
+        return suggested.group(1) if suggested else None
+    return Step(kind, answer)
 
 
 def random_choice(rng: random.Random) -> Choose:
