@@ -295,7 +295,8 @@ def take_suggestion(kind: str, question: str) -> Step:
     """Say the first thing in quotes ('any time') of the bot's last reply matching `question`."""
     def answer(replies: tuple[Reply, ...]) -> str | None:
         last = next((r.text for r in reversed(replies) if r.text), "")
-        suggested = re.search(r"'([^']+)'", last) if re.search(question, last, re.I) else None
+        suggested = (re.search(r"(?<!\w)'([^']+)'", last)  # not the apostrophe of "couldn't"
+                     if re.search(question, last, re.I) else None)
         return suggested.group(1) if suggested else None
     return Step(kind, answer)
 

@@ -194,6 +194,18 @@ async def test_a_card_number_typed_in_chat_is_refused_and_kept_nowhere(
             assert digits(card) not in digit_runs(stack.log(log)), f"{card} in {log}.log"
 
 
+async def test_a_search_that_found_nobody_is_widened_as_the_bot_suggests(people: DevPeople):
+    authorisation = await people.backend.create_authorisation()
+    code = await people.backend.create_invite(authorisation["id"])
+    member = people.newcomer("member-widen")
+    await redeem_and_search(member, code, "find me a therapist for stress, phone, sundays at 5am")
+    assert mentions(r"couldn't find a therapist .*Sunday.* Try 'any time'")(member.replies), \
+        member.transcript()
+    await member.say("any time")
+    assert offered(member.replies, "therapist_id"), member.transcript()
+    assert mentions(r"Therapists for stress; phone; any time")(member.replies)
+
+
 async def a_risk_statement_in_the_booking_form_gets_crisis_resources_at_once(
         people: People) -> None:
     member = await new_member_searching(people, "member-risk")
