@@ -42,7 +42,7 @@ def newest(items: Sequence[Numbered], another: str) -> tuple[list[Numbered], str
     """At most MAX_BUTTONS of `items`, the newest (the one just made is the likely choice), in
     the order of their numbers; and, when some are left out, a sentence saying so, ending with
     `another` (how to pick one of them)."""
-    shown = sorted(sorted(items, key=lambda i: i.id)[-MAX_BUTTONS:], key=lambda i: i.id)
+    shown = sorted(items, key=lambda i: i.id)[-MAX_BUTTONS:]
     if len(shown) == len(items):
         return shown, ""
     return shown, f" Here are the newest {len(shown)} of {len(items)}; {another}"

@@ -9,13 +9,12 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.base import BackendAction
-from bot.actions.common import TIMEZONE, button, latest_entities
+from bot.actions.common import MAX_BUTTONS, TIMEZONE, button, latest_entities
 from bot.actions.parsing import format_day, parse_count
 from contracts.answers import Invite
 from contracts.backend_client import BackendClient
 
 SHOWN = 15  # the newest invites listed; older ones are counted
-MAX_BUTTONS = 8
 
 
 def describe_invite(invite: Invite, authorisation_name: str) -> str:
