@@ -384,17 +384,14 @@ def describe_filters(filters: dict[str, Any]) -> str:
     parts.append(modality.replace("_", " ") + (f" in {filters['location']}"
                                                if filters.get("location") else "")
                  if modality else "any way of meeting")
-    when = When(days=filters.get("days", []), times=filters.get("times", []),
-                after=filters.get("after"), before=filters.get("before"))
-    parts.append(when.describe())
+    parts.append(When.from_filters(filters).describe())
     parts += [str(filters[k]) for k in ("therapy_type", "gender", "language") if k in filters]
     return "; ".join(parts)
 
 
 def ways_to_widen(filters: dict[str, Any]) -> str:
     """What a member could say to widen a search that found nobody: only filters they set."""
-    ways = [*(["'any time'"] if any(filters.get(k) for k in ("days", "times", "after", "before"))
-              else []),
+    ways = [*([] if When.from_filters(filters).is_empty() else ["'any time'"]),
             *(f"'any {name}'" for key, name in (("gender", "gender"), ("language", "language"),
                                                 ("therapy_type", "type of therapy"))
               if key in filters),

@@ -216,6 +216,11 @@ class When:
     after: str | None = None
     before: str | None = None
 
+    @classmethod
+    def from_filters(cls, filters: Mapping[str, Any]) -> When:
+        return cls(days=filters.get("days", []), times=filters.get("times", []),
+                   after=filters.get("after"), before=filters.get("before"))
+
     def is_empty(self) -> bool:
         return not (self.days or self.times or self.after or self.before)
 

@@ -84,10 +84,12 @@ def _raw_clauses(text: str) -> list[str]:
             if part and normalise(part) and normalise(part) != whole]
 
 
-def _encoder_inputs(text: str) -> list[str]:
+def _encoder_inputs(text: str, parts: list[str] | None = None) -> list[str]:
     """What the encoder reads of a message: as written (case and punctuation carry meaning),
-    the whole and, when it has several, each clause, in the order of clauses(text)."""
-    return [text, *_raw_clauses(text)] if len(clauses(text)) > 1 else [text]
+    the whole and, when it has several, each clause, in the order of clauses(text) (parts,
+    when the caller has them already)."""
+    parts = clauses(text) if parts is None else parts
+    return [text, *_raw_clauses(text)] if len(parts) > 1 else [text]
 
 
 def _features() -> FeatureUnion:
@@ -188,7 +190,8 @@ class Detector:
         risk = _probability_of(self._risk, matrix, True)
         if self._embedded_risk is not None:
             encode = encode or self._encoder_().encode
-            embedded = _probability_of(self._embedded_risk, encode(_encoder_inputs(text)), True)
+            embedded = _probability_of(self._embedded_risk,
+                                       encode(_encoder_inputs(text, parts)), True)
             risk = EMBEDDING_WEIGHT * embedded[:len(risk)] + (1 - EMBEDDING_WEIGHT) * risk
         riskiest = int(np.argmax(risk))
         return matrix, float(risk[riskiest]), riskiest

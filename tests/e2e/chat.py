@@ -222,10 +222,15 @@ def press_intent(kind: str, intent: str) -> Step:
     return Step(kind, answer)
 
 
+def last_text(replies: tuple[Reply, ...]) -> str:
+    """The text of the bot's last reply that has any."""
+    return next((r.text for r in reversed(replies) if r.text), "")
+
+
 def when_asked(kind: str, question: str, message: str) -> Step:
     """Answer `message` when the bot's last reply matches the regex `question`."""
     def answer(replies: tuple[Reply, ...]) -> str | None:
-        last = next((r.text for r in reversed(replies) if r.text), "")
+        last = last_text(replies)
         return message if re.search(question, last, re.IGNORECASE) else None
     return Step(kind, answer)
 
@@ -294,7 +299,7 @@ def member_booking_steps(choose_therapist: Choose = first, choose_slot: Choose =
 def take_suggestion(kind: str, question: str) -> Step:
     """Say the first thing in quotes ('any time') of the bot's last reply matching `question`."""
     def answer(replies: tuple[Reply, ...]) -> str | None:
-        last = next((r.text for r in reversed(replies) if r.text), "")
+        last = last_text(replies)
         suggested = (re.search(r"(?<!\w)'([^']+)'", last)  # not the apostrophe of "couldn't"
                      if re.search(question, last, re.I) else None)
         return suggested.group(1) if suggested else None

@@ -18,6 +18,7 @@ from tests.e2e.chat import (
     Turns,
     button_for,
     drive,
+    last_text,
     member_booking_steps,
     mentions,
     offered,
@@ -108,10 +109,6 @@ async def a_time_taken_while_deciding_offers_that_therapists_next_times(
     assert bookings[0]["starts_at"] != taken
 
 
-def question_of(replies) -> str:
-    return next((r.text for r in reversed(replies) if r.text), "")
-
-
 def in_words(iso: str, with_date: bool = False) -> str:
     """A slot's start as a person types it: "friday 8pm", "monday 14 december 9:30am"."""
     moment = datetime.fromisoformat(iso).astimezone(LONDON)
@@ -126,16 +123,16 @@ async def questions_mid_booking_are_answered_then_a_time_said_in_words_is_booked
     code = await people.backend.create_invite(authorisation["id"])
     member = people.newcomer("member-asks")
     await member.say(f"hi, my invite code is {code}", kind="redeem")
-    asked = question_of(await member.say("I'd like to book a session", kind="book"))
+    asked = last_text(await member.say("I'd like to book a session", kind="book"))
     assert re.search(r"what would you like help with", asked, re.I), member.transcript()
 
     # Another question in the middle: answered, then the form asks its own again.
     replies = await member.say("how many sessions do I have left?", kind="sessions_left")
-    assert mentions(r"\b7\b")(replies) and question_of(replies) == asked, member.transcript()
+    assert mentions(r"\b7\b")(replies) and last_text(replies) == asked, member.transcript()
     await member.say("anxiety", kind="issue")
-    asked = question_of(member.replies)
+    asked = last_text(member.replies)
     replies = await member.say("thanks", kind="thanks")
-    assert question_of(replies) == asked and len(replies) >= 2, member.transcript()
+    assert last_text(replies) == asked and len(replies) >= 2, member.transcript()
 
     await drive(member, member_booking_steps(),
                 done=lambda replies: len(offered(replies, "slot_start")) > 1)
