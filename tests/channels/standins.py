@@ -76,15 +76,17 @@ class ThreadedServer:
         self._thread.join(10)
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 30, interval: float = 0.1) -> Any:
-    """Poll until `condition()` is truthy; returns its value or raises AssertionError."""
+def wait_for(condition: Callable[[], Any], timeout: float = 30, interval: float = 0.1,
+             why: Callable[[], str] | None = None) -> Any:
+    """Poll until `condition()` is truthy; returns its value or raises AssertionError, with
+    `why()` (a log, the state) in its message."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+    raise AssertionError(f"condition not met within {timeout} s" + (f":\n{why()}" if why else ""))
 
 
 # ---------------------------------------------------------------------------------------------
