@@ -9,9 +9,10 @@ conversations, that check was a quarter of the Rasa server's CPU
 (benchmarks/results/profile.md). Here the validator is built once, for the same schema; an
 answer that fails it goes to Rasa's own check, which raises Rasa's own error.
 
-2. How the model's neural parts (DIET, the response selector, TED) are loaded. Rasa 3.6 creates
-their weights by training one step on an example, which traces the whole training graph, then
-overwrites them with the saved ones: 30 of a server's 40 seconds of start-up on this machine.
+2. How the model's neural parts (DIET, the response selector; TED if configured) are loaded.
+Rasa 3.6 creates their weights by training one step on an example, which traces the whole
+training graph, then overwrites them with the saved ones: 30 of a server's 40 seconds of
+start-up on this machine.
 Here the saved weights are read first and each takes its value as the prediction Rasa runs
 anyway creates it (TensorFlow's deferred restoration). Every weight the model has is checked to
 have come from the file; if one did not, or when loading for fine-tuning, Rasa's own load runs.

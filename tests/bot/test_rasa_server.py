@@ -171,9 +171,9 @@ def loaded_both_ways() -> dict:
 @pytest.mark.timeout(900)
 def test_the_quick_load_gives_every_weight_its_saved_value(loaded_both_ways) -> None:
     assert loaded_both_ways["quick"]["models"] == loaded_both_ways["rasa"]["models"]
-    assert len(loaded_both_ways["quick"]["models"]) == 3  # DIET, the response selector, TED
+    assert len(loaded_both_ways["quick"]["models"]) == 2  # DIET, the response selector
     assert loaded_both_ways["fallbacks"] == 0  # the quick way, not Rasa's load after all
-    assert loaded_both_ways["quick_weights"] > 100
+    assert loaded_both_ways["quick_weights"] > 70  # 78 in DIET and the response selector
     assert loaded_both_ways["missing"] == []
     assert loaded_both_ways["different"] == []
     assert loaded_both_ways["rasa_only"] == []
