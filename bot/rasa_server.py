@@ -18,7 +18,12 @@ anyway creates it (TensorFlow's deferred restoration). Every weight the model ha
 have come from the file; if one did not, or when loading for fine-tuning, Rasa's own load runs.
 Same predictions (tests/bot/test_rasa_server.py); start-up and the e2e stacks' setup are faster.
 
-Usage: python -m bot.rasa_server run [rasa run's options]   (the same as `rasa ...`)
+3. How `rasa train` packs the model: gzip at its usual level (6) instead of tarfile's 9. The
+archive is 141 MB of weights that barely compress: level 9 took 13.9 s for 78.2 MB, level 6 3.7 s
+for 78.3 MB (the same model, one core). Unpacking takes the same 0.6 s.
+
+Usage: python -m bot.rasa_server run [rasa run's options]   (the same as `rasa ...`; make train
+and make test train and test through it too)
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 import jsonschema
 import tensorflow as tf
 from rasa.core.actions.action import RemoteAction
+from rasa.engine.storage import local_model_storage
 from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
 from rasa.utils.tensorflow.models import RasaModel
 
@@ -84,9 +90,23 @@ def _load_saved_weights(cls: type[RasaModel], model_file_name: str, predict_data
     return model
 
 
+MODEL_GZIP_LEVEL = 6
+
+
+class ModelArchive(local_model_storage.TarSafe):  # type: ignore[misc]
+    """The tar file Rasa packs and unpacks models with, writing at MODEL_GZIP_LEVEL."""
+
+    @classmethod
+    def open(cls, name: Any = None, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if mode == "w:gz":
+            kwargs.setdefault("compresslevel", MODEL_GZIP_LEVEL)
+        return super().open(name, mode, *args, **kwargs)
+
+
 def apply() -> None:
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     RasaModel.load = classmethod(load_for_inference)  # type: ignore[method-assign,assignment]
+    local_model_storage.TarSafe = ModelArchive  # type: ignore[misc]
 
 
 def main() -> None:

@@ -53,7 +53,8 @@ fi
 echo "==> train: training the Rasa model (config.yml, bot/domain.yml, bot/data/) into models/ ..."
 start=$SECONDS
 rm -f "$stamp"
-.venv-rasa/bin/python scripts/without-deprecations.py rasa train --domain bot/domain.yml --data bot/data --config config.yml --out models "${validation[@]}"
+# bot.rasa_server: `rasa train` with the Rasa server's changes (the model packed faster).
+.venv-rasa/bin/python scripts/without-deprecations.py bot.rasa_server train --domain bot/domain.yml --data bot/data --config config.yml --out models "${validation[@]}"
 latest="$(ls -t models/*.tar.gz | head -n1)"
 # Keep only the newest model so `rasa run --model models` and disk use stay obvious.
 ls -t models/*.tar.gz | tail -n +2 | xargs -r rm -f

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.stack import trained_model
+
 REPO = Path(__file__).resolve().parents[2]
 RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
 
@@ -75,6 +77,13 @@ def test_the_rasa_server_is_started_through_it(monkeypatch) -> None:
     monkeypatch.setenv("ACTION_SERVER_TOKEN", "x" * 32)
     command = start.rasa_command()
     assert command[2:4] == ["bot.rasa_server", "run"], command
+
+
+def test_make_train_packs_the_model_at_gzip_level_6() -> None:
+    """The gzip header's extra flags (RFC 1952): 2 for level 9, 4 for level 1, 0 between."""
+    assert "bot.rasa_server train" in (REPO / "scripts" / "train.sh").read_text()
+    header = trained_model().read_bytes()[:10]
+    assert header[:2] == b"\x1f\x8b" and header[8] == 0, header
 
 
 LOAD_BOTH_WAYS = textwrap.dedent("""
@@ -153,8 +162,6 @@ LOAD_BOTH_WAYS = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def loaded_both_ways() -> dict:
-    from tests.stack import trained_model
-
     texts = ["hi", "find me a therapist for anxiety on video", "how much does it cost",
              "I want to cancel my session on tuesday", "my invite code is ABCDE-FGHJK",
              "i've been feeling really low lately", "thanks, bye", "who pays for this",
