@@ -86,6 +86,58 @@ def test_make_train_packs_the_model_at_gzip_level_6() -> None:
     assert header[:2] == b"\x1f\x8b" and header[8] == 0, header
 
 
+TRAIN_COUNTING_TRACES = textwrap.dedent("""
+    import json, sys
+    from rasa.utils.tensorflow.models import RasaModel
+    from bot import rasa_server
+
+    traces = []
+    train_step = RasaModel.train_step
+
+    def counted(model, batch):  # Python runs it only while TensorFlow traces it
+        traces.append(type(model).__name__)
+        return train_step(model, batch)
+
+    RasaModel.train_step = counted
+    if sys.argv[1] == "quick":
+        rasa_server.apply()
+    from rasa.model_training import train_nlu
+    train_nlu(sys.argv[2], sys.argv[3], sys.argv[4])
+    print(json.dumps(traces))
+""")
+
+TINY_NLU = """version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - hi
+    - hello there
+    - good morning
+- intent: book
+  examples: |
+    - book a session
+    - i want to see a therapist
+    - find me someone for [anxiety](issue)
+"""
+
+
+@pytest.mark.timeout(600)
+def test_training_traces_the_training_step_once(tmp_path) -> None:
+    (tmp_path / "config.yml").write_text(
+        "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+        "  - name: CountVectorsFeaturizer\n  - name: DIETClassifier\n    epochs: 3\n"
+        "policies: []\n")
+    (tmp_path / "nlu.yml").write_text(TINY_NLU)
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", TRAIN_COUNTING_TRACES, "quick", str(tmp_path / "config.yml"),
+         str(tmp_path / "nlu.yml"), str(tmp_path / "models")], cwd=tmp_path, capture_output=True,
+        text=True, timeout=300, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false",
+                                     "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    # Rasa's own fit traces it twice (["DIET", "DIET"]: the script's other way, "rasa").
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["DIET"]
+
+
 LOAD_BOTH_WAYS = textwrap.dedent("""
     import asyncio, json, sys, time
     import numpy as np
