@@ -68,7 +68,7 @@ else
 fi
 
 say "syncing with $lock (uv pip sync; the first time this downloads packages, Rasa's are ~1 GB)"
-# Bytecode is compiled here, once (about 20 s for .venv-rasa): where Python may not write it
+# Bytecode is compiled here, once (10-15 s for .venv-rasa): where Python may not write it
 # (PYTHONDONTWRITEBYTECODE, a read-only image), every process would compile what it imports
 # again, 6-9 s for Rasa and TensorFlow at each start of a server, a training or a test.
 "$uv" pip sync --compile-bytecode --python "$venv/bin/python" "$lock"
