@@ -82,7 +82,8 @@ def test_the_rasa_server_is_started_through_it(monkeypatch) -> None:
 def test_make_train_packs_the_model_at_gzip_level_6() -> None:
     """The gzip header's extra flags (RFC 1952): 2 for level 9, 4 for level 1, 0 between."""
     assert "bot.rasa_server train" in (REPO / "scripts" / "train.sh").read_text()
-    header = trained_model().read_bytes()[:10]
+    with trained_model().open("rb") as archive:
+        header = archive.read(10)
     assert header[:2] == b"\x1f\x8b" and header[8] == 0, header
 
 
