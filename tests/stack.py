@@ -9,11 +9,11 @@ dispatcher (pushes through Rasa's HTTP API; its "now" is `stack.set_now(...)`, D
 
 Each process starts as the Procfile starts it (scripts/start.py, configured by environment
 variables): the tests differ from `make run` only by ports, secrets and temporary databases.
-Each named stack starts once per test process (`make test PYTEST_WORKERS=2` runs two,
+Each named stack starts once per test process (`make test` runs two by default,
 pytest-xdist's gw0 and gw1, each taking whole modules): a second call with the same name, from
 any module, returns the running one (and fails if it asks for other settings), and a test
 process stops its stacks when its tests are done, each of their processes by its own pid. Most
-conversations share one stack (`stack` in tests/conftest.py): starting one costs 20 to 40 s. The
+conversations share one stack (`stack` in tests/conftest.py): starting one costs 17 to 40 s. The
 backend runs on a temporary SQLite database, migrated and seeded with the demo organisation and
 60 therapists; Rasa keeps its conversations in a temporary SQLite tracker store. Logs go to
 artifacts/stack/<name>/{backend,actions,rasa}.log (<name>-gw0/ and so on under pytest-xdist).
