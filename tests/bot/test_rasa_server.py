@@ -233,7 +233,7 @@ def test_the_quick_load_gives_every_weight_its_saved_value(loaded_both_ways) -> 
     assert loaded_both_ways["quick"]["models"] == loaded_both_ways["rasa"]["models"]
     assert len(loaded_both_ways["quick"]["models"]) == 2  # DIET, the response selector
     assert loaded_both_ways["fallbacks"] == 0  # the quick way, not Rasa's load after all
-    assert loaded_both_ways["quick_weights"] > 70  # 78 in DIET and the response selector
+    assert loaded_both_ways["quick_weights"] > 50  # 59 in DIET (one transformer layer) and the RS
     assert loaded_both_ways["missing"] == []
     assert loaded_both_ways["different"] == []
     assert loaded_both_ways["rasa_only"] == []
