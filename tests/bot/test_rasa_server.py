@@ -87,12 +87,15 @@ def test_make_train_packs_the_model_at_gzip_level_6() -> None:
     assert header[:2] == b"\x1f\x8b" and header[8] == 0, header
 
 
-TRAIN_COUNTING_TRACES = textwrap.dedent("""
+# Trains a tiny DIET, recording each trace of its training step and whether the tf.data pipeline
+# Keras feeds it from is autotuned (None: TensorFlow's default, autotuned).
+TRAIN_RECORDING = textwrap.dedent("""
     import json, sys
+    from keras.engine import data_adapter
     from rasa.utils.tensorflow.models import RasaModel
     from bot import rasa_server
 
-    traces = []
+    traces, autotune = [], []
     train_step = RasaModel.train_step
 
     def counted(model, batch):  # Python runs it only while TensorFlow traces it
@@ -102,9 +105,17 @@ TRAIN_COUNTING_TRACES = textwrap.dedent("""
     RasaModel.train_step = counted
     if sys.argv[1] == "quick":
         rasa_server.apply()
+    get_dataset = data_adapter.KerasSequenceAdapter.get_dataset
+
+    def recorded(adapter):
+        dataset = get_dataset(adapter)
+        autotune.append(dataset.options().autotune.enabled)
+        return dataset
+
+    data_adapter.KerasSequenceAdapter.get_dataset = recorded
     from rasa.model_training import train_nlu
     train_nlu(sys.argv[2], sys.argv[3], sys.argv[4])
-    print(json.dumps(traces))
+    print(json.dumps({"traces": traces, "autotune": autotune}))
 """)
 
 TINY_NLU = """version: "3.1"
@@ -122,21 +133,33 @@ nlu:
 """
 
 
-@pytest.mark.timeout(600)
-def test_training_traces_the_training_step_once(tmp_path) -> None:
-    (tmp_path / "config.yml").write_text(
+@pytest.fixture(scope="module")
+def tiny_training(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("tiny")
+    (folder / "config.yml").write_text(
         "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
         "  - name: CountVectorsFeaturizer\n  - name: DIETClassifier\n    epochs: 3\n"
         "policies: []\n")
-    (tmp_path / "nlu.yml").write_text(TINY_NLU)
+    (folder / "nlu.yml").write_text(TINY_NLU)
     done = subprocess.run(
-        [str(RASA_PYTHON), "-c", TRAIN_COUNTING_TRACES, "quick", str(tmp_path / "config.yml"),
-         str(tmp_path / "nlu.yml"), str(tmp_path / "models")], cwd=tmp_path, capture_output=True,
+        [str(RASA_PYTHON), "-c", TRAIN_RECORDING, "quick", str(folder / "config.yml"),
+         str(folder / "nlu.yml"), str(folder / "models")], cwd=folder, capture_output=True,
         text=True, timeout=300, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false",
                                      "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.timeout(600)
+def test_training_traces_the_training_step_once(tiny_training) -> None:
     # Rasa's own fit traces it twice (["DIET", "DIET"]: the script's other way, "rasa").
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["DIET"]
+    assert tiny_training["traces"] == ["DIET"]
+
+
+@pytest.mark.timeout(600)
+def test_the_batches_reach_keras_without_tf_data_autotuning(tiny_training) -> None:
+    # One fit, one pipeline; Rasa's own way gives [None] (TensorFlow's default: autotuned).
+    assert tiny_training["autotune"] == [False]
 
 
 LOAD_BOTH_WAYS = textwrap.dedent("""
