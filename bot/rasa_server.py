@@ -29,14 +29,14 @@ of DIET's first epoch. Here one pass on the first batch, outside the function an
 creates them first, so the step is traced once (checked: the same losses and accuracies at every
 epoch; DIET's 40 epochs took 110 s against 120 s).
 
-5. How Keras feeds those batches: without tf.data's autotuning thread. Keras wraps Rasa's batch
-generator in a tf.data pipeline whose iterators each start a thread that re-tunes the pipeline
-at doubling intervals, up to a minute; destroying the iterator waits for that thread's current
-interval to end (TensorFlow 2.12). With nothing to tune (one generator, a fixed prefetch of one
-batch), that wait is pure loss: in about half of the trainings DIET's component sat 46 to 61 s
-after its last epoch with the main thread in that wait (py-spy's native stacks:
-RootDataset::Iterator::~Iterator, UnboundedThreadPool::LogicalThreadWrapper::~LogicalThreadWrapper).
-Here the pipeline is built with autotuning off.
+5. How Keras feeds those batches: without tf.data's autotuning. Keras wraps Rasa's batch
+generator in a tf.data pipeline whose iterator runs an autotuning thread (TensorFlow 2.12), which
+sleeps between re-tunings for intervals that grow to a minute; destroying the iterator waits for
+that thread. With nothing to tune (one generator, a fixed prefetch of one batch), the wait is
+pure loss: in about a third of the trainings DIET's component sat 46 to 61 s after its last
+epoch, its main thread waiting there (py-spy's native stack: RootDataset::Iterator::~Iterator
+on an UnboundedThreadPool::LogicalThreadWrapper). Here the pipeline is built with autotuning
+off: none of the 4 trainings since waited (2 to 5 s after the last epoch).
 
 Usage: python -m bot.rasa_server run [rasa run's options]   (the same as `rasa ...`; make train
 and make test train and test through it too)
