@@ -36,7 +36,7 @@ that thread. With nothing to tune (one generator, a fixed prefetch of one batch)
 pure loss: in about a third of the trainings DIET's component sat 46 to 61 s after its last
 epoch, its main thread waiting there (py-spy's native stack: RootDataset::Iterator::~Iterator
 on an UnboundedThreadPool::LogicalThreadWrapper). Here the pipeline is built with autotuning
-off: none of the 4 trainings since waited (2 to 5 s after the last epoch).
+off: none of the 5 trainings since waited (2 to 5 s after the last epoch).
 
 Usage: python -m bot.rasa_server run [rasa run's options]   (the same as `rasa ...`; make train
 and make test train and test through it too)
