@@ -41,16 +41,62 @@ CHECK = textwrap.dedent("""
             outcome[name] = "accepted"
         except jsonschema.ValidationError as error:
             outcome[name] = error.message
+    # Each event checked against its own kind accepts what the whole schema's "one of" accepts.
+    whole = jsonschema.Draft202012Validator(RemoteAction.action_response_format_spec())
+    answers = json.loads(sys.argv[1])
+    outcome["agreement"] = {name: [rasa_server.accepts(answer), whole.is_valid(answer)]
+                            for name, answer in answers.items()}
+    # Event classes: the table gives what Rasa's own lookup gives, for every kind of event.
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+    names = sorted({cls.type_name for cls in all_subclasses(Event)})
+    outcome["event_classes"] = [  # twice: found, then from the table
+        [Event.resolve_by_type(name).__name__ for name in names + names],
+        [rasa_server._rasa_resolve_event_type(name).__name__ for name in names + names]]
+    outcome["unknown_event"] = [Event.resolve_by_type("nonsense", Event) is Event,
+                                Event.resolve_by_type("topic") is None]
+    try:
+        Event.resolve_by_type("nonsense")
+    except ValueError as error:
+        outcome["unknown_event"].append(str(error))
     print(json.dumps(outcome))
 """)
+
+# Answers of the action server, some that Rasa's schema accepts and some it refuses, each event
+# kind among them.
+ANSWERS = {
+    "many_kinds": {"events": [
+        {"event": "slot", "name": "x", "value": None, "timestamp": None},
+        {"event": "active_loop", "name": "search_form"},
+        {"event": "followup", "name": "action_search"},
+        {"event": "bot", "text": "hello", "data": {"buttons": [{"title": "a", "payload": "/b"}]},
+         "metadata": {"utter_action": "utter_hello"}},
+        {"event": "reminder", "intent": "EXTERNAL_reminder", "entities": [],
+         "date_time": "2026-12-05T10:00:00", "name": "remind", "kill_on_user_msg": True},
+        {"event": "user", "text": "hi", "parse_data": {
+            "intent": {"name": "greet", "confidence": 1.0},
+            "entities": [{"entity": "issue", "value": "anxiety", "start": 0, "end": 7}]}},
+        {"event": "action", "name": "action_listen", "policy": None, "confidence": 1.0},
+        {"event": "session_started"}, {"event": "restart"}, {"event": "reset_slots"}],
+        "responses": [{"text": "hello", "buttons": []}]},
+    "no_events": {"responses": []},
+    "unknown_kind": {"events": [{"event": "nonsense"}]},
+    "slot_without_value": {"events": [{"event": "slot", "name": "x"}]},
+    "slot_name_a_number": {"events": [{"event": "slot", "name": 5, "value": 1}]},
+    "timestamp_a_word": {"events": [{"event": "bot", "timestamp": "now"}]},
+    "entity_without_name": {"events": [{"event": "user", "parse_data": {
+        "entities": [{"value": "anxiety"}]}}]},
+    "kind_a_number": {"events": [{"event": 3}]},
+    "answer_a_list": [],
+}
 
 
 @pytest.fixture(scope="module")
 def outcome() -> dict[str, object]:
     if not RASA_PYTHON.exists():
         pytest.fail("Rasa's environment is missing: run `make setup`")
-    done = subprocess.run([str(RASA_PYTHON), "-c", CHECK], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run([str(RASA_PYTHON), "-c", CHECK, json.dumps(ANSWERS)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -66,6 +112,22 @@ def test_a_bad_answer_gets_rasas_own_error(outcome, case: str) -> None:
     message = outcome[case]
     assert message != "accepted"
     assert "Failed to validate Action server response" in str(message)
+
+
+def test_each_event_checked_against_its_own_kind_agrees_with_the_whole_schema(outcome) -> None:
+    agreement = outcome["agreement"]
+    assert {name: quick for name, (quick, _) in agreement.items()} == {
+        name: whole for name, (_, whole) in agreement.items()}
+    accepted = sorted(name for name, (quick, _) in agreement.items() if quick)
+    assert accepted == ["many_kinds", "no_events"]
+
+
+def test_event_classes_come_from_the_table_as_from_rasas_lookup(outcome) -> None:
+    table, rasa = outcome["event_classes"]
+    assert table == rasa and "SlotSet" in table and "UserUttered" in table
+    default_for_unknown, topic_is_none, error = outcome["unknown_event"]
+    assert default_for_unknown and topic_is_none
+    assert "Unknown event name 'nonsense'" in error
 
 
 def test_the_rasa_server_is_started_through_it(monkeypatch) -> None:
