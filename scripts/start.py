@@ -11,8 +11,9 @@ Rasa: RASA_INTERFACE (127.0.0.1), RASA_PORT (5005), RASA_MODEL (models), RASA_EN
 (endpoints.yml), RASA_CREDENTIALS (credentials.yml); its HTTP API only with RASA_API_TOKEN or
 RASA_JWT_SECRET (+ RASA_JWT_METHOD); CORS only for RASA_CORS_ORIGINS (comma-separated, no '*');
 ACTION_SERVER_URL (default: from ACTION_SERVER_HOST/PORT) and ACTION_SERVER_TOKEN go to
-endpoints.yml. With SERVICE_MODE=production each process first runs contracts/deployment.py's
-check and exits with status 2 and the list of what to fix. The process replaces this script
+endpoints.yml. The dispatcher reaches Rasa at RASA_URL (default: from RASA_INTERFACE/PORT). With
+SERVICE_MODE=production each process first runs contracts/deployment.py's check and exits with
+status 2 and the list of what to fix. The process replaces this script
 (same pid), and deprecation warnings of third-party code are hidden
 (scripts/without-deprecations.py).
 """
@@ -50,8 +51,16 @@ def actions_command() -> list[str]:
     return [sys.executable, WITHOUT_DEPRECATIONS, "bot.action_server"]
 
 
+def _local_url(host: str, port: int, path: str = "") -> str:
+    """Where a process of this machine listening on host:port is reached."""
+    return f"http://{LOOPBACK if host in ANY_ADDRESS else host}:{port}{path}"
+
+
 def dispatcher_command() -> list[str]:
     require_safe_start("dispatcher")
+    if not os.environ.get("RASA_URL"):  # the Rasa server that RASA_INTERFACE/RASA_PORT start
+        rasa = RasaServerSettings.from_environment()
+        os.environ["RASA_URL"] = _local_url(rasa.interface, rasa.port)
     return [sys.executable, WITHOUT_DEPRECATIONS, "backend", "dispatch"]
 
 
@@ -60,8 +69,7 @@ def rasa_command() -> list[str]:
     require_safe_start("rasa", credentials=Path(settings.credentials))
     actions = ActionServerSettings.from_environment()
     if not os.environ.get("ACTION_SERVER_URL"):
-        host = LOOPBACK if actions.host in ANY_ADDRESS else actions.host
-        os.environ["ACTION_SERVER_URL"] = f"http://{host}:{actions.port}/webhook"
+        os.environ["ACTION_SERVER_URL"] = _local_url(actions.host, actions.port, "/webhook")
     if not actions.token:
         print("ACTION_SERVER_TOKEN is not set: the action server refuses Rasa's calls "
               "(`make run` sets one).", file=sys.stderr, flush=True)
