@@ -45,7 +45,13 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.intents import INTENT_RANKING, force_intent
 from bot.safety.detector import Detector
-from bot.safety.training import REPO, inputs_fingerprint, train_detector
+from bot.safety.training import (
+    DETECTOR_FILE,
+    INPUTS_FILE,
+    REPO,
+    inputs_fingerprint,
+    train_detector,
+)
 from contracts.redaction import PLACEHOLDER
 
 log = logging.getLogger(__name__)
@@ -56,7 +62,6 @@ CARD_INTENT = "card_number_shared"
 SEARCH_INTENT = "find_therapist"
 SEARCH_ENTITIES = ["modality", "location", "therapy_type", "gender", "language"]
 KIND_ENTITY = "risk_kind"
-DETECTOR_FILE = "detector.pkl"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -95,9 +100,11 @@ class SafetyNet(GraphComponent):
         return inputs_fingerprint(safety_data, nlu_data)
 
     def train(self, training_data: TrainingData) -> Resource:
-        self._detector = train_detector(*_inputs(self._config))
+        inputs = _inputs(self._config)
+        self._detector = train_detector(*inputs)
         with self._model_storage.write_to(self._resource) as directory:
             self._detector.save(directory / DETECTOR_FILE)
+            (directory / INPUTS_FILE).write_text(inputs_fingerprint(*inputs), encoding="ascii")
         return self._resource
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

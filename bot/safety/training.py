@@ -18,6 +18,10 @@ REPO = Path(__file__).resolve().parents[2]
 NLU_DIR = REPO / "bot" / "data" / "nlu"
 # The sentence vectors of the training texts, kept between trainings (data/ is not committed).
 EMBEDDING_CACHE = REPO / "data" / "safety-embeddings.npz"
+# How a trained model keeps the detector (bot/components/safety_net.py): the detector, and the
+# fingerprint of what it was trained on.
+DETECTOR_FILE = "detector.pkl"
+INPUTS_FILE = "inputs.sha256"
 # Intents whose examples are not ordinary requests: they are learnt from the safety set.
 SAFETY_INTENTS = frozenset({"safety_risk", "low_mood"})
 _ENTITY_MARKUP = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
