@@ -19,9 +19,8 @@ from sqlalchemy import select
 from backend.models import HandoffRequest
 from bot.crisis_outbox import TABLE_NAME
 from tests.bot.conftest import running_backend
+from tests.stack import RASA_PYTHON, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
 IDENTITY = "slack:T0CRISIS:U0ALERT"
 WORDS = "i took all my pills an hour ago"
 

@@ -17,13 +17,12 @@ import os
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import redis
 
-REPO = Path(__file__).resolve().parents[2]
-RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
+from tests.stack import RASA_PYTHON, REPO
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TURNS_PER_SERVER = 24
 

@@ -11,14 +11,10 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-from tests.stack import trained_model
-
-REPO = Path(__file__).resolve().parents[2]
-RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
+from tests.stack import RASA_PYTHON, REPO, trained_model
 
 CHECK = textwrap.dedent("""
     import json, sys

@@ -8,12 +8,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
+from tests.stack import RASA_PYTHON, REPO
 
 # Three turns of one conversation, the third starting a new session, saved as the Rasa server
 # saves them: the tracker retrieved at the start of the turn, its new events appended, saved.
