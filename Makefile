@@ -28,8 +28,9 @@ RASA := $(RASA_PYTHON) rasa
 RASA_SERVED := $(RASA_PYTHON) bot.rasa_server
 
 # Steps of `make test`, run in this order; the first failure stops the run.
-TEST_STEPS := test-lint test-types test-bot-validate test-bot-train test-bot-safety test-bot-stories \
-  test-bot-nlu test-pytest
+TEST_STEPS := test-lint test-types test-bot-validate test-bot-train test-bot-gates test-pytest
+# The gates on the trained model (test-bot-gates runs them at once).
+BOT_GATES := test-bot-safety test-bot-stories test-bot-nlu
 # Type errors mypy still reports outside backend/domain/ (not strict there); test-types fails
 # above this number, and says when it can be lowered. None left.
 MYPY_KNOWN_ERRORS := 0
@@ -46,7 +47,7 @@ SAFETY_MAX_FALSE_ALARMS := 0.132
 # instead of 20-29 in fresh clones (README, "Measured").
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup test lint train run run-scaled run-production chat lock web browser balancer api-fuzz $(TEST_STEPS)
+.PHONY: help setup test lint train run run-scaled run-production chat lock web browser balancer api-fuzz $(TEST_STEPS) $(BOT_GATES)
 
 help: ## List the targets
 	@echo "Usage: make <target>   (the usual two: make run, make test)"
@@ -55,6 +56,7 @@ help: ## List the targets
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
 	@echo
 	@echo "Steps of make test (each also a target): $(TEST_STEPS)"
+	@echo "  test-bot-gates runs these at once: $(BOT_GATES)"
 	@echo
 	@echo "Variables: TEST_POSTGRES_URL=$(TEST_POSTGRES_URL)"
 	@echo "           PYTHON310=/path/to/python3.10 (default: found on PATH or under pyenv)"
@@ -119,6 +121,12 @@ test-bot-validate:
 # rasa train's own check of the data: test-bot-validate has just run it.
 test-bot-train:
 	@scripts/train.sh --skip-validation
+
+# The three gates on the trained model at once: each loads the model and then works mostly on one
+# core, so side by side on 2 cores they take about the time of the longest. Each one's output is
+# printed whole when it ends; any failure fails the step once the others end.
+test-bot-gates:
+	@$(MAKE) --no-print-directory -j3 --output-sync=target $(BOT_GATES)
 
 # The risk detector on its held-out set (tests/safety_holdout/), and the whole NLU model on the
 # same texts: prints recall per kind, false alarms, low-mood accuracy, the cost per message and

@@ -223,9 +223,14 @@ class Detector:
 
     @classmethod
     def load(cls, path: Path) -> Detector:
-        detector = pickle.loads(path.read_bytes())
+        return cls.from_bytes(path.read_bytes(), str(path))
+
+    @classmethod
+    def from_bytes(cls, saved: bytes, source: str = "the data") -> Detector:
+        """The detector save() wrote (source: where it comes from, for the error)."""
+        detector = pickle.loads(saved)
         if not isinstance(detector, cls):
-            raise TypeError(f"{path} does not hold a {cls.__name__}")
+            raise TypeError(f"{source} does not hold a {cls.__name__}")
         if detector._embedded_risk is not None:
             detector._encoder_()  # loaded now, not while someone waits for an answer
         return detector

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tarfile
 from pathlib import Path
 
 import yaml
@@ -61,3 +62,19 @@ def inputs_fingerprint(safety_file: Path = TRAINING_FILE, nlu_dir: Path = NLU_DI
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def shipped_detector(model: Path) -> Detector | None:
+    """The detector a trained Rasa model (its .tar.gz) ships, when it was trained on this
+    checkout's data and code (its fingerprint matches); None otherwise."""
+    saved: dict[str, bytes] = {}
+    with tarfile.open(model) as archive:
+        for member in archive:
+            name = Path(member.name).name
+            if "SafetyNet" in member.name and name in (DETECTOR_FILE, INPUTS_FILE):
+                file = archive.extractfile(member)
+                if file is not None:
+                    saved[name] = file.read()
+    if saved.get(INPUTS_FILE, b"").decode("ascii") != inputs_fingerprint():
+        return None
+    return Detector.from_bytes(saved[DETECTOR_FILE], f"{model}: {DETECTOR_FILE}")

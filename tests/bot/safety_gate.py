@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Score the risk detector on the held-out set it never trains on, and fail below the bars.
 
-Trains the detector exactly as the NLU component does (bot/safety/data/train.yml plus the bot's
-ordinary requests), assesses every line of tests/safety_holdout/holdout.yml and prints, per kind,
-how many risks were detected at all and with the right kind; the overall recall; the false-alarm
-rate on messages without risk; low-mood accuracy; the cost per message. With --model it also runs
-the trained Rasa model (the whole NLU pipeline, DIET included) on the same texts. Prints whether
-the issue's targets (recall 0.99, false alarms 2%) are met; exits 1 below the floors given
+With --model, judges the detector that model ships when it was trained on this checkout's data and
+code; otherwise trains one exactly as the NLU component does (bot/safety/data/train.yml plus the
+bot's ordinary requests). Assesses every line of tests/safety_holdout/holdout.yml and prints, per
+kind, how many risks were detected at all and with the right kind; the overall recall; the
+false-alarm rate on messages without risk; low-mood accuracy; the cost per message. With --model it
+also runs the trained Rasa model (the whole NLU pipeline, DIET included) on the same texts. Prints
+whether the issue's targets (recall 0.99, false alarms 2%) are met; exits 1 below the floors given
 (--min-recall, --max-false-alarms: a ratchet set to the figures reached, default the targets) or
 when the pipeline does worse than the detector.
 
@@ -33,7 +34,12 @@ sys.path.insert(0, str(REPO))
 from bot.safety.detector import Detector  # noqa: E402
 from bot.safety.embedding import SentenceEncoder  # noqa: E402
 from bot.safety.labels import LOW_MOOD, RISK_KINDS, TRAINING_FILE, load_examples  # noqa: E402
-from bot.safety.training import EMBEDDING_CACHE, ordinary_requests, train_detector  # noqa: E402
+from bot.safety.training import (  # noqa: E402
+    EMBEDDING_CACHE,
+    ordinary_requests,
+    shipped_detector,
+    train_detector,
+)
 
 HOLDOUT = REPO / "tests" / "safety_holdout" / "holdout.yml"
 # The issue's targets: printed with whether they are met.
@@ -168,6 +174,23 @@ def tune(target_recall: float) -> None:
           f"(cross-validated false alarms {np.mean(values[~positives] >= threshold):.3f})")
 
 
+def judged_detector(model: Path | None) -> Detector:
+    """The detector the model ships when it was trained on this checkout's data and code (what
+    users get; `make test` trains the model just before); else one trained as the model would."""
+    if model is not None:
+        from rasa.model import get_local_model
+
+        shipped = shipped_detector(Path(get_local_model(str(model))))
+        if shipped is not None:
+            print(f"detector: the one {model} ships (trained on this checkout's data and code)")
+            return shipped
+        print(f"detector: {model} was trained on other data or code; training one now")
+    started = time.perf_counter()
+    detector = train_detector()
+    print(f"detector trained in {time.perf_counter() - started:.1f} s")
+    return detector
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, help="also score this Rasa model (file or folder)")
@@ -184,10 +207,8 @@ def main() -> int:
         return 0
     holdout = load_examples(HOLDOUT)
     texts = [text for text, _ in holdout]
-    started = time.perf_counter()
-    detector = train_detector()
-    print(f"detector trained in {time.perf_counter() - started:.1f} s; "
-          f"held-out set: {len(holdout)} messages ({HOLDOUT.relative_to(REPO)})")
+    detector = judged_detector(args.model)
+    print(f"held-out set: {len(holdout)} messages ({HOLDOUT.relative_to(REPO)})")
     detector_scores = score("risk detector (bot/safety/detector.py)", holdout,
                             [Verdict(a.kind, a.low_mood) for a in detector.assess_many(texts)])
     report(detector_scores)

@@ -10,11 +10,10 @@ import pytest
 from bot.safety.detector import Detector, clauses
 from bot.safety.labels import RISK_KINDS, DatasetError, load_examples, most_urgent
 from bot.safety.training import (
-    DETECTOR_FILE,
-    INPUTS_FILE,
     SAFETY_INTENTS,
     inputs_fingerprint,
     ordinary_requests,
+    shipped_detector,
     train_detector,
     training_examples,
 )
@@ -28,27 +27,14 @@ HOLDOUT = REPO / "tests" / "safety_holdout" / "holdout.yml"
 
 
 @pytest.fixture(scope="module")
-def detector(tmp_path_factory) -> Detector:
+def detector() -> Detector:
     """The detector of the trained model (`make test` trains it just before) when it was trained
     on this checkout's data and code; else one trained now (30 to 50 s)."""
-    return shipped_detector(tmp_path_factory.mktemp("shipped")) or train_detector()
-
-
-def shipped_detector(folder: Path) -> Detector | None:
     try:
         model = trained_model()
     except StackError:
-        return None
-    files: dict[str, bytes] = {}
-    with tarfile.open(model) as archive:
-        for member in archive:
-            name = Path(member.name).name
-            if "SafetyNet" in member.name and name in (DETECTOR_FILE, INPUTS_FILE):
-                files[name] = archive.extractfile(member).read()  # type: ignore[union-attr]
-    if files.get(INPUTS_FILE, b"").decode("ascii") != inputs_fingerprint():
-        return None
-    (folder / DETECTOR_FILE).write_bytes(files[DETECTOR_FILE])
-    return Detector.load(folder / DETECTOR_FILE)
+        return train_detector()
+    return shipped_detector(model) or train_detector()
 
 
 @pytest.mark.parametrize(("text", "kind"), [
@@ -190,3 +176,22 @@ def test_no_ordinary_request_of_the_bot_is_a_risk(detector, nlu_dir):
 ])
 def test_an_issue_named_as_a_forms_answer_is_no_risk(detector, answer):
     assert not detector.assess(answer).at_risk, answer
+
+
+COMPONENT = "components/train_bot.components.safety_net.SafetyNet9"
+
+
+def test_a_model_ships_its_detector_only_when_trained_on_this_checkout(detector, tmp_path):
+    saved = tmp_path / "saved.pkl"
+    detector.save(saved)
+    for fingerprint, shipped in [(inputs_fingerprint(), True), ("0" * 64, False)]:
+        model = tmp_path / f"{fingerprint[:8]}.tar.gz"
+        (tmp_path / "inputs.sha256").write_text(fingerprint, encoding="ascii")
+        with tarfile.open(model, "w:gz") as archive:  # as Rasa packs a model
+            archive.add(saved, f"{COMPONENT}/detector.pkl")
+            archive.add(tmp_path / "inputs.sha256", f"{COMPONENT}/inputs.sha256")
+        found = shipped_detector(model)
+        assert (found is not None) is shipped
+        if found is not None:
+            text = "i took all my pills an hour ago"
+            assert found.assess(text) == detector.assess(text)
