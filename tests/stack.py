@@ -94,19 +94,28 @@ class Process:
     env: dict[str, str] = field(default_factory=dict)
 
     def stop(self, grace: float = 15) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-        self.log_file.close()
+        stop_together([self], grace)
 
     def log_tail(self, lines: int = 40) -> str:
         self.log_file.flush()
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
+
+
+def stop_together(processes: list[Process], grace: float = 15) -> None:
+    """SIGTERM to every process at once, then wait for each (SIGKILL once `grace` seconds are
+    over): stopping a stack's processes one after the other took seconds each."""
+    for process in processes:
+        if process.popen.poll() is None:
+            process.popen.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.popen.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.popen.kill()
+            process.popen.wait(5)
+        process.log_file.close()
 
 
 @dataclass
@@ -160,8 +169,7 @@ class Stack:
         set_file_clock(self.clock_file, moment)
 
     def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop()
+        stop_together(self.processes)
         self.processes.clear()
 
     def process(self, name: str) -> Process:
@@ -352,5 +360,4 @@ def stack_factory(tmp_path_factory) -> Iterator[Callable[..., Stack]]:
         return running[name]
 
     yield make
-    for stack in running.values():
-        stack.stop()
+    stop_together([process for stack in running.values() for process in stack.processes])
