@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.domain.handoffs import OfficeHours
-from contracts.settings import DEFAULT_TIMEZONE, DEV_SERVICE_TOKEN, LOOPBACK
+from contracts.settings import DEFAULT_BACKEND_PORT, DEFAULT_TIMEZONE, DEV_SERVICE_TOKEN, LOOPBACK
 from contracts.web_identity import DEFAULT_BASE_URL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +21,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(DEFAULT_SQLITE_URL, alias="DATABASE_URL")
     host: str = Field(LOOPBACK, alias="BACKEND_HOST")
-    port: int = Field(8000, alias="BACKEND_PORT")
+    port: int = Field(DEFAULT_BACKEND_PORT, alias="BACKEND_PORT")
     # Shared secret of the trusted callers (action server, channels); production mode refuses
     # the development default (contracts/deployment.py).
     service_token: str = Field(DEV_SERVICE_TOKEN, alias="BACKEND_SERVICE_TOKEN")

@@ -36,6 +36,7 @@ LOOPBACK = "127.0.0.1"
 DEFAULT_BACKEND_URL = web_identity.DEFAULT_BASE_URL
 DEFAULT_TIMEZONE = "Europe/London"
 DEFAULT_RASA_PORT = 5005
+DEFAULT_BACKEND_PORT = 8000
 # Where browsers reach the Rasa server's socket.io endpoint (the portal's widget connects there).
 DEFAULT_RASA_SOCKET_URL = f"http://{LOOPBACK}:{DEFAULT_RASA_PORT}"
 DEFAULT_RASA_SOCKET_PATH = "/socket.io"
@@ -177,6 +178,19 @@ class ActionServerSettings:
     @property
     def webhook_url(self) -> str:
         return f"http://{self.host}:{self.port}/webhook"
+
+
+@dataclass(frozen=True)
+class BackendServerSettings:
+    """Where the backend listens (backend/settings.py reads the same variables), for
+    scripts/start.py to tell the processes beside it where to find it."""
+
+    host: str = setting(LOOPBACK, env="BACKEND_HOST")
+    port: int = setting(DEFAULT_BACKEND_PORT, env="BACKEND_PORT")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> BackendServerSettings:
+        return load(cls, environ)
 
 
 # --- The Rasa server: how scripts/start.py starts it ------------------------------------------

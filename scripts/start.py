@@ -11,11 +11,11 @@ Rasa: RASA_INTERFACE (127.0.0.1), RASA_PORT (5005), RASA_MODEL (models), RASA_EN
 (endpoints.yml), RASA_CREDENTIALS (credentials.yml); its HTTP API only with RASA_API_TOKEN or
 RASA_JWT_SECRET (+ RASA_JWT_METHOD); CORS only for RASA_CORS_ORIGINS (comma-separated, no '*');
 ACTION_SERVER_URL (default: from ACTION_SERVER_HOST/PORT) and ACTION_SERVER_TOKEN go to
-endpoints.yml. The dispatcher reaches Rasa at RASA_URL (default: from RASA_INTERFACE/PORT). With
+endpoints.yml. Each process finds the others at BACKEND_URL, PUBLIC_BASE_URL, RASA_SOCKET_URL and
+RASA_URL, by default the addresses BACKEND_HOST/PORT and RASA_INTERFACE/PORT start them on. With
 SERVICE_MODE=production each process first runs contracts/deployment.py's check and exits with
-status 2 and the list of what to fix. The process replaces this script
-(same pid), and deprecation warnings of third-party code are hidden
-(scripts/without-deprecations.py).
+status 2 and the list of what to fix. The process replaces this script (same pid), and
+deprecation warnings of third-party code are hidden (scripts/without-deprecations.py).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from contracts.settings import (  # noqa: E402
     LOOPBACK,
     SERVER_KEEP_ALIVE_SECONDS,
     ActionServerSettings,
+    BackendServerSettings,
     RasaServerSettings,
     SettingsError,
 )
@@ -56,11 +57,25 @@ def _local_url(host: str, port: int, path: str = "") -> str:
     return f"http://{LOOPBACK if host in ANY_ADDRESS else host}:{port}{path}"
 
 
+def default_addresses() -> None:
+    """Where the processes beside this one are, unless the environment says otherwise: the
+    addresses BACKEND_HOST/BACKEND_PORT and RASA_INTERFACE/RASA_PORT start them on (a `make run`
+    on other ports once called the backend on port 8000). BACKEND_URL: where the action server
+    and the Rasa server call the backend; PUBLIC_BASE_URL: where browsers reach the portal;
+    RASA_SOCKET_URL: where the portal's chat widget reaches Rasa; RASA_URL: where the dispatcher
+    pushes. Production sets each of them (deploy/production.env.example)."""
+    backend = BackendServerSettings.from_environment()
+    rasa = RasaServerSettings.from_environment()
+    for name, url in [("BACKEND_URL", _local_url(backend.host, backend.port)),
+                      ("PUBLIC_BASE_URL", _local_url(backend.host, backend.port)),
+                      ("RASA_SOCKET_URL", _local_url(rasa.interface, rasa.port)),
+                      ("RASA_URL", _local_url(rasa.interface, rasa.port))]:
+        if not os.environ.get(name):
+            os.environ[name] = url
+
+
 def dispatcher_command() -> list[str]:
     require_safe_start("dispatcher")
-    if not os.environ.get("RASA_URL"):  # the Rasa server that RASA_INTERFACE/RASA_PORT start
-        rasa = RasaServerSettings.from_environment()
-        os.environ["RASA_URL"] = _local_url(rasa.interface, rasa.port)
     return [sys.executable, WITHOUT_DEPRECATIONS, "backend", "dispatch"]
 
 
@@ -92,6 +107,7 @@ def main(argv: list[str]) -> int:
         return 0 if asked else 2
     os.chdir(REPO)
     try:
+        default_addresses()
         command = COMMANDS[argv[0]]()
     except SettingsError as error:
         print(f"Refusing to start {argv[0]}: {error}", file=sys.stderr, flush=True)

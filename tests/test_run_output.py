@@ -63,10 +63,10 @@ def run(tmp_path_factory) -> Iterator[Run]:
     work = tmp_path_factory.mktemp("run")
     ports = free_ports("backend", "actions", "rasa", "dispatcher")
     env = _base_env({"DATABASE_URL": f"sqlite:///{work / 'backend.sqlite3'}",
+                     # Other ports than make run's, and no BACKEND_URL or RASA_URL: each
+                     # process finds the others as scripts/start.py derives them.
                      "DISPATCHER_PORT": str(ports["dispatcher"]),
-                     "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
                      "BACKEND_PORT": str(ports["backend"]),
-                     "BACKEND_URL": f"http://127.0.0.1:{ports['backend']}",
                      "ACTION_SERVER_PORT": str(ports["actions"]),
                      "RASA_PORT": str(ports["rasa"]),
                      "RASA_TRACKER_DB": str(work / "tracker.sqlite3"),
