@@ -28,38 +28,30 @@ def start(monkeypatch):
     sys.modules.pop("start", None)
 
 
-@pytest.mark.parametrize(("interface", "port", "url"), [
-    (None, None, "http://127.0.0.1:5005"),
-    (None, "18005", "http://127.0.0.1:18005"),
-    ("0.0.0.0", "5010", "http://127.0.0.1:5010"),
-    ("10.0.0.5", "5005", "http://10.0.0.5:5005"),
-])
-def test_the_dispatcher_and_the_widget_reach_the_rasa_server_started_beside_them(
-        start, monkeypatch, interface, port, url):
-    if interface:
-        monkeypatch.setenv("RASA_INTERFACE", interface)
-    if port:
-        monkeypatch.setenv("RASA_PORT", port)
-    start.default_addresses()
-    assert os.environ["RASA_URL"] == url
-    assert os.environ["RASA_SOCKET_URL"] == url
+# The variables naming where a server listens, its default port, and the addresses derived from
+# them: the dispatcher's and the chat widget's Rasa, and the backend of the action server, Rasa
+# and browsers.
+SERVERS = {"rasa": ("RASA_INTERFACE", "RASA_PORT", 5005, ("RASA_URL", "RASA_SOCKET_URL")),
+           "backend": ("BACKEND_HOST", "BACKEND_PORT", 8000, ("BACKEND_URL", "PUBLIC_BASE_URL"))}
 
 
-@pytest.mark.parametrize(("host", "port", "url"), [
-    (None, None, "http://127.0.0.1:8000"),
-    (None, "18000", "http://127.0.0.1:18000"),
-    ("0.0.0.0", "8010", "http://127.0.0.1:8010"),
-    ("10.0.0.5", "8000", "http://10.0.0.5:8000"),
+@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize(("host", "port", "address"), [
+    (None, None, "127.0.0.1:{default}"),
+    (None, "18123", "127.0.0.1:18123"),
+    ("0.0.0.0", "18124", "127.0.0.1:18124"),
+    ("10.0.0.5", None, "10.0.0.5:{default}"),
 ])
-def test_the_actions_rasa_and_browsers_reach_the_backend_started_beside_them(
-        start, monkeypatch, host, port, url):
+def test_each_process_reaches_the_servers_started_beside_it(start, monkeypatch, server, host,
+                                                            port, address):
+    host_variable, port_variable, default, derived = SERVERS[server]
     if host:
-        monkeypatch.setenv("BACKEND_HOST", host)
+        monkeypatch.setenv(host_variable, host)
     if port:
-        monkeypatch.setenv("BACKEND_PORT", port)
+        monkeypatch.setenv(port_variable, port)
     start.default_addresses()
-    assert os.environ["BACKEND_URL"] == url
-    assert os.environ["PUBLIC_BASE_URL"] == url
+    url = "http://" + address.format(default=default)
+    assert {name: os.environ[name] for name in derived} == dict.fromkeys(derived, url)
 
 
 def test_given_addresses_win(start, monkeypatch):
