@@ -64,12 +64,12 @@ def default_addresses() -> None:
     and the Rasa server call the backend; PUBLIC_BASE_URL: where browsers reach the portal;
     RASA_SOCKET_URL: where the portal's chat widget reaches Rasa; RASA_URL: where the dispatcher
     pushes. Production sets each of them (deploy/production.env.example)."""
-    backend = BackendServerSettings.from_environment()
-    rasa = RasaServerSettings.from_environment()
-    for name, url in [("BACKEND_URL", _local_url(backend.host, backend.port)),
-                      ("PUBLIC_BASE_URL", _local_url(backend.host, backend.port)),
-                      ("RASA_SOCKET_URL", _local_url(rasa.interface, rasa.port)),
-                      ("RASA_URL", _local_url(rasa.interface, rasa.port))]:
+    backend_settings = BackendServerSettings.from_environment()
+    rasa_settings = RasaServerSettings.from_environment()
+    backend = _local_url(backend_settings.host, backend_settings.port)
+    rasa = _local_url(rasa_settings.interface, rasa_settings.port)
+    for name, url in [("BACKEND_URL", backend), ("PUBLIC_BASE_URL", backend),
+                      ("RASA_SOCKET_URL", rasa), ("RASA_URL", rasa)]:
         if not os.environ.get(name):
             os.environ[name] = url
 

@@ -10,6 +10,8 @@ import pytest
 from bot.safety.detector import Detector, clauses
 from bot.safety.labels import RISK_KINDS, DatasetError, load_examples, most_urgent
 from bot.safety.training import (
+    DETECTOR_FILE,
+    INPUTS_FILE,
     SAFETY_INTENTS,
     inputs_fingerprint,
     ordinary_requests,
@@ -186,10 +188,10 @@ def test_a_model_ships_its_detector_only_when_trained_on_this_checkout(detector,
     detector.save(saved)
     for fingerprint, shipped in [(inputs_fingerprint(), True), ("0" * 64, False)]:
         model = tmp_path / f"{fingerprint[:8]}.tar"  # Rasa's are gzipped: read the same way
-        (tmp_path / "inputs.sha256").write_text(fingerprint, encoding="ascii")
+        (tmp_path / INPUTS_FILE).write_text(fingerprint, encoding="ascii")
         with tarfile.open(model, "w") as archive:
-            archive.add(saved, f"{COMPONENT}/detector.pkl")
-            archive.add(tmp_path / "inputs.sha256", f"{COMPONENT}/inputs.sha256")
+            archive.add(saved, f"{COMPONENT}/{DETECTOR_FILE}")
+            archive.add(tmp_path / INPUTS_FILE, f"{COMPONENT}/{INPUTS_FILE}")
         found = shipped_detector(model)
         assert (found is not None) is shipped
         if found is not None:
