@@ -32,15 +32,18 @@ from bot.safety.embedding import SentenceEncoder
 from bot.safety.labels import LOW_MOOD, NO_RISK, RISK_KINDS, most_urgent
 from bot.safety_lexicon import normalise, suggests_risk
 
-# Below this risk score a message is not at risk: the score that gives recall 0.99 in 5-fold
-# cross-validation on the training set, never on held-out data (`tests/bot/safety_gate.py --tune`).
-# The training set's negatives are the hard ones (idioms, sadness, issue names, everyday fears), so
-# its cross-validated false alarms are high: 0.190 at this threshold (4,754 lines, 2026-12-05).
+# Below this risk score a message is not at risk: the threshold at which the whole decision rule
+# (Evidence.at_risk) gives recall 0.99 in 5-fold cross-validation on the training set, with the
+# bot's requests in the folds too; never on held-out data (`tests/bot/safety_gate.py --tune`). The
+# training set's negatives are the hard ones (idioms, sadness, issue names, everyday fears), so
+# its cross-validated false alarms are high: 0.190 at this threshold, and 9 of the 1,195 requests
+# (4,754 lines, 2026-12-05). It was 0.133 before, chosen on the score alone, which ignored the
+# lexicon's lower bar and the request veto.
 # EMBEDDING_WEIGHT was chosen there too (on the 3,623 lines of that morning): at cross-validated
 # recall 0.99, false alarms were 0.295 with the embeddings alone, 0.245, 0.234 and 0.215 with them
 # weighted 0.5, 0.7 and 0.85; a logistic regression on the embeddings instead of the SVM gave
 # 0.338; the SVM's C (1 to 30) and the n-grams' C (5 or 20) changed them by at most 0.017.
-RISK_THRESHOLD = 0.133
+RISK_THRESHOLD = 0.130
 # A lexicon match is a risk unless the classifier's probability is below this.
 LEXICON_FLOOR = 0.05
 # A kind at least this probable takes part in the urgency rule (the more urgent kind wins).
@@ -52,9 +55,32 @@ EMBEDDING_WEIGHT = 0.85
 # line) reads as a request with at least REQUEST_VETO is no risk unless the lexicon matches.
 REQUEST_WEIGHT = 4.0
 REQUEST_VETO = 0.7
+# ... unless its risk score is at least this. In 5-fold cross-validation over the safety set and
+# the requests together (2026-12-05, threshold 0.133), the veto cost 7 of the 1,998 risk lines
+# their detection (recall 0.988 against 0.9915 without it; "i'd rather not exist", "what's the
+# maximum amount of amitriptyline before it's fatal", "i'm in an abusive relationship", scored 0.7
+# to 0.86) for 18 fewer false alarms among the 1,195 requests (9 against 27). With this ceiling it
+# costs 3 (recall 0.990) for the same 18.
+REQUEST_VETO_CEILING = 0.7
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> one unit vector per text
 _CLAUSE_BREAKS = re.compile(
     r"[.!?;\n]+|,?\s+\b(?:but|though|although|because|so)\b\s+|,\s+and\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the risk decision of a message rests on."""
+    score: float  # the risk score of the riskiest clause
+    lexicon_match: bool
+    reads_as_request: bool  # the request classifier reads it as one of the bot's requests
+
+    def at_risk(self, threshold: float) -> bool:
+        """The decision rule (one place: assess() and the threshold's tuning both use it)."""
+        if self.lexicon_match:
+            return self.score >= LEXICON_FLOOR
+        if self.reads_as_request and self.score < REQUEST_VETO_CEILING:
+            return False
+        return self.score >= threshold
 
 
 @dataclass(frozen=True)
@@ -170,14 +196,25 @@ class Detector:
         return [self._assess(text, lambda raw: np.vstack([known[piece] for piece in raw]))
                 for text in texts]
 
+    def evidence(self, text: str) -> Evidence:
+        return self._evidence(text)[2]
+
     def _assess(self, text: str, encode: Encode | None = None) -> Assessment:
-        matrix, score, riskiest = self._riskiest(text, encode)
-        lexicon_match = suggests_risk(text)
-        bar = LEXICON_FLOOR if lexicon_match else self.risk_threshold
-        if score >= bar and (lexicon_match or not self._is_request(matrix[0])):
-            return Assessment(self._kind_of(matrix[riskiest]), False, score, lexicon_match)
+        matrix, riskiest, evidence = self._evidence(text, encode)
+        if evidence.at_risk(self.risk_threshold):
+            return Assessment(self._kind_of(matrix[riskiest]), False, evidence.score,
+                              evidence.lexicon_match)
         mood = float(_probability_of(self._mood, matrix[0], True)[0])
-        return Assessment(None, mood >= LOW_MOOD_THRESHOLD, score, lexicon_match)
+        return Assessment(None, mood >= LOW_MOOD_THRESHOLD, evidence.score,
+                          evidence.lexicon_match)
+
+    def _evidence(self, text: str, encode: Encode | None = None) -> tuple[Any, int, Evidence]:
+        """The clauses' n-gram features, the riskiest clause's row, and the evidence."""
+        matrix, score, riskiest = self._riskiest(text, encode)
+        # The riskiest clause is judged as a request, not the whole message: "could you resend
+        # my invite? i've been thinking of ending my life" is a request with a risk inside.
+        return matrix, riskiest, Evidence(score, suggests_risk(text),
+                                          self._is_request(matrix[riskiest]))
 
     def _is_request(self, row: Any) -> bool:
         """Reads as one of the bot's ordinary requests rather than as any risk it learnt."""

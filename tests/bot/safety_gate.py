@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import logging
 import statistics
 import sys
@@ -31,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bot.safety.detector import Detector  # noqa: E402
+from bot.safety.detector import Detector, Evidence  # noqa: E402
 from bot.safety.embedding import SentenceEncoder  # noqa: E402
 from bot.safety.labels import LOW_MOOD, RISK_KINDS, TRAINING_FILE, load_examples  # noqa: E402
 from bot.safety.training import (  # noqa: E402
@@ -155,23 +156,42 @@ def pipeline_verdicts(model: Path, texts: Sequence[str]) -> list[Verdict]:
 
 
 def tune(target_recall: float) -> None:
-    """The threshold giving target_recall in 5-fold cross-validation on the training set."""
+    """The threshold giving target_recall in 5-fold cross-validation on the training set, for the
+    detector's whole decision rule (Evidence.at_risk: the lexicon's lower bar and the request veto
+    included), not for the score alone. The bot's requests are split into folds too, so that the
+    veto is judged on requests it did not learn."""
     import numpy as np
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     examples = load_examples(TRAINING_FILE)
     requests = ordinary_requests()
     encoder = SentenceEncoder(cache=EMBEDDING_CACHE)
     labels = np.array([label for _, label in examples])
-    risk_scores, at_risk = [], []
-    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(examples, labels):
-        detector = Detector.train([examples[i] for i in train], requests, encoder=encoder)
-        risk_scores += [detector.risk_score(examples[i][0]) for i in test]
-        at_risk += [labels[i] in RISK_KINDS for i in test]
-    values, positives = np.array(risk_scores), np.array(at_risk)
-    threshold = float(np.quantile(values[positives], 1 - target_recall))
+    folds = zip(StratifiedKFold(5, shuffle=True, random_state=0).split(examples, labels),
+                KFold(5, shuffle=True, random_state=0).split(requests), strict=True)
+    evidence, request_evidence, order = [], [], []
+    for (train, test), (requests_train, requests_test) in folds:
+        detector = Detector.train([examples[i] for i in train],
+                                  [requests[i] for i in requests_train], encoder=encoder)
+        evidence += [detector.evidence(examples[i][0]) for i in test]
+        request_evidence += [detector.evidence(requests[i]) for i in requests_test]
+        order += list(test)
+    labels = labels[order]  # in the order of evidence
+    positives = np.isin(labels, RISK_KINDS)
+
+    def decisions(threshold: float, of: Sequence[Evidence] = evidence) -> np.ndarray:
+        return np.array([e.at_risk(threshold) for e in of])
+
+    # Recall falls as the threshold rises: the highest threshold that still gives the target.
+    candidates = sorted({e.score for e, p in zip(evidence, positives, strict=True) if p})
+    misses_target = bisect.bisect_left(
+        candidates, True, key=lambda t: bool(decisions(t)[positives].mean() < target_recall))
+    threshold = candidates[max(0, misses_target - 1)]
+    chosen = decisions(threshold)
     print(f"threshold for cross-validated recall {target_recall}: {threshold:.3f} "
-          f"(cross-validated false alarms {np.mean(values[~positives] >= threshold):.3f})")
+          f"(recall {chosen[positives].mean():.4f}, false alarms {chosen[~positives].mean():.3f} "
+          f"of the training set's negatives, {chosen[labels == LOW_MOOD].mean():.3f} of its low "
+          f"mood, {decisions(threshold, request_evidence).sum()} of its {len(requests)} requests)")
 
 
 def judged_detector(model: Path | None) -> Detector:

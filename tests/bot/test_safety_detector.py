@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.safety.detector import Detector, clauses
+from bot.safety.detector import LEXICON_FLOOR, Detector, Evidence, clauses
 from bot.safety.labels import RISK_KINDS, DatasetError, load_examples, most_urgent
 from bot.safety.training import (
     DETECTOR_FILE,
@@ -97,6 +97,25 @@ def test_a_lexicon_match_is_a_risk(detector):
     assessment = detector.assess(text)
     assert assessment.lexicon_match
     assert assessment.at_risk
+
+
+@pytest.mark.parametrize(("score", "lexicon", "as_request", "at_risk"), [
+    (0.30, False, False, True),  # above the threshold
+    (0.10, False, False, False),  # below it
+    (0.30, False, True, False),  # reads as one of the bot's requests: vetoed
+    (0.10, True, False, True),  # the lexicon lowers the bar to LEXICON_FLOOR ...
+    (0.10, True, True, True),  # ... and no request vetoes it
+    (LEXICON_FLOOR / 2, True, False, False),  # the classifier overrules an idiom it is sure of
+])
+def test_the_decision_rule(score, lexicon, as_request, at_risk):
+    assert Evidence(score, lexicon, as_request).at_risk(threshold=0.2) is at_risk
+
+
+def test_assess_decides_by_the_evidence_the_tuning_sees(detector):
+    for text in ("i took all my pills", "I've been sad lately", "hello",
+                 "i could die of embarrassment", "i want to kill myself"):
+        evidence = detector.evidence(text)
+        assert detector.assess(text).at_risk is evidence.at_risk(detector.risk_threshold), text
 
 
 def test_a_saved_detector_loads_and_answers_the_same(detector, tmp_path):
