@@ -9,7 +9,13 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.domain.handoffs import OfficeHours
-from contracts.settings import DEFAULT_BACKEND_PORT, DEFAULT_TIMEZONE, DEV_SERVICE_TOKEN, LOOPBACK
+from contracts.settings import (
+    DEFAULT_BACKEND_PORT,
+    DEFAULT_DISPATCHER_PORT,
+    DEFAULT_TIMEZONE,
+    DEV_SERVICE_TOKEN,
+    LOOPBACK,
+)
 from contracts.web_identity import DEFAULT_BASE_URL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +75,7 @@ class Settings(BaseSettings):
     rasa_url: str = Field("http://127.0.0.1:5005", alias="RASA_URL")
     rasa_api_token: str = Field("", alias="RASA_API_TOKEN")
     dispatcher_host: str = Field(LOOPBACK, alias="DISPATCHER_HOST")
-    dispatcher_port: int = Field(8010, alias="DISPATCHER_PORT")
+    dispatcher_port: int = Field(DEFAULT_DISPATCHER_PORT, alias="DISPATCHER_PORT")
     dispatcher_poll_seconds: float = Field(1.0, alias="DISPATCHER_POLL_SECONDS", gt=0)
     dispatcher_lease_seconds: float = Field(60, alias="DISPATCHER_LEASE_SECONDS", gt=0)
     dispatcher_max_attempts: int = Field(8, alias="DISPATCHER_MAX_ATTEMPTS", ge=1)

@@ -37,6 +37,7 @@ DEFAULT_BACKEND_URL = web_identity.DEFAULT_BASE_URL
 DEFAULT_TIMEZONE = "Europe/London"
 DEFAULT_RASA_PORT = 5005
 DEFAULT_BACKEND_PORT = 8000
+DEFAULT_DISPATCHER_PORT = 8010
 # Where browsers reach the Rasa server's socket.io endpoint (the portal's widget connects there).
 DEFAULT_RASA_SOCKET_URL = f"http://{LOOPBACK}:{DEFAULT_RASA_PORT}"
 DEFAULT_RASA_SOCKET_PATH = "/socket.io"
@@ -190,6 +191,20 @@ class BackendServerSettings:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> BackendServerSettings:
+        return load(cls, environ)
+
+
+@dataclass(frozen=True)
+class DispatcherServerSettings:
+    """Where the dispatcher serves its /health (backend/settings.py reads the same variables), for
+    scripts/start.py to check that the port is free."""
+
+    host: str = setting(LOOPBACK, env="DISPATCHER_HOST")
+    port: int = setting(DEFAULT_DISPATCHER_PORT, env="DISPATCHER_PORT")
+
+    @classmethod
+    def from_environment(
+            cls, environ: Mapping[str, str] | None = None) -> DispatcherServerSettings:
         return load(cls, environ)
 
 

@@ -14,13 +14,16 @@ ACTION_SERVER_URL (default: from ACTION_SERVER_HOST/PORT) and ACTION_SERVER_TOKE
 endpoints.yml. Each process finds the others at BACKEND_URL, PUBLIC_BASE_URL, RASA_SOCKET_URL and
 RASA_URL, by default the addresses BACKEND_HOST/PORT and RASA_INTERFACE/PORT start them on. With
 SERVICE_MODE=production each process first runs contracts/deployment.py's check and exits with
-status 2 and the list of what to fix. The process replaces this script (same pid), and
+status 2 and the list of what to fix; on a port another process holds, each exits with status 2
+and says which variable moves it. The process replaces this script (same pid), and
 deprecation warnings of third-party code are hidden (scripts/without-deprecations.py).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from contracts.settings import (  # noqa: E402
     SERVER_KEEP_ALIVE_SECONDS,
     ActionServerSettings,
     BackendServerSettings,
+    DispatcherServerSettings,
     RasaServerSettings,
     SettingsError,
 )
@@ -42,13 +46,39 @@ LOGGING_CONFIG = "logging.yml"
 ANY_ADDRESS = ("0.0.0.0", "::", "")
 
 
+def require_free_port(host: str, port: int, variable: str) -> None:
+    """Refuses a port another process listens on. The servers would not say it plainly: the
+    action and Rasa servers (Sanic) print a traceback and exit with status 0, the backend and the
+    dispatcher (aiohttp) a traceback; and a readiness check would take the other process's answers
+    for this one's (an earlier `make run` still holding 5055 did that)."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError):
+        return  # an unknown host: the server says so itself
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise SettingsError(
+                    f"port {port} on {host or 'every interface'} is in use by another process "
+                    f"(an earlier `make run` still running?): stop it, or set {variable} to a "
+                    "free port") from None
+
+
 def backend_command() -> list[str]:
     require_safe_start("backend")  # again in `serve`; here before its imports take seconds
+    settings = BackendServerSettings.from_environment()
+    require_free_port(settings.host, settings.port, "BACKEND_PORT")
     return [sys.executable, WITHOUT_DEPRECATIONS, "backend", "serve"]
 
 
 def actions_command() -> list[str]:
     require_safe_start("actions")  # again in bot/action_server.py, after rasa_sdk's imports
+    settings = ActionServerSettings.from_environment()
+    require_free_port(settings.host, settings.port, "ACTION_SERVER_PORT")
     return [sys.executable, WITHOUT_DEPRECATIONS, "bot.action_server"]
 
 
@@ -76,12 +106,15 @@ def default_addresses() -> None:
 
 def dispatcher_command() -> list[str]:
     require_safe_start("dispatcher")
+    settings = DispatcherServerSettings.from_environment()
+    require_free_port(settings.host, settings.port, "DISPATCHER_PORT")
     return [sys.executable, WITHOUT_DEPRECATIONS, "backend", "dispatch"]
 
 
 def rasa_command() -> list[str]:
     settings = RasaServerSettings.from_environment()
     require_safe_start("rasa", credentials=Path(settings.credentials))
+    require_free_port(settings.interface, settings.port, "RASA_PORT")
     actions = ActionServerSettings.from_environment()
     if not os.environ.get("ACTION_SERVER_URL"):
         os.environ["ACTION_SERVER_URL"] = _local_url(actions.host, actions.port, "/webhook")

@@ -6,10 +6,14 @@ backend on port 8000). tests/test_run_output.py starts the Procfile on other por
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.stack import RASA_PYTHON
 
 REPO = Path(__file__).resolve().parent.parent
 ADDRESSES = ("BACKEND_URL", "PUBLIC_BASE_URL", "RASA_SOCKET_URL", "RASA_URL")
@@ -70,3 +74,23 @@ def test_a_port_that_is_not_a_number_refuses_to_start(start, monkeypatch, capsys
     monkeypatch.setenv("BACKEND_PORT", "eighty")
     assert start.main(["dispatcher"]) == 2
     assert "BACKEND_PORT" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("process", "variable"), [
+    ("backend", "BACKEND_PORT"), ("actions", "ACTION_SERVER_PORT"), ("rasa", "RASA_PORT"),
+    ("dispatcher", "DISPATCHER_PORT"),
+])
+def test_a_port_in_use_refuses_to_start_and_says_which(process, variable):
+    """Before, the action and Rasa servers printed a traceback and exited with status 0."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        python = RASA_PYTHON if process == "rasa" else Path(sys.executable)
+        env = {**os.environ, variable: str(port), "SERVICE_MODE": "development"}
+        done = subprocess.run([str(python), "scripts/start.py", process], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in done.stderr
+    assert f"set {variable} to a free port" in done.stderr
+    assert "Traceback" not in done.stderr
