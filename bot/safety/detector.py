@@ -180,9 +180,6 @@ class Detector:
         # The training encoder (and its cache) stays behind: assess() loads its own.
         return cls(features, risk, kind, mood, request, risk_threshold, embedded_risk)
 
-    def risk_score(self, text: str) -> float:
-        return self._riskiest(text)[1]
-
     def assess(self, text: str) -> Assessment:
         return self._assess(text)
 

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.safety.detector import LEXICON_FLOOR, Detector, Evidence, clauses
+from bot.safety.detector import (
+    LEXICON_FLOOR,
+    REQUEST_VETO_CEILING,
+    Detector,
+    Evidence,
+    clauses,
+)
 from bot.safety.labels import RISK_KINDS, DatasetError, load_examples, most_urgent
 from bot.safety.training import (
     DETECTOR_FILE,
@@ -102,7 +108,8 @@ def test_a_lexicon_match_is_a_risk(detector):
 @pytest.mark.parametrize(("score", "lexicon", "as_request", "at_risk"), [
     (0.30, False, False, True),  # above the threshold
     (0.10, False, False, False),  # below it
-    (0.30, False, True, False),  # reads as one of the bot's requests: vetoed
+    (0.30, False, True, False),  # reads as one of the bot's requests: vetoed ...
+    (REQUEST_VETO_CEILING, False, True, True),  # ... unless the classifier is sure of the risk
     (0.10, True, False, True),  # the lexicon lowers the bar to LEXICON_FLOOR ...
     (0.10, True, True, True),  # ... and no request vetoes it
     (LEXICON_FLOOR / 2, True, False, False),  # the classifier overrules an idiom it is sure of
