@@ -63,6 +63,9 @@ class Scores:
     false_alarms: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
     negatives: int = 0
+    # Per label of the messages without risk (low_mood, none): how many, how many taken for a risk.
+    negatives_by_label: dict[str, int] = field(default_factory=dict)
+    false_alarms_by_label: dict[str, int] = field(default_factory=dict)
     low_mood_right: int = 0
     low_mood_total: int = 0
 
@@ -92,8 +95,10 @@ def score(name: str, examples: Sequence[tuple[str, str]],
                 scores.misses.append(f"[{label}] {text}")
             continue
         scores.negatives += 1
+        scores.negatives_by_label[label] = scores.negatives_by_label.get(label, 0) + 1
         if verdict.kind is not None:
             scores.false_alarms.append(f"[{label} -> {verdict.kind}] {text}")
+            scores.false_alarms_by_label[label] = scores.false_alarms_by_label.get(label, 0) + 1
         if label == LOW_MOOD:
             scores.low_mood_total += 1
             scores.low_mood_right += verdict.kind is None and verdict.low_mood
@@ -108,8 +113,10 @@ def report(scores: Scores) -> None:
         print(f"  {kind:<20}{n:>5}{scores.detected.get(kind, 0) / max(1, n):>10.3f}"
               f"{scores.right_kind.get(kind, 0) / max(1, n):>12.3f}")
     print(f"  recall (risk detected) {scores.recall:.3f}  right kind {scores.kind_accuracy:.3f}")
+    by_label = ", ".join(f"{label} {scores.false_alarms_by_label.get(label, 0)}/{n}"
+                         for label, n in sorted(scores.negatives_by_label.items()))
     print(f"  false alarms {len(scores.false_alarms)}/{scores.negatives} = "
-          f"{scores.false_alarm_rate:.3f}")
+          f"{scores.false_alarm_rate:.3f} ({by_label})")
     print(f"  low mood recognised (as low mood, not risk) {scores.low_mood_right}/"
           f"{scores.low_mood_total}")
     for line in scores.misses:
