@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,8 @@ from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from tests.stack import free_port
 
 LINK = re.compile(r"https?://\S+/portal/sign-in\?token=[A-Za-z0-9_-]+")
 
@@ -57,14 +58,8 @@ class Inbox:
                 "SMTP_FROM": "Therapy sessions <no-reply@therapy.test>"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def running_inbox() -> Iterator[Inbox]:
-    inbox = Inbox("127.0.0.1", _free_port())
+    inbox = Inbox("127.0.0.1", free_port())
     controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
     controller.start()
     try:

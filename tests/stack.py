@@ -24,12 +24,14 @@ instruction.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -67,14 +69,31 @@ def free_port() -> int:
     return free_ports("one")["one"]
 
 
+# The ports handed out in this test run, by every pytest-xdist worker (one file per run).
+_HANDED_OUT = Path(tempfile.gettempdir()) / (
+    f"test-ports-{os.environ.get('PYTEST_XDIST_TESTRUNUID') or os.getpid()}")
+
+
 def free_ports(*names: str) -> dict[str, int]:
-    """A free port for each name, all different: every socket stays bound until all are
-    chosen (ports chosen one by one may repeat, and two processes then share one)."""
-    with contextlib.ExitStack() as held:
-        sockets = {name: held.enter_context(socket.socket()) for name in names}
-        for sock in sockets.values():
+    """A free port for each name, all different, and none handed out before in this test run.
+    Every socket stays bound until all are chosen (ports chosen one by one may repeat). A port
+    stays free until its server listens, which can take Rasa a minute: meanwhile the kernel may
+    offer it to another worker, and two stacks then share one (seen: a `make run` test's Rasa
+    refused a port another worker's Rasa had just opened, 2026-12-06)."""
+    with _HANDED_OUT.open("a+") as registry, contextlib.ExitStack() as held:
+        fcntl.flock(registry, fcntl.LOCK_EX)  # released when the file closes
+        registry.seek(0)
+        taken = {int(line) for line in registry.read().split()}
+        chosen: dict[str, int] = {}
+        while len(chosen) < len(names):
+            sock = held.enter_context(socket.socket())
             sock.bind(("127.0.0.1", 0))
-        return {name: sock.getsockname()[1] for name, sock in sockets.items()}
+            port = sock.getsockname()[1]
+            if port not in taken:
+                chosen[names[len(chosen)]] = port
+                taken.add(port)
+        registry.write("".join(f"{port}\n" for port in chosen.values()))
+        return chosen
 
 
 def trained_model() -> Path:

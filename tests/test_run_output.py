@@ -88,7 +88,12 @@ def run(tmp_path_factory) -> Iterator[Run]:
             [str(HONCHO), "start", "--no-colour", "-f", str(REPO / "Procfile"), "-d", str(REPO)],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
-            announce.wait(READY_SECONDS + 10)
+            # Ready, or honcho stopped them all (one process failed): no use waiting further.
+            deadline = time.monotonic() + READY_SECONDS + 10
+            while announce.poll() is None and honcho.poll() is None:
+                assert time.monotonic() < deadline, f"not ready:\n{state.output[-4000:]}"
+                time.sleep(0.5)
+            assert announce.wait(10) == 0, f"honcho stopped:\n{state.output[-4000:]}"
             time.sleep(2)  # what the processes print right after opening their ports
             yield state
         finally:

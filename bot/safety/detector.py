@@ -161,6 +161,14 @@ def _probability_of(model: LogisticRegression, matrix: Any, label: object) -> np
 Encoders = tuple[SentenceEncoder, SentenceEncoder]  # the first stage's and the second's
 
 
+@dataclass(frozen=True)
+class _Stages:
+    """How the two stages get their vectors: from the encoders, or from vectors computed before."""
+    first: Encode
+    second: Encode
+    fits_second: Callable[[str], bool]  # the whole text is within the second encoder's window
+
+
 class Detector:
     def __init__(self, features: FeatureUnion, risk: LogisticRegression,
                  kind: LogisticRegression, mood: LogisticRegression,
@@ -230,7 +238,7 @@ class Detector:
         stages = self._stages_for(texts, encoders)
         return [self._evidence(text, stages)[2] for text in texts]
 
-    def _assess(self, text: str, stages: tuple[Encode, Encode]) -> Assessment:
+    def _assess(self, text: str, stages: _Stages) -> Assessment:
         matrix, riskiest, evidence = self._evidence(text, stages)
         if evidence.at_risk(self.risk_threshold, self.second_stage_entry):
             return Assessment(self._kind_of(matrix[riskiest]), False, evidence.score,
@@ -239,15 +247,14 @@ class Detector:
         return Assessment(None, mood >= LOW_MOOD_THRESHOLD, evidence.score,
                           evidence.lexicon_match)
 
-    def _evidence(self, text: str, stages: tuple[Encode, Encode]) -> tuple[Any, int, Evidence]:
+    def _evidence(self, text: str, stages: _Stages) -> tuple[Any, int, Evidence]:
         """The clauses' n-gram features, the riskiest clause's row, and the evidence."""
-        first_encode, second_encode = stages
-        matrix, by_ngrams, first, riskiest = self._first_stage(text, first_encode)
+        matrix, by_ngrams, first, riskiest = self._first_stage(text, stages.first)
         lexicon_match = suggests_risk(text)
         score = first
-        if self._asks_second_stage(first, lexicon_match):
+        if self._asks_second_stage(text, first, lexicon_match, stages):
             second = float(EMBEDDING_WEIGHT * _probability_of(
-                self._second_risk, second_encode([text]), True)[0]
+                self._second_risk, stages.second([text]), True)[0]
                 + (1 - EMBEDDING_WEIGHT) * by_ngrams[0])
             score = max(first, second) if first >= CONFIDENT_RISK else second
         # The riskiest clause is judged as a request, not the whole message: "could you resend
@@ -255,9 +262,14 @@ class Detector:
         return matrix, riskiest, Evidence(score, first, lexicon_match,
                                           self._is_request(matrix[riskiest]))
 
-    def _asks_second_stage(self, first: float, lexicon_match: bool) -> bool:
-        return self._second_risk is not None and (lexicon_match
-                                                  or first >= self.second_stage_entry)
+    def _asks_second_stage(self, text: str, first: float, lexicon_match: bool,
+                           stages: _Stages) -> bool:
+        """Not when the first stage rules the message out, nor when the message is longer than
+        the second encoder reads: it would judge the start of it only, and a risk clause further
+        on is the first stage's to find (it reads every clause)."""
+        return (self._second_risk is not None
+                and (lexicon_match or first >= self.second_stage_entry)
+                and stages.fits_second(text))
 
     def _is_request(self, row: Any) -> bool:
         """Reads as one of the bot's ordinary requests rather than as any risk it learnt."""
@@ -279,23 +291,26 @@ class Detector:
         riskiest = int(np.argmax(risk))
         return matrix, by_ngrams, float(risk[riskiest]), riskiest
 
-    def _stages(self) -> tuple[Encode, Encode]:
+    def _stages(self) -> _Stages:
         """Encoders for one message at a time, loaded on first use."""
-        return (lambda texts: self._encoders()[0].encode(texts),
-                lambda texts: self._encoders()[1].encode(texts))
+        return _Stages(lambda texts: self._encoders()[0].encode(texts),
+                       lambda texts: self._encoders()[1].encode(texts),
+                       lambda text: self._encoders()[1].fits(text))
 
-    def _stages_for(self, texts: Sequence[str],
-                    encoders: Encoders | None) -> tuple[Encode, Encode]:
+    def _stages_for(self, texts: Sequence[str], encoders: Encoders | None) -> _Stages:
         """Each encoder run once, in batches, over what it will be asked of these texts: every
         piece for the first stage, the texts the first stage does not rule out for the second."""
         if self._embedded_risk is None:
             return self._stages()
         first_encoder, second_encoder = encoders or self._encoders()
         pieces = sorted({piece for text in texts for piece in _encoder_inputs(text)})
-        first = _lookup(pieces, first_encoder.encode(pieces))
+        # (An older detector has no second stage, and so no second encoder.)
+        fits = second_encoder.fits if second_encoder is not None else (lambda text: False)
+        first = _Stages(_lookup(pieces, first_encoder.encode(pieces)), _lookup([], []), fits)
         entering = sorted({text for text in texts if self._asks_second_stage(
-            self._first_stage(text, first)[2], suggests_risk(text))})
-        return first, _lookup(entering, second_encoder.encode(entering) if entering else [])
+            text, self._first_stage(text, first.first)[2], suggests_risk(text), first)})
+        second = _lookup(entering, second_encoder.encode(entering) if entering else [])
+        return _Stages(first.first, second, fits)
 
     def _encoders(self) -> Encoders:
         if self._encoder is None:

@@ -77,6 +77,10 @@ class SentenceEncoder:
         """The message's token ids between the model's start and end tokens (cut to MAX_TOKENS)."""
         return list(self._tokenizer.encode(text).ids)
 
+    def fits(self, text: str) -> bool:
+        """The whole text is within MAX_TOKENS (encode() reads no further)."""
+        return not self._tokenizer.encode(text).overflowing
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One unit vector per text."""
         if self._cache_file is None:

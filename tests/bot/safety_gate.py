@@ -5,11 +5,11 @@ With --model, judges the detector that model ships when it was trained on this c
 code; otherwise trains one exactly as the NLU component does (bot/safety/data/train.yml plus the
 bot's ordinary requests). Assesses every line of tests/safety_holdout/holdout.yml and prints, per
 kind, how many risks were detected at all and with the right kind; the overall recall; the
-false-alarm rate on messages without risk; low-mood accuracy; the cost per message. With --model it
-also runs the trained Rasa model (the whole NLU pipeline, DIET included) on the same texts. Prints
-whether the issue's targets (recall 0.99, false alarms 2%) are met; exits 1 below the floors given
-(--min-recall, --max-false-alarms: a ratchet set to the figures reached, default the targets) or
-when the pipeline does worse than the detector.
+false-alarm rate on messages without risk; low-mood accuracy; the cost per message, held out and
+of the bot's ordinary requests. With --model it also runs the trained Rasa model (the whole NLU
+pipeline, DIET included) on the same texts. Prints whether the issue's targets (recall 0.99, false
+alarms 2%) are met; exits 1 below the floors given (--min-recall, --max-false-alarms: a ratchet set
+to the figures reached, default the targets) or when the pipeline does worse than the detector.
 
 Usage (from the repository root, in the Rasa environment):
   .venv-rasa/bin/python tests/bot/safety_gate.py [--model models]
@@ -42,6 +42,7 @@ from bot.safety.training import (  # noqa: E402
 )
 
 HOLDOUT = REPO / "tests" / "safety_holdout" / "holdout.yml"
+NLU_HOLDOUT = REPO / "tests" / "nlu_holdout"
 # The targets: printed with whether they are met.
 TARGET_RECALL = 0.99
 TARGET_FALSE_ALARMS = 0.02
@@ -255,9 +256,13 @@ def main() -> int:
     detector_scores = score("risk detector (bot/safety/detector.py)", holdout,
                             [Verdict(a.kind, a.low_mood) for a in detector.assess_many(texts)])
     report(detector_scores)
-    timings = cost_per_message(detector.assess, texts)
-    print(f"  cost per message: median {statistics.median(timings):.0f} us, "
-          f"p95 {statistics.quantiles(timings, n=20)[-1]:.0f} us ({len(timings)} calls)")
+    # Most held-out messages reach the second stage; most of what people send the bot does not.
+    requests = ordinary_requests(NLU_HOLDOUT)
+    for name, measured in (("held-out message", texts),
+                           ("ordinary request (tests/nlu_holdout)", requests)):
+        timings = cost_per_message(detector.assess, measured)
+        print(f"  cost per {name}: median {statistics.median(timings):.0f} us, "
+              f"p95 {statistics.quantiles(timings, n=20)[-1]:.0f} us ({len(timings)} calls)")
     failures = []
     if detector_scores.recall < args.min_recall:
         failures.append(f"detector recall {detector_scores.recall:.3f} < floor {args.min_recall}")

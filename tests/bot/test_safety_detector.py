@@ -169,21 +169,39 @@ def test_the_second_stage_decides_unless_the_first_is_sure_or_rules_it_out(detec
     assert seen == {"ruled out", "sure", "decides"}
 
 
-def test_a_message_the_first_stage_rules_out_never_reaches_the_second_encoder(detector):
-    assessed = copy.copy(detector)
+def _counting_second_encoder(detector: Detector) -> tuple[Detector, list[str]]:
+    """A copy of the detector whose second encoder records what it is asked to encode."""
+    counted = copy.copy(detector)
     first, second = detector._encoders()
     asked: list[str] = []
 
     class Counting:
+        fits = second.fits
+
         def encode(self, texts):
             asked.extend(texts)
             return second.encode(texts)
 
-    assessed._encoder, assessed._second_encoder = first, Counting()
-    assessed.assess("book me a video session next tuesday")
+    counted._encoder, counted._second_encoder = first, Counting()
+    return counted, asked
+
+
+def test_a_message_the_first_stage_rules_out_never_reaches_the_second_encoder(detector):
+    counted, asked = _counting_second_encoder(detector)
+    counted.assess("book me a video session next tuesday")
     assert asked == []
-    assessed.assess("i've been saving up my tablets")
+    counted.assess("i've been saving up my tablets")
     assert asked == ["i've been saving up my tablets"]
+
+
+def test_a_message_longer_than_the_second_encoders_window_is_the_first_stages(detector):
+    text = ("The quarterly numbers are due on Friday and my manager wants the deck redone. " * 8
+            + "Honestly I've been saving up my tablets for when it gets too much.")
+    counted, asked = _counting_second_encoder(detector)
+    assert not detector._encoders()[1].fits(text)
+    assert counted.assess(text).kind == "suicidal"
+    assert asked == []  # it would read the first 128 tokens only
+    assert detector.assess_many([text]) == [detector.assess(text)]
 
 
 def test_a_saved_detector_loads_and_answers_the_same(detector, tmp_path):
