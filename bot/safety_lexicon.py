@@ -4,7 +4,7 @@ Pure Python with no dependencies: the risk detector (bot.safety.detector), the c
 let risk messages past their length cap and rate limit) and the tests import it. It is tuned for
 recall on unambiguous phrasings; words as often said about work ("crisis", "in danger of", "kill
 me") are left to the detector, which learns them from labelled data and may overrule a match it
-is sure is an idiom ("I cut myself shaving").
+is sure is an idiom ("i overdosed on coffee today").
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ weighted with the n-grams as in the first stage. Its score decides, except that 
 score the first stage is sure of (CONFIDENT_RISK): a risk clause inside a long message keeps it.
 
 A match of the lexicon (bot.safety_lexicon) lowers the bar to LEXICON_FLOOR, so the classifier
-can still overrule an idiom it is sure of ("I cut myself shaving"). Negation and idioms are learnt
-from the data, not written as rules.
+can still overrule an idiom it is sure of ("i overdosed on coffee today"). Negation and idioms
+are learnt from the data, not written as rules.
 """
 
 from __future__ import annotations
