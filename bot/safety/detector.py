@@ -86,7 +86,9 @@ _CLAUSE_BREAKS = re.compile(
 @dataclass(frozen=True)
 class Evidence:
     """What the risk decision of a message rests on."""
-    score: float  # the risk score: the second stage's when it was asked, else the first's
+    # The risk score: the second stage's when it was asked (never below a first score of
+    # CONFIDENT_RISK or more), else the first's.
+    score: float
     first_score: float  # the first stage's, of the riskiest clause
     lexicon_match: bool
     reads_as_request: bool  # the request classifier reads it as one of the bot's requests
@@ -306,11 +308,12 @@ class Detector:
         pieces = sorted({piece for text in texts for piece in _encoder_inputs(text)})
         # (An older detector has no second stage, and so no second encoder.)
         fits = second_encoder.fits if second_encoder is not None else (lambda text: False)
-        first = _Stages(_lookup(pieces, first_encoder.encode(pieces)), _lookup([], []), fits)
+        first = _lookup(pieces, first_encoder.encode(pieces))
+        screening = _Stages(first, _lookup([], []), fits)
         entering = sorted({text for text in texts if self._asks_second_stage(
-            text, self._first_stage(text, first.first)[2], suggests_risk(text), first)})
+            text, self._first_stage(text, first)[2], suggests_risk(text), screening)})
         second = _lookup(entering, second_encoder.encode(entering) if entering else [])
-        return _Stages(first.first, second, fits)
+        return _Stages(first, second, fits)
 
     def _encoders(self) -> Encoders:
         if self._encoder is None:

