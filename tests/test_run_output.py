@@ -90,10 +90,11 @@ def run(tmp_path_factory) -> Iterator[Run]:
         try:
             # Ready, or honcho stopped them all (one process failed): no use waiting further.
             deadline = time.monotonic() + READY_SECONDS + 10
-            while announce.poll() is None and honcho.poll() is None:
+            while announce.poll() is None:
+                assert honcho.poll() is None, f"honcho stopped:\n{state.output[-4000:]}"
                 assert time.monotonic() < deadline, f"not ready:\n{state.output[-4000:]}"
                 time.sleep(0.5)
-            assert announce.wait(10) == 0, f"honcho stopped:\n{state.output[-4000:]}"
+            assert announce.returncode == 0, f"not ready:\n{state.output[-4000:]}"
             time.sleep(2)  # what the processes print right after opening their ports
             yield state
         finally:
