@@ -35,15 +35,16 @@ BOT_GATES := test-bot-safety test-bot-stories test-bot-nlu
 # above this number, and says when it can be lowered. None left.
 MYPY_KNOWN_ERRORS := 0
 # Ratchet of the risk detector on its held-out set (test-bot-safety), like MYPY_KNOWN_ERRORS: the
-# figures reached, with room for one more miss of 342 and two more false alarms of 266 (recall
-# 0.994, false alarms 0.090 on 2026-12-06, with all-mpnet-base-v2 as a second stage; 0.994 and
+# figures reached, with room for two more false alarms of 266 and none for a miss (recall 0.991,
+# false alarms 0.068 on 2026-12-06, with both encoders pooling their last half of layers; 0.994
+# and 0.090 that morning, with all-mpnet-base-v2 as a second stage; 0.994 and
 # 0.132 on 2026-12-05 evening, once the request veto could no longer overrule a confident risk
 # score; 0.991 and 0.124 before; 0.974 and 0.177 before 2,703 training lines
 # written blind; 0.977 and 0.282 with n-grams alone on 2026-12-02). Lower the false-alarm ceiling
 # as the detector improves, towards the issue's target 0.02 (the step prints whether the targets,
 # recall 0.99 and false alarms 0.02, are met).
 SAFETY_MIN_RECALL := 0.991
-SAFETY_MAX_FALSE_ALARMS := 0.098
+SAFETY_MAX_FALSE_ALARMS := 0.076
 # test-pytest runs the suite in this many processes (pytest-xdist), each test module whole in one
 # (its module fixtures start once); 1 runs it in one process, in collection order. On the 2 cores,
 # 3 took 8.5 min against 9.7 with 2: many tests wait on the servers they start (README, "Measured").

@@ -3,17 +3,19 @@
 `Detector.train(examples, requests)` fits logistic regressions on shared word and character
 n-grams (TF-IDF): risk or not, which kind (on risk examples), low mood or not (on the others), and
 the bot's ordinary requests against the risk examples (keeps "goodbye" out of crisis). A second
-risk classifier (an RBF support-vector machine) reads the sentence embedding of all-MiniLM-L6-v2
-(bot.safety.embedding), which knows that "how many would it take to not wake up" is near "I want
-to die" without sharing a word with it; the risk score is the weighted mean of the two
-probabilities (EMBEDDING_WEIGHT). `assess` scores the whole message and each of its clauses, so
-that one risk clause inside a long message about work is not diluted by the rest.
+risk classifier (an RBF support-vector machine) reads all-MiniLM-L6-v2's vector of the text
+(bot.safety.embedding; pooled from its last three layers, FIRST_STAGE_POOLED_LAYERS), which knows
+that "how many would it take to not wake up" is near "I want to die" without sharing a word with
+it; the risk score is the weighted mean of the two probabilities (EMBEDDING_WEIGHT). `assess`
+scores the whole message and each of its clauses, so that one risk clause inside a long message
+about work is not diluted by the rest.
 
 That first stage is cheap (about 7 ms) and rules out most messages. What it does not rule out
 (a first score of at least `second_stage_entry`, or a lexicon match) gets a second opinion: an
-SVM on the embedding of the whole message by all-mpnet-base-v2, a larger encoder (30-50 ms),
-weighted with the n-grams as in the first stage. Its score decides, except that it cannot lower a
-score the first stage is sure of (CONFIDENT_RISK): a risk clause inside a long message keeps it.
+SVM on all-mpnet-base-v2's vector of the whole message (a larger encoder, 30-50 ms; pooled from
+its last six layers, SECOND_STAGE_POOLED_LAYERS). Its probability decides, except that it cannot
+lower the score of a clause the first stage is sure of (CONFIDENT_RISK): a risk clause inside a
+long message keeps it.
 
 A match of the lexicon (bot.safety_lexicon) lowers the bar to LEXICON_FLOOR, so the classifier
 can still overrule an idiom it is sure of ("i overdosed on coffee today"). Negation and idioms
@@ -37,26 +39,30 @@ from sklearn.svm import SVC
 
 from bot.safety.embedding import SentenceEncoder
 from bot.safety.labels import LOW_MOOD, NO_RISK, RISK_KINDS, most_urgent
-from bot.safety.models import mpnet
+from bot.safety.models import minilm, mpnet
 from bot.safety_lexicon import normalise, suggests_risk
 
 # Below this risk score a message is not at risk: the threshold at which the whole decision rule
 # (Evidence.at_risk, with the second stage) gives recall 0.99 in 5-fold cross-validation on the
 # training set, with the bot's requests in the folds too; never on held-out data
 # (`tests/bot/safety_gate.py --tune`). The training set's negatives are the hard ones (idioms,
-# sadness, issue names, everyday fears), so its cross-validated false alarms are high: 0.109 at
-# this threshold (0.033 of its low mood) and 4 of the 1,195 requests (4,754 lines, 2026-12-05).
-# With the first stage alone they were 0.190 and 9 (threshold 0.130).
+# sadness, issue names, everyday fears), so its cross-validated false alarms are high: 0.070 at
+# this threshold (0.037 of its low mood) and 3 of the 1,195 requests (4,754 lines, 2026-12-06).
+# They were 0.109 and 4 (threshold 0.150) with both encoders pooling their last layer alone and
+# the second stage weighted with the n-grams; 0.190 and 9 with the first stage alone (0.130).
 # EMBEDDING_WEIGHT was chosen there too (on the 3,623 lines of that morning): at cross-validated
 # recall 0.99, false alarms were 0.295 with the embeddings alone, 0.245, 0.234 and 0.215 with them
 # weighted 0.5, 0.7 and 0.85; a logistic regression on the embeddings instead of the SVM gave
 # 0.338; the SVM's C (1 to 30) and the n-grams' C (5 or 20) changed them by at most 0.017.
-RISK_THRESHOLD = 0.150
+RISK_THRESHOLD = 0.141
 # A lexicon match is a risk unless the classifier's probability is below this.
 LEXICON_FLOOR = 0.05
 # A kind at least this probable takes part in the urgency rule (the more urgent kind wins).
 KIND_FLOOR = 0.3
 LOW_MOOD_THRESHOLD = 0.5
+# The first stage's weight of its embedding classifier (the n-grams' is the rest). The second
+# stage's probability is its SVM's alone: weighted 0.85 with the n-grams, its cross-validated false
+# alarms were 0.075 against 0.070 (2026-12-06; 0.069 with the first stage's embeddings alone too).
 EMBEDDING_WEIGHT = 0.85
 # The bot's ordinary requests are few and short beside the labelled set: each counts this much in
 # the risk decision, and a message that a second classifier (the bot's requests against every risk
@@ -70,14 +76,26 @@ REQUEST_VETO = 0.7
 # it's fatal", "i'm in an abusive relationship", scored 0.7 to 0.86) for 18 fewer false alarms
 # among the 1,195 requests (9 against 27). With this ceiling it costs 3 (recall 0.990) for the
 # same 18. The second stage, which reads the whole message, would otherwise lower 3 more of the
-# 266 risk messages of several clauses below the bar (recall on them 0.989 against 0.992).
+# 266 risk messages of several clauses below the bar (recall on them 0.989 against 0.992). It
+# keeps the score of a clause, not of a message of one clause: that is the second stage's to
+# judge, as it reads the same text (cross-validated false alarms 0.081 -> 0.075 at recall 0.99,
+# 2026-12-06; among them "i don't want to die, i just want to sleep better").
 CONFIDENT_RISK = 0.7
 # The first score from which the second stage is asked: chosen by `--tune` as the first stage's
 # score giving cross-validated recall SECOND_STAGE_RECALL (with the lexicon's matches, which always
-# enter). In the same cross-validation 7.4% of the bot's requests and 36% of the set's hard
+# enter). In the same cross-validation 6.1% of the bot's requests and 35% of the set's hard
 # negatives reached it.
-SECOND_STAGE_ENTRY = 0.050
+SECOND_STAGE_ENTRY = 0.043
 SECOND_STAGE_RECALL = 0.997
+# How many of each encoder's last layers give the token vectors it pools: the last half of them
+# (3 of MiniLM's 6, 6 of MPNet's 12), not the last layer alone (the models' own pooling, trained
+# for similarity between sentences rather than for telling risk apart). In 5-fold
+# cross-validation on the training set (2026-12-06, an SVM on each encoder's vectors of the whole
+# message alone), false alarms at recall 0.99 fell from 0.261 to 0.177 with MiniLM and from 0.165
+# to 0.067 with MPNet; with MPNet, one middle layer gave 0.089 to 0.091 and the mean of all
+# twelve 0.073.
+FIRST_STAGE_POOLED_LAYERS = 3
+SECOND_STAGE_POOLED_LAYERS = 6
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> one unit vector per text
 _CLAUSE_BREAKS = re.compile(
     r"[.!?;\n]+|,?\s+\b(?:but|though|although|because|so)\b\s+|,\s+and\s+", re.IGNORECASE)
@@ -87,7 +105,7 @@ _CLAUSE_BREAKS = re.compile(
 class Evidence:
     """What the risk decision of a message rests on."""
     # The risk score: the second stage's when it was asked (never below a first score of
-    # CONFIDENT_RISK or more), else the first's.
+    # CONFIDENT_RISK or more that one of several clauses got), else the first's.
     score: float
     first_score: float  # the first stage's, of the riskiest clause
     lexicon_match: bool
@@ -163,6 +181,17 @@ def _probability_of(model: LogisticRegression, matrix: Any, label: object) -> np
 Encoders = tuple[SentenceEncoder, SentenceEncoder]  # the first stage's and the second's
 
 
+def first_encoder(pooled_layers: int = FIRST_STAGE_POOLED_LAYERS,
+                  **options: Any) -> SentenceEncoder:
+    """The first stage's encoder (options: SentenceEncoder's cache or threads)."""
+    return SentenceEncoder(minilm(), pooled_layers=pooled_layers, **options)
+
+
+def second_encoder(pooled_layers: int = SECOND_STAGE_POOLED_LAYERS,
+                   **options: Any) -> SentenceEncoder:
+    return SentenceEncoder(mpnet(), pooled_layers=pooled_layers, **options)
+
+
 @dataclass(frozen=True)
 class _Stages:
     """How the two stages get their vectors: from the encoders, or from vectors computed before."""
@@ -177,7 +206,8 @@ class Detector:
                  request: LogisticRegression | None = None,
                  risk_threshold: float = RISK_THRESHOLD, embedded_risk: SVC | None = None,
                  second_risk: SVC | None = None,
-                 second_stage_entry: float = SECOND_STAGE_ENTRY) -> None:
+                 second_stage_entry: float = SECOND_STAGE_ENTRY,
+                 pooled_layers: tuple[int, int] = (1, 1)) -> None:
         self._features = features
         self._risk = risk
         self._embedded_risk = embedded_risk
@@ -189,6 +219,9 @@ class Detector:
         self._request = request
         self.risk_threshold = risk_threshold
         self.second_stage_entry = second_stage_entry
+        # The encoders' pooling the classifiers learnt on (the first's, the second's): assess()
+        # builds its encoders with it.
+        self._pooled_layers = pooled_layers
 
     @classmethod
     def train(cls, examples: Sequence[tuple[str, str]], requests: Sequence[str] = (),
@@ -212,14 +245,14 @@ class Detector:
         mood = _classifier().fit(matrix[~at_risk], labels[~at_risk] == LOW_MOOD)
         request = (_classifier().fit(matrix[at_risk | is_request], is_request[at_risk | is_request])
                    if is_request.any() else None)
-        first, second = encoders or (SentenceEncoder(), SentenceEncoder(mpnet()))
+        first, second = encoders or (first_encoder(), second_encoder())
         embedded_risk = _embedding_classifier().fit(first.encode(written), at_risk,
                                                     sample_weight=weights)
         second_risk = _embedding_classifier().fit(second.encode(written), at_risk,
                                                   sample_weight=weights)
         # The training encoders (and their caches) stay behind: assess() loads its own.
         return cls(features, risk, kind, mood, request, risk_threshold, embedded_risk,
-                   second_risk, second_stage_entry)
+                   second_risk, second_stage_entry, (first.pooled_layers, second.pooled_layers))
 
     def assess(self, text: str) -> Assessment:
         return self._assess(text, self._stages())
@@ -251,14 +284,12 @@ class Detector:
 
     def _evidence(self, text: str, stages: _Stages) -> tuple[Any, int, Evidence]:
         """The clauses' n-gram features, the riskiest clause's row, and the evidence."""
-        matrix, by_ngrams, first, riskiest = self._first_stage(text, stages.first)
+        matrix, first, riskiest = self._first_stage(text, stages.first)
         lexicon_match = suggests_risk(text)
         score = first
         if self._asks_second_stage(text, first, lexicon_match, stages):
-            second = float(EMBEDDING_WEIGHT * _probability_of(
-                self._second_risk, stages.second([text]), True)[0]
-                + (1 - EMBEDDING_WEIGHT) * by_ngrams[0])
-            score = max(first, second) if first >= CONFIDENT_RISK else second
+            second = float(_probability_of(self._second_risk, stages.second([text]), True)[0])
+            score = max(first, second) if first >= CONFIDENT_RISK and riskiest > 0 else second
         # The riskiest clause is judged as a request, not the whole message: "could you resend
         # my invite? i've been thinking of ending my life" is a request with a risk inside.
         return matrix, riskiest, Evidence(score, first, lexicon_match,
@@ -279,19 +310,17 @@ class Detector:
                 and float(_probability_of(self._request, row, True)[0]) >= REQUEST_VETO)
 
     def _first_stage(self, text: str,
-                     encode: Encode) -> tuple[Any, np.ndarray, float, int]:
-        """The clauses' n-gram features, their n-gram risk probabilities, the risk score of the
-        riskiest clause and its row."""
+                     encode: Encode) -> tuple[Any, float, int]:
+        """The clauses' n-gram features, the risk score of the riskiest clause and its row."""
         parts = clauses(text)
         matrix = self._features.transform(parts)
-        by_ngrams = _probability_of(self._risk, matrix, True)
-        risk = by_ngrams
+        risk = _probability_of(self._risk, matrix, True)
         if self._embedded_risk is not None:
             embedded = _probability_of(self._embedded_risk,
                                        encode(_encoder_inputs(text, parts)), True)
             risk = EMBEDDING_WEIGHT * embedded[:len(risk)] + (1 - EMBEDDING_WEIGHT) * risk
         riskiest = int(np.argmax(risk))
-        return matrix, by_ngrams, float(risk[riskiest]), riskiest
+        return matrix, float(risk[riskiest]), riskiest
 
     def _stages(self) -> _Stages:
         """Encoders for one message at a time, loaded on first use."""
@@ -311,7 +340,7 @@ class Detector:
         first = _lookup(pieces, first_encoder.encode(pieces))
         screening = _Stages(first, _lookup([], []), fits)
         entering = sorted({text for text in texts if self._asks_second_stage(
-            text, self._first_stage(text, first)[2], suggests_risk(text), screening)})
+            text, self._first_stage(text, first)[1], suggests_risk(text), screening)})
         second = _lookup(entering, second_encoder.encode(entering) if entering else [])
         return _Stages(first, second, fits)
 
@@ -320,9 +349,9 @@ class Detector:
             # One message at a time, on one core: at 8 conversations at once, a Rasa server
             # served 3.07 conversations/s against 2.90 with ONNX Runtime's threads on both
             # cores (the same at 1; benchmarks.turns, 2026-12-05).
-            self._encoder = SentenceEncoder(threads=1)
+            self._encoder = first_encoder(self._pooled_layers[0], threads=1)
         if self._second_encoder is None and self._second_risk is not None:
-            self._second_encoder = SentenceEncoder(mpnet(), threads=1)
+            self._second_encoder = second_encoder(self._pooled_layers[1], threads=1)
         return self._encoder, self._second_encoder  # type: ignore[return-value]
 
     def _kind_of(self, row: Any) -> str:
@@ -339,7 +368,8 @@ class Detector:
         # A detector saved before the embeddings or the second stage (an older model) still
         # loads, on what it has.
         self.__dict__.update({"_embedded_risk": None, "_second_risk": None, "_encoder": None,
-                              "_second_encoder": None, "second_stage_entry": 0.0, **state})
+                              "_second_encoder": None, "second_stage_entry": 0.0,
+                              "_pooled_layers": (1, 1), **state})
 
     def save(self, path: Path) -> None:
         path.write_bytes(pickle.dumps(self))

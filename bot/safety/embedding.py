@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.safety.encoder_graph import sentence_graph
+from bot.safety.encoder_graph import SentenceGraph, sentence_graph
 from bot.safety.models import WEIGHTS, ModelFiles, minilm
 
 # MiniLM was trained on 128 tokens; longer messages are cut. MPNet reads 128 too (it was trained
@@ -35,13 +35,13 @@ class SentenceEncoder:
     768 for MPNet)."""
 
     def __init__(self, files: ModelFiles | None = None, cache: Path | None = None,
-                 threads: int = 0) -> None:
+                 threads: int = 0, pooled_layers: int = 1) -> None:
         """files: the model's (all-MiniLM-L6-v2's when not given). cache: a file keeping the
         vectors of texts seen before (training reads the same few thousand texts every time; only
         the new ones are encoded). threads: how many cores one encoding uses (0: every core, for
-        batches; a server encoding one message at a time beside other processes takes 1)."""
-        import onnxruntime
-        from safetensors.numpy import load
+        batches; a server encoding one message at a time beside other processes takes 1).
+        pooled_layers: how many of the last layers' token vectors are pooled (1: the model's own
+        pooling, of the last layer)."""
         from tokenizers import Tokenizer
 
         files = files or minilm()
@@ -49,29 +49,24 @@ class SentenceEncoder:
         self._tokenizer = Tokenizer.from_str(files.read("tokenizer.json").decode("utf-8"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
-        weights = {name.removeprefix("bert."): value.astype(np.float32, copy=False)
-                   for name, value in load(files.read(WEIGHTS)).items()}
-        # Vectors depend on the weights: the cache is kept per weights file.
-        self._model_id = f"{files.name}:{files.weights_sha256}"
+        weights = read_weights(files)
+        # Vectors depend on the weights and the pooling: the cache is kept per both.
+        self._model_id = f"{files.name}:{files.weights_sha256}:{pooled_layers}"
+        self._pooled_layers = pooled_layers
         self._dimension = int(weights["embeddings.word_embeddings.weight"].shape[1])
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3  # errors only
-        options.intra_op_num_threads = threads
-        graph = sentence_graph(config, weights)
+        graph = sentence_graph(config, weights, pooled_layers)
         del weights
-        # ONNX Runtime reads the weights where they are: they live as long as the session.
-        self._weights = [onnxruntime.OrtValue.ortvalue_from_numpy(value)
-                         for value in graph.weights.values()]
-        for name, value in zip(graph.weights, self._weights, strict=True):
-            options.add_initializer(name, value)
-        self._session = onnxruntime.InferenceSession(
-            graph.model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        self._session = GraphSession(graph, threads)
         self._cache_file = cache
         self._cached: dict[str, np.ndarray] = self._read_cache()
 
     @property
     def dimension(self) -> int:
         return self._dimension
+
+    @property
+    def pooled_layers(self) -> int:
+        return self._pooled_layers
 
     def token_ids(self, text: str) -> list[int]:
         """The message's token ids between the model's start and end tokens (cut to MAX_TOKENS)."""
@@ -128,5 +123,35 @@ class SentenceEncoder:
         for row, tokens in enumerate(batch):
             ids[row, :len(tokens)] = tokens
             mask[row, :len(tokens)] = 1.0
+        return self._session.run(ids, mask)
+
+
+def read_weights(files: ModelFiles) -> dict[str, np.ndarray]:
+    """The model's weights, named as sentence_graph() expects."""
+    from safetensors.numpy import load
+
+    return {name.removeprefix("bert."): value.astype(np.float32, copy=False)
+            for name, value in load(files.read(WEIGHTS)).items()}
+
+
+class GraphSession:
+    """ONNX Runtime running a SentenceGraph on the CPU (threads: as SentenceEncoder's)."""
+
+    def __init__(self, graph: SentenceGraph, threads: int = 0) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        options.intra_op_num_threads = threads
+        # ONNX Runtime reads the weights where they are: they live as long as the session.
+        self._weights = [onnxruntime.OrtValue.ortvalue_from_numpy(value)
+                         for value in graph.weights.values()]
+        for name, value in zip(graph.weights, self._weights, strict=True):
+            options.add_initializer(name, value)
+        self._session = onnxruntime.InferenceSession(
+            graph.model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+    def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """ids and mask: (texts, tokens), int64 and float32; one vector per text."""
         (vectors,) = self._session.run(["vectors"], {"ids": ids, "mask": mask})
         return np.asarray(vectors, np.float32)

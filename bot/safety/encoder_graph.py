@@ -3,7 +3,9 @@
 `sentence_graph(config, weights)` gives the graph of the encoder the model's config.json
 describes (its `model_type`, layers, heads, layer-norm epsilon), followed by the pooling both
 models' modules.json ask for: the mean of the token vectors (padding left out), normalised to
-unit length. Two encoders are known:
+unit length. With `pooled_layers=n` the token vectors pooled are the mean of the last n layers'
+outputs instead of the last layer's alone (the risk detector's second stage: see
+bot/safety/detector.py). Two encoders are known:
 - BERT (all-MiniLM-L6-v2): absolute positions from 0, token types (every token's is 0);
 - MPNet (all-mpnet-base-v2): absolute positions from padding_idx + 1, no token types, and a
   relative position bias added to every layer's attention scores (one table, shared by the
@@ -112,13 +114,15 @@ def relative_position_buckets(length: int, buckets: int = 32,
     return bucket + np.where(distance < exact, distance, np.minimum(logarithmic, half - 1))
 
 
-def sentence_graph(config: Mapping[str, Any],
-                   weights: Mapping[str, np.ndarray]) -> SentenceGraph:
+def sentence_graph(config: Mapping[str, Any], weights: Mapping[str, np.ndarray],
+                   pooled_layers: int = 1) -> SentenceGraph:
     kind = str(config.get("model_type", "bert"))
     if kind not in _NAMES:
         raise ValueError(f"no graph for a {kind!r} encoder (known: {', '.join(_NAMES)})")
     names = _NAMES[kind]
     layers, heads = int(config["num_hidden_layers"]), int(config["num_attention_heads"])
+    if not 1 <= pooled_layers <= layers:
+        raise ValueError(f"pooled_layers must be 1 to {layers}, not {pooled_layers}")
     epsilon = float(config["layer_norm_eps"])
     width = int(weights["embeddings.word_embeddings.weight"].shape[1])
     head_width = width // heads
@@ -158,6 +162,7 @@ def sentence_graph(config: Mapping[str, Any],
     def split(t: str) -> str:  # (texts, heads, tokens, head width)
         return g.op("Transpose", g.op("Reshape", t, by_head), perm=[0, 2, 1, 3])
 
+    outputs = []  # each layer's token vectors
     for layer in range(layers):
         prefix = f"encoder.layer.{layer}."
         q, k, v = (split(g.dense(x, prefix + part))
@@ -175,7 +180,10 @@ def sentence_graph(config: Mapping[str, Any],
         hidden = g.op("Mul", g.op("Mul", hidden, g.constant("0.5", 0.5)), phi)
         x = g.layer_norm(g.op("Add", x, g.dense(hidden, prefix + "output.dense")),
                          prefix + "output.LayerNorm", epsilon)
+        outputs.append(x)
 
+    if pooled_layers > 1:
+        x = g.op("Mean", *outputs[-pooled_layers:])
     # The mean over the message's tokens, then unit length.
     token_mask = g.op("Unsqueeze", "mask", g.constant("axis_2", [2], np.int64))
     axis_1 = g.constant("axis_1", [1], np.int64)

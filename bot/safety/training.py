@@ -11,10 +11,14 @@ from pathlib import Path
 
 import yaml
 
-from bot.safety.detector import RISK_THRESHOLD, Detector, Encoders
-from bot.safety.embedding import SentenceEncoder
+from bot.safety.detector import (
+    RISK_THRESHOLD,
+    Detector,
+    Encoders,
+    first_encoder,
+    second_encoder,
+)
 from bot.safety.labels import NO_RISK, TRAINING_FILE, load_examples
-from bot.safety.models import minilm, mpnet
 
 REPO = Path(__file__).resolve().parents[2]
 NLU_DIR = REPO / "bot" / "data" / "nlu"
@@ -53,8 +57,7 @@ def training_examples(safety_file: Path = TRAINING_FILE,
 def training_encoders() -> Encoders:
     """The two stages' encoders, on every core, each with its cache of vectors."""
     first_cache, second_cache = EMBEDDING_CACHES
-    return (SentenceEncoder(minilm(), cache=first_cache),
-            SentenceEncoder(mpnet(), cache=second_cache))
+    return first_encoder(cache=first_cache), second_encoder(cache=second_cache)
 
 
 def train_detector(safety_file: Path = TRAINING_FILE, nlu_dir: Path = NLU_DIR,

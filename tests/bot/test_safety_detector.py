@@ -11,7 +11,6 @@ import pytest
 
 from bot.safety.detector import (
     CONFIDENT_RISK,
-    EMBEDDING_WEIGHT,
     LEXICON_FLOOR,
     Detector,
     Evidence,
@@ -142,31 +141,33 @@ class _SecondStageSaying:
 
 
 @pytest.mark.parametrize("second_says", [0.0, 1.0])
-def test_the_second_stage_decides_unless_the_first_is_sure_or_rules_it_out(detector, second_says):
+def test_the_second_stage_decides_unless_a_clause_is_sure_or_it_is_ruled_out(detector,
+                                                                              second_says):
     judged = copy.copy(detector)
     judged._second_risk = _SecondStageSaying(second_says)
     seen = set()
     for text in ("i want to kill myself", "i swallowed every tablet in the house an hour ago",
+                 "the printer jammed again this morning. i want to kill myself",
                  "I've been sad lately", "i've been feeling hopeless", "i'm so tired of everything",
                  "work is killing me", "that cake is to die for",
                  "book me a video session next tuesday", "hello"):
         evidence = judged.evidence(text)
+        riskiest = judged._first_stage(text, judged._stages().first)[2]
         if not evidence.lexicon_match and evidence.first_score < detector.second_stage_entry:
             seen.add("ruled out")  # the second stage was not asked
             assert evidence.score == evidence.first_score, text
             assert not judged.assess(text).at_risk, text
-        elif evidence.first_score >= CONFIDENT_RISK:
-            seen.add("sure")  # it cannot lower a score the first stage is sure of
+        elif evidence.first_score >= CONFIDENT_RISK and riskiest > 0:
+            # It reads the whole message: it cannot lower the score of one of its clauses
+            # that the first stage is sure of.
+            seen.add("sure of a clause")
             assert evidence.score >= evidence.first_score, text
             assert judged.assess(text).at_risk, text
         else:
-            seen.add("decides")  # its probability, weighted with the n-grams', is the score
-            if second_says:
-                assert evidence.score >= EMBEDDING_WEIGHT, text
-            else:
-                assert evidence.score <= 1 - EMBEDDING_WEIGHT, text
+            seen.add("decides")  # its probability is the score
+            assert evidence.score == second_says, text
             assert judged.assess(text).at_risk is bool(second_says), text
-    assert seen == {"ruled out", "sure", "decides"}
+    assert seen == {"ruled out", "sure of a clause", "decides"}
 
 
 def _counting_second_encoder(detector: Detector) -> tuple[Detector, list[str]]:

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.safety.embedding import SentenceEncoder
+from bot.safety.embedding import GraphSession, SentenceEncoder, read_weights
+from bot.safety.encoder_graph import sentence_graph
 from bot.safety.models import MINILM, ModelFiles, ModelFilesError, minilm, mpnet
 
 MPNET_REFERENCE = Path(__file__).parent / "data" / "mpnet_reference.json"
@@ -44,6 +45,29 @@ def test_mpnet_gives_the_vectors_pytorch_gives():
     for vectors in (together, alone):
         assert vectors.shape == (3, 768)
         assert np.abs(vectors - np.array(reference["vectors"])).max() < 1e-5
+
+
+def test_pooling_the_last_layers_pools_the_mean_of_their_token_vectors():
+    """With pooled_layers=3 of MiniLM's 6, the vector is the normalised mean of what layers 4, 5
+    and 6 pool: a mix, with positive weights, of the vectors of graphs cut after each of them."""
+    files = minilm()
+    config = json.loads(files.read("config.json"))
+    weights = read_weights(files)
+    ids = np.array([SentenceEncoder().token_ids("i have been feeling low for weeks")])
+    mask = np.ones(ids.shape, np.float32)
+
+    def vector(layers: int, pooled_layers: int) -> np.ndarray:
+        graph = sentence_graph({**config, "num_hidden_layers": layers}, weights, pooled_layers)
+        return GraphSession(graph).run(ids, mask)[0]
+
+    pooled = vector(6, 3)
+    last = np.stack([vector(layers, 1) for layers in (4, 5, 6)], axis=1)
+    mix, *_ = np.linalg.lstsq(last, pooled, rcond=None)
+    assert np.abs(last @ mix - pooled).max() < 1e-5
+    assert (mix > 0.1).all()
+    assert np.abs(pooled - vector(6, 1)).max() > 0.01  # not the last layer's alone
+    with pytest.raises(ValueError, match="pooled_layers must be 1 to 6"):
+        sentence_graph(config, weights, 7)
 
 
 def test_a_model_file_that_differs_from_the_published_one_is_refused():
