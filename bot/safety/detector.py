@@ -24,10 +24,12 @@ are learnt from the data, not written as rules.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,8 @@ from bot.safety.embedding import SentenceEncoder
 from bot.safety.labels import LOW_MOOD, NO_RISK, RISK_KINDS, most_urgent
 from bot.safety.models import minilm, mpnet
 from bot.safety_lexicon import normalise, suggests_risk
+
+log = logging.getLogger(__name__)
 
 # Below this risk score a message is not at risk: the threshold at which the whole decision rule
 # (Evidence.at_risk, with the second stage) gives recall 0.99 in 5-fold cross-validation on the
@@ -87,6 +91,12 @@ CONFIDENT_RISK = 0.7
 # negatives reached it.
 SECOND_STAGE_ENTRY = 0.043
 SECOND_STAGE_RECALL = 0.997
+# The thresholds when a stage's encoder fails (Depth): the first stage deciding alone (no second
+# opinion), and the n-grams alone (neither encoder). Tuned by `--tune` as RISK_THRESHOLD is: the
+# whole rule at that depth gives cross-validated recall 0.99, with false alarms 0.173 and 0.552
+# of the training set's hard negatives (2026-12-06): more false alarms, the same recall.
+FIRST_STAGE_THRESHOLD = 0.137
+NGRAM_THRESHOLD = 0.022
 # How many of each encoder's last layers give the token vectors it pools: the last half of them
 # (3 of MiniLM's 6, 6 of MPNet's 12), not the last layer alone (the models' own pooling, trained
 # for similarity between sentences rather than for telling risk apart). In 5-fold
@@ -192,11 +202,20 @@ def second_encoder(pooled_layers: int = SECOND_STAGE_POOLED_LAYERS,
     return SentenceEncoder(mpnet(), pooled_layers=pooled_layers, **options)
 
 
+class Depth(IntEnum):
+    """How far the detector reads a message: each stage adds an encoder. When an encoder fails,
+    assess() reads as far as the one before it, at the threshold tuned for that depth."""
+    NGRAMS = 0  # the n-grams alone
+    FIRST = 1  # the first stage: the n-grams and MiniLM
+    SECOND = 2  # and, unless the first rules the message out, MPNet
+
+
 @dataclass(frozen=True)
 class _Stages:
-    """How the two stages get their vectors: from the encoders, or from vectors computed before."""
-    first: Encode
-    second: Encode
+    """How the two stages get their vectors: from the encoders, or from vectors computed before;
+    None: the stage is not run (the detector reads less deep)."""
+    first: Encode | None
+    second: Encode | None
     fits_second: Callable[[str], bool]  # the whole text is within the second encoder's window
 
 
@@ -254,28 +273,54 @@ class Detector:
         return cls(features, risk, kind, mood, request, risk_threshold, embedded_risk,
                    second_risk, second_stage_entry, (first.pooled_layers, second.pooled_layers))
 
-    def assess(self, text: str) -> Assessment:
-        return self._assess(text, self._stages())
+    @property
+    def depth(self) -> Depth:
+        """The deepest the detector reads (an older detector has fewer stages)."""
+        if self._second_risk is not None:
+            return Depth.SECOND
+        return Depth.FIRST if self._embedded_risk is not None else Depth.NGRAMS
 
-    def assess_many(self, texts: Sequence[str],
-                    encoders: Encoders | None = None) -> list[Assessment]:
+    def assess(self, text: str) -> Assessment:
+        """The message's assessment. Should an encoder fail on it, the stages before that
+        encoder decide, at the threshold tuned for them: detection degrades, it does not stop."""
+        depth = self.depth
+        while depth > Depth.NGRAMS:
+            try:
+                return self._assess(text, self._stages(depth), depth)
+            except Exception:
+                log.exception("Risk detector: reading a message as far as its %s stage failed; "
+                              "it is read one stage less far, at that depth's threshold",
+                              depth.name.lower())
+                depth = Depth(depth - 1)
+        return self._assess(text, self._stages(depth), depth)
+
+    def assess_many(self, texts: Sequence[str], encoders: Encoders | None = None,
+                    depth: Depth | None = None) -> list[Assessment]:
         """assess() of each text, with each encoder run once over all the texts' pieces, in
         batches (evaluations of many messages: the encoders cost most of assess). encoders:
-        other instances of the two (with a cache, say)."""
-        stages = self._stages_for(texts, encoders)
-        return [self._assess(text, stages) for text in texts]
+        other instances of the two (with a cache, say); depth: how far to read (as deep as the
+        detector can when not given)."""
+        depth = self.depth if depth is None else depth
+        stages = self._stages_for(texts, encoders, depth)
+        return [self._assess(text, stages, depth) for text in texts]
 
     def evidence(self, text: str) -> Evidence:
-        return self._evidence(text, self._stages())[2]
+        return self._evidence(text, self._stages(self.depth))[2]
 
-    def evidence_many(self, texts: Sequence[str],
-                      encoders: Encoders | None = None) -> list[Evidence]:
-        stages = self._stages_for(texts, encoders)
+    def evidence_many(self, texts: Sequence[str], encoders: Encoders | None = None,
+                      depth: Depth | None = None) -> list[Evidence]:
+        stages = self._stages_for(texts, encoders, self.depth if depth is None else depth)
         return [self._evidence(text, stages)[2] for text in texts]
 
-    def _assess(self, text: str, stages: _Stages) -> Assessment:
+    def bar(self, depth: Depth) -> tuple[float, float]:
+        """The threshold and the second stage's entry (Evidence.at_risk) at this depth."""
+        if depth == Depth.SECOND:
+            return self.risk_threshold, self.second_stage_entry
+        return (FIRST_STAGE_THRESHOLD if depth == Depth.FIRST else NGRAM_THRESHOLD), 0.0
+
+    def _assess(self, text: str, stages: _Stages, depth: Depth) -> Assessment:
         matrix, riskiest, evidence = self._evidence(text, stages)
-        if evidence.at_risk(self.risk_threshold, self.second_stage_entry):
+        if evidence.at_risk(*self.bar(depth)):
             return Assessment(self._kind_of(matrix[riskiest]), False, evidence.score,
                               evidence.lexicon_match)
         mood = float(_probability_of(self._mood, matrix[0], True)[0])
@@ -287,7 +332,8 @@ class Detector:
         matrix, first, riskiest = self._first_stage(text, stages.first)
         lexicon_match = suggests_risk(text)
         score = first
-        if self._asks_second_stage(text, first, lexicon_match, stages):
+        if stages.second is not None and self._asks_second_stage(text, first, lexicon_match,
+                                                                 stages):
             second = float(_probability_of(self._second_risk, stages.second([text]), True)[0])
             score = max(first, second) if first >= CONFIDENT_RISK and riskiest > 0 else second
         # The riskiest clause is judged as a request, not the whole message: "could you resend
@@ -310,49 +356,60 @@ class Detector:
                 and float(_probability_of(self._request, row, True)[0]) >= REQUEST_VETO)
 
     def _first_stage(self, text: str,
-                     encode: Encode) -> tuple[Any, float, int]:
+                     encode: Encode | None) -> tuple[Any, float, int]:
         """The clauses' n-gram features, the risk score of the riskiest clause and its row."""
         parts = clauses(text)
         matrix = self._features.transform(parts)
         risk = _probability_of(self._risk, matrix, True)
-        if self._embedded_risk is not None:
+        if self._embedded_risk is not None and encode is not None:
             embedded = _probability_of(self._embedded_risk,
                                        encode(_encoder_inputs(text, parts)), True)
             risk = EMBEDDING_WEIGHT * embedded[:len(risk)] + (1 - EMBEDDING_WEIGHT) * risk
         riskiest = int(np.argmax(risk))
         return matrix, float(risk[riskiest]), riskiest
 
-    def _stages(self) -> _Stages:
-        """Encoders for one message at a time, loaded on first use."""
-        return _Stages(lambda texts: self._encoders()[0].encode(texts),
-                       lambda texts: self._encoders()[1].encode(texts),
-                       lambda text: self._encoders()[1].fits(text))
+    def _stages(self, depth: Depth) -> _Stages:
+        """Encoders for one message at a time, loaded on first use, as far as depth."""
+        return _Stages(
+            (lambda texts: self._loaded_first().encode(texts)) if depth >= Depth.FIRST else None,
+            (lambda texts: self._loaded_second().encode(texts)) if depth >= Depth.SECOND else None,
+            lambda text: self._loaded_second().fits(text))
 
-    def _stages_for(self, texts: Sequence[str], encoders: Encoders | None) -> _Stages:
+    def _stages_for(self, texts: Sequence[str], encoders: Encoders | None,
+                    depth: Depth) -> _Stages:
         """Each encoder run once, in batches, over what it will be asked of these texts: every
         piece for the first stage, the texts the first stage does not rule out for the second."""
-        if self._embedded_risk is None:
-            return self._stages()
-        first_encoder, second_encoder = encoders or self._encoders()
+        depth = min(depth, self.depth)
+        if depth == Depth.NGRAMS:
+            return self._stages(depth)
+        first_encoder = encoders[0] if encoders else self._loaded_first()
         pieces = sorted({piece for text in texts for piece in _encoder_inputs(text)})
-        # (An older detector has no second stage, and so no second encoder.)
-        fits = second_encoder.fits if second_encoder is not None else (lambda text: False)
         first = _lookup(pieces, first_encoder.encode(pieces))
-        screening = _Stages(first, _lookup([], []), fits)
+        if depth == Depth.FIRST:
+            return _Stages(first, None, lambda text: False)
+        second_encoder = encoders[1] if encoders else self._loaded_second()
+        screening = _Stages(first, _lookup([], []), second_encoder.fits)
         entering = sorted({text for text in texts if self._asks_second_stage(
             text, self._first_stage(text, first)[1], suggests_risk(text), screening)})
         second = _lookup(entering, second_encoder.encode(entering) if entering else [])
-        return _Stages(first, second, fits)
+        return _Stages(first, second, second_encoder.fits)
 
     def _encoders(self) -> Encoders:
+        """Both stages' encoders, loaded now if they were not."""
+        return self._loaded_first(), self._loaded_second()
+
+    def _loaded_first(self) -> SentenceEncoder:
         if self._encoder is None:
             # One message at a time, on one core: at 8 conversations at once, a Rasa server
             # served 3.07 conversations/s against 2.90 with ONNX Runtime's threads on both
             # cores (the same at 1; benchmarks.turns, 2026-12-05).
             self._encoder = first_encoder(self._pooled_layers[0], threads=1)
-        if self._second_encoder is None and self._second_risk is not None:
+        return self._encoder
+
+    def _loaded_second(self) -> SentenceEncoder:
+        if self._second_encoder is None:
             self._second_encoder = second_encoder(self._pooled_layers[1], threads=1)
-        return self._encoder, self._second_encoder  # type: ignore[return-value]
+        return self._second_encoder
 
     def _kind_of(self, row: Any) -> str:
         probabilities = self._kind.predict_proba(row)[0]
@@ -384,8 +441,11 @@ class Detector:
         detector = pickle.loads(saved)
         if not isinstance(detector, cls):
             raise TypeError(f"{source} does not hold a {cls.__name__}")
-        if detector._embedded_risk is not None:
-            detector._encoders()  # loaded now, not while someone waits for an answer
+        # The encoders are loaded now, not while someone waits for an answer.
+        if detector.depth >= Depth.FIRST:
+            detector._loaded_first()
+        if detector.depth >= Depth.SECOND:
+            detector._loaded_second()
         return detector
 
 

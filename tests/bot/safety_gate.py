@@ -5,11 +5,13 @@ With --model, judges the detector that model ships when it was trained on this c
 code; otherwise trains one exactly as the NLU component does (bot/safety/data/train.yml plus the
 bot's ordinary requests). Assesses every line of tests/safety_holdout/holdout.yml and prints, per
 kind, how many risks were detected at all and with the right kind; the overall recall; the
-false-alarm rate on messages without risk; low-mood accuracy; the cost per message, held out and
-of the bot's ordinary requests. With --model it also runs the trained Rasa model (the whole NLU
-pipeline, DIET included) on the same texts. Prints whether the issue's targets (recall 0.99, false
-alarms 2%) are met; exits 1 below the floors given (--min-recall, --max-false-alarms: a ratchet set
-to the figures reached, default the targets) or when the pipeline does worse than the detector.
+false-alarm rate on messages without risk; low-mood accuracy; the recall and false alarms should
+an encoder fail (the detector then reads less deep, bot.safety.detector.Depth); the cost per
+message, held out and of the bot's ordinary requests. With --model it also runs the trained Rasa
+model (the whole NLU pipeline, DIET included) on the same texts. Prints whether the issue's
+targets (recall 0.99, false alarms 2%) are met; exits 1 below the floors given (--min-recall,
+--max-false-alarms: a ratchet set to the figures reached, default the targets) or when the
+pipeline does worse than the detector.
 
 Usage (from the repository root, in the Rasa environment):
   .venv-rasa/bin/python tests/bot/safety_gate.py [--model models]
@@ -32,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bot.safety.detector import SECOND_STAGE_RECALL, Detector, Evidence  # noqa: E402
+from bot.safety.detector import SECOND_STAGE_RECALL, Depth, Detector, Evidence  # noqa: E402
 from bot.safety.labels import LOW_MOOD, RISK_KINDS, TRAINING_FILE, load_examples  # noqa: E402
 from bot.safety.training import (  # noqa: E402
     ordinary_requests,
@@ -178,15 +180,20 @@ def tune(target_recall: float) -> None:
     labels = np.array([label for _, label in examples])
     folds = zip(StratifiedKFold(5, shuffle=True, random_state=0).split(examples, labels),
                 KFold(5, shuffle=True, random_state=0).split(requests), strict=True)
-    evidence, request_evidence, order = [], [], []
+    # The evidence at each depth (the shallower ones: when an encoder fails).
+    by_depth: dict[Depth, list[Evidence]] = {depth: [] for depth in Depth}
+    request_evidence: list[Evidence] = []
+    order: list[int] = []
     for (train, test), (requests_train, requests_test) in folds:
         # Entry 0: the second stage judges every message, so that any entry can be tried below.
         detector = Detector.train([examples[i] for i in train],
                                   [requests[i] for i in requests_train], encoders=encoders,
                                   second_stage_entry=0.0)
-        evidence += detector.evidence_many([examples[i][0] for i in test], encoders)
+        for depth, found in by_depth.items():
+            found += detector.evidence_many([examples[i][0] for i in test], encoders, depth)
         request_evidence += detector.evidence_many([requests[i] for i in requests_test], encoders)
         order += list(test)
+    evidence = by_depth[Depth.SECOND]
     labels = labels[order]  # in the order of evidence
     positives = np.isin(labels, RISK_KINDS)
 
@@ -202,7 +209,8 @@ def tune(target_recall: float) -> None:
     entry = highest([e.first_score for e, p in zip(evidence, positives, strict=True) if p],
                     lambda t: bool(entering(t)[positives].mean() < SECOND_STAGE_RECALL))
 
-    def decisions(threshold: float, of: Sequence[Evidence] = evidence) -> np.ndarray:
+    def decisions(threshold: float, of: Sequence[Evidence] = evidence,
+                  entry: float = entry) -> np.ndarray:
         return np.array([e.at_risk(threshold, entry) for e in of])
 
     threshold = highest([e.score for e, p in zip(evidence, positives, strict=True) if p],
@@ -216,6 +224,15 @@ def tune(target_recall: float) -> None:
           f"(recall {chosen[positives].mean():.4f}, false alarms {chosen[~positives].mean():.3f} "
           f"of the training set's negatives, {chosen[labels == LOW_MOOD].mean():.3f} of its low "
           f"mood, {decisions(threshold, request_evidence).sum()} of its {len(requests)} requests)")
+    for depth in (Depth.FIRST, Depth.NGRAMS):  # the whole rule, without the second stage
+        shallow = by_depth[depth]
+        bar = highest([e.score for e, p in zip(shallow, positives, strict=True) if p],
+                      lambda t, of=shallow: bool(decisions(t, of, 0.0)[positives].mean()
+                                                 < target_recall))
+        chosen = decisions(bar, shallow, 0.0)
+        print(f"threshold at depth {depth.name} (an encoder failed) for cross-validated recall "
+              f"{target_recall}: {bar:.3f} (recall {chosen[positives].mean():.4f}, false alarms "
+              f"{chosen[~positives].mean():.3f})")
 
 
 def judged_detector(model: Path | None) -> Detector:
@@ -256,6 +273,13 @@ def main() -> int:
     detector_scores = score("risk detector (bot/safety/detector.py)", holdout,
                             [Verdict(a.kind, a.low_mood) for a in detector.assess_many(texts)])
     report(detector_scores)
+    for depth, failed in ((Depth.FIRST, "the second stage's encoder"),
+                          (Depth.NGRAMS, "both encoders")):
+        shallow = score(depth.name, holdout, [Verdict(a.kind, a.low_mood)
+                                              for a in detector.assess_many(texts, depth=depth)])
+        print(f"  should {failed} fail (threshold {detector.bar(depth)[0]:.3f}): recall "
+              f"{shallow.recall:.3f}, false alarms {len(shallow.false_alarms)}/{shallow.negatives}"
+              f" = {shallow.false_alarm_rate:.3f}")
     # Most held-out messages reach the second stage; most of what people send the bot does not.
     requests = ordinary_requests(NLU_HOLDOUT)
     for name, measured in (("held-out message", texts),

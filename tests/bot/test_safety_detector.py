@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import tarfile
 from pathlib import Path
 
@@ -11,7 +12,10 @@ import pytest
 
 from bot.safety.detector import (
     CONFIDENT_RISK,
+    FIRST_STAGE_THRESHOLD,
     LEXICON_FLOOR,
+    NGRAM_THRESHOLD,
+    Depth,
     Detector,
     Evidence,
     clauses,
@@ -152,7 +156,7 @@ def test_the_second_stage_decides_unless_a_clause_is_sure_or_it_is_ruled_out(det
                  "work is killing me", "that cake is to die for",
                  "book me a video session next tuesday", "hello"):
         evidence = judged.evidence(text)
-        riskiest = judged._first_stage(text, judged._stages().first)[2]
+        riskiest = judged._first_stage(text, judged._stages(Depth.FIRST).first)[2]
         if not evidence.lexicon_match and evidence.first_score < detector.second_stage_entry:
             seen.add("ruled out")  # the second stage was not asked
             assert evidence.score == evidence.first_score, text
@@ -203,6 +207,45 @@ def test_a_message_longer_than_the_second_encoders_window_is_the_first_stages(de
     assert counted.assess(text).kind == "suicidal"
     assert asked == []  # it would read the first 128 tokens only
     assert detector.assess_many([text]) == [detector.assess(text)]
+
+
+class _FailingEncoder:
+    def fits(self, text):
+        raise RuntimeError("the encoder failed")
+
+    def encode(self, texts):
+        raise RuntimeError("the encoder failed")
+
+
+@pytest.mark.parametrize(("failing", "depth"), [("second", Depth.FIRST), ("both", Depth.NGRAMS)])
+def test_when_an_encoder_fails_the_stages_before_it_decide_at_their_own_threshold(
+        detector, failing, depth, caplog):
+    broken = copy.copy(detector)
+    broken._second_encoder = _FailingEncoder()
+    if failing == "both":
+        broken._encoder = _FailingEncoder()
+    texts = ["i want to kill myself", "i swallowed every tablet in the house an hour ago",
+             "my colleague told me he wants to end his life", "I've been sad lately", "hello",
+             "book me a video session next tuesday"]
+    with caplog.at_level(logging.ERROR, logger="bot.safety.detector"):
+        assessed = [broken.assess(text) for text in texts]
+    for alone, together in zip(assessed, detector.assess_many(texts, depth=depth), strict=True):
+        assert (alone.kind, alone.low_mood) == (together.kind, together.low_mood)
+        assert alone.risk_score == pytest.approx(together.risk_score, abs=1e-5)
+    assert [a.kind for a in assessed] == ["suicidal", "emergency", "someone_else", None, None, None]
+    assert assessed[3].low_mood
+    failed = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    if failing == "second":  # on the messages the first stage does not rule out
+        counted, asked = _counting_second_encoder(detector)
+        for text in texts:
+            counted.assess(text)
+        assert len(failed) == len(asked) > 0
+    else:  # on every message, at both depths
+        assert len(failed) == 2 * len(texts)
+        assert "as far as its first stage failed" in failed[1]
+    assert "as far as its second stage failed" in failed[0]
+    assert detector.bar(Depth.FIRST) == (FIRST_STAGE_THRESHOLD, 0.0)
+    assert detector.bar(Depth.NGRAMS) == (NGRAM_THRESHOLD, 0.0)
 
 
 def test_a_saved_detector_loads_and_answers_the_same(detector, tmp_path):
