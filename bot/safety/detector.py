@@ -394,10 +394,6 @@ class Detector:
         second = _lookup(entering, second_encoder.encode(entering) if entering else [])
         return _Stages(first, second, second_encoder.fits)
 
-    def _encoders(self) -> Encoders:
-        """Both stages' encoders, loaded now if they were not."""
-        return self._loaded_first(), self._loaded_second()
-
     def _loaded_first(self) -> SentenceEncoder:
         if self._encoder is None:
             # One message at a time, on one core: at 8 conversations at once, a Rasa server

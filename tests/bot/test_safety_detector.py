@@ -177,7 +177,7 @@ def test_the_second_stage_decides_unless_a_clause_is_sure_or_it_is_ruled_out(det
 def _counting_second_encoder(detector: Detector) -> tuple[Detector, list[str]]:
     """A copy of the detector whose second encoder records what it is asked to encode."""
     counted = copy.copy(detector)
-    first, second = detector._encoders()
+    first, second = detector._loaded_first(), detector._loaded_second()
     asked: list[str] = []
 
     class Counting:
@@ -203,7 +203,7 @@ def test_a_message_longer_than_the_second_encoders_window_is_the_first_stages(de
     text = ("The quarterly numbers are due on Friday and my manager wants the deck redone. " * 8
             + "Honestly I've been saving up my tablets for when it gets too much.")
     counted, asked = _counting_second_encoder(detector)
-    assert not detector._encoders()[1].fits(text)
+    assert not detector._loaded_second().fits(text)
     assert counted.assess(text).kind == "suicidal"
     assert asked == []  # it would read the first 128 tokens only
     assert detector.assess_many([text]) == [detector.assess(text)]
