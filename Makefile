@@ -45,6 +45,9 @@ MYPY_KNOWN_ERRORS := 0
 # recall 0.99 and false alarms 0.02, are met).
 SAFETY_MIN_RECALL := 0.991
 SAFETY_MAX_FALSE_ALARMS := 0.076
+# Risks given the right kind (so the right help), with room for one more wrong of 342: 0.980 on
+# 2026-12-06 since the second stage has a say in the kind (0.942 before).
+SAFETY_MIN_RIGHT_KIND := 0.976
 # test-pytest runs the suite in this many processes (pytest-xdist), each test module whole in one
 # (its module fixtures start once); 1 runs it in one process, in collection order. On the 2 cores,
 # 3 took 8.5 min against 9.7 with 2: many tests wait on the servers they start (README, "Measured").
@@ -134,10 +137,11 @@ test-bot-gates:
 # The risk detector on its held-out set (tests/safety_holdout/), and the whole NLU model on the
 # same texts: prints recall per kind, false alarms, low-mood accuracy, the cost per message and
 # whether the issue's targets are met; fails below SAFETY_MIN_RECALL, above SAFETY_MAX_FALSE_ALARMS,
-# or when the model does worse than the detector.
+# below SAFETY_MIN_RIGHT_KIND, or when the model does worse than the detector.
 test-bot-safety:
 	$(RASA_PYTHON) tests.bot.safety_gate --model models \
-	  --min-recall $(SAFETY_MIN_RECALL) --max-false-alarms $(SAFETY_MAX_FALSE_ALARMS)
+	  --min-recall $(SAFETY_MIN_RECALL) --max-false-alarms $(SAFETY_MAX_FALSE_ALARMS) \
+	  --min-right-kind $(SAFETY_MIN_RIGHT_KIND)
 
 # Conversation tests for every flow of PRODUCT.md; any wrong prediction fails the step.
 test-bot-stories:

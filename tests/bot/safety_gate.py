@@ -10,12 +10,12 @@ an encoder fail (the detector then reads less deep, bot.safety.detector.Depth); 
 message, held out and of the bot's ordinary requests. With --model it also runs the trained Rasa
 model (the whole NLU pipeline, DIET included) on the same texts. Prints whether the issue's
 targets (recall 0.99, false alarms 2%) are met; exits 1 below the floors given (--min-recall,
---max-false-alarms: a ratchet set to the figures reached, default the targets) or when the
-pipeline does worse than the detector.
+--max-false-alarms, --min-right-kind: a ratchet set to the figures reached, default the targets)
+or when the pipeline does worse than the detector.
 
 Usage (from the repository root, in the Rasa environment):
   .venv-rasa/bin/python tests/bot/safety_gate.py [--model models]
-      [--min-recall R --max-false-alarms F] [--tune [--target-recall R]]
+      [--min-recall R --max-false-alarms F --min-right-kind K] [--tune [--target-recall R]]
 """
 
 from __future__ import annotations
@@ -262,6 +262,8 @@ def main() -> int:
                         help="fail below this recall (the ratchet; default the target)")
     parser.add_argument("--max-false-alarms", type=float, default=TARGET_FALSE_ALARMS,
                         help="fail above this false-alarm rate (the ratchet; default the target)")
+    parser.add_argument("--min-right-kind", type=float, default=0.0,
+                        help="fail when fewer risks than this get the right kind (the ratchet)")
     args = parser.parse_args()
     if args.tune:
         tune(args.target_recall)
@@ -293,6 +295,9 @@ def main() -> int:
     if detector_scores.false_alarm_rate > args.max_false_alarms:
         failures.append(f"detector false alarms {detector_scores.false_alarm_rate:.3f} > "
                         f"ceiling {args.max_false_alarms}")
+    if detector_scores.kind_accuracy < args.min_right_kind:
+        failures.append(f"detector right kind {detector_scores.kind_accuracy:.3f} < floor "
+                        f"{args.min_right_kind}")
     if args.model:
         pipeline = score(f"whole NLU pipeline ({args.model})", holdout,
                          pipeline_verdicts(args.model, texts))
@@ -312,7 +317,7 @@ def main() -> int:
         print(f"FAILED: {failure}")
     if not failures:
         print(f"passed the ratchet: recall >= {args.min_recall}, "
-              f"false alarms <= {args.max_false_alarms}")
+              f"false alarms <= {args.max_false_alarms}, right kind >= {args.min_right_kind}")
     return 1 if failures else 0
 
 

@@ -174,6 +174,25 @@ def test_the_second_stage_decides_unless_a_clause_is_sure_or_it_is_ruled_out(det
     assert seen == {"ruled out", "sure of a clause", "decides"}
 
 
+class _SecondStageKind:
+    """A second stage that reads every message as one kind of risk."""
+    def __init__(self, kind: str) -> None:
+        self.classes_ = np.array(sorted(RISK_KINDS))
+        self._kind = kind
+
+    def predict_proba(self, rows):
+        return np.tile(self.classes_ == self._kind, (len(rows), 1)).astype(float)
+
+
+def test_the_second_stage_has_a_say_in_the_kind(detector):
+    text = "i want to kill myself"
+    assert detector.assess(text).kind == "suicidal"
+    judged = copy.copy(detector)
+    judged._second_kind = _SecondStageKind("emergency")  # weighted 0.7: above the kind floor
+    assert judged.assess(text).kind == "emergency"
+    assert judged.assess_many([text]) == [judged.assess(text)]
+
+
 def _counting_second_encoder(detector: Detector) -> tuple[Detector, list[str]]:
     """A copy of the detector whose second encoder records what it is asked to encode."""
     counted = copy.copy(detector)
