@@ -54,8 +54,11 @@ def training_examples(safety_file: Path = TRAINING_FILE,
     return [*load_examples(safety_file), *((text, NO_RISK) for text in ordinary_requests(nlu_dir))]
 
 
-def training_encoders() -> Encoders:
-    """The two stages' encoders, on every core, each with its cache of vectors."""
+def training_encoders(pooled_layers: tuple[int, int] | None = None) -> Encoders:
+    """The two stages' encoders, on every core, each with its cache of vectors. pooled_layers:
+    the layers each pools, when not the detector's (a comparison: then without the caches)."""
+    if pooled_layers is not None:
+        return first_encoder(pooled_layers[0]), second_encoder(pooled_layers[1])
     first_cache, second_cache = EMBEDDING_CACHES
     return first_encoder(cache=first_cache), second_encoder(cache=second_cache)
 

@@ -15,7 +15,8 @@ or when the pipeline does worse than the detector.
 
 Usage (from the repository root, in the Rasa environment):
   .venv-rasa/bin/python tests/bot/safety_gate.py [--model models]
-      [--min-recall R --max-false-alarms F --min-right-kind K] [--tune [--target-recall R]]
+      [--min-recall R --max-false-alarms F --min-right-kind K]
+      [--tune [--target-recall R] [--pooled-layers FIRST SECOND]]
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ def pipeline_verdicts(model: Path, texts: Sequence[str]) -> list[Verdict]:
     return asyncio.run(parse_all())
 
 
-def tune(target_recall: float) -> None:
+def tune(target_recall: float, pooled_layers: tuple[int, int] | None = None) -> None:
     """The second stage's entry and the threshold, in 5-fold cross-validation on the training set:
     the entry is the first stage's score giving recall SECOND_STAGE_RECALL (with the lexicon's
     matches, which always enter); the threshold gives target_recall for the detector's whole
@@ -176,7 +177,7 @@ def tune(target_recall: float) -> None:
 
     examples = load_examples(TRAINING_FILE)
     requests = ordinary_requests()
-    encoders = training_encoders()
+    encoders = training_encoders(pooled_layers)
     labels = np.array([label for _, label in examples])
     folds = zip(StratifiedKFold(5, shuffle=True, random_state=0).split(examples, labels),
                 KFold(5, shuffle=True, random_state=0).split(requests), strict=True)
@@ -213,8 +214,12 @@ def tune(target_recall: float) -> None:
                   entry: float = entry) -> np.ndarray:
         return np.array([e.at_risk(threshold, entry) for e in of])
 
-    threshold = highest([e.score for e, p in zip(evidence, positives, strict=True) if p],
-                        lambda t: bool(decisions(t)[positives].mean() < target_recall))
+    def threshold_for(of: Sequence[Evidence], entry: float) -> float:
+        """The highest threshold at which the whole rule keeps target_recall."""
+        return highest([e.score for e, p in zip(of, positives, strict=True) if p],
+                       lambda t: bool(decisions(t, of, entry)[positives].mean() < target_recall))
+
+    threshold = threshold_for(evidence, entry)
     chosen = decisions(threshold)
     print(f"second stage entry for cross-validated recall {SECOND_STAGE_RECALL}: {entry:.3f} "
           f"(recall {entering(entry)[positives].mean():.4f}; entering: "
@@ -226,9 +231,7 @@ def tune(target_recall: float) -> None:
           f"mood, {decisions(threshold, request_evidence).sum()} of its {len(requests)} requests)")
     for depth in (Depth.FIRST, Depth.NGRAMS):  # the whole rule, without the second stage
         shallow = by_depth[depth]
-        bar = highest([e.score for e, p in zip(shallow, positives, strict=True) if p],
-                      lambda t, of=shallow: bool(decisions(t, of, 0.0)[positives].mean()
-                                                 < target_recall))
+        bar = threshold_for(shallow, 0.0)
         chosen = decisions(bar, shallow, 0.0)
         print(f"threshold at depth {depth.name} (an encoder failed) for cross-validated recall "
               f"{target_recall}: {bar:.3f} (recall {chosen[positives].mean():.4f}, false alarms "
@@ -258,6 +261,9 @@ def main() -> int:
     parser.add_argument("--tune", action="store_true", help="print the cross-validated threshold")
     parser.add_argument("--target-recall", type=float, default=TARGET_RECALL,
                         help="the cross-validated recall --tune aims at (default %(default)s)")
+    parser.add_argument("--pooled-layers", type=int, nargs=2, metavar=("FIRST", "SECOND"),
+                        help="with --tune: how many last layers each encoder pools, to compare "
+                             "with the detector's (encodes the training set afresh)")
     parser.add_argument("--min-recall", type=float, default=TARGET_RECALL,
                         help="fail below this recall (the ratchet; default the target)")
     parser.add_argument("--max-false-alarms", type=float, default=TARGET_FALSE_ALARMS,
@@ -266,7 +272,7 @@ def main() -> int:
                         help="fail when fewer risks than this get the right kind (the ratchet)")
     args = parser.parse_args()
     if args.tune:
-        tune(args.target_recall)
+        tune(args.target_recall, tuple(args.pooled_layers) if args.pooled_layers else None)
         return 0
     holdout = load_examples(HOLDOUT)
     texts = [text for text, _ in holdout]
