@@ -4,7 +4,7 @@
 describes (its `model_type`, layers, heads, layer-norm epsilon), followed by the pooling both
 models' modules.json ask for: the mean of the token vectors (padding left out), normalised to
 unit length. With `pooled_layers=n` the token vectors pooled are the mean of the last n layers'
-outputs instead of the last layer's alone (the risk detector's second stage: see
+outputs instead of the last layer's alone (the risk detector's two encoders: see
 bot/safety/detector.py). Two encoders are known:
 - BERT (all-MiniLM-L6-v2): absolute positions from 0, token types (every token's is 0);
 - MPNet (all-mpnet-base-v2): absolute positions from padding_idx + 1, no token types, and a

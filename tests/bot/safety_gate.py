@@ -171,7 +171,8 @@ def tune(target_recall: float, pooled_layers: tuple[int, int] | None = None) -> 
     matches, which always enter); the threshold gives target_recall for the detector's whole
     decision rule (Evidence.at_risk: the lexicon's lower bar, the entry and the request veto
     included), not for the score alone. The bot's requests are split into folds too, so that the
-    veto is judged on requests it did not learn."""
+    veto is judged on requests it did not learn. Also the thresholds at the shallower depths (an
+    encoder failing). pooled_layers: the encoders' pooling, when not the detector's."""
     import numpy as np
     from sklearn.model_selection import KFold, StratifiedKFold
 
