@@ -13,8 +13,10 @@ the interface between the detector and the crisis replies (issue 10):
   low mood (the starter-bot benchmark's members were offered a search they had just asked for);
 - the classifier (DIET) said `safety_risk` but the detector sees no risk: DIET's next intent
   (the held-out set showed DIET alone adds no recall there, only false alarms on idioms).
-Everything else passes through untouched. The detector is trained with the model and persisted
-in Rasa's model storage. Imports only what the Rasa environment has.
+Everything else passes through untouched. Should the detector fail on a message altogether (it
+already reads less deep when one of its encoders fails), the lexicon decides, without a kind (the
+crisis answer's general wording), and DIET's own `safety_risk` stands. The detector is trained
+with the model and persisted in Rasa's model storage. Imports only what the Rasa environment has.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.intents import INTENT_RANKING, force_intent
-from bot.safety.detector import Detector
+from bot.safety.detector import Assessment, Detector
 from bot.safety.training import (
     DETECTOR_FILE,
     INPUTS_FILE,
@@ -52,6 +54,7 @@ from bot.safety.training import (
     inputs_fingerprint,
     train_detector,
 )
+from bot.safety_lexicon import suggests_risk
 from contracts.redaction import PLACEHOLDER
 
 log = logging.getLogger(__name__)
@@ -119,8 +122,18 @@ class SafetyNet(GraphComponent):
 
     def _process_one(self, message: Message, detector: Detector) -> None:
         text = message.get(TEXT) or ""
-        assessment = detector.assess(text)
+        try:
+            assessment: Assessment | None = detector.assess(text)
+        except Exception:
+            log.exception("Safety net: the risk detector failed on a message; the lexicon decides")
+            assessment = None
         predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if assessment is None:  # the lexicon alone; DIET's own safety_risk stands
+            if suggests_risk(text):
+                force_intent(message, self._config["safety_intent"])
+            elif PLACEHOLDER in text:
+                force_intent(message, self._config["card_intent"])
+            return
         if assessment.kind is not None:
             force_intent(message, self._config["safety_intent"])
             self._set_kind(message, assessment.kind)
