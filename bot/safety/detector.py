@@ -310,7 +310,7 @@ class Detector:
         batches (evaluations of many messages: the encoders cost most of assess). encoders:
         other instances of the two (with a cache, say); depth: how far to read (as deep as the
         detector can when not given)."""
-        depth = self.depth if depth is None else depth
+        depth = self._readable(depth)
         stages = self._stages_for(texts, encoders, depth)
         return [self._assess(text, stages, depth) for text in texts]
 
@@ -319,8 +319,12 @@ class Detector:
 
     def evidence_many(self, texts: Sequence[str], encoders: Encoders | None = None,
                       depth: Depth | None = None) -> list[Evidence]:
-        stages = self._stages_for(texts, encoders, self.depth if depth is None else depth)
+        stages = self._stages_for(texts, encoders, self._readable(depth))
         return [self._evidence(text, stages)[2] for text in texts]
+
+    def _readable(self, depth: Depth | None) -> Depth:
+        """The depth asked for (the deepest when None), no deeper than the detector reads."""
+        return self.depth if depth is None else min(depth, self.depth)
 
     def bar(self, depth: Depth) -> tuple[float, float]:
         """The threshold and the second stage's entry (Evidence.at_risk) at this depth."""
@@ -393,7 +397,6 @@ class Detector:
                     depth: Depth) -> _Stages:
         """Each encoder run once, in batches, over what it will be asked of these texts: every
         piece for the first stage, the texts the first stage does not rule out for the second."""
-        depth = min(depth, self.depth)
         if depth == Depth.NGRAMS:
             return self._stages(depth)
         first_encoder = encoders[0] if encoders else self._loaded_first()
