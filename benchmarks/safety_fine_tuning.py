@@ -80,7 +80,8 @@ def classifier(weights: dict[str, np.ndarray], config: dict[str, Any]) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.parameters = {name: tf.Variable(value, name=name.replace(".", "_"))
-                            for name, value in weights.items() if not name.startswith("pooler")}
+                               for name, value in weights.items()
+                               if not name.startswith("pooler")}
             self.width = int(weights["embeddings.word_embeddings.weight"].shape[1])
             self.head = tf.Variable(tf.zeros([self.width, 1]), name="head")
             self.bias = tf.Variable(tf.zeros([1]), name="head_bias")

@@ -96,6 +96,17 @@ def free_ports(*names: str) -> dict[str, int]:
         return chosen
 
 
+def in_rasa_env(code: str, *args: str, timeout: float = 300) -> Any:
+    """Runs `python -c code args` in Rasa's environment (where its components run) and gives the
+    JSON its last line of output printed; fails the test when the code fails."""
+    if not RASA_PYTHON.exists():
+        pytest.fail("Rasa's environment is missing: run `make setup`")
+    done = subprocess.run([str(RASA_PYTHON), "-c", code, *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def trained_model() -> Path:
     models = sorted(MODELS.glob("*.tar.gz"), key=lambda path: path.stat().st_mtime)
     if not models:

@@ -4,15 +4,13 @@ TensorFlow part runs in Rasa's environment (a subprocess): the dev environment h
 
 from __future__ import annotations
 
-import json
-import subprocess
 import textwrap
 
 import numpy as np
 import pytest
 
 from benchmarks.safety_fine_tuning import BATCH, false_alarms, similar_lengths
-from tests.stack import RASA_PYTHON, REPO
+from tests.stack import in_rasa_env
 
 CHECK = textwrap.dedent("""
     import json
@@ -60,12 +58,7 @@ def test_batches_hold_texts_of_similar_length_in_a_shuffled_order() -> None:
 
 @pytest.fixture(scope="module")
 def fine_tuned() -> dict[str, object]:
-    if not RASA_PYTHON.exists():
-        pytest.fail("Rasa's environment is missing: run `make setup`")
-    done = subprocess.run([str(RASA_PYTHON), "-c", CHECK], cwd=REPO, capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return in_rasa_env(CHECK, timeout=600)
 
 
 def test_its_minilm_gives_the_vectors_of_the_encoder_the_detector_runs(fine_tuned) -> None:

@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from tests.stack import RASA_PYTHON, REPO, trained_model
+from tests.stack import RASA_PYTHON, REPO, in_rasa_env, trained_model
 
 CHECK = textwrap.dedent("""
     import json, sys
@@ -89,12 +89,7 @@ ANSWERS = {
 
 @pytest.fixture(scope="module")
 def outcome() -> dict[str, object]:
-    if not RASA_PYTHON.exists():
-        pytest.fail("Rasa's environment is missing: run `make setup`")
-    done = subprocess.run([str(RASA_PYTHON), "-c", CHECK, json.dumps(ANSWERS)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return in_rasa_env(CHECK, json.dumps(ANSWERS))
 
 
 def test_the_validator_is_replaced_and_takes_a_good_answer(outcome) -> None:

@@ -4,13 +4,11 @@ Runs in Rasa's environment (a subprocess), where the component runs."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import textwrap
 
 import pytest
 
-from tests.stack import RASA_PYTHON, REPO
+from tests.stack import in_rasa_env
 
 CHECK = textwrap.dedent("""
     import json, logging
@@ -46,12 +44,7 @@ CHECK = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def outcome() -> dict[str, object]:
-    if not RASA_PYTHON.exists():
-        pytest.fail("Rasa's environment is missing: run `make setup`")
-    done = subprocess.run([str(RASA_PYTHON), "-c", CHECK], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return in_rasa_env(CHECK)
 
 
 def test_a_lexicon_match_is_a_risk_without_a_kind(outcome) -> None:
