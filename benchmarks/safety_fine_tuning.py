@@ -1,6 +1,6 @@
 """Would a fine-tuned encoder lower the risk detector's false alarms? Measured before it is built.
 
-    .venv-rasa/bin/python -m benchmarks.safety_fine_tuning             # 5 folds, about 40 min
+    .venv-rasa/bin/python -m benchmarks.safety_fine_tuning             # 5 folds, about 27 min
     .venv-rasa/bin/python -m benchmarks.safety_fine_tuning --folds 1   # the first fold alone
 
 The detector's second stage is an SVM on all-mpnet-base-v2's pooled vector: a frozen encoder.
