@@ -30,9 +30,9 @@ import numpy as np
 
 from benchmarks.reporting import cpu_model, publish
 from bot.safety.detector import REQUEST_WEIGHT, _embedding_classifier
-from bot.safety.embedding import MAX_TOKENS, SentenceEncoder, read_weights
+from bot.safety.embedding import SentenceEncoder, by_length, padded, read_weights, tokenizer
 from bot.safety.labels import RISK_KINDS, TRAINING_FILE, load_examples
-from bot.safety.models import minilm
+from bot.safety.models import ModelFiles, minilm
 from bot.safety.training import ordinary_requests, training_encoders
 
 RESULTS = Path(__file__).resolve().parent / "results" / "safety_fine_tuning.md"
@@ -42,14 +42,10 @@ RECALLS = (0.99, 0.995)
 
 
 class Tokens:
-    """all-MiniLM-L6-v2's token ids of texts, padded into batches."""
+    """all-MiniLM-L6-v2's token ids of texts, as the detector's encoder reads them."""
 
-    def __init__(self, tokenizer_json: str) -> None:
-        from tokenizers import Tokenizer
-
-        self._tokenizer = Tokenizer.from_str(tokenizer_json)
-        self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer.no_padding()
+    def __init__(self, files: ModelFiles) -> None:
+        self._tokenizer = tokenizer(files)
 
     def ids(self, texts: Sequence[str]) -> list[list[int]]:
         return [list(self._tokenizer.encode(text).ids) for text in texts]
@@ -59,13 +55,7 @@ class Tokens:
                 ) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
         """(rows, ids, mask) of each batch of rows, padded to its longest text."""
         for rows in batches:
-            width = max(len(ids[row]) for row in rows)
-            batch = np.zeros((len(rows), width), np.int64)
-            mask = np.zeros((len(rows), width), np.float32)
-            for line, row in enumerate(rows):
-                batch[line, :len(ids[row])] = ids[row]
-                mask[line, :len(ids[row])] = 1.0
-            yield list(rows), batch, mask
+            yield (list(rows), *padded([ids[row] for row in rows]))
 
 
 def classifier(weights: dict[str, np.ndarray], config: dict[str, Any]) -> Any:
@@ -190,10 +180,8 @@ def probabilities(model: Any, tokens: Tokens, texts: Sequence[str]) -> np.ndarra
     import tensorflow as tf
 
     ids = tokens.ids(texts)
-    order = sorted(range(len(texts)), key=lambda row: len(ids[row]))
     result = np.zeros(len(texts))
-    for rows, batch, mask in Tokens.batches(ids, (order[i:i + 64]
-                                                  for i in range(0, len(order), 64))):
+    for rows, batch, mask in Tokens.batches(ids, by_length(ids, 64)):
         result[rows] = tf.sigmoid(model.logits(batch, mask)).numpy()
     return result
 
@@ -229,7 +217,7 @@ def main() -> int:
     from sklearn.model_selection import KFold, StratifiedKFold
 
     files = minilm()
-    tokens = Tokens(files.read("tokenizer.json").decode("utf-8"))
+    tokens = Tokens(files)
     print(f"TensorFlow's MiniLM against the ONNX encoder: {same_as_the_onnx_encoder(tokens):.1e}")
     examples = load_examples(TRAINING_FILE)
     requests = ordinary_requests()

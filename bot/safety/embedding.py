@@ -18,6 +18,7 @@ import contextlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,13 +43,9 @@ class SentenceEncoder:
         batches; a server encoding one message at a time beside other processes takes 1).
         pooled_layers: how many of the last layers' token vectors are pooled (1: the model's own
         pooling, of the last layer)."""
-        from tokenizers import Tokenizer
-
         files = files or minilm()
         config = json.loads(files.read("config.json"))
-        self._tokenizer = Tokenizer.from_str(files.read("tokenizer.json").decode("utf-8"))
-        self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer.no_padding()
+        self._tokenizer = tokenizer(files)
         weights = read_weights(files)
         # Vectors depend on the weights and the pooling: the cache is kept per both.
         self._model_id = f"{files.name}:{files.weights_sha256}:{pooled_layers}"
@@ -107,23 +104,41 @@ class SentenceEncoder:
         partial.replace(self._cache_file)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Texts of about the same length are run together."""
         encoded = [self.token_ids(text) for text in texts]
         vectors = np.zeros((len(texts), self.dimension), np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-        for start in range(0, len(order), BATCH):
-            batch = order[start:start + BATCH]
-            vectors[batch] = self._encode_batch([encoded[i] for i in batch])
+        for rows in by_length(encoded):
+            vectors[rows] = self._session.run(*padded([encoded[row] for row in rows]))
         return vectors
 
-    def _encode_batch(self, batch: list[list[int]]) -> np.ndarray:
-        width = max(len(ids) for ids in batch)
-        ids = np.zeros((len(batch), width), np.int64)
-        mask = np.zeros((len(batch), width), np.float32)
-        for row, tokens in enumerate(batch):
-            ids[row, :len(tokens)] = tokens
-            mask[row, :len(tokens)] = 1.0
-        return self._session.run(ids, mask)
+
+def tokenizer(files: ModelFiles) -> Any:
+    """The model's tokenizer (Hugging Face's `tokenizers`), cutting texts at MAX_TOKENS, without
+    padding (padded() pads a batch to its longest text)."""
+    from tokenizers import Tokenizer
+
+    loaded = Tokenizer.from_str(files.read("tokenizer.json").decode("utf-8"))
+    loaded.enable_truncation(MAX_TOKENS)
+    loaded.no_padding()
+    return loaded
+
+
+def by_length(encoded: Sequence[Sequence[int]], size: int = BATCH) -> list[list[int]]:
+    """The rows of the encoded texts in batches of `size`, texts of about the same length
+    together (less padding)."""
+    order = sorted(range(len(encoded)), key=lambda row: len(encoded[row]))
+    return [order[start:start + size] for start in range(0, len(order), size)]
+
+
+def padded(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The token ids of a batch of texts, padded with 0 to the longest (int64), and the mask (1.0
+    for a token, 0.0 for padding)."""
+    width = max(len(ids) for ids in batch)
+    ids = np.zeros((len(batch), width), np.int64)
+    mask = np.zeros((len(batch), width), np.float32)
+    for row, tokens in enumerate(batch):
+        ids[row, :len(tokens)] = tokens
+        mask[row, :len(tokens)] = 1.0
+    return ids, mask
 
 
 def read_weights(files: ModelFiles) -> dict[str, np.ndarray]:

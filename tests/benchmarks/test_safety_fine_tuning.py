@@ -19,7 +19,7 @@ CHECK = textwrap.dedent("""
         Tokens, fine_tune, probabilities, same_as_the_onnx_encoder)
     from bot.safety.models import minilm
 
-    tokens = Tokens(minilm().read("tokenizer.json").decode("utf-8"))
+    tokens = Tokens(minilm())
     risk = ["i want to die", "i'm going to kill myself tonight", "i took all my pills",
             "i'm on the bridge and going to jump", "i cut myself again", "no reason to live",
             "i have the rope ready", "i want to end my life"]
