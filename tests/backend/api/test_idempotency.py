@@ -5,7 +5,7 @@ arrive while the first is still running (they wait for it, or are told 409 in_pr
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from datetime import timedelta
 
 import pytest
@@ -26,10 +26,18 @@ SLOW_SECONDS = 1.0
 
 
 class SlowGateway(OfflineGateway):
-    """A provider that takes a while to charge, so repeats arrive while the first runs."""
+    """A provider that takes a while to charge, so repeats arrive while the first runs. A test
+    that needs the charge held until it has seen something sets `hold` and later `release`s."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.hold = SLOW_SECONDS
+        self.charging = threading.Event()
+        self.released = threading.Event()
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
-        time.sleep(SLOW_SECONDS)
+        self.charging.set()
+        self.released.wait(self.hold)
         return super().charge(request)
 
 
@@ -104,10 +112,12 @@ async def test_a_repeat_that_waited_too_long_is_told_in_progress_then_replayed(a
     booking_id = org.book()
     path = f"/therapist/bookings/{booking_id}/confirm"
     therapist = org.therapist.identity
+    gateway.hold = 60  # charging until released, however slow the machine
     first = asyncio.ensure_future(api.request("POST", path, identity=therapist,
                                               headers=keyed("k")))
-    await asyncio.sleep(SLOW_SECONDS / 3)
+    assert await asyncio.to_thread(gateway.charging.wait, 30)
     status, body = await api.request("POST", path, identity=therapist, headers=keyed("k"))
+    gateway.released.set()
     assert status == 409 and body["error"]["code"] == "in_progress"
     answered = await first
     assert answered[0] == 200
