@@ -70,7 +70,8 @@ help: ## List the targets
 	@echo "           PYTEST_WORKERS=$(PYTEST_WORKERS) processes run make test's suite (1: one, in order)"
 	@echo "           UPGRADE=1 with 'make lock' moves every pin to the newest allowed version"
 
-setup: .venv/.synced .venv-rasa/.synced data/.keep web ## Create/sync both environments (.venv, .venv-rasa), data/, models/ and the web widget
+setup: .venv/.synced .venv-rasa/.synced data/.keep web ## Create/sync both environments (.venv, .venv-rasa), data/, models/, the web widget and the unpacked MPNet
+	@.venv/bin/python -m bot.safety.models
 	@echo "==> setup: environments up to date (.venv = requirements/dev.lock, .venv-rasa = requirements/rasa.lock)"
 
 .venv/.synced: requirements/dev.lock scripts/setup-env.sh

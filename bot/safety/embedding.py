@@ -143,10 +143,12 @@ def padded(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 def read_weights(files: ModelFiles) -> dict[str, np.ndarray]:
     """The model's weights, named as sentence_graph() expects."""
-    from safetensors.numpy import load
+    from safetensors.numpy import load, load_file
 
+    loaded = (load_file(files.path(WEIGHTS)) if files.folder is not None
+              else load(files.read(WEIGHTS)))
     return {name.removeprefix("bert."): value.astype(np.float32, copy=False)
-            for name, value in load(files.read(WEIGHTS)).items()}
+            for name, value in loaded.items()}
 
 
 class GraphSession:

