@@ -7,8 +7,7 @@ from __future__ import annotations
 from benchmarks import encoder_load
 
 
-def test_one_run_reports_both_ways_and_unpacked_needs_less_memory(tmp_path, monkeypatch,
-                                                                   capsys) -> None:
+def test_one_run_reports_both_ways_and_unpacked_needs_less_memory(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(encoder_load, "RESULTS", tmp_path / "encoder_load.md")
     monkeypatch.setattr("sys.argv", ["encoder_load", "--runs", "1"])
     assert encoder_load.main() == 0

@@ -27,7 +27,8 @@ SLOW_SECONDS = 1.0
 
 class SlowGateway(OfflineGateway):
     """A provider that takes a while to charge, so repeats arrive while the first runs. A test
-    that needs the charge held until it has seen something sets `hold` and later `release`s."""
+    that needs the charge held until it has seen something raises `hold`, waits for `charging`
+    and later sets `released`."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -115,9 +116,11 @@ async def test_a_repeat_that_waited_too_long_is_told_in_progress_then_replayed(a
     gateway.hold = 60  # charging until released, however slow the machine
     first = asyncio.ensure_future(api.request("POST", path, identity=therapist,
                                               headers=keyed("k")))
-    assert await asyncio.to_thread(gateway.charging.wait, 30)
-    status, body = await api.request("POST", path, identity=therapist, headers=keyed("k"))
-    gateway.released.set()
+    try:
+        assert await asyncio.to_thread(gateway.charging.wait, 30)
+        status, body = await api.request("POST", path, identity=therapist, headers=keyed("k"))
+    finally:
+        gateway.released.set()
     assert status == 409 and body["error"]["code"] == "in_progress"
     answered = await first
     assert answered[0] == 200
