@@ -18,6 +18,8 @@ The front speaks Stripe's HTTP shape and forwards everything else to localstripe
 - Faults (`inject`): a request to a path answered 5xx, held past the caller's timeout, or
   carried out and its answer lost (5xx after the upstream did it); `arrived` tells a test that
   a request is being held, to kill the caller at that moment.
+
+`SlowGateway`: the offline provider, slow to charge (repeats arrive while a charge runs).
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ import aiohttp
 from aiohttp import web
 
 from backend.adapters import stripe_events
-from backend.adapters.payments import PaymentGateway
+from backend.adapters.offline_gateway import OfflineGateway
+from backend.adapters.payments import ChargeRequest, ChargeResult, PaymentGateway
 from backend.db import Database
 from backend.domain.enums import Modality
 from backend.services import bookings
@@ -441,6 +444,23 @@ class PayingOrganisation:
 
     def another_member(self) -> Actor:
         return factories.member_with_grant(self.db, self.admin, self.offer_id)[0]
+
+
+class SlowGateway(OfflineGateway):
+    """The offline provider taking `hold` seconds to charge, so that repeats arrive while the
+    first charge runs. A test that needs the charge held until it has seen something raises
+    `hold`, waits for `charging` and later sets `released`."""
+
+    def __init__(self, hold: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hold = hold
+        self.charging = threading.Event()
+        self.released = threading.Event()
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        self.charging.set()
+        self.released.wait(self.hold)
+        return super().charge(request)
 
 
 def paying_organisation(db: Database, gateway: PaymentGateway,

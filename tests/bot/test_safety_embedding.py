@@ -92,13 +92,20 @@ def test_a_model_file_that_differs_from_the_published_one_is_refused():
         SentenceEncoder(changed)
 
 
-def test_mpnet_missing_a_file_is_unpacked_again_and_read_from_its_folder(tmp_path):
-    shipped = mpnet()  # make setup unpacked it
+def linked_unpacking(into: Path, *files: str) -> tuple[ModelFiles, Path]:
+    """The unpacked MPNet `make setup` wrote, and a folder under `into` linking to some of its
+    files (the large ones are linked rather than written again)."""
+    shipped = mpnet()
     assert shipped.folder is not None
-    folder = tmp_path / MPNET
+    folder = into / MPNET
     folder.mkdir()
-    for file in (WEIGHTS, "tokenizer.json"):  # the large files, linked rather than written again
+    for file in files:
         (folder / file).symlink_to(shipped.folder / file)
+    return shipped, folder
+
+
+def test_mpnet_missing_a_file_is_unpacked_again_and_read_from_its_folder(tmp_path):
+    shipped, folder = linked_unpacking(tmp_path, WEIGHTS, "tokenizer.json")
 
     unpacked = mpnet(tmp_path)
     assert unpacked.folder == folder
@@ -109,13 +116,7 @@ def test_mpnet_missing_a_file_is_unpacked_again_and_read_from_its_folder(tmp_pat
 
 
 def test_a_changed_unpacked_file_is_refused_and_setup_writes_it_again(tmp_path):
-    shipped = mpnet()
-    assert shipped.folder is not None
-    folder = tmp_path / MPNET
-    folder.mkdir()
-    for file in FILES:
-        (folder / file).symlink_to(shipped.folder / file)
-    (folder / "config.json").unlink()
+    shipped, folder = linked_unpacking(tmp_path, WEIGHTS, "tokenizer.json")
     (folder / "config.json").write_bytes(shipped.read("config.json") + b" ")
 
     changed = mpnet(tmp_path)  # every file is there: read as it is

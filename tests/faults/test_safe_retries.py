@@ -7,13 +7,10 @@ is told the outcome is unknown, never "nothing was changed"."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from sqlalchemy import func, select
 
-from backend.adapters.offline_gateway import OfflineGateway
-from backend.adapters.payments import ChargeRequest, ChargeResult
 from backend.api.app import create_app
 from backend.models import Booking, Charge
 from backend.settings import Settings
@@ -22,18 +19,10 @@ from contracts.http_session import SharedSession
 from contracts.identity import ChatIdentity
 from contracts.settings import BackendSettings
 from tests.backend import booking_factories as bf
-from tests.backend.stripe_standins import paying_organisation
+from tests.backend.stripe_standins import SlowGateway, paying_organisation
 
 TOKEN = "retries-service-token"
 SLOW_SECONDS = 1.5
-
-
-class SlowGateway(OfflineGateway):
-    """A provider slower than the client's timeout."""
-
-    def charge(self, request: ChargeRequest) -> ChargeResult:
-        time.sleep(SLOW_SECONDS)
-        return super().charge(request)
 
 
 @pytest.fixture
@@ -45,7 +34,7 @@ async def pool():
 
 @pytest.fixture
 async def served(aiohttp_server, db):
-    gateway = SlowGateway(public_base_url="http://backend.test")
+    gateway = SlowGateway(SLOW_SECONDS, public_base_url="http://backend.test")  # > the timeout
     app = create_app(db, Settings(BACKEND_SERVICE_TOKEN=TOKEN, IDEMPOTENCY_WAIT_SECONDS=0.3),
                      gateway=gateway)
     server = await aiohttp_server(app)

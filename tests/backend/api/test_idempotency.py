@@ -5,14 +5,11 @@ arrive while the first is still running (they wait for it, or are told 409 in_pr
 from __future__ import annotations
 
 import asyncio
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from backend.adapters.offline_gateway import OfflineGateway
-from backend.adapters.payments import ChargeRequest, ChargeResult
 from backend.api.app import create_app
 from backend.models import Booking, IdempotentReply
 from backend.models.base import utcnow
@@ -20,30 +17,13 @@ from backend.services import idempotency
 from backend.settings import Settings
 from tests.backend import booking_factories as bf
 from tests.backend.api.conftest import SERVICE_TOKEN, connect
-from tests.backend.stripe_standins import paying_organisation
+from tests.backend.stripe_standins import SlowGateway, paying_organisation
 
 SLOW_SECONDS = 1.0
 
 
-class SlowGateway(OfflineGateway):
-    """A provider that takes a while to charge, so repeats arrive while the first runs. A test
-    that needs the charge held until it has seen something raises `hold`, waits for `charging`
-    and later sets `released`."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.hold = SLOW_SECONDS
-        self.charging = threading.Event()
-        self.released = threading.Event()
-
-    def charge(self, request: ChargeRequest) -> ChargeResult:
-        self.charging.set()
-        self.released.wait(self.hold)
-        return super().charge(request)
-
-
 async def serve(aiohttp_client, db, **settings):
-    gateway = SlowGateway(public_base_url="http://backend.test")
+    gateway = SlowGateway(SLOW_SECONDS, public_base_url="http://backend.test")
     app = create_app(db, Settings(BACKEND_SERVICE_TOKEN=SERVICE_TOKEN, **settings),
                      gateway=gateway)
     return await connect(aiohttp_client, app), gateway
