@@ -49,6 +49,8 @@ NLU_HOLDOUT = REPO / "tests" / "nlu_holdout"
 # The issue's targets: printed with whether they are met.
 TARGET_RECALL = 0.99
 TARGET_FALSE_ALARMS = 0.02
+# The recalls at which --tune also prints the cross-validated false alarms.
+TRADE_OFF_RECALLS = (0.99, 0.98, 0.97, 0.95, 0.90)
 
 
 @dataclass(frozen=True)
@@ -215,10 +217,11 @@ def tune(target_recall: float, pooled_layers: tuple[int, int] | None = None) -> 
                   entry: float = entry) -> np.ndarray:
         return np.array([e.at_risk(threshold, entry) for e in of])
 
-    def threshold_for(of: Sequence[Evidence], entry: float) -> float:
-        """The highest threshold at which the whole rule keeps target_recall."""
+    def threshold_for(of: Sequence[Evidence], entry: float,
+                      recall: float = target_recall) -> float:
+        """The highest threshold at which the whole rule keeps the recall."""
         return highest([e.score for e, p in zip(of, positives, strict=True) if p],
-                       lambda t: bool(decisions(t, of, entry)[positives].mean() < target_recall))
+                       lambda t: bool(decisions(t, of, entry)[positives].mean() < recall))
 
     threshold = threshold_for(evidence, entry)
     chosen = decisions(threshold)
@@ -230,6 +233,12 @@ def tune(target_recall: float, pooled_layers: tuple[int, int] | None = None) -> 
           f"(recall {chosen[positives].mean():.4f}, false alarms {chosen[~positives].mean():.3f} "
           f"of the training set's negatives, {chosen[labels == LOW_MOOD].mean():.3f} of its low "
           f"mood, {decisions(threshold, request_evidence).sum()} of its {len(requests)} requests)")
+    # What a lower recall would buy: whether any threshold meets both of the issue's targets.
+    trade = []
+    for recall in TRADE_OFF_RECALLS:
+        chosen = decisions(threshold_for(evidence, entry, recall))
+        trade.append(f"{recall}: {chosen[~positives].mean():.3f}")
+    print(f"false alarms at cross-validated recall {', '.join(trade)}")
     for depth in (Depth.FIRST, Depth.NGRAMS):  # the whole rule, without the second stage
         shallow = by_depth[depth]
         bar = threshold_for(shallow, 0.0)
